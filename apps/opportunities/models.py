@@ -1,0 +1,167 @@
+"""Mirrors of Salesforce Opportunities (the service lifecycle) and Cases (requests to agents).
+
+A row may exist before Salesforce has it: the portal commits the row with an outbox entry and
+``salesforce_id`` is filled in when the outbox delivers.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.catalog.models import ProductType
+
+
+class OpportunityStage(models.TextChoices):
+    # Labels are the Salesforce picklist values; stored values are stable portal names.
+    INTRODUCTION = "introduction", "Introduction"
+    READY = "ready", "Ready"
+    POST_PROCESSING = "post_processing", "Post Processing"
+    ACTIVE = "active", "Active"
+    PENDING = "pending", "Pending"
+    CANCELLING = "cancelling", "△Cancelling"
+    CANCELLED = "cancelled", "〇Cancelled"
+    VOID = "void", "Void"
+
+
+OPEN_STAGES = (OpportunityStage.INTRODUCTION, OpportunityStage.READY, OpportunityStage.POST_PROCESSING)
+CLOSED_STAGES = (OpportunityStage.CANCELLED, OpportunityStage.VOID)
+
+
+class CommodityType(models.TextChoices):
+    PERSONAL_INTERNET = "personal_internet", "Personal SonixNet Home Internet"
+    CORPORATE_INTERNET = "corporate_internet", "Corporate SonixNet Home Internet"
+    SIM = "sim", "SIM"
+    VPN = "vpn", "VPN"
+
+
+class OpportunitySource(models.TextChoices):
+    ELIGIBILITY_REQUEST = "portal_eligibility_request", "Portal - Internet Eligibility Request"
+    ORDER_PLACEMENT = "portal_order_placement", "Portal - Order Placement"
+    CHECKOUT_REGISTRATION = "portal_checkout_registration", "Portal - Checkout Registration"
+    SALES_MANUAL = "sales_manual", "Sales - Manual"
+
+
+class CancellationNotice(models.TextChoices):
+    NONE = "", _("None")
+    GIVEN = "given", "有"
+
+
+class LineReturnStatus(models.TextChoices):
+    NONE = "", _("None")
+    NOT_YET = "not_yet", "NotYet"
+    SENT_KIT = "sent_kit", "SentKit"
+    RETURNED_1 = "returned_1", "Returned1"
+    RETURNED_2 = "returned_2", "Returned2"
+
+
+class Opportunity(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="opportunities",
+        verbose_name=_("customer"),
+    )
+    salesforce_id = models.CharField(_("Salesforce ID"), max_length=18, unique=True, null=True, blank=True)
+    name = models.CharField(_("name"), max_length=255)
+    product_type = models.CharField(_("product type"), max_length=20, choices=ProductType.choices)
+    stage = models.CharField(_("stage"), max_length=30, choices=OpportunityStage.choices)
+    commodity_type = models.CharField(_("commodity type"), max_length=30, choices=CommodityType.choices)
+    application_stage = models.CharField(_("application stage"), max_length=30, blank=True)
+    source = models.CharField(_("opportunity source"), max_length=40, choices=OpportunitySource.choices)
+    close_date = models.DateField(_("close date"), null=True, blank=True)
+    whmcs_service_id = models.PositiveIntegerField(_("WHMCS service ID"), null=True, blank=True, db_index=True)
+
+    # Internet cancellation
+    cancellation_notice = models.CharField(
+        _("cancellation notice"), max_length=10, choices=CancellationNotice.choices, blank=True
+    )
+    scheduled_cancellation_at = models.DateTimeField(_("scheduled cancellation"), null=True, blank=True)
+    line_return_status = models.CharField(
+        _("line return status"), max_length=20, choices=LineReturnStatus.choices, blank=True
+    )
+    # SIM cancellation
+    sim_cancellation_notice = models.CharField(
+        _("SIM cancellation notice"), max_length=10, choices=CancellationNotice.choices, blank=True
+    )
+    sim_scheduled_cancellation_at = models.DateTimeField(_("SIM scheduled cancellation"), null=True, blank=True)
+
+    salesforce_modified_at = models.DateTimeField(_("Salesforce last modified"), null=True, blank=True)
+    synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "product_type", "stage"], name="opportunity_matching_idx"),
+            models.Index(fields=["stage", "scheduled_cancellation_at"], name="opportunity_cancel_queue_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseType(models.TextChoices):
+    ELIGIBILITY_CHECK = "eligibility_check", "Eligibility Check"
+    ID_VERIFICATION = "id_verification", "ID Verification"
+    CANCELLATION_REQUEST = "cancellation_request", "Cancellation Request"
+    GENERAL_INQUIRY = "general_inquiry", "General Inquiry"
+
+
+class CaseStatus(models.TextChoices):
+    NEW = "new", "New"
+    WORKING = "working", "Working"
+    ESCALATED = "escalated", "Escalated"
+    CLOSED = "closed", "Closed"
+
+
+class CaseOrigin(models.TextChoices):
+    PORTAL = "portal", "Portal"
+    PORTAL_WEBSITE = "portal_website", "Portal Website"
+    PHONE = "phone", "Phone"
+    EMAIL = "email", "Email"
+
+
+class CasePriority(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class Case(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cases", verbose_name=_("customer")
+    )
+    opportunity = models.ForeignKey(
+        Opportunity,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        verbose_name=_("opportunity"),
+    )
+    salesforce_id = models.CharField(_("Salesforce ID"), max_length=18, unique=True, null=True, blank=True)
+    case_number = models.CharField(_("case number"), max_length=30, blank=True)
+    type = models.CharField(_("type"), max_length=30, choices=CaseType.choices)
+    subject = models.CharField(_("subject"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=CaseStatus.choices, default=CaseStatus.NEW)
+    origin = models.CharField(_("origin"), max_length=20, choices=CaseOrigin.choices, default=CaseOrigin.PORTAL)
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=CasePriority.choices, default=CasePriority.MEDIUM
+    )
+    salesforce_modified_at = models.DateTimeField(_("Salesforce last modified"), null=True, blank=True)
+    synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "type", "created_at"], name="case_user_type_idx")]
+
+    def __str__(self) -> str:
+        return self.subject
