@@ -131,7 +131,9 @@ class CustomerProfile(models.Model):
     internet_eligibility_status = models.CharField(
         _("eligibility status"), max_length=20, choices=EligibilityStatus.choices, blank=True
     )
-    internet_eligibility_requested_at = models.DateTimeField(_("eligibility requested"), null=True, blank=True)
+    internet_eligibility_requested_at = models.DateTimeField(
+        _("eligibility requested"), null=True, blank=True
+    )
     internet_eligibility_checked_at = models.DateTimeField(_("eligibility checked"), null=True, blank=True)
     internet_eligibility_notes = models.TextField(_("eligibility notes"), blank=True)
     internet_eligibility_case_id = models.CharField(_("eligibility case ID"), max_length=18, blank=True)

@@ -43,7 +43,9 @@ class Product(models.Model):
         help_text=_('Internet plans only: the eligibility result this plan is sold for, e.g. "Home 1G".'),
     )
     is_family_discount = models.BooleanField(
-        _("family discount"), default=False, help_text=_("SIM plans offered only to customers with an active SIM.")
+        _("family discount"),
+        default=False,
+        help_text=_("SIM plans offered only to customers with an active SIM."),
     )
     price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
     currency_code = models.CharField(_("currency"), max_length=3, default="JPY")

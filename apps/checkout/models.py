@@ -45,7 +45,9 @@ class Order(models.Model):
     salesforce_id = models.CharField(_("Salesforce ID"), max_length=18, unique=True, null=True, blank=True)
     order_number = models.CharField(_("order number"), max_length=30, blank=True)
     product_type = models.CharField(_("product type"), max_length=20, choices=ProductType.choices)
-    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.DRAFT)
+    status = models.CharField(
+        _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.DRAFT
+    )
     activation_status = models.CharField(
         _("activation status"), max_length=20, choices=ActivationStatus.choices, blank=True
     )
@@ -79,7 +81,9 @@ class Order(models.Model):
 
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items", verbose_name=_("order"))
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product")
+    )
     salesforce_id = models.CharField(_("Salesforce ID"), max_length=18, unique=True, null=True, blank=True)
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
@@ -91,7 +95,9 @@ class OrderItem(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gte=1), name="order_item_quantity_positive"),
-            models.CheckConstraint(condition=models.Q(unit_price__gte=0), name="order_item_price_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=0), name="order_item_price_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -36,6 +36,9 @@ def default_expiry() -> datetime:
 
 
 class Notification(models.Model):
+    """The seed's ``Notification`` row. Optional text columns are NULL (not "") as in the seed
+    schema, so "no message" and "an empty message" stay distinct."""
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -45,14 +48,18 @@ class Notification(models.Model):
     )
     type = models.CharField(_("type"), max_length=40, choices=NotificationType.choices)
     title = models.CharField(_("title"), max_length=255)
-    message = models.TextField(_("message"), null=True, blank=True)
-    action_url = models.CharField(_("action URL"), max_length=500, null=True, blank=True)
-    action_label = models.CharField(_("action label"), max_length=100, null=True, blank=True)
+    message = models.TextField(_("message"), null=True, blank=True)  # noqa: DJ001
+    action_url = models.CharField(_("action URL"), max_length=500, null=True, blank=True)  # noqa: DJ001
+    action_label = models.CharField(_("action label"), max_length=100, null=True, blank=True)  # noqa: DJ001
     source = models.CharField(
         _("source"), max_length=20, choices=NotificationSource.choices, default=NotificationSource.SALESFORCE
     )
-    source_id = models.CharField(
-        _("source ID"), max_length=255, null=True, blank=True, help_text=_("For deduplication, e.g. the Account ID.")
+    source_id = models.CharField(  # noqa: DJ001
+        _("source ID"),
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text=_("For deduplication, e.g. the Account ID."),
     )
     read = models.BooleanField(_("read"), default=False)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)

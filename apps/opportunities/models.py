@@ -69,7 +69,9 @@ class Opportunity(models.Model):
     application_stage = models.CharField(_("application stage"), max_length=30, blank=True)
     source = models.CharField(_("opportunity source"), max_length=40, choices=OpportunitySource.choices)
     close_date = models.DateField(_("close date"), null=True, blank=True)
-    whmcs_service_id = models.PositiveIntegerField(_("WHMCS service ID"), null=True, blank=True, db_index=True)
+    whmcs_service_id = models.PositiveIntegerField(
+        _("WHMCS service ID"), null=True, blank=True, db_index=True
+    )
 
     # Internet cancellation
     cancellation_notice = models.CharField(
@@ -83,7 +85,9 @@ class Opportunity(models.Model):
     sim_cancellation_notice = models.CharField(
         _("SIM cancellation notice"), max_length=10, choices=CancellationNotice.choices, blank=True
     )
-    sim_scheduled_cancellation_at = models.DateTimeField(_("SIM scheduled cancellation"), null=True, blank=True)
+    sim_scheduled_cancellation_at = models.DateTimeField(
+        _("SIM scheduled cancellation"), null=True, blank=True
+    )
 
     salesforce_modified_at = models.DateTimeField(_("Salesforce last modified"), null=True, blank=True)
     synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
@@ -148,7 +152,9 @@ class Case(models.Model):
     subject = models.CharField(_("subject"), max_length=255)
     description = models.TextField(_("description"), blank=True)
     status = models.CharField(_("status"), max_length=20, choices=CaseStatus.choices, default=CaseStatus.NEW)
-    origin = models.CharField(_("origin"), max_length=20, choices=CaseOrigin.choices, default=CaseOrigin.PORTAL)
+    origin = models.CharField(
+        _("origin"), max_length=20, choices=CaseOrigin.choices, default=CaseOrigin.PORTAL
+    )
     priority = models.CharField(
         _("priority"), max_length=10, choices=CasePriority.choices, default=CasePriority.MEDIUM
     )

@@ -3,11 +3,11 @@
 import uuid
 
 from django.conf import settings
-from django.core.files.storage import Storage, storages
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from apps.opportunities.models import Case
+from portal.storage import private_storage
 
 
 class EligibilityRequest(models.Model):
@@ -41,13 +41,11 @@ class EligibilityRequest(models.Model):
         return f"{self.postal_code} {self.prefecture}{self.city}{self.address_line1}"
 
 
-def _private_storage() -> Storage:
-    return storages["private"]
-
-
 def residence_card_path(instance: "ResidenceCardSubmission", filename: str) -> str:
     # The customer's file name is never used: it could carry a path or reveal personal data.
-    extension = {"image/png": "png", "image/jpeg": "jpg", "application/pdf": "pdf"}.get(instance.content_type, "bin")
+    extension = {"image/png": "png", "image/jpeg": "jpg", "application/pdf": "pdf"}.get(
+        instance.content_type, "bin"
+    )
     return f"residence-cards/{instance.user_id}/{uuid.uuid4().hex}.{extension}"
 
 
@@ -71,14 +69,18 @@ class ResidenceCardSubmission(models.Model):
         related_name="residence_card_submissions",
         verbose_name=_("customer"),
     )
-    file = models.FileField(_("file"), storage=_private_storage, upload_to=residence_card_path, max_length=255)
+    file = models.FileField(_("file"), storage=private_storage, upload_to=residence_card_path, max_length=255)
     content_type = models.CharField(_("content type"), max_length=50)
     size = models.PositiveIntegerField(_("size in bytes"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.SUBMITTED)
-    rejection_reason = models.CharField(_("rejection reason"), max_length=30, choices=RejectionReason.choices, blank=True)
+    rejection_reason = models.CharField(
+        _("rejection reason"), max_length=30, choices=RejectionReason.choices, blank=True
+    )
     rejection_message = models.TextField(_("rejection message"), blank=True)
-    salesforce_content_version_id = models.CharField(_("Salesforce ContentVersion ID"), max_length=18, blank=True)
+    salesforce_content_version_id = models.CharField(
+        _("Salesforce ContentVersion ID"), max_length=18, blank=True
+    )
     submitted_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     reviewed_by = models.ForeignKey(
@@ -111,10 +113,15 @@ class ResidenceCardStatusChange(models.Model):
     """One step of a submission's history: who moved it from which status to which, and why."""
 
     submission = models.ForeignKey(
-        ResidenceCardSubmission, on_delete=models.CASCADE, related_name="history", verbose_name=_("submission")
+        ResidenceCardSubmission,
+        on_delete=models.CASCADE,
+        related_name="history",
+        verbose_name=_("submission"),
     )
     from_status = models.CharField(_("from status"), max_length=20, blank=True)
-    to_status = models.CharField(_("to status"), max_length=20, choices=ResidenceCardSubmission.Status.choices)
+    to_status = models.CharField(
+        _("to status"), max_length=20, choices=ResidenceCardSubmission.Status.choices
+    )
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -1,0 +1,51 @@
+"""Start the whole portal on one machine, the way the Procfile runs it in production."""
+
+import shutil
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from honcho.manager import Manager
+
+
+class Command(BaseCommand):
+    help = (
+        "Migrate, load demo data and run the emulators, web server, Celery worker, beat and the "
+        "Salesforce events subscriber together until Ctrl-C (the embedded default)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=8000, help="Web server port (default 8000).")
+        parser.add_argument("--no-demo-data", action="store_true", help="Do not load the demo data.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        port = options["port"]
+        call_command("migrate", interactive=False, verbosity=0)
+        if not options["no_demo_data"]:
+            call_command("load_demo_data", stdout=self.stdout)
+
+        python = sys.executable
+        celery = shutil.which("celery", path=str(settings.BASE_DIR / ".venv" / "bin")) or "celery"
+        manage = f"{python} {settings.BASE_DIR / 'manage.py'}"
+        processes = {
+            "emulators": f"{manage} run_emulators",
+            "web": f"{manage} runserver 127.0.0.1:{port} --noreload",
+            "worker": f"{celery} -A portal worker --loglevel INFO --concurrency 2 --without-mingle --without-gossip",
+            "beat": f"{celery} -A portal beat --loglevel INFO",
+            "events": f"{manage} run_events_subscriber",
+        }
+
+        base = f"http://127.0.0.1:{port}"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nSonixNet portal starting:\n  API docs  {base}/api/docs/\n  Admin     {base}/admin/\n"
+                f"  Schema    {base}/api/schema/\nPress Ctrl-C to stop.\n"
+            )
+        )
+        manager = Manager()
+        for name, command in processes.items():
+            manager.add_process(name, command, cwd=str(settings.BASE_DIR))
+        manager.loop()
+        sys.exit(manager.returncode)

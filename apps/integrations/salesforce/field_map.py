@@ -1,0 +1,281 @@
+"""Every Salesforce object, field and picklist name the portal uses, in one place.
+
+Code never spells a ``__c`` name: it asks this module. The portal stores its own stable values
+(``OpportunityStage.CANCELLING`` is ``"cancelling"``) and translates to and from the org's
+picklist values here, so an org that differs only needs ``SF_FIELD_MAP_OVERRIDES``:
+
+    SF_FIELD_MAP_OVERRIDES='{"fields": {"Order": {"activation_error_message": "Activation_Error__c"}},
+                             "picklists": {"Order.activation_status": {"activated": "Provisioned"}}}'
+
+Where the seed documents disagree, the defaults follow the newer flow review (000):
+``Activation_Error_Code__c`` / ``Activation_Error_Message__c`` rather than ``Activation_Error__c``,
+``Activated`` rather than ``Provisioned``, ``〇Cancelled`` rather than ``△Cancelled``, and the
+Opportunity source field ``Opportunity_Source__c`` (the review's field table once calls it
+``Portal_Source__c``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.db.models import TextChoices
+
+from apps.accounts.models import EligibilityStatus, IdVerificationStatus, PortalStatus, RegistrationSource
+from apps.catalog.models import BillingCycle, ItemClass, ProductType
+from apps.checkout.models import ActivationStatus, OrderStatus
+from apps.opportunities.models import (
+    CancellationNotice,
+    CaseOrigin,
+    CasePriority,
+    CaseStatus,
+    CaseType,
+    CommodityType,
+    LineReturnStatus,
+    OpportunitySource,
+    OpportunityStage,
+)
+
+# Portal attribute -> Salesforce field API name, per Salesforce object.
+DEFAULT_FIELDS: dict[str, dict[str, str]] = {
+    "Account": {
+        "name": "Name",
+        "customer_number": "SF_Account_No__c",
+        "whmcs_client_id": "WH_Account__c",
+        "portal_status": "Portal_Status__c",
+        "registration_source": "Portal_Registration_Source__c",
+        "last_signed_in_at": "Portal_Last_SignIn__c",
+        "internet_eligibility": "Internet_Eligibility__c",
+        "internet_eligibility_status": "Internet_Eligibility_Status__c",
+        "internet_eligibility_requested_at": "Internet_Eligibility_Request_Date_Time__c",
+        "internet_eligibility_checked_at": "Internet_Eligibility_Checked_Date_Time__c",
+        "internet_eligibility_notes": "Internet_Eligibility_Notes__c",
+        "internet_eligibility_case_id": "Internet_Eligibility_Case_Id__c",
+        "id_verification_status": "Id_Verification_Status__c",
+        "id_verification_submitted_at": "Id_Verification_Submitted_Date_Time__c",
+        "id_verification_verified_at": "Id_Verification_Verified_Date_Time__c",
+        "id_verification_note": "Id_Verification_Note__c",
+        "id_verification_rejection_message": "Id_Verification_Rejection_Message__c",
+        "modified_at": "SystemModstamp",
+    },
+    "Contact": {
+        "account_id": "AccountId",
+        "first_name": "FirstName",
+        "last_name": "LastName",
+        "email": "Email",
+        "phone": "Phone",
+        "birth_date": "Birthdate",
+    },
+    "Opportunity": {
+        "account_id": "AccountId",
+        "name": "Name",
+        "stage": "StageName",
+        "close_date": "CloseDate",
+        "commodity_type": "CommodityType",
+        "application_stage": "Application_Stage__c",
+        "source": "Opportunity_Source__c",
+        "whmcs_service_id": "WHMCS_Service_ID__c",
+        "cancellation_notice": "CancellationNotice__c",
+        "scheduled_cancellation_at": "ScheduledCancellationDateAndTime__c",
+        "line_return_status": "LineReturn__c",
+        "sim_cancellation_notice": "SIMCancellationNotice__c",
+        "sim_scheduled_cancellation_at": "SIMScheduledCancellationDateAndTime__c",
+        "modified_at": "SystemModstamp",
+    },
+    "Order": {
+        "account_id": "AccountId",
+        "opportunity_id": "OpportunityId",
+        "order_number": "OrderNumber",
+        "status": "Status",
+        "effective_date": "EffectiveDate",
+        "activation_status": "Activation_Status__c",
+        "activation_error_code": "Activation_Error_Code__c",
+        "activation_error_message": "Activation_Error_Message__c",
+        "activation_error_at": "Activation_Error_DateTime__c",
+        "whmcs_order_id": "WHMCS_Order_ID__c",
+        "modified_at": "SystemModstamp",
+    },
+    "OrderItem": {
+        "order_id": "OrderId",
+        "product_id": "Product2Id",
+        "quantity": "Quantity",
+        "unit_price": "UnitPrice",
+    },
+    "Case": {
+        "account_id": "AccountId",
+        "opportunity_id": "OpportunityId",
+        "case_number": "CaseNumber",
+        "type": "Type",
+        "subject": "Subject",
+        "description": "Description",
+        "status": "Status",
+        "origin": "Origin",
+        "priority": "Priority",
+        "modified_at": "SystemModstamp",
+    },
+    "Product2": {
+        "name": "Name",
+        "sku": "ProductCode",
+        "description": "Description",
+        "is_active": "IsActive",
+        "product_type": "Product_Type__c",
+        "whmcs_product_id": "WHMCS_Product_Id__c",
+        "billing_cycle": "Billing_Cycle__c",
+        "item_class": "Item_Class__c",
+        "config_options": "Portal_ConfigOptions_JSON__c",
+        "eligibility_offering": "Eligibility_Offering__c",
+        "is_family_discount": "Family_Discount__c",
+        "price": "Portal_Price__c",
+        "display_order": "Portal_Display_Order__c",
+        "modified_at": "SystemModstamp",
+    },
+    "ContentVersion": {
+        "title": "Title",
+        "path": "PathOnClient",
+        "data": "VersionData",
+        "linked_record_id": "FirstPublishLocationId",
+    },
+    # Platform events.
+    "Account_Internet_Eligibility_Update__e": {
+        "account_id": "AccountId__c",
+        "internet_eligibility": "Internet_Eligibility__c",
+        "internet_eligibility_status": "Internet_Eligibility_Status__c",
+        "internet_eligibility_requested_at": "Internet_Eligibility_Request_Date_Time__c",
+        "internet_eligibility_checked_at": "Internet_Eligibility_Checked_Date_Time__c",
+        "internet_eligibility_notes": "Internet_Eligibility_Notes__c",
+        "internet_eligibility_case_id": "Internet_Eligibility_Case_Id__c",
+        "id_verification_status": "Id_Verification_Status__c",
+        "id_verification_rejection_message": "Id_Verification_Rejection_Message__c",
+    },
+    "OrderProvisionRequested__e": {
+        "order_id": "OrderId__c",
+        "idempotency_key": "IdemKey__c",
+        "correlation_id": "CorrelationId__c",
+        "requested_by": "RequestedBy__c",
+        "version": "Version__c",
+    },
+}
+
+# "<Object>.<attribute>" -> the portal's choices, whose labels are the default picklist values.
+PICKLIST_CHOICES: dict[str, type[TextChoices]] = {
+    "Account.portal_status": PortalStatus,
+    "Account.registration_source": RegistrationSource,
+    "Account.internet_eligibility_status": EligibilityStatus,
+    "Account.id_verification_status": IdVerificationStatus,
+    "Opportunity.stage": OpportunityStage,
+    "Opportunity.commodity_type": CommodityType,
+    "Opportunity.source": OpportunitySource,
+    "Opportunity.cancellation_notice": CancellationNotice,
+    "Opportunity.sim_cancellation_notice": CancellationNotice,
+    "Opportunity.line_return_status": LineReturnStatus,
+    "Order.status": OrderStatus,
+    "Order.activation_status": ActivationStatus,
+    "Case.type": CaseType,
+    "Case.status": CaseStatus,
+    "Case.origin": CaseOrigin,
+    "Case.priority": CasePriority,
+    "Product2.product_type": ProductType,
+    "Product2.item_class": ItemClass,
+    "Product2.billing_cycle": BillingCycle,
+}
+
+# Picklist values whose Salesforce spelling differs from the portal's English label.
+DEFAULT_PICKLIST_VALUES: dict[str, dict[str, str]] = {
+    "Account.registration_source": {
+        "legacy": "Legacy",
+        "portal_signup": "Portal Signup",
+        "portal_checkout": "Portal Checkout",
+    },
+    "Account.internet_eligibility_status": {
+        "pending": "Pending",
+        "eligible": "Eligible",
+        "ineligible": "Ineligible",
+    },
+    "Account.id_verification_status": {
+        "submitted": "Submitted",
+        "verified": "Verified",
+        "rejected": "Rejected",
+    },
+    "Product2.product_type": {"internet": "Internet", "sim": "SIM", "vpn": "VPN"},
+    "Product2.item_class": {
+        "plan": "Service",
+        "installation": "Installation",
+        "activation": "Activation",
+        "add_on": "Add-on",
+    },
+    "Product2.billing_cycle": {"monthly": "Monthly", "annually": "Annually", "one_time": "One-time"},
+}
+
+
+class FieldMap:
+    """Field and picklist names for one org: the defaults above plus the configured overrides."""
+
+    def __init__(self, overrides: Mapping[str, Any] | None = None) -> None:
+        overrides = overrides or {}
+        self._fields = {obj: dict(names) for obj, names in DEFAULT_FIELDS.items()}
+        for obj, names in overrides.get("fields", {}).items():
+            self._fields.setdefault(obj, {}).update(names)
+
+        self._to_salesforce: dict[str, dict[str, str]] = {}
+        for key, choices in PICKLIST_CHOICES.items():
+            values = {str(choice.value): str(choice.label) for choice in choices if choice.value != ""}
+            values.update(DEFAULT_PICKLIST_VALUES.get(key, {}))
+            values.update(overrides.get("picklists", {}).get(key, {}))
+            self._to_salesforce[key] = values
+        self._from_salesforce = {
+            key: {sf: portal for portal, sf in values.items()} for key, values in self._to_salesforce.items()
+        }
+
+    def field(self, sobject: str, attribute: str) -> str:
+        """The API name of a portal attribute on a Salesforce object, e.g. ``("Account", "portal_status")``."""
+        try:
+            return self._fields[sobject][attribute]
+        except KeyError:
+            raise KeyError(f"No Salesforce field is mapped for {sobject}.{attribute}") from None
+
+    def fields(self, sobject: str, *attributes: str) -> list[str]:
+        return [self.field(sobject, attribute) for attribute in attributes]
+
+    def attributes(self, sobject: str) -> dict[str, str]:
+        """All mapped attributes of an object: ``{attribute: api_name}``."""
+        return dict(self._fields[sobject])
+
+    def to_salesforce(self, sobject: str, attribute: str, value: str) -> str | None:
+        """The org's picklist value for a portal value; an empty portal value clears the field."""
+        if value in ("", None):
+            return None
+        return self._to_salesforce[f"{sobject}.{attribute}"][value]
+
+    def from_salesforce(self, sobject: str, attribute: str, value: str | None) -> str:
+        """The portal value for an org picklist value; unknown values raise, so a new picklist
+        value in the org is noticed instead of being stored as garbage."""
+        if not value:
+            return ""
+        try:
+            return self._from_salesforce[f"{sobject}.{attribute}"][value]
+        except KeyError:
+            raise ValueError(
+                f"Unknown Salesforce picklist value {value!r} for {sobject}.{attribute}"
+            ) from None
+
+    def record(self, sobject: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A Salesforce record body from portal attributes, translating picklist values."""
+        body: dict[str, Any] = {}
+        for attribute, value in values.items():
+            if f"{sobject}.{attribute}" in self._to_salesforce:
+                value = self.to_salesforce(sobject, attribute, value)
+            body[self.field(sobject, attribute)] = value
+        return body
+
+
+@cache
+def _field_map_for(overrides_key: str) -> FieldMap:
+    return FieldMap(json.loads(overrides_key))
+
+
+def get_field_map() -> FieldMap:
+    """The field map for the configured org (cached per distinct override setting)."""
+    return _field_map_for(json.dumps(settings.SALESFORCE["FIELD_MAP_OVERRIDES"], sort_keys=True))
