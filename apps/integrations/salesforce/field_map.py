@@ -128,9 +128,14 @@ DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "config_options": "Portal_ConfigOptions_JSON__c",
         "eligibility_offering": "Eligibility_Offering__c",
         "is_family_discount": "Family_Discount__c",
-        "price": "Portal_Price__c",
         "display_order": "Portal_Display_Order__c",
         "modified_at": "SystemModstamp",
+    },
+    # Prices live in the standard price book, as in any org.
+    "PricebookEntry": {
+        "product_id": "Product2Id",
+        "unit_price": "UnitPrice",
+        "is_active": "IsActive",
     },
     "ContentVersion": {
         "title": "Title",
@@ -260,6 +265,19 @@ class FieldMap:
             raise ValueError(
                 f"Unknown Salesforce picklist value {value!r} for {sobject}.{attribute}"
             ) from None
+
+    def from_record(self, sobject: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Portal attributes from a Salesforce record: the mapped fields present in it, with
+        picklist values translated (other values are returned as Salesforce sent them)."""
+        values: dict[str, Any] = {}
+        for attribute, api_name in self._fields[sobject].items():
+            if api_name not in record:
+                continue
+            value = record[api_name]
+            if f"{sobject}.{attribute}" in self._to_salesforce:
+                value = self.from_salesforce(sobject, attribute, value)
+            values[attribute] = value
+        return values
 
     def record(self, sobject: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """A Salesforce record body from portal attributes, translating picklist values."""

@@ -1,0 +1,346 @@
+"""The outbox: changes the portal owes Salesforce, committed with the change that caused them and
+delivered by a Celery task.
+
+* ``outbox_enqueue_salesforce`` is called inside the caller's transaction, so the portal's row
+  and the promise to tell Salesforce commit (or roll back) together. It never touches the network.
+* ``outbox_deliver_due`` claims due entries (row locks with ``SKIP LOCKED`` on PostgreSQL, so
+  several workers never deliver one entry twice), sends each as ONE Salesforce call (a Composite
+  request, or many single-record updates together as one sObject Collections request), and
+  records the outcome. Entries sharing a ``record_key`` are delivered strictly in order.
+* Transient failures (timeouts, 5xx, ``REQUEST_LIMIT_EXCEEDED``) back off exponentially; a
+  request Salesforce refuses as malformed fails for good and stays visible in admin.
+
+Placeholders let an entry use an ID that an earlier entry will only learn on delivery:
+``portal_ref("opportunities.Opportunity", 12)`` in a subrequest's URL or body is replaced at
+delivery time; while the value is still empty the entry waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.apps import apps
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from apps.integrations.models import OutboxEntry, TargetSystem
+from apps.integrations.salesforce.exceptions import SalesforceError, SalesforceRequestLimitExceeded
+from apps.integrations.salesforce.gateway import CompositeSubrequest, SalesforceGateway, get_gateway
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+BACKOFF_BASE_SECONDS = 5
+BACKOFF_MAX_SECONDS = 30 * 60
+CLAIM_SECONDS = 5 * 60
+MAX_COLLECTION_RECORDS = 200
+
+
+@dataclass(frozen=True)
+class WriteBack:
+    """After delivery, store the ID Salesforce gave ``reference_id`` on a portal row."""
+
+    reference_id: str
+    model: str  # "app_label.Model"
+    pk: Any
+    field: str = "salesforce_id"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"reference_id": self.reference_id, "model": self.model, "pk": self.pk, "field": self.field}
+
+
+_PORTAL_REF = re.compile(r"\{\{portal:([\w]+\.[\w]+):([^:}]+):(\w+)\}\}")
+
+
+def portal_ref(model: str, pk: Any, field_name: str = "salesforce_id") -> str:
+    """A token for a value (usually a Salesforce ID) known only once an earlier entry is delivered.
+
+    Use it in a subrequest's URL or body, e.g. ``f"sobjects/Opportunity/{portal_ref(...)}"``.
+    """
+    return f"{{{{portal:{model}:{pk}:{field_name}}}}}"
+
+
+def outbox_enqueue_salesforce(
+    *,
+    operation: str,
+    record_key: str,
+    subrequests: Sequence[CompositeSubrequest],
+    write_backs: Iterable[WriteBack] = (),
+) -> OutboxEntry:
+    """Record a Salesforce change to deliver after commit. Call inside the service's transaction."""
+    entry = OutboxEntry.objects.create(
+        target_system=TargetSystem.SALESFORCE,
+        operation=operation,
+        record_key=record_key,
+        payload={
+            "subrequests": [
+                {"method": s.method, "url": s.url, "reference_id": s.reference_id, "body": s.body}
+                for s in subrequests
+            ],
+            "write_backs": [w.as_json() for w in write_backs],
+        },
+    )
+    transaction.on_commit(_schedule_delivery)
+    return entry
+
+
+def _schedule_delivery() -> None:
+    from apps.integrations.tasks import deliver_outbox_task
+
+    try:
+        deliver_outbox_task.delay()
+    except Exception:
+        logger.warning("Could not enqueue outbox delivery; the periodic run will pick it up", exc_info=True)
+
+
+@dataclass
+class DeliveryReport:
+    delivered: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)
+    api_calls: int = 0
+    halted: bool = False
+
+
+def outbox_claim_due(*, limit: int = 50, now: Any = None) -> list[OutboxEntry]:
+    """Claim up to ``limit`` due entries, at most the oldest undelivered one per ``record_key``."""
+    now = now or timezone.now()
+    earlier_open = OutboxEntry.objects.filter(
+        record_key=OuterRef("record_key"),
+        id__lt=OuterRef("id"),
+        status__in=[OutboxEntry.Status.PENDING, OutboxEntry.Status.IN_PROGRESS],
+    )
+    due = Q(status=OutboxEntry.Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=OutboxEntry.Status.IN_PROGRESS, claimed_until__lt=now
+    )
+    with transaction.atomic():
+        entries = list(
+            OutboxEntry.objects.select_for_update(skip_locked=True)
+            .filter(due, target_system=TargetSystem.SALESFORCE)
+            .exclude(Exists(earlier_open))
+            .order_by("id")[:limit]
+        )
+        ids = [entry.pk for entry in entries]
+        OutboxEntry.objects.filter(pk__in=ids).update(
+            status=OutboxEntry.Status.IN_PROGRESS, claimed_until=now + timedelta(seconds=CLAIM_SECONDS)
+        )
+    return entries
+
+
+def outbox_deliver_due(*, limit: int = 50, gateway: SalesforceGateway | None = None) -> DeliveryReport:
+    """Deliver what is due now. Network calls happen outside any transaction."""
+    report = DeliveryReport()
+    entries = outbox_claim_due(limit=limit)
+    if not entries:
+        return report
+    try:
+        gateway = gateway or get_gateway()
+    except SalesforceError as exc:
+        # Login failed (Salesforce down or misconfigured): nothing was sent, so keep every entry
+        # and try again later; the admin shows them as pending with the error.
+        for entry in entries:
+            _retry_later(entry, exc)
+            report.retrying.append(entry.pk)
+        report.halted = True
+        return report
+    calls_before = gateway.calls_made
+
+    ready: list[tuple[OutboxEntry, list[dict[str, Any]]]] = []
+    for entry in entries:
+        resolved = _resolve_placeholders(entry.payload["subrequests"])
+        if resolved is None:
+            _release(entry, note="waiting for an earlier change to reach Salesforce")
+            report.waiting.append(entry.pk)
+        else:
+            ready.append((entry, resolved))
+
+    # Single-record updates go together as one sObject Collections call; the rest one Composite each.
+    single_updates = [(e, s) for e, s in ready if len(s) == 1 and s[0]["method"] == "PATCH"]
+    batched = {entry.pk for entry, _ in single_updates}
+    others = [(e, s) for e, s in ready if e.pk not in batched]
+
+    try:
+        for chunk_start in range(0, len(single_updates), MAX_COLLECTION_RECORDS):
+            _deliver_updates_together(
+                gateway, single_updates[chunk_start : chunk_start + MAX_COLLECTION_RECORDS], report
+            )
+        for entry, subrequests in others:
+            _deliver_composite(gateway, entry, subrequests, report)
+    except SalesforceRequestLimitExceeded as exc:
+        # The org is out of API calls: stop and back everything off instead of burning retries.
+        report.halted = True
+        for entry, _ in ready:
+            if entry.pk not in report.delivered + report.retrying + report.failed:
+                _retry_later(entry, exc)
+                report.retrying.append(entry.pk)
+    report.api_calls = gateway.calls_made - calls_before
+    return report
+
+
+def _deliver_composite(
+    gateway: SalesforceGateway, entry: OutboxEntry, subrequests: list[dict[str, Any]], report: DeliveryReport
+) -> None:
+    try:
+        result = gateway.composite(
+            [
+                CompositeSubrequest(s["method"], s["url"], s["reference_id"], s.get("body"))
+                for s in subrequests
+            ],
+            all_or_none=True,
+        )
+    except SalesforceRequestLimitExceeded:
+        raise
+    except SalesforceError as exc:
+        _record_failure(entry, exc, report)
+        return
+    _record_success(entry, result.ids, report)
+
+
+def _deliver_updates_together(
+    gateway: SalesforceGateway, batch: list[tuple[OutboxEntry, list[dict[str, Any]]]], report: DeliveryReport
+) -> None:
+    if not batch:
+        return
+    if len(batch) == 1:
+        entry, subrequests = batch[0]
+        _deliver_composite(gateway, entry, subrequests, report)
+        return
+    records = []
+    for _, subrequests in batch:
+        sobject, record_id = _sobject_and_id(subrequests[0]["url"])
+        records.append(
+            {"attributes": {"type": sobject}, "id": record_id, **(subrequests[0].get("body") or {})}
+        )
+    try:
+        results = gateway.collection_update(records, all_or_none=False)
+    except SalesforceRequestLimitExceeded:
+        raise
+    except SalesforceError as exc:
+        for entry, _ in batch:
+            _record_failure(entry, exc, report)
+        return
+    for (entry, subrequests), save_result in zip(batch, results, strict=True):
+        if save_result.success:
+            _record_success(entry, {subrequests[0]["reference_id"]: save_result.id or ""}, report)
+        else:
+            detail = save_result.errors[0] if save_result.errors else None
+            code = detail.error_code if detail else "UNKNOWN_ERROR"
+            message = detail.message if detail else "update failed"
+            _record_failure(entry, SalesforceError(message, error_code=code, status=200), report)
+
+
+def _sobject_and_id(url: str) -> tuple[str, str]:
+    parts = url.rstrip("/").split("/")
+    return parts[-2], parts[-1]
+
+
+def _resolve_placeholders(subrequests: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """Replace ``portal_ref`` tokens with current DB values; None while any is still empty."""
+    missing = False
+
+    def lookup(match: re.Match[str]) -> str:
+        nonlocal missing
+        model_label, pk, field_name = match.group(1), match.group(2), match.group(3)
+        value = (
+            apps.get_model(model_label)
+            ._default_manager.filter(pk=pk)
+            .values_list(field_name, flat=True)
+            .first()
+        )
+        if not value:
+            missing = True
+            return ""
+        return str(value)
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, str):
+            return _PORTAL_REF.sub(lookup, value)
+        if isinstance(value, dict):
+            return {key: resolve(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [resolve(item) for item in value]
+        return value
+
+    resolved = [resolve(subrequest) for subrequest in subrequests]
+    return None if missing else resolved
+
+
+def _record_success(entry: OutboxEntry, ids: Mapping[str, str], report: DeliveryReport) -> None:
+    with transaction.atomic():
+        for write_back in entry.payload.get("write_backs", []):
+            new_id = ids.get(write_back["reference_id"])
+            if new_id:
+                model = apps.get_model(write_back["model"])
+                model._default_manager.filter(pk=write_back["pk"]).update(**{write_back["field"]: new_id})
+        OutboxEntry.objects.filter(pk=entry.pk).update(
+            status=OutboxEntry.Status.DELIVERED,
+            delivered_at=timezone.now(),
+            attempts=entry.attempts + 1,
+            result={"ids": dict(ids)},
+            last_error="",
+            claimed_until=None,
+        )
+    report.delivered.append(entry.pk)
+    logger.info("Outbox entry %s (%s) delivered", entry.pk, entry.operation)
+
+
+def _record_failure(entry: OutboxEntry, error: SalesforceError, report: DeliveryReport) -> None:
+    if error.retryable and entry.attempts + 1 < MAX_ATTEMPTS:
+        _retry_later(entry, error)
+        report.retrying.append(entry.pk)
+        return
+    OutboxEntry.objects.filter(pk=entry.pk).update(
+        status=OutboxEntry.Status.FAILED,
+        attempts=entry.attempts + 1,
+        last_error=str(error)[:2000],
+        claimed_until=None,
+    )
+    report.failed.append(entry.pk)
+    logger.error("Outbox entry %s (%s) failed permanently: %s", entry.pk, entry.operation, error)
+
+
+def _retry_later(entry: OutboxEntry, error: SalesforceError) -> None:
+    attempts = entry.attempts + 1
+    delay = min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS)
+    delay = delay * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not cryptography
+    OutboxEntry.objects.filter(pk=entry.pk).update(
+        status=OutboxEntry.Status.PENDING,
+        attempts=attempts,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        last_error=str(error)[:2000],
+        claimed_until=None,
+    )
+    logger.warning(
+        "Outbox entry %s (%s) will be retried in %.0fs: %s", entry.pk, entry.operation, delay, error
+    )
+
+
+def _release(entry: OutboxEntry, *, note: str) -> None:
+    OutboxEntry.objects.filter(pk=entry.pk).update(
+        status=OutboxEntry.Status.PENDING,
+        next_attempt_at=timezone.now() + timedelta(seconds=BACKOFF_BASE_SECONDS),
+        last_error=note,
+        claimed_until=None,
+    )
+
+
+def outbox_retry(*, entry_id: int) -> OutboxEntry:
+    """Put a failed entry back in the queue (the admin's retry action)."""
+    with transaction.atomic():
+        entry = OutboxEntry.objects.select_for_update().get(pk=entry_id)
+        if entry.status != OutboxEntry.Status.FAILED:
+            return entry
+        entry.status = OutboxEntry.Status.PENDING
+        entry.next_attempt_at = timezone.now()
+        entry.attempts = 0
+        entry.save(update_fields=["status", "next_attempt_at", "attempts"])
+        transaction.on_commit(_schedule_delivery)
+    return entry
