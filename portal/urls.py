@@ -1,9 +1,24 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+admin.site.site_header = _("SonixNet agent console")
+admin.site.site_title = _("SonixNet agent console")
+admin.site.index_title = _("Queues and records")
+
+api_urlpatterns = [
+    path("", include("apps.accounts.api.urls")),
+    path("", include("apps.catalog.api.urls")),
+    path("", include("apps.checkout.api.urls")),
+    path("", include("apps.verification.api.urls")),
+    path("", include("apps.opportunities.api.urls")),
+    path("", include("apps.notifications.api.urls")),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include(api_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -61,6 +61,9 @@ class Notification(models.Model):
         blank=True,
         help_text=_("For deduplication, e.g. the Account ID."),
     )
+    # Not in the seed schema: the template parameters, so title and message can be rendered in
+    # the reader's language (en/ja) at read time. ``title``/``message`` keep the English text.
+    context = models.JSONField(_("template parameters"), default=dict, blank=True)
     read = models.BooleanField(_("read"), default=False)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     dismissed = models.BooleanField(_("dismissed"), default=False)

@@ -1,0 +1,62 @@
+"""Errors services raise for the API to turn into DRF's error format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApplicationError(Exception):
+    """A business rule refused the request (e.g. "an eligibility check is already pending").
+
+    ``code`` is stable for clients to branch on; ``message`` is translated for the customer.
+    """
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, message: str, *, code: str = "invalid", extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.extra = extra or {}
+
+
+class ConflictError(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+
+
+class ServiceUnavailableError(ApplicationError):
+    """An upstream system the request cannot do without (only registration) is unavailable."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, extended to Django's validation errors and our ``ApplicationError``.
+
+    Every error body keeps DRF's shape: ``{"detail": "...", "code": "..."}`` for request-level
+    errors, ``{"field": ["..."]}`` for validation errors.
+    """
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, ApplicationError):
+        body = {"detail": exc.message, "code": exc.code, **exc.extra}
+        return Response(body, status=exc.status_code)
+
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.APIException) and isinstance(response.data, dict):
+        if "detail" in response.data and "code" not in response.data:
+            response.data["code"] = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
+    return response
