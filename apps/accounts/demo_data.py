@@ -385,7 +385,7 @@ def _customers(products: dict[str, Product]) -> list[DemoLogin]:
             "product_type": ProductType.SIM,
             "stage": OpportunityStage.POST_PROCESSING,
             "commodity_type": CommodityType.SIM,
-            "source": OpportunitySource.CHECKOUT_REGISTRATION,
+            "source": OpportunitySource.ORDER_PLACEMENT,
         },
     )
     order, _ = Order.objects.update_or_create(

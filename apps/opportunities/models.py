@@ -37,7 +37,6 @@ class CommodityType(models.TextChoices):
 class OpportunitySource(models.TextChoices):
     ELIGIBILITY_REQUEST = "portal_eligibility_request", "Portal - Internet Eligibility Request"
     ORDER_PLACEMENT = "portal_order_placement", "Portal - Order Placement"
-    CHECKOUT_REGISTRATION = "portal_checkout_registration", "Portal - Checkout Registration"
     SALES_MANUAL = "sales_manual", "Sales - Manual"
 
 

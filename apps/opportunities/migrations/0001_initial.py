@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('stage', models.CharField(choices=[('introduction', 'Introduction'), ('ready', 'Ready'), ('post_processing', 'Post Processing'), ('active', 'Active'), ('pending', 'Pending'), ('cancelling', '△Cancelling'), ('cancelled', '〇Cancelled'), ('void', 'Void')], max_length=30, verbose_name='stage')),
                 ('commodity_type', models.CharField(choices=[('personal_internet', 'Personal SonixNet Home Internet'), ('corporate_internet', 'Corporate SonixNet Home Internet'), ('sim', 'SIM'), ('vpn', 'VPN')], max_length=30, verbose_name='commodity type')),
                 ('application_stage', models.CharField(blank=True, max_length=30, verbose_name='application stage')),
-                ('source', models.CharField(choices=[('portal_eligibility_request', 'Portal - Internet Eligibility Request'), ('portal_order_placement', 'Portal - Order Placement'), ('portal_checkout_registration', 'Portal - Checkout Registration'), ('sales_manual', 'Sales - Manual')], max_length=40, verbose_name='opportunity source')),
+                ('source', models.CharField(choices=[('portal_eligibility_request', 'Portal - Internet Eligibility Request'), ('portal_order_placement', 'Portal - Order Placement'), ('sales_manual', 'Sales - Manual')], max_length=40, verbose_name='opportunity source')),
                 ('close_date', models.DateField(blank=True, null=True, verbose_name='close date')),
                 ('whmcs_service_id', models.PositiveIntegerField(blank=True, db_index=True, null=True, verbose_name='WHMCS service ID')),
                 ('cancellation_notice', models.CharField(blank=True, choices=[('', 'None'), ('given', '有')], max_length=10, verbose_name='cancellation notice')),
