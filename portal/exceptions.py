@@ -19,7 +19,7 @@ class ApplicationError(Exception):
     ``code`` is stable for clients to branch on; ``message`` is translated for the customer.
     """
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message: str, *, code: str = "invalid", extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -56,7 +56,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(body, status=exc.status_code)
 
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(exc, exceptions.APIException) and isinstance(response.data, dict):
-        if "detail" in response.data and "code" not in response.data:
-            response.data["code"] = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
+    if (
+        response is not None
+        and isinstance(exc, exceptions.APIException)
+        and isinstance(response.data, dict)
+        and "detail" in response.data
+        and "code" not in response.data
+    ):
+        codes = exc.get_codes()
+        response.data["code"] = codes if isinstance(codes, str) else "error"
     return response

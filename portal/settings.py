@@ -266,6 +266,9 @@ WHMCS_EMULATOR = {
 
 # --- Portal rules -----------------------------------------------------------------------------
 
+# Where customers' browsers reach the portal front end (links in emails point here).
+PORTAL_FRONTEND_URL = env.str("PORTAL_FRONTEND_URL", default="http://127.0.0.1:8000").rstrip("/")
+
 NOTIFICATION_RETENTION = timedelta(days=env.int("NOTIFICATION_RETENTION_DAYS", default=30))
 RESIDENCE_CARD_MAX_BYTES = env.int("RESIDENCE_CARD_MAX_BYTES", default=10 * 1024 * 1024)
 INTERNET_ORDERS_REQUIRE_ID_VERIFICATION = env.bool("INTERNET_ORDERS_REQUIRE_ID_VERIFICATION", default=False)

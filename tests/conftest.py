@@ -2,14 +2,61 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from pytest_django.fixtures import Settings as SettingsFixture
+
+from apps.integrations.emulators import EmulatorSuite
+from apps.integrations.salesforce.auth import clear_session_cache
+from apps.integrations.salesforce.gateway import api_call_counter
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """On SQLite, test in a file of this run's own rather than the shared in-memory database, so
+    tests of concurrent workers meet real locking (WAL and the busy timeout) as the portal does."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test-portal.sqlite3")
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings: SettingsFixture, tmp_path: Path) -> None:
-    """Fast password hashing and a private storage folder of the test's own."""
+def _fast_and_isolated(settings: SettingsFixture, tmp_path: Path) -> Iterator[None]:
+    """Fast password hashing, a private storage folder of the test's own, an empty cache
+    (throttles and cached catalog pages must not leak between tests)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(scope="session")
+def emulator_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorSuite]:
+    """Salesforce (REST + Pub/Sub) and WHMCS emulators on free loopback ports for the session."""
+    suite = EmulatorSuite(directory=tmp_path_factory.mktemp("emulators"), keepalive_interval=1.0)
+    suite.start()
+    yield suite
+    suite.stop()
+
+
+@pytest.fixture
+def systems(emulator_suite: EmulatorSuite, settings: SettingsFixture) -> Iterator[EmulatorSuite]:
+    """Point the portal at the emulators; every test starts with empty systems and no faults."""
+    overrides = emulator_suite.settings_overrides()
+    settings.SALESFORCE = {**settings.SALESFORCE, **overrides["SALESFORCE"], "TIMEOUT_SECONDS": 5.0}
+    settings.WHMCS = {**settings.WHMCS, **overrides["WHMCS"], "TIMEOUT_SECONDS": 5.0}
+    emulator_suite.reset()
+    clear_session_cache()
+    api_call_counter.reset()
+    yield emulator_suite
+    emulator_suite.salesforce.clear_faults()
+    emulator_suite.whmcs.clear_faults()
+    clear_session_cache()

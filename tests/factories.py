@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from apps.accounts.models import CustomerProfile, IdMapping, RegistrationSource, User
+from apps.accounts.models import CustomerProfile, IdMapping, RegistrationAttempt, RegistrationSource, User
 from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
 from apps.checkout.models import Order, OrderItem, OrderStatus
 from apps.integrations.models import (
@@ -98,6 +98,16 @@ class CustomerFactory(UserFactory):
 
     profile = factory.RelatedFactory(CustomerProfileFactory, factory_related_name="user")
     id_mapping = factory.RelatedFactory(IdMappingFactory, factory_related_name="user")
+
+
+class RegistrationAttemptFactory(DjangoModelFactory[RegistrationAttempt]):
+    class Meta:
+        model = RegistrationAttempt
+
+    email = factory.Sequence(lambda n: f"registrant{n}@example.com")
+    source = RegistrationSource.PORTAL_SIGNUP
+    status = RegistrationAttempt.Status.FAILED
+    steps = factory.LazyFunction(lambda: [{"step": "salesforce_account", "status": "failed"}])
 
 
 class ProductFactory(DjangoModelFactory[Product]):

@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Model
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import CustomerProfile, IdMapping, User
+from apps.accounts.models import CustomerProfile, IdMapping, RegistrationAttempt, User
 
 
 class CustomerProfileInline(admin.StackedInline):
@@ -85,3 +87,19 @@ class IdMappingAdmin(admin.ModelAdmin):
     search_fields = ("user__email", "salesforce_account_id", "salesforce_contact_id", "whmcs_client_id")
     list_select_related = ("user",)
     raw_id_fields = ("user",)
+
+
+@admin.register(RegistrationAttempt)
+class RegistrationAttemptAdmin(admin.ModelAdmin):
+    """Read-only record of every multi-system registration, for support and orphan cleanup."""
+
+    list_display = ("email", "source", "status", "salesforce_account_id", "whmcs_client_id", "created_at")
+    list_filter = ("status", "source")
+    search_fields = ("email", "salesforce_account_id", "whmcs_client_id", "customer_number")
+    readonly_fields = tuple(field.name for field in RegistrationAttempt._meta.fields)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False

@@ -189,3 +189,55 @@ class IdMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ↔ {self.salesforce_account_id}"
+
+
+class RegistrationAttempt(models.Model):
+    """One run of the multi-system registration (sign-up or checkout), step by step.
+
+    Registration is the one synchronous flow that spans Salesforce, WHMCS and the portal DB. Each
+    step's outcome is appended to ``steps`` as it happens, so a failure shows exactly what exists
+    where: the Salesforce Account is kept on purpose, a WHMCS client that was created is recorded
+    as orphaned, and the portal user and mapping are rolled back. While an attempt for an email
+    is in progress a second one is refused (a partial unique constraint), so two concurrent
+    sign-ups cannot both create external records.
+    """
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("In progress")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    email = models.EmailField(_("email"))
+    source = models.CharField(_("registration source"), max_length=20, choices=RegistrationSource.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.IN_PROGRESS)
+    steps = models.JSONField(_("steps"), default=list, blank=True)
+    customer_number = models.CharField(_("customer number"), max_length=30, blank=True)
+    salesforce_account_id = models.CharField(_("Salesforce Account ID"), max_length=18, blank=True)
+    salesforce_contact_id = models.CharField(_("Salesforce Contact ID"), max_length=18, blank=True)
+    whmcs_client_id = models.PositiveIntegerField(_("WHMCS client ID"), null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="registration_attempts",
+        verbose_name=_("user"),
+    )
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("registration attempt")
+        verbose_name_plural = _("registration attempts")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email"],
+                condition=models.Q(status="in_progress"),
+                name="registration_one_attempt_in_progress_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_status_display()})"

@@ -5,11 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext
 
-from apps.accounts.models import CustomerProfile
+from apps.accounts.models import CustomerProfile, User
 
 _DATETIME_ATTRIBUTES = {
     "last_signed_in_at",
@@ -59,3 +67,47 @@ def customer_profile_apply_account_fields(*, user_id: int, values: dict[str, Any
     profile.synced_at = timezone.now()
     profile.save()
     return changed
+
+
+def password_reset_request(*, email: str) -> None:
+    """Email a one-time reset link to an active account with this address; silently nothing
+    otherwise. Django's token generator makes the link expire and die after the password changes."""
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = f"{settings.PORTAL_FRONTEND_URL}/account/reset-password?uid={uid}&token={token}"
+    with translation.override(translation.get_language()):
+        send_mail(
+            subject=gettext("Reset your SonixNet portal password"),
+            message=gettext(
+                "Someone asked to reset the password of your SonixNet portal account.\n\n"
+                "Open this link to choose a new one (it works once):\n{link}\n\n"
+                "If it was not you, ignore this email: your password stays as it is."
+            ).format(link=link),
+            from_email=None,
+            recipient_list=[user.email],
+        )
+
+
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    try:
+        user = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uid))), is_active=True)
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
+        user = None
+    if user is None or not default_token_generator.check_token(user, token):
+        raise ValidationError(
+            {"token": gettext("This reset link is invalid or has expired.")}, code="invalid_token"
+        )
+    password_validation.validate_password(new_password, user=user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    return user
+
+
+def password_change(*, user_id: int, new_password: str) -> User:
+    user = User.objects.get(pk=user_id)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    return user

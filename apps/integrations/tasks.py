@@ -1,1 +1,51 @@
 """Celery discovers tasks in ``<app>.tasks``; the integration tasks live beside their packages."""
+
+from celery import shared_task
+
+from apps.integrations.salesforce.exceptions import SalesforceRequestLimitExceeded, SalesforceUnavailable
+from apps.integrations.whmcs.tasks import sync_all_customers_billing_task, sync_customer_billing_task  # noqa: F401
+
+
+@shared_task(name="integrations.deliver_outbox", ignore_result=True)
+def deliver_outbox_task() -> dict[str, int]:
+    """Deliver due outbox entries. Safe to run often and concurrently: entries are claimed."""
+    from apps.integrations.outbox import outbox_deliver_due
+
+    report = outbox_deliver_due()
+    return {
+        "delivered": len(report.delivered),
+        "retrying": len(report.retrying),
+        "failed": len(report.failed),
+    }
+
+
+@shared_task(
+    name="integrations.sync_catalog",
+    ignore_result=True,
+    autoretry_for=(SalesforceUnavailable, SalesforceRequestLimitExceeded),
+    retry_backoff=30,
+    retry_backoff_max=900,
+    max_retries=5,
+)
+def sync_catalog_task() -> dict[str, int]:
+    """Mirror Product2 changes since the last run."""
+    from apps.integrations.salesforce.sync import sync_catalog
+
+    report = sync_catalog()
+    return {"fetched": report.fetched, "created": report.created, "updated": report.updated}
+
+
+@shared_task(
+    name="integrations.reconcile_account_statuses",
+    ignore_result=True,
+    autoretry_for=(SalesforceUnavailable, SalesforceRequestLimitExceeded),
+    retry_backoff=30,
+    retry_backoff_max=900,
+    max_retries=5,
+)
+def reconcile_account_statuses_task() -> dict[str, int]:
+    """Catch Account status changes whose platform event was missed."""
+    from apps.integrations.salesforce.sync import reconcile_account_statuses
+
+    report = reconcile_account_statuses()
+    return {"fetched": report.fetched, "updated": report.updated}

@@ -18,6 +18,7 @@ from tests.factories import (
     OrphanedWhmcsClientFactory,
     OutboxEntryFactory,
     ProductFactory,
+    RegistrationAttemptFactory,
     ResidenceCardSubmissionFactory,
     UserFactory,
     WhmcsInvoiceFactory,
@@ -48,6 +49,7 @@ def superuser_client(client: Client) -> Client:
 def one_of_everything() -> None:
     customer = CustomerFactory()
     ProductFactory()
+    RegistrationAttemptFactory()
     OpportunityFactory(user=customer)
     CaseFactory(user=customer)
     OrderItemFactory(order__user=customer)

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from apps.catalog.api.views import CatalogInternetListApi, CatalogSimListApi, CatalogVpnListApi
+
+urlpatterns = [
+    path("catalog/internet", CatalogInternetListApi.as_view(), name="catalog-internet"),
+    path("catalog/sim", CatalogSimListApi.as_view(), name="catalog-sim"),
+    path("catalog/vpn", CatalogVpnListApi.as_view(), name="catalog-vpn"),
+]

@@ -43,6 +43,12 @@ from apps.opportunities.models import (
 DEFAULT_FIELDS: dict[str, dict[str, str]] = {
     "Account": {
         "name": "Name",
+        "phone": "Phone",
+        "billing_street": "BillingStreet",
+        "billing_city": "BillingCity",
+        "billing_state": "BillingState",
+        "billing_postal_code": "BillingPostalCode",
+        "billing_country": "BillingCountry",
         "customer_number": "SF_Account_No__c",
         "whmcs_client_id": "WH_Account__c",
         "portal_status": "Portal_Status__c",

@@ -75,7 +75,9 @@ def sync_catalog(*, gateway: SalesforceGateway | None = None, full: bool = False
                 "product_type": values["product_type"],
                 "item_class": values["item_class"],
                 "billing_cycle": values["billing_cycle"],
-                "whmcs_product_id": int(values["whmcs_product_id"]) if values.get("whmcs_product_id") else None,
+                "whmcs_product_id": int(values["whmcs_product_id"])
+                if values.get("whmcs_product_id")
+                else None,
                 "config_options": _json_object(values.get("config_options")),
                 "eligibility_offering": values.get("eligibility_offering") or "",
                 "is_family_discount": bool(values.get("is_family_discount")),
@@ -92,13 +94,19 @@ def sync_catalog(*, gateway: SalesforceGateway | None = None, full: bool = False
                 report.updated += 1
         if records:
             transaction.on_commit(catalog_cache_invalidate)
-    logger.info("Catalog sync: %s fetched, %s created, %s updated", report.fetched, report.created, report.updated)
+    logger.info(
+        "Catalog sync: %s fetched, %s created, %s updated", report.fetched, report.created, report.updated
+    )
     return report
 
 
-def _standard_prices(gateway: SalesforceGateway, field_map: FieldMap, product_ids: list[str]) -> dict[str, Decimal]:
+def _standard_prices(
+    gateway: SalesforceGateway, field_map: FieldMap, product_ids: list[str]
+) -> dict[str, Decimal]:
     prices: dict[str, Decimal] = {}
-    product_id, unit_price, is_active = field_map.fields("PricebookEntry", "product_id", "unit_price", "is_active")
+    product_id, unit_price, is_active = field_map.fields(
+        "PricebookEntry", "product_id", "unit_price", "is_active"
+    )
     for start in range(0, len(product_ids), 200):
         chunk = product_ids[start : start + 200]
         ids = ", ".join(soql_literal(value) for value in chunk)
@@ -149,16 +157,22 @@ def reconcile_account_statuses(*, gateway: SalesforceGateway | None = None, full
     """
     field_map = get_field_map()
     gateway = gateway or get_gateway()
-    cursor = None if full else CustomerProfile.objects.aggregate(cursor=Max("salesforce_modified_at"))["cursor"]
+    cursor = (
+        None if full else CustomerProfile.objects.aggregate(cursor=Max("salesforce_modified_at"))["cursor"]
+    )
     api_names = field_map.fields("Account", *ACCOUNT_STATUS_ATTRIBUTES)
     modstamp = field_map.field("Account", "modified_at")
-    soql = f"SELECT Id, {', '.join(api_names)} FROM Account{_since_clause(modstamp, cursor)} ORDER BY {modstamp}"
+    soql = (
+        f"SELECT Id, {', '.join(api_names)} FROM Account{_since_clause(modstamp, cursor)} ORDER BY {modstamp}"
+    )
     records = gateway.query(soql)
 
     report = SyncReport(fetched=len(records))
     account_ids = [record["Id"] for record in records]
     users_by_account = dict(
-        IdMapping.objects.filter(salesforce_account_id__in=account_ids).values_list("salesforce_account_id", "user_id")
+        IdMapping.objects.filter(salesforce_account_id__in=account_ids).values_list(
+            "salesforce_account_id", "user_id"
+        )
     )
     with transaction.atomic():
         for record in records:

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from apps.opportunities.api.views import SubscriptionDetailApi, SubscriptionListApi
+
+urlpatterns = [
+    path("subscriptions", SubscriptionListApi.as_view(), name="subscription-list"),
+    path("subscriptions/<int:service_id>", SubscriptionDetailApi.as_view(), name="subscription-detail"),
+]

@@ -1,0 +1,134 @@
+"""Serializers shared by the account and checkout registration APIs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from apps.accounts.models import User
+from apps.accounts.registration import RegistrationData
+from apps.accounts.validators import normalize_phone_number, normalize_postal_code, normalize_prefecture
+
+
+def _django_validator(function: Any) -> Any:
+    def validate(value: str) -> str:
+        try:
+            return function(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+
+    return validate
+
+
+class AddressInputSerializer(serializers.Serializer):
+    """A Japanese postal address; values come back normalised (``150-0002``, ``Tokyo``)."""
+
+    postal_code = serializers.CharField(max_length=10)
+    prefecture = serializers.CharField(max_length=20)
+    city = serializers.CharField(max_length=100)
+    address_line1 = serializers.CharField(max_length=255)
+    address_line2 = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+    def validate_postal_code(self, value: str) -> str:
+        return _django_validator(normalize_postal_code)(value)
+
+    def validate_prefecture(self, value: str) -> str:
+        return _django_validator(normalize_prefecture)(value)
+
+
+class RegistrationInputSerializer(AddressInputSerializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(
+        write_only=True, min_length=10, max_length=128, style={"input_type": "password"}
+    )
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    first_name_kana = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    last_name_kana = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    phone_number = serializers.CharField(max_length=20)
+    birth_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+    def validate_email(self, value: str) -> str:
+        return User.objects.normalize_email(value).lower()
+
+    def validate_phone_number(self, value: str) -> str:
+        return _django_validator(normalize_phone_number)(value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        candidate = User(email=attrs["email"], first_name=attrs["first_name"], last_name=attrs["last_name"])
+        try:
+            password_validation.validate_password(attrs["password"], user=candidate)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"password": exc.messages}) from exc
+        return attrs
+
+    def to_registration_data(self) -> RegistrationData:
+        fields = RegistrationData.__dataclass_fields__
+        return RegistrationData(**{key: value for key, value in self.validated_data.items() if key in fields})
+
+
+class MeOutputSerializer(serializers.Serializer):
+    """The signed-in customer, as the portal mirrors them."""
+
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    is_staff = serializers.BooleanField()
+    customer_number = serializers.CharField(source="profile.customer_number", allow_null=True, default=None)
+    registration_source = serializers.CharField(source="profile.registration_source", default="")
+    phone_number = serializers.CharField(source="profile.phone_number", default="")
+    postal_code = serializers.CharField(source="profile.postal_code", default="")
+    prefecture = serializers.CharField(source="profile.prefecture", default="")
+    city = serializers.CharField(source="profile.city", default="")
+    address_line1 = serializers.CharField(source="profile.address_line1", default="")
+    address_line2 = serializers.CharField(source="profile.address_line2", default="")
+    internet_eligibility_status = serializers.CharField(
+        source="profile.internet_eligibility_status", default=""
+    )
+    internet_eligibility = serializers.CharField(source="profile.internet_eligibility", default="")
+    id_verification_status = serializers.CharField(source="profile.id_verification_status", default="")
+
+
+class LoginInputSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    current_password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    new_password = serializers.CharField(
+        style={"input_type": "password"}, trim_whitespace=False, max_length=128
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        user = self.context["request"].user
+        if not user.check_password(attrs["current_password"]):
+            raise serializers.ValidationError(
+                {"current_password": [_("Your current password is incorrect.")]}
+            )
+        try:
+            password_validation.validate_password(attrs["new_password"], user=user)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"new_password": exc.messages}) from exc
+        return attrs
+
+
+class PasswordResetInputSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+
+
+class PasswordResetConfirmInputSerializer(serializers.Serializer):
+    uid = serializers.CharField()
+    token = serializers.CharField()
+    new_password = serializers.CharField(
+        style={"input_type": "password"}, trim_whitespace=False, max_length=128
+    )
+
+
+class CsrfOutputSerializer(serializers.Serializer):
+    csrf_token = serializers.CharField()

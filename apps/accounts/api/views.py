@@ -1,0 +1,171 @@
+"""Account endpoints: sign-up, sign-in and out, passwords, and the signed-in customer.
+
+The browser portal authenticates with Django's session cookie. Sign-up, sign-in and password
+reset are CSRF-protected even though the caller is anonymous (login CSRF), and throttled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
+from django.middleware.csrf import get_token
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from apps.accounts.api.serializers import (
+    CsrfOutputSerializer,
+    LoginInputSerializer,
+    MeOutputSerializer,
+    PasswordChangeInputSerializer,
+    PasswordResetConfirmInputSerializer,
+    PasswordResetInputSerializer,
+    RegistrationInputSerializer,
+)
+from apps.accounts.models import RegistrationSource
+from apps.accounts.registration import customer_register
+from apps.accounts.selectors import user_with_profile
+from apps.accounts.services import password_change, password_reset_confirm, password_reset_request
+from portal.api import signed_in_user
+from portal.exceptions import ApplicationError
+
+
+class AnonymousFormApi(APIView):
+    """Base for endpoints an anonymous browser posts to: CSRF enforced, throttled, no auth."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = [ScopedRateThrottle]
+
+    @method_decorator(csrf_protect)
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().dispatch(request, *args, **kwargs)
+
+
+class CsrfTokenApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="auth_csrf", responses=CsrfOutputSerializer, tags=["auth"])
+    @method_decorator(ensure_csrf_cookie)
+    def get(self, request: Request) -> Response:
+        """Set the CSRF cookie; send its value back in ``X-CSRFToken`` on every unsafe request."""
+        return Response({"csrf_token": get_token(request)})
+
+
+class SignupApi(AnonymousFormApi):
+    throttle_scope = "signup"
+
+    @extend_schema(
+        operation_id="auth_signup",
+        request=RegistrationInputSerializer,
+        responses={201: MeOutputSerializer, 400: OpenApiResponse(description="Validation error")},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        """Create the customer in Salesforce, WHMCS and the portal, and sign them in."""
+        serializer = RegistrationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = customer_register(
+            data=serializer.to_registration_data(), source=RegistrationSource.PORTAL_SIGNUP
+        )
+        login(request._request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return Response(
+            MeOutputSerializer(user_with_profile(user_id=user.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class LoginApi(AnonymousFormApi):
+    throttle_scope = "login"
+
+    @extend_schema(
+        operation_id="auth_login", request=LoginInputSerializer, responses=MeOutputSerializer, tags=["auth"]
+    )
+    def post(self, request: Request) -> Response:
+        serializer = LoginInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            username=serializer.validated_data["email"].lower(),
+            password=serializer.validated_data["password"],
+        )
+        if user is None:
+            raise ApplicationError(
+                _("The email address or password is incorrect."), code="invalid_credentials"
+            )
+        login(request._request, user)
+        return Response(MeOutputSerializer(user_with_profile(user_id=user.pk)).data)
+
+
+class LogoutApi(APIView):
+    @extend_schema(operation_id="auth_logout", request=None, responses={204: None}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="auth_password_change",
+        request=PasswordChangeInputSerializer,
+        responses={204: None},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordChangeInputSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        user = password_change(
+            user_id=signed_in_user(request).pk, new_password=serializer.validated_data["new_password"]
+        )
+        # Keep this session signed in; every other session of the user ends.
+        update_session_auth_hash(request._request, user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetApi(AnonymousFormApi):
+    throttle_scope = "password_reset"
+
+    @extend_schema(
+        operation_id="auth_password_reset",
+        request=PasswordResetInputSerializer,
+        responses={202: None},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        """Email a reset link if the address has an account. The answer is the same either way,
+        so the endpoint cannot be used to find out who is a customer."""
+        serializer = PasswordResetInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        password_reset_request(email=serializer.validated_data["email"])
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmApi(AnonymousFormApi):
+    throttle_scope = "password_reset"
+
+    @extend_schema(
+        operation_id="auth_password_reset_confirm",
+        request=PasswordResetConfirmInputSerializer,
+        responses={204: None},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetConfirmInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        password_reset_confirm(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    @extend_schema(operation_id="me", responses=MeOutputSerializer, tags=["me"])
+    def get(self, request: Request) -> Response:
+        return Response(MeOutputSerializer(user_with_profile(user_id=signed_in_user(request).pk)).data)

@@ -1,0 +1,798 @@
+"""The emulated org's state: records, sessions, API usage, change listeners and persistence.
+
+Everything that changes records goes through ``atomic()``: a re-entrant lock plus an undo journal,
+so a Composite or sObject Collections request with ``allOrNone`` can roll back as one Salesforce
+transaction would. Listeners (the emulator's "flows", which publish platform events) run only
+after the outermost transaction commits, outside the lock, so they may call back into the store.
+
+The agent methods (``create_record``, ``update_record``, ``find_records``...) act as a person in
+Salesforce would: they do not count as API calls and may set system fields for test set-up.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import json
+import logging
+import os
+import secrets
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from . import soql
+from .objects import (
+    CONTENT_DOCUMENT_PREFIX,
+    OBJECT_TYPES,
+    ORG_PREFIX,
+    USER_PREFIX,
+    ObjectType,
+    canonical_object_name,
+    make_id,
+    normalize_id,
+    now_string,
+    object_for_id,
+)
+
+logger = logging.getLogger(__name__)
+
+Record = dict[str, Any]
+ChangeListener = Callable[[str, str, "Record | None", Record], None]
+"""``callback(sobject, record_id, before, after)``; ``before`` is None for a create."""
+
+API_CALL_KINDS = ("query", "sobject", "composite", "collections", "limits", "other")
+"""Kinds that count against the daily API limit; ``token`` (OAuth) is counted but not limited."""
+
+DEFAULT_API_DAILY_MAX = 15_000
+DEFAULT_TOKEN_LIFETIME = timedelta(hours=2)
+STATE_VERSION = 1
+
+
+class RestError(Exception):
+    """A Salesforce error response: status plus ``[{"message", "errorCode", "fields"}]``."""
+
+    def __init__(
+        self, status: int, error_code: str, message: str, fields: Sequence[str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+        self.message = message
+        self.fields = list(fields) if fields is not None else None
+
+    def as_json(self) -> list[dict[str, Any]]:
+        item: dict[str, Any] = {"message": self.message, "errorCode": self.error_code}
+        if self.fields is not None:
+            item["fields"] = self.fields
+        return [item]
+
+    def as_save_error(self) -> dict[str, Any]:
+        """The sObject Collections shape, which names the code ``statusCode``."""
+        return {"statusCode": self.error_code, "message": self.message, "fields": self.fields or []}
+
+
+def not_found() -> RestError:
+    return RestError(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+@dataclass(frozen=True)
+class Change:
+    sobject: str
+    record_id: str
+    before: Record | None
+    after: Record
+
+
+@dataclass
+class Transaction:
+    """Undo journal of one ``atomic()`` block; ``rollback()`` discards it at exit."""
+
+    journal: dict[tuple[str, str], tuple[Record | None, Record | None]] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
+    rollback_only: bool = False
+
+    def rollback(self) -> None:
+        self.rollback_only = True
+
+
+class SalesforceStore:
+    """In-memory org state, optionally persisted to a JSON file after every committed change."""
+
+    def __init__(
+        self,
+        *,
+        state_file: str | Path | None = None,
+        token_lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
+        api_daily_max: int = DEFAULT_API_DAILY_MAX,
+        org_id: str | None = None,
+        user_id: str | None = None,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._tx: Transaction | None = None
+        self._listeners: list[ChangeListener] = []
+        self.state_file = Path(state_file) if state_file else None
+        self.token_lifetime = token_lifetime
+        self.org_id = org_id or make_id(ORG_PREFIX, 9_100_001)
+        self.user_id = user_id or make_id(USER_PREFIX, 9_100_001)
+        self._tokens: dict[str, float] = {}
+        self._unique_fields: dict[str, set[str]] = {}
+        self._duplicate_rules: dict[str, list[tuple[str, ...]]] = {}
+        self._api_daily_max = api_daily_max
+        self._clear_state()
+        if self.state_file and self.state_file.is_file():
+            self._load()
+        else:
+            self._seed()
+
+    # --- state ----------------------------------------------------------------------------------
+
+    def _clear_state(self) -> None:
+        self._records: dict[str, dict[str, Record]] = {name: {} for name in OBJECT_TYPES}
+        self._deleted: dict[str, dict[str, Record]] = {name: {} for name in OBJECT_TYPES}
+        self._custom_fields: dict[str, dict[str, str]] = {name: {} for name in OBJECT_TYPES}
+        self._sequence = 1_000_000
+        self._auto_numbers: dict[str, int] = {}
+        self._counters: dict[str, int] = dict.fromkeys((*API_CALL_KINDS, "token"), 0)
+        self._api_used = 0
+        self._api_max = self._api_daily_max
+
+    def _seed(self) -> None:
+        """Every org has a standard price book."""
+        with self.atomic():
+            self._insert(
+                "Pricebook2",
+                {"Name": "Standard Price Book", "IsActive": True, "IsStandard": True},
+                agent=True,
+            )
+
+    def reset(self) -> None:
+        """Forget all records, counters and API usage (issued sessions stay valid)."""
+        with self._lock:
+            self._clear_state()
+            self._seed()
+            self._persist()
+
+    def _next_id(self, prefix: str) -> str:
+        self._sequence += 1
+        return make_id(prefix, self._sequence)
+
+    # --- sessions -------------------------------------------------------------------------------
+
+    def issue_token(self) -> str:
+        """A new access token, shaped like Salesforce's ``<orgId>!<opaque>``."""
+        token = f"{self.org_id[:15]}!{secrets.token_urlsafe(48)}"
+        with self._lock:
+            self._counters["token"] += 1
+            self._tokens[token] = time.time() + self.token_lifetime.total_seconds()
+            self._persist()
+        return token
+
+    def validate_token(self, token: str) -> bool:
+        """True while ``token`` was issued by this org and is neither expired nor revoked.
+
+        The Pub/Sub emulator checks its ``accesstoken`` gRPC metadata with this.
+        """
+        with self._lock:
+            expires_at = self._tokens.get(token)
+            return expires_at is not None and expires_at > time.time()
+
+    def expire_sessions(self) -> None:
+        """Invalidate every issued token: the next API call answers 401 ``INVALID_SESSION_ID``."""
+        with self._lock:
+            self._tokens.clear()
+            self._persist()
+
+    # --- API usage ------------------------------------------------------------------------------
+
+    def count_call(self, kind: str) -> None:
+        """Record one API call of ``kind`` (see ``API_CALL_KINDS``)."""
+        with self._lock:
+            self._counters[kind] = self._counters.get(kind, 0) + 1
+            self._api_used += 1
+
+    @property
+    def api_usage(self) -> tuple[int, int]:
+        with self._lock:
+            return self._api_used, self._api_max
+
+    @property
+    def api_limit_exhausted(self) -> bool:
+        with self._lock:
+            return self._api_used >= self._api_max
+
+    def exhaust_api_limit(self) -> None:
+        """Use up the daily allowance: every API call answers 403 ``REQUEST_LIMIT_EXCEEDED``."""
+        with self._lock:
+            self._api_used = max(self._api_used, self._api_max)
+
+    def set_api_limit(self, daily_max: int, used: int | None = None) -> None:
+        with self._lock:
+            self._api_max = daily_max
+            if used is not None:
+                self._api_used = used
+
+    def restore_api_limit(self) -> None:
+        """Undo ``exhaust_api_limit`` (used by ``clear_faults``)."""
+        with self._lock:
+            self._api_max = self._api_daily_max
+            self._api_used = min(self._api_used, sum(self._counters[kind] for kind in API_CALL_KINDS))
+
+    def counters(self) -> dict[str, int]:
+        """API calls by kind (``query``, ``sobject``, ``composite``, ``collections``, ``limits``, ``token``)."""
+        with self._lock:
+            return {**self._counters, "total": sum(self._counters[kind] for kind in API_CALL_KINDS)}
+
+    # --- rules ----------------------------------------------------------------------------------
+
+    def add_unique_field(self, sobject: str, field_name: str) -> None:
+        """Make ``field_name`` unique (an external id): a clash answers ``DUPLICATE_VALUE``."""
+        with self._lock:
+            self._unique_fields.setdefault(self._object(sobject).name, set()).add(field_name)
+
+    def add_duplicate_rule(self, sobject: str, *field_names: str) -> None:
+        """A duplicate rule on these fields together: a match answers ``DUPLICATES_DETECTED``."""
+        with self._lock:
+            self._duplicate_rules.setdefault(self._object(sobject).name, []).append(tuple(field_names))
+
+    # --- listeners ------------------------------------------------------------------------------
+
+    def add_listener(self, callback: ChangeListener) -> None:
+        """Call ``callback(sobject, record_id, before, after)`` after each committed create/update."""
+        with self._lock:
+            self._listeners.append(callback)
+
+    def remove_listener(self, callback: ChangeListener) -> None:
+        with self._lock:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+    def _notify(self, changes: Sequence[Change]) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for change in changes:
+            for listener in listeners:
+                try:
+                    listener(
+                        change.sobject,
+                        change.record_id,
+                        copy.deepcopy(change.before),
+                        copy.deepcopy(change.after),
+                    )
+                except Exception:
+                    logger.exception("Salesforce emulator change listener %r failed", listener)
+
+    # --- transactions ---------------------------------------------------------------------------
+
+    @contextmanager
+    def atomic(self) -> Iterator[Transaction]:
+        """One Salesforce transaction: all changes commit, or ``tx.rollback()`` / an exception undoes them."""
+        committed: list[Change] = []
+        with self._lock:
+            outer = self._tx
+            tx = Transaction()
+            self._tx = tx
+            try:
+                yield tx
+            except BaseException:
+                tx.rollback_only = True
+                raise
+            finally:
+                self._tx = outer
+                if tx.rollback_only:
+                    self._undo(tx)
+                elif outer is not None:
+                    for key, previous in tx.journal.items():
+                        outer.journal.setdefault(key, previous)
+                    outer.changes.extend(tx.changes)
+                else:
+                    committed = tx.changes
+                    if tx.journal:
+                        self._persist()
+        if committed:
+            self._notify(committed)
+
+    def _undo(self, tx: Transaction) -> None:
+        for (sobject, record_id), (live, deleted) in tx.journal.items():
+            for table, previous in ((self._records[sobject], live), (self._deleted[sobject], deleted)):
+                if previous is None:
+                    table.pop(record_id, None)
+                else:
+                    table[record_id] = previous
+
+    def _journal(self, sobject: str, record_id: str) -> None:
+        if self._tx is None:
+            raise RuntimeError("record changes must happen inside SalesforceStore.atomic()")
+        key = (sobject, record_id)
+        if key not in self._tx.journal:
+            live = self._records[sobject].get(record_id)
+            deleted = self._deleted[sobject].get(record_id)
+            self._tx.journal[key] = (
+                copy.deepcopy(live) if live is not None else None,
+                copy.deepcopy(deleted) if deleted is not None else None,
+            )
+
+    # --- objects and fields ---------------------------------------------------------------------
+
+    def _object(self, sobject: str) -> ObjectType:
+        name = canonical_object_name(sobject)
+        if name is None:
+            raise not_found()
+        return OBJECT_TYPES[name]
+
+    def canonical_field(self, sobject: str, name: str, *, register: bool = False) -> str:
+        """The API name of ``name`` on ``sobject`` (field names are case-insensitive).
+
+        Custom fields (``__c``) need no declaration; unknown standard names raise ``INVALID_FIELD``.
+        """
+        obj = self._object(sobject)
+        lower = name.lower()
+        for standard in obj.all_fields:
+            if standard.lower() == lower:
+                return standard
+        custom = self._custom_fields[obj.name]
+        if lower in custom:
+            return custom[lower]
+        if lower.endswith("__c") and lower[0].isalpha():
+            if register:
+                custom[lower] = name
+            return name
+        raise RestError(
+            400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}", [name]
+        )
+
+    def _query_field_resolver(self, obj: ObjectType) -> Callable[[str], str]:
+        def resolve(name: str) -> str:
+            try:
+                return self.canonical_field(obj.name, name)
+            except RestError:
+                raise soql.SoqlError(
+                    "INVALID_FIELD",
+                    f"No such column '{name}' on entity '{obj.name}'. If you are attempting to use a custom "
+                    "field, be sure to append the '__c' after the custom field name. Please reference your "
+                    "WSDL or the describe call for the appropriate names.",
+                ) from None
+
+        return resolve
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def _clean_fields(self, obj: ObjectType, fields: Mapping[str, Any], *, agent: bool) -> Record:
+        cleaned: Record = {}
+        read_only = obj.writable_check
+        for name, value in fields.items():
+            if name == "attributes":
+                continue
+            if not isinstance(name, str) or not name:
+                raise RestError(400, "JSON_PARSER_ERROR", "Field names must be strings")
+            canonical = self.canonical_field(obj.name, name, register=True)
+            if not agent and canonical.lower() in read_only:
+                raise RestError(
+                    400,
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    f"Unable to create/update fields: {canonical}. Please check the security settings of this "
+                    "field and verify that it is read/write for your profile or permission set.",
+                    [canonical],
+                )
+            if isinstance(value, dict | list):
+                raise RestError(
+                    400, "JSON_PARSER_ERROR", f"Cannot deserialize a JSON object or array into {canonical}"
+                )
+            cleaned[canonical] = value
+        return cleaned
+
+    def _check_lookups(self, obj: ObjectType, values: Record) -> None:
+        for field_name, targets in obj.lookups.items():
+            if field_name not in values:
+                continue
+            value = values[field_name]
+            if value in (None, ""):
+                values[field_name] = None
+                continue
+            record_id = normalize_id(value)
+            target = object_for_id(record_id) if record_id else None
+            if record_id is None or target is None or (targets and target not in targets):
+                raise RestError(
+                    400, "MALFORMED_ID", f"{field_name}: id value of incorrect type: {value}", [field_name]
+                )
+            if record_id not in self._records[target]:
+                raise RestError(
+                    400,
+                    "INVALID_CROSS_REFERENCE_KEY",
+                    f"invalid cross reference id: {field_name} {value}",
+                    [field_name],
+                )
+            values[field_name] = record_id
+
+    def _check_required(self, obj: ObjectType, record: Record) -> None:
+        missing = [name for name in obj.required if record.get(name) in (None, "")]
+        if missing:
+            raise RestError(
+                400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+            )
+
+    def _check_duplicates(self, obj: ObjectType, record: Record, record_id: str | None) -> None:
+        def same(left: Any, right: Any) -> bool:
+            if isinstance(left, str) and isinstance(right, str):
+                return left.casefold() == right.casefold()
+            return bool(left == right)
+
+        others = [(rid, other) for rid, other in self._records[obj.name].items() if rid != record_id]
+        for field_name in sorted(self._unique_fields.get(obj.name, ())):
+            value = record.get(field_name)
+            if value is None:
+                continue
+            for other_id, other in others:
+                if same(other.get(field_name), value):
+                    raise RestError(
+                        400,
+                        "DUPLICATE_VALUE",
+                        f"duplicate value found: {field_name} duplicates value on record with id: {other_id}",
+                        [field_name],
+                    )
+        for rule in self._duplicate_rules.get(obj.name, ()):
+            if any(record.get(name) in (None, "") for name in rule):
+                continue
+            for _other_id, other in others:
+                if all(same(other.get(name), record.get(name)) for name in rule):
+                    raise RestError(
+                        400,
+                        "DUPLICATES_DETECTED",
+                        "Use one of these records?",
+                        [],
+                    )
+
+    def _derive(self, obj: ObjectType, record: Record, changed: Record, *, creating: bool) -> None:
+        """Formula-like and automatic fields a real org computes."""
+        if obj.name == "Contact":
+            record["Name"] = " ".join(
+                str(part) for part in (record.get("FirstName"), record.get("LastName")) if part
+            )
+        elif obj.name == "Opportunity" and "StageName" in changed:
+            stage = str(record.get("StageName") or "")
+            record["IsClosed"] = stage.startswith("Closed")
+            record["IsWon"] = stage == "Closed Won"
+        elif obj.name == "Case" and "Status" in changed:
+            closed = str(record.get("Status") or "") == "Closed"
+            if closed and not record.get("IsClosed"):
+                record["ClosedDate"] = now_string()
+            record["IsClosed"] = closed
+        elif obj.name == "Order" and ("Status" in changed or creating):
+            record["StatusCode"] = "Activated" if record.get("Status") == "Activated" else "Draft"
+            if record.get("Status") == "Activated" and not record.get("ActivatedDate"):
+                record["ActivatedDate"] = now_string()
+        elif obj.name == "OrderItem":
+            if creating:
+                self._link_price_book_entry(record)
+            try:
+                record["TotalPrice"] = float(
+                    Decimal(str(record["Quantity"])) * Decimal(str(record["UnitPrice"]))
+                )
+            except (KeyError, InvalidOperation, TypeError):
+                record["TotalPrice"] = None
+        elif obj.name == "ContentVersion" and creating:
+            self._derive_content_version(record)
+
+    def _link_price_book_entry(self, item: Record) -> None:
+        """An order product needs a price book entry; given only Product2Id, use the standard one."""
+        if item.get("PricebookEntryId"):
+            entry = self._records["PricebookEntry"].get(item["PricebookEntryId"], {})
+            item["Product2Id"] = item.get("Product2Id") or entry.get("Product2Id")
+            return
+        if not item.get("Product2Id"):
+            raise RestError(
+                400,
+                "REQUIRED_FIELD_MISSING",
+                "Required fields are missing: [PricebookEntryId]",
+                ["PricebookEntryId"],
+            )
+        standard_books = {pid for pid, book in self._records["Pricebook2"].items() if book.get("IsStandard")}
+        entry_id = next(
+            (
+                entry_id
+                for entry_id, entry in self._records["PricebookEntry"].items()
+                if entry.get("Product2Id") == item["Product2Id"]
+                and entry.get("Pricebook2Id") in standard_books
+            ),
+            None,
+        )
+        if entry_id is None:
+            raise RestError(
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                "field integrity exception: PricebookEntryId (no standard price book entry for this product)",
+                ["PricebookEntryId"],
+            )
+        item["PricebookEntryId"] = entry_id
+
+    def _derive_content_version(self, record: Record) -> None:
+        try:
+            data = base64.b64decode(str(record.get("VersionData") or ""), validate=True)
+        except (binascii.Error, ValueError):
+            raise RestError(
+                400, "INVALID_FIELD", "VersionData is not valid base64", ["VersionData"]
+            ) from None
+        path = str(record.get("PathOnClient") or "")
+        stem, _, extension = path.rpartition(".") if "." in path else (path, "", "")
+        record.setdefault("Title", None)
+        record["Title"] = record["Title"] or stem or path
+        record["ContentDocumentId"] = self._next_id(CONTENT_DOCUMENT_PREFIX)
+        record["ContentSize"] = len(data)
+        record["FileExtension"] = extension.lower() or None
+        record["FileType"] = extension.upper() or "UNKNOWN"
+        record["IsLatest"] = True
+        record["VersionNumber"] = "1"
+        record["ContentLocation"] = "S"
+
+    def _recalculate_order_total(self, order_id: str | None) -> None:
+        if not order_id or order_id not in self._records["Order"]:
+            return
+        total = sum(
+            Decimal(str(item.get("TotalPrice") or 0))
+            for item in self._records["OrderItem"].values()
+            if item.get("OrderId") == order_id
+        )
+        self._journal("Order", order_id)
+        self._records["Order"][order_id]["TotalAmount"] = float(total)
+
+    def _insert(self, sobject: str, fields: Mapping[str, Any], *, agent: bool) -> Record:
+        obj = self._object(sobject)
+        values = self._clean_fields(obj, fields, agent=agent)
+        if "Id" in values and not agent:
+            raise RestError(
+                400, "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"]
+            )
+        self._check_lookups(obj, values)
+        now = now_string()
+        record_id = normalize_id(values.get("Id")) or self._next_id(obj.key_prefix)
+        record: Record = dict.fromkeys(obj.fields)
+        record.update(obj.defaults)
+        if "OwnerId" in obj.fields:
+            record["OwnerId"] = self.user_id
+        if obj.auto_number:
+            number_field, start = obj.auto_number
+            number = self._auto_numbers.get(number_field, start - 1) + 1
+            self._auto_numbers[number_field] = number
+            record[number_field] = f"{number:08d}"
+        record.update(
+            {
+                "Id": record_id,
+                "IsDeleted": False,
+                "CreatedDate": now,
+                "CreatedById": self.user_id,
+                "LastModifiedDate": now,
+                "LastModifiedById": self.user_id,
+                "SystemModstamp": now,
+            }
+        )
+        record.update(values)
+        self._derive(obj, record, values, creating=True)
+        self._check_required(obj, record)
+        self._check_duplicates(obj, record, None)
+        self._journal(obj.name, record_id)
+        self._records[obj.name][record_id] = record
+        if obj.name == "OrderItem":
+            self._recalculate_order_total(record.get("OrderId"))
+        self._change(obj.name, record_id, None, record)
+        return copy.deepcopy(record)
+
+    def _update(self, sobject: str, record_id: str, fields: Mapping[str, Any], *, agent: bool) -> Record:
+        obj = self._object(sobject)
+        current = self._live(obj, record_id)
+        values = self._clean_fields(obj, fields, agent=agent)
+        if "Id" in values and normalize_id(values.pop("Id")) != current["Id"]:
+            raise RestError(
+                400, "INVALID_ID_FIELD", "The Id in the body does not match the Id in the URL", ["Id"]
+            )
+        self._check_lookups(obj, values)
+        before = copy.deepcopy(current)
+        updated = {**current, **values}
+        now = now_string()
+        if not ({"LastModifiedDate", "SystemModstamp"} & values.keys()):
+            updated["LastModifiedDate"] = now
+            updated["SystemModstamp"] = now
+            updated["LastModifiedById"] = self.user_id
+        self._derive(obj, updated, values, creating=False)
+        self._check_required(obj, updated)
+        self._check_duplicates(obj, updated, current["Id"])
+        self._journal(obj.name, current["Id"])
+        self._records[obj.name][current["Id"]] = updated
+        if obj.name == "OrderItem":
+            self._recalculate_order_total(updated.get("OrderId"))
+            if before.get("OrderId") != updated.get("OrderId"):
+                self._recalculate_order_total(before.get("OrderId"))
+        self._change(obj.name, current["Id"], before, updated)
+        return copy.deepcopy(updated)
+
+    def _delete(self, sobject: str, record_id: str) -> None:
+        obj = self._object(sobject)
+        current = self._live(obj, record_id)
+        self._journal(obj.name, current["Id"])
+        deleted = {
+            **self._records[obj.name].pop(current["Id"]),
+            "IsDeleted": True,
+            "SystemModstamp": now_string(),
+        }
+        self._deleted[obj.name][current["Id"]] = deleted
+        if obj.name == "OrderItem":
+            self._recalculate_order_total(deleted.get("OrderId"))
+
+    def _change(self, sobject: str, record_id: str, before: Record | None, after: Record) -> None:
+        assert self._tx is not None
+        self._tx.changes.append(Change(sobject, record_id, before, copy.deepcopy(after)))
+
+    def _live(self, obj: ObjectType, record_id: str) -> Record:
+        """The live record or 404: ``ENTITY_IS_DELETED`` for deleted ones, ``NOT_FOUND`` otherwise."""
+        normalized = normalize_id(record_id)
+        if normalized is None or object_for_id(normalized) != obj.name:
+            raise not_found()
+        record = self._records[obj.name].get(normalized)
+        if record is None:
+            if normalized in self._deleted[obj.name]:
+                raise RestError(404, "ENTITY_IS_DELETED", "entity is deleted", [])
+            raise not_found()
+        return record
+
+    # --- API-facing record operations (used by the REST layer) ----------------------------------
+
+    def insert(self, sobject: str, fields: Mapping[str, Any]) -> Record:
+        with self.atomic():
+            return self._insert(sobject, fields, agent=False)
+
+    def update(self, sobject: str, record_id: str, fields: Mapping[str, Any]) -> Record:
+        with self.atomic():
+            return self._update(sobject, record_id, fields, agent=False)
+
+    def delete(self, sobject: str, record_id: str) -> None:
+        with self.atomic():
+            self._delete(sobject, record_id)
+
+    def delete_by_id(self, record_id: str) -> None:
+        """Delete whatever object ``record_id`` belongs to (sObject Collections DELETE)."""
+        normalized = normalize_id(record_id)
+        sobject = object_for_id(normalized) if normalized else None
+        if sobject is None:
+            raise RestError(400, "MALFORMED_ID", f"malformed id {record_id}", [])
+        self.delete(sobject, record_id)
+
+    def fetch(self, sobject: str, record_id: str) -> tuple[str, Record]:
+        """(canonical object name, record copy) or a 404 ``RestError``."""
+        obj = self._object(sobject)
+        with self._lock:
+            return obj.name, copy.deepcopy(self._live(obj, record_id))
+
+    def object_name(self, sobject: str) -> str:
+        return self._object(sobject).name
+
+    def select(
+        self, query: soql.Query, *, include_deleted: bool = False
+    ) -> tuple[str, tuple[str, ...], list[Record]]:
+        """Run a parsed query: (object name, canonical selected fields, matching record copies)."""
+        name = canonical_object_name(query.sobject)
+        if name is None:
+            raise soql.SoqlError(
+                "INVALID_TYPE",
+                f"sObject type '{query.sobject}' is not supported. If you are attempting to use a custom object, "
+                "be sure to append the '__c' after the entity name. Please reference your WSDL or the describe "
+                "call for the appropriate names.",
+            )
+        obj = OBJECT_TYPES[name]
+        resolve = self._query_field_resolver(obj)
+        fields = tuple(resolve(field_name) for field_name in query.fields)
+        predicate = soql.compile_condition(query.where, resolve) if query.where else None
+        with self._lock:
+            candidates = list(self._records[name].values())
+            if include_deleted:
+                candidates += list(self._deleted[name].values())
+            rows = [record for record in candidates if predicate is None or predicate(record)]
+            rows = list(soql.order_records(rows, query.order_by, resolve)) if query.order_by else rows
+            start = query.offset or 0
+            end = start + query.limit if query.limit is not None else None
+            return name, fields, [copy.deepcopy(record) for record in rows[start:end]]
+
+    # --- agent API (no API calls counted) -------------------------------------------------------
+
+    def create_record(self, sobject: str, fields: Mapping[str, Any] | None = None, **more: Any) -> Record:
+        """Create a record as an agent would in the Salesforce UI (system fields may be preset)."""
+        with self.atomic():
+            return self._insert(sobject, {**(fields or {}), **more}, agent=True)
+
+    def create_records(self, sobject: str, rows: Sequence[Mapping[str, Any]]) -> list[Record]:
+        """Create many records in one transaction (fast seeding for tests and demos)."""
+        with self.atomic():
+            return [self._insert(sobject, row, agent=True) for row in rows]
+
+    def update_record(
+        self, sobject: str, record_id: str, fields: Mapping[str, Any] | None = None, **more: Any
+    ) -> Record:
+        """Change a record as an agent would; listeners (flows) see the change."""
+        with self.atomic():
+            return self._update(sobject, record_id, {**(fields or {}), **more}, agent=True)
+
+    def delete_record(self, sobject: str, record_id: str) -> None:
+        self.delete(sobject, record_id)
+
+    def get_record(self, sobject: str, record_id: str) -> Record | None:
+        """The live record (with raw ``VersionData``), or None."""
+        try:
+            return self.fetch(sobject, record_id)[1]
+        except RestError:
+            return None
+
+    def find_records(self, sobject: str, **equals: Any) -> list[Record]:
+        """Live records whose fields equal ``equals`` exactly (names case-insensitive), oldest first."""
+        obj = self._object(sobject)
+        criteria = {self.canonical_field(obj.name, name): value for name, value in equals.items()}
+        with self._lock:
+            return [
+                copy.deepcopy(record)
+                for record in self._records[obj.name].values()
+                if all(record.get(name) == value for name, value in criteria.items())
+            ]
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole org as JSON-able data (also the persisted state file's content)."""
+        with self._lock:
+            return copy.deepcopy(
+                {
+                    "version": STATE_VERSION,
+                    "org_id": self.org_id,
+                    "user_id": self.user_id,
+                    "sequence": self._sequence,
+                    "auto_numbers": self._auto_numbers,
+                    "records": self._records,
+                    "deleted": self._deleted,
+                    "custom_fields": self._custom_fields,
+                    "counters": self._counters,
+                    "api_used": self._api_used,
+                    "api_max": self._api_max,
+                    "tokens": self._tokens,
+                }
+            )
+
+    # --- persistence ----------------------------------------------------------------------------
+
+    def _persist(self) -> None:
+        if self.state_file is None:
+            return
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        data = json.dumps(self.snapshot(), indent=1, sort_keys=True)
+        handle, temp_path = tempfile.mkstemp(dir=self.state_file.parent, prefix=".sf-state-", suffix=".json")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(data)
+            os.replace(temp_path, self.state_file)
+        except BaseException:
+            Path(temp_path).unlink(missing_ok=True)
+            raise
+
+    def _load(self) -> None:
+        assert self.state_file is not None
+        data = json.loads(self.state_file.read_text(encoding="utf-8"))
+        if data.get("version") != STATE_VERSION:
+            logger.warning("Ignoring Salesforce emulator state file %s with another version", self.state_file)
+            self._seed()
+            return
+        self.org_id = data["org_id"]
+        self.user_id = data["user_id"]
+        self._sequence = int(data["sequence"])
+        self._auto_numbers = {key: int(value) for key, value in data["auto_numbers"].items()}
+        for name in OBJECT_TYPES:
+            self._records[name] = data["records"].get(name, {})
+            self._deleted[name] = data["deleted"].get(name, {})
+            self._custom_fields[name] = data["custom_fields"].get(name, {})
+        self._counters.update(data.get("counters", {}))
+        self._api_used = int(data.get("api_used", 0))
+        self._api_max = int(data.get("api_max", self._api_daily_max))
+        now = time.time()
+        self._tokens = {
+            token: float(expiry) for token, expiry in data.get("tokens", {}).items() if expiry > now
+        }

@@ -1,0 +1,521 @@
+"""The Salesforce REST gateway: the only way portal code talks to Salesforce over REST.
+
+It wraps ``simple_salesforce.Salesforce`` in "direct" mode (session id + instance URL from
+``auth.get_session``) and adds what the rest of the portal relies on:
+
+* typed errors (``exceptions``) marked retryable or terminal, never leaking the token;
+* one transparent re-login and retry when the session expired;
+* a timeout on every request, TLS verification against ``CA_BUNDLE`` (the emulator's CA);
+* API-usage accounting: ``api_usage`` from ``Sforce-Limit-Info`` and call counters, so tests
+  and benchmarks can assert that one customer action costs one Salesforce API call.
+
+REST reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, NamedTuple, TypeVar
+from urllib.parse import quote
+
+import requests
+import simple_salesforce
+from simple_salesforce import exceptions as sf_exceptions
+
+from .auth import SalesforceConfig, SalesforceSession, get_session
+from .exceptions import (
+    CompositeSubError,
+    SalesforceCollectionError,
+    SalesforceCompositeError,
+    SalesforceError,
+    SalesforceErrorDetail,
+    SalesforceUnavailable,
+    error_for_response,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CLIENT_NAME = "sonixnet-portal"
+"""Sent as ``Sforce-Call-Options: client=...`` so change events can tell the portal's own writes."""
+
+MAX_COMPOSITE_SUBREQUESTS = 25
+MAX_COLLECTION_RECORDS = 200
+
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
+_ID_RE = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+_LIMIT_INFO_RE = re.compile(r"api-usage=(\d+)/(\d+)")
+
+
+class ApiUsage(NamedTuple):
+    """The org's API requests in the last 24 hours, from ``Sforce-Limit-Info``."""
+
+    used: int
+    max: int
+
+
+class CallCounter:
+    """A thread-safe counter of REST requests sent to Salesforce (login excluded)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value = 0
+
+    def increment(self) -> None:
+        with self._lock:
+            self._value += 1
+
+    @property
+    def value(self) -> int:
+        with self._lock:
+            return self._value
+
+    def reset(self) -> None:
+        with self._lock:
+            self._value = 0
+
+
+api_call_counter = CallCounter()
+"""Every gateway in the process counts here too (tests and benchmarks read and reset it)."""
+
+
+@dataclass(frozen=True)
+class CompositeSubrequest:
+    """One step of a Composite request.
+
+    ``url`` may be a full ``/services/data/vXX.X/...`` path or relative to it (``sobjects/Account``).
+    Later steps reference earlier results with ``@{referenceId.id}`` in ``url`` or ``body``.
+    """
+
+    method: str
+    url: str
+    reference_id: str
+    body: Mapping[str, Any] | None = None
+    http_headers: Mapping[str, str] | None = None
+
+    @classmethod
+    def create(cls, sobject: str, reference_id: str, fields: Mapping[str, Any]) -> CompositeSubrequest:
+        return cls("POST", f"sobjects/{_checked_name(sobject)}", reference_id, dict(fields))
+
+    @classmethod
+    def update(
+        cls, sobject: str, record_id: str, reference_id: str, fields: Mapping[str, Any]
+    ) -> CompositeSubrequest:
+        return cls("PATCH", f"sobjects/{_checked_name(sobject)}/{record_id}", reference_id, dict(fields))
+
+    @classmethod
+    def query(cls, soql: str, reference_id: str) -> CompositeSubrequest:
+        return cls("GET", f"query?q={quote(soql, safe='')}", reference_id)
+
+    def as_json(self, api_version: str) -> dict[str, Any]:
+        url = self.url if self.url.startswith("/") else f"/services/data/v{api_version}/{self.url}"
+        item: dict[str, Any] = {"method": self.method.upper(), "url": url, "referenceId": self.reference_id}
+        if self.body is not None:
+            item["body"] = dict(self.body)
+        if self.http_headers:
+            item["httpHeaders"] = dict(self.http_headers)
+        return item
+
+
+@dataclass(frozen=True)
+class CompositeSubresponse:
+    """The outcome of one Composite step."""
+
+    reference_id: str
+    status_code: int
+    body: Any
+    http_headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def id(self) -> str | None:
+        """The record id a create step returned."""
+        return self.body.get("id") if isinstance(self.body, dict) else None
+
+    @property
+    def errors(self) -> tuple[SalesforceErrorDetail, ...]:
+        return () if self.ok else SalesforceErrorDetail.list_from_json(self.body)
+
+
+@dataclass(frozen=True)
+class CompositeResult:
+    """All Composite step outcomes, keyed by ``referenceId`` in request order."""
+
+    responses: dict[str, CompositeSubresponse]
+
+    def __getitem__(self, reference_id: str) -> CompositeSubresponse:
+        return self.responses[reference_id]
+
+    @property
+    def ok(self) -> bool:
+        return all(response.ok for response in self.responses.values())
+
+    @property
+    def ids(self) -> dict[str, str]:
+        """``referenceId`` → created record id, for the steps that created one."""
+        return {ref: response.id for ref, response in self.responses.items() if response.id}
+
+    @property
+    def failures(self) -> list[CompositeSubError]:
+        return [
+            CompositeSubError(reference_id=ref, status=response.status_code, errors=response.errors)
+            for ref, response in self.responses.items()
+            if not response.ok
+        ]
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """One record's outcome in an sObject Collections request."""
+
+    id: str | None
+    success: bool
+    errors: tuple[SalesforceErrorDetail, ...] = ()
+
+    @classmethod
+    def from_json(cls, item: Mapping[str, Any]) -> SaveResult:
+        return cls(
+            id=item.get("id"),
+            success=bool(item.get("success")),
+            errors=tuple(SalesforceErrorDetail.from_json(error) for error in item.get("errors") or ()),
+        )
+
+
+def soql_literal(value: object) -> str:
+    """Render a Python value as a SOQL literal, escaping strings (never build SOQL with f-strings).
+
+    https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_quotedstringescapes.htm
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | Decimal | float):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("SOQL datetimes must be timezone-aware")
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        escaped = (
+            value.replace("\\", "\\\\")
+            .replace("'", "\\'")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+            .replace("\t", "\\t")
+        )
+        return f"'{escaped}'"
+    if isinstance(value, list | tuple | set | frozenset):
+        return "(" + ", ".join(soql_literal(item) for item in value) + ")"
+    raise TypeError(f"cannot render {type(value).__name__} as a SOQL literal")
+
+
+def _checked_name(name: str) -> str:
+    if not _NAME_RE.match(name):
+        raise ValueError(f"invalid sObject or field name: {name!r}")
+    return name
+
+
+def _checked_id(record_id: str) -> str:
+    if not _ID_RE.match(record_id):
+        raise ValueError(f"invalid Salesforce record id: {record_id!r}")
+    return record_id
+
+
+class _GatewayHttpSession(requests.Session):
+    """A ``requests.Session`` that enforces a timeout and reports each response to the gateway.
+
+    simple-salesforce sends every request through ``session.request``, so this is the one place
+    to count calls and read ``Sforce-Limit-Info`` for queries, sObjects and Composite alike.
+    """
+
+    def __init__(self, *, timeout: float, on_response: Callable[[requests.Response], None]) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+        self._on_response = on_response
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.default_timeout)
+        # Explicit per request: requests lets REQUESTS_CA_BUNDLE override ``Session.verify``.
+        kwargs.setdefault("verify", self.verify)
+        response = super().request(method, url, *args, **kwargs)
+        self._on_response(response)
+        return response
+
+
+class SalesforceGateway:
+    """Salesforce REST operations with typed errors, re-login and API-usage accounting.
+
+    Not meant to be shared between threads; create one per task (``get_gateway()`` is cheap: it
+    reuses the cached session and does no network I/O).
+    """
+
+    def __init__(
+        self,
+        session: SalesforceSession | None = None,
+        *,
+        config: SalesforceConfig | None = None,
+        session_provider: Callable[..., SalesforceSession] = get_session,
+    ) -> None:
+        self.config = config or SalesforceConfig.from_settings()
+        self._session_provider = session_provider
+        self._session = session or session_provider()
+        self.calls_made = 0
+        self.relogins = 0
+        self.api_usage: ApiUsage | None = None
+        self._http = _GatewayHttpSession(
+            timeout=self.config.timeout_seconds, on_response=self._record_response
+        )
+        self._http.verify = self.config.verify
+        self._http.headers["Sforce-Call-Options"] = f"client={CLIENT_NAME}"
+        self._client = self._build_client()
+
+    def __repr__(self) -> str:
+        return f"<SalesforceGateway {self._session.instance_url} org={self._session.org_id}>"
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def _build_client(self) -> simple_salesforce.Salesforce:
+        return simple_salesforce.Salesforce(
+            instance_url=self._session.instance_url,
+            session_id=self._session.access_token,
+            session=self._http,
+            version=self.config.api_version,
+            object_pairs_hook=dict,
+        )
+
+    def _record_response(self, response: requests.Response) -> None:
+        self.calls_made += 1
+        api_call_counter.increment()
+        match = _LIMIT_INFO_RE.search(response.headers.get("Sforce-Limit-Info", ""))
+        if match:
+            self.api_usage = ApiUsage(used=int(match.group(1)), max=int(match.group(2)))
+
+    def _relogin(self) -> None:
+        logger.info("Salesforce session expired; logging in again")
+        self._session = self._session_provider(force_refresh=True)
+        self.relogins += 1
+        self._client = self._build_client()
+
+    def _call(self, operation: Callable[[simple_salesforce.Salesforce], T], *, context: str) -> T:
+        """Run ``operation`` against the client, re-logging in once on an expired session."""
+        relogged = False
+        while True:
+            try:
+                return operation(self._client)
+            except sf_exceptions.SalesforceExpiredSession as exc:
+                if relogged:
+                    raise self._translate(exc, context) from exc
+                relogged = True
+                self._relogin()
+            except sf_exceptions.SalesforceError as exc:
+                raise self._translate(exc, context) from exc
+            except requests.Timeout as exc:
+                raise SalesforceUnavailable(f"{context}: timed out", error_code="TIMEOUT") from exc
+            except requests.RequestException as exc:
+                raise SalesforceUnavailable(
+                    f"{context}: {type(exc).__name__}", error_code="CONNECTION_ERROR"
+                ) from exc
+
+    @staticmethod
+    def _translate(exc: sf_exceptions.SalesforceError, context: str) -> SalesforceError:
+        errors = SalesforceErrorDetail.list_from_json(exc.content)
+        error = error_for_response(exc.status, errors, context=context)
+        logger.warning("Salesforce %s failed: %s", context, error)
+        return error
+
+    # --- queries --------------------------------------------------------------------------------
+
+    def query_iter(
+        self, soql: str, *, batch_size: int | None = None, include_deleted: bool = False
+    ) -> Iterator[dict]:
+        """Yield records page by page, following ``nextRecordsUrl``; each page is one API call.
+
+        ``batch_size`` sets ``Sforce-Query-Options: batchSize=N`` (Salesforce allows 200-2000).
+        """
+        headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else {}
+        page = self._call(
+            lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers),
+            context="GET queryAll" if include_deleted else "GET query",
+        )
+        while True:
+            for record in page.get("records", []):
+                yield _strip_attributes(record)
+            next_url = page.get("nextRecordsUrl")
+            if page.get("done", True) or not next_url:
+                return
+            page = self._call(
+                functools.partial(_query_more, url=next_url, headers=headers), context="GET query (next page)"
+            )
+
+    def query(self, soql: str, *, batch_size: int | None = None, include_deleted: bool = False) -> list[dict]:
+        """All records of a SOQL query (every page), without ``attributes``."""
+        return list(self.query_iter(soql, batch_size=batch_size, include_deleted=include_deleted))
+
+    # --- single records -------------------------------------------------------------------------
+
+    def get(self, sobject: str, record_id: str, fields: Sequence[str] | None = None) -> dict:
+        """One record by id; ``fields`` limits the columns returned."""
+        _checked_name(sobject)
+        _checked_id(record_id)
+        params = {"fields": ",".join(_checked_name(name) for name in fields)} if fields else None
+        record = self._call(
+            lambda sf: getattr(sf, sobject).get(record_id, params=params),
+            context=f"GET sobjects/{sobject}",
+        )
+        return _strip_attributes(record)
+
+    def create(self, sobject: str, fields: Mapping[str, Any]) -> str:
+        """Create one record and return its id."""
+        _checked_name(sobject)
+        result = self._call(
+            lambda sf: getattr(sf, sobject).create(dict(fields)), context=f"POST sobjects/{sobject}"
+        )
+        return str(result["id"])
+
+    def update(self, sobject: str, record_id: str, fields: Mapping[str, Any]) -> None:
+        _checked_name(sobject)
+        _checked_id(record_id)
+        self._call(
+            lambda sf: getattr(sf, sobject).update(record_id, dict(fields)),
+            context=f"PATCH sobjects/{sobject}",
+        )
+
+    def delete(self, sobject: str, record_id: str) -> None:
+        _checked_name(sobject)
+        _checked_id(record_id)
+        self._call(lambda sf: getattr(sf, sobject).delete(record_id), context=f"DELETE sobjects/{sobject}")
+
+    # --- composite ------------------------------------------------------------------------------
+
+    def composite(
+        self,
+        subrequests: Sequence[CompositeSubrequest | Mapping[str, Any]],
+        all_or_none: bool = True,
+    ) -> CompositeResult:
+        """Run up to 25 dependent steps in ONE API call.
+
+        With ``all_or_none`` a failure rolls every step back and raises ``SalesforceCompositeError``
+        (carrying each step's errors); otherwise the result reports per-step failures.
+        https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_composite_post.htm
+        """
+        if not subrequests:
+            raise ValueError("a composite request needs at least one subrequest")
+        if len(subrequests) > MAX_COMPOSITE_SUBREQUESTS:
+            raise ValueError(f"a composite request takes at most {MAX_COMPOSITE_SUBREQUESTS} subrequests")
+        items = [
+            item.as_json(self.config.api_version) if isinstance(item, CompositeSubrequest) else dict(item)
+            for item in subrequests
+        ]
+        body = {"allOrNone": all_or_none, "compositeRequest": items}
+        payload = self._call(
+            lambda sf: sf.restful("composite", method="POST", json=body), context="POST composite"
+        )
+        responses: dict[str, CompositeSubresponse] = {}
+        for item in (payload or {}).get("compositeResponse", []):
+            responses[str(item.get("referenceId"))] = CompositeSubresponse(
+                reference_id=str(item.get("referenceId")),
+                status_code=int(item.get("httpStatusCode", 0)),
+                body=item.get("body"),
+                http_headers=item.get("httpHeaders") or {},
+            )
+        result = CompositeResult(responses=responses)
+        if all_or_none and not result.ok:
+            error = SalesforceCompositeError(result.failures)
+            logger.warning("Salesforce POST composite rolled back: %s", error)
+            raise error
+        return result
+
+    # --- sObject Collections --------------------------------------------------------------------
+
+    def collection_create(
+        self, records: Sequence[Mapping[str, Any]], all_or_none: bool = False
+    ) -> list[SaveResult]:
+        """Create up to 200 records (each with ``attributes: {"type": ...}``) in one API call."""
+        body = {"allOrNone": all_or_none, "records": self._collection_records(records, need_id=False)}
+        payload = self._call(
+            lambda sf: sf.restful("composite/sobjects", method="POST", json=body),
+            context="POST composite/sobjects",
+        )
+        return self._save_results(payload, all_or_none)
+
+    def collection_update(
+        self, records: Sequence[Mapping[str, Any]], all_or_none: bool = False
+    ) -> list[SaveResult]:
+        """Update up to 200 records (each with ``attributes.type`` and ``id``) in one API call."""
+        body = {"allOrNone": all_or_none, "records": self._collection_records(records, need_id=True)}
+        payload = self._call(
+            lambda sf: sf.restful("composite/sobjects", method="PATCH", json=body),
+            context="PATCH composite/sobjects",
+        )
+        return self._save_results(payload, all_or_none)
+
+    def collection_delete(self, record_ids: Sequence[str], all_or_none: bool = False) -> list[SaveResult]:
+        """Delete up to 200 records by id in one API call."""
+        if not record_ids or len(record_ids) > MAX_COLLECTION_RECORDS:
+            raise ValueError(f"a collection request takes 1 to {MAX_COLLECTION_RECORDS} records")
+        params = {
+            "ids": ",".join(_checked_id(rid) for rid in record_ids),
+            "allOrNone": str(all_or_none).lower(),
+        }
+        payload = self._call(
+            lambda sf: sf.restful("composite/sobjects", method="DELETE", params=params),
+            context="DELETE composite/sobjects",
+        )
+        return self._save_results(payload, all_or_none)
+
+    @staticmethod
+    def _collection_records(records: Sequence[Mapping[str, Any]], *, need_id: bool) -> list[dict[str, Any]]:
+        if not records or len(records) > MAX_COLLECTION_RECORDS:
+            raise ValueError(f"a collection request takes 1 to {MAX_COLLECTION_RECORDS} records")
+        prepared = []
+        for record in records:
+            attributes = record.get("attributes")
+            if not isinstance(attributes, Mapping) or not attributes.get("type"):
+                raise ValueError("every collection record needs attributes.type")
+            _checked_name(str(attributes["type"]))
+            if need_id:
+                _checked_id(str(record.get("id") or record.get("Id") or ""))
+            prepared.append(dict(record))
+        return prepared
+
+    @staticmethod
+    def _save_results(payload: Any, all_or_none: bool) -> list[SaveResult]:
+        results = [SaveResult.from_json(item) for item in payload or []]
+        if all_or_none and not all(result.success for result in results):
+            error = SalesforceCollectionError(results, [e for result in results for e in result.errors])
+            logger.warning("Salesforce composite/sobjects rolled back: %s", error)
+            raise error
+        return results
+
+    # --- limits ---------------------------------------------------------------------------------
+
+    def limits(self) -> dict[str, Any]:
+        """The org's limits (``DailyApiRequests`` and friends)."""
+        return dict(self._call(lambda sf: sf.limits(), context="GET limits"))
+
+
+def _query_more(sf: simple_salesforce.Salesforce, *, url: str, headers: dict[str, str]) -> Any:
+    return sf.query_more(url, identifier_is_url=True, headers=headers)
+
+
+def _strip_attributes(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if key != "attributes"}
+
+
+def get_gateway() -> SalesforceGateway:
+    """A gateway configured from ``settings.SALESFORCE`` on the process-wide session."""
+    return SalesforceGateway(config=SalesforceConfig.from_settings(), session_provider=get_session)

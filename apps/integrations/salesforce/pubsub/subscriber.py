@@ -1,0 +1,432 @@
+"""A resilient Pub/Sub API subscriber for one topic.
+
+It owns the protocol, not the durability: the caller says where to start
+(``get_start_replay_id``), receives each decoded event (``on_event``) and each keepalive replay ID
+(``on_keepalive``) and commits them however it likes (``salesforce.events`` commits them with the
+handler's database work). Because the start position is asked for on every (re)connect, a
+reconnect resumes exactly after the last *committed* event: nothing is lost, and an event whose
+handling did not commit is delivered again.
+
+Protocol notes (https://developer.salesforce.com/docs/platform/pub-sub-api/ ``guide/flow-control``,
+``references/methods/subscribe-rpc``, ``guide/handling-errors``):
+
+- the replay position is honoured only in the first ``FetchRequest`` of a stream;
+- flow control is pull-based: ask for ``batch_size`` events, and again whenever
+  ``pending_num_requested`` reaches 0 (at most 100 are outstanding);
+- while events are owed the server sends an empty keepalive response with ``latest_replay_id``
+  at least every 270 s; a stream silent for longer than ``keepalive_timeout`` is presumed dead;
+- payloads are schemaless Avro; schemas are fetched with ``GetSchema`` and cached by ID.
+
+Tokens are never logged: :class:`AuthMetadata` hides its token from ``repr``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import grpc
+
+from apps.integrations.salesforce.pubsub import avro, stubs
+
+logger = logging.getLogger(__name__)
+
+AUTH_ERROR_CODE = "sfdc.platform.eventbus.grpc.service.auth.error"
+REPLAY_ID_CORRUPTED_ERROR_CODE = "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted"
+MAX_BATCH_SIZE = 100
+# Errors that retrying cannot fix: a wrong topic, missing permissions, a broken request.
+TERMINAL_STATUS_CODES = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNIMPLEMENTED,
+    }
+)
+CHANNEL_OPTIONS = (
+    # A full batch of 100 events of up to 1 MB each must fit in one response.
+    ("grpc.max_receive_message_length", 128 * 1024 * 1024),
+)
+
+
+@dataclass(frozen=True)
+class AuthMetadata:
+    """The three headers every Pub/Sub call carries."""
+
+    access_token: str = field(repr=False)
+    instance_url: str
+    tenant_id: str
+
+    def grpc_metadata(self) -> tuple[tuple[str, str], ...]:
+        # gRPC requires lowercase keys; the service reads these names.
+        return (
+            ("accesstoken", self.access_token),
+            ("instanceurl", self.instance_url),
+            ("tenantid", self.tenant_id),
+        )
+
+
+class AuthProvider(Protocol):
+    """Returns current credentials; ``force_refresh`` asks for a new token (after UNAUTHENTICATED)."""
+
+    def __call__(self, *, force_refresh: bool = False) -> AuthMetadata: ...
+
+
+@dataclass(frozen=True)
+class DecodedEvent:
+    """One received event with its Avro payload decoded."""
+
+    topic: str
+    replay_id: bytes
+    event_id: str
+    schema_id: str
+    payload: dict[str, Any]
+
+
+class StopSubscription(Exception):
+    """Raised by a callback to end :meth:`PubSubSubscriber.run` at once (e.g. the lease was lost)."""
+
+
+class SubscriptionError(Exception):
+    """A failure that reconnecting cannot fix (unknown topic, missing permission, bad request)."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter between reconnects: ``initial * multiplier**attempt``, capped
+    at ``maximum``, then reduced by a random fraction up to ``jitter`` so clients do not reconnect
+    in lockstep."""
+
+    initial: float = 0.5
+    maximum: float = 30.0
+    multiplier: float = 2.0
+    jitter: float = 0.5
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.maximum, self.initial * self.multiplier ** min(attempt, 32))
+        return base * (1.0 - self.jitter * random.random())  # noqa: S311 - not cryptographic.
+
+
+def create_channel(
+    endpoint: str, *, ca_bundle: str | Path | None = None, plaintext: bool = False
+) -> grpc.Channel:
+    """A channel to the Pub/Sub endpoint: TLS verified with ``ca_bundle`` when that file exists
+    (the emulator's CA), else with the system roots (real Salesforce); plaintext only when asked."""
+    if plaintext:
+        return grpc.insecure_channel(endpoint, options=CHANNEL_OPTIONS)
+    root_certificates = None
+    if ca_bundle and Path(ca_bundle).is_file():
+        root_certificates = Path(ca_bundle).read_bytes()
+    credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
+    return grpc.secure_channel(endpoint, credentials, options=CHANNEL_OPTIONS)
+
+
+class PubSubSubscriber:
+    """Subscribes to one topic and keeps the subscription alive until told to stop."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        topic: str,
+        auth: AuthProvider,
+        *,
+        batch_size: int = MAX_BATCH_SIZE,
+        channel_factory: Callable[[str], grpc.Channel] | None = None,
+        ca_bundle: str | Path | None = None,
+        plaintext: bool = False,
+        keepalive_timeout: float = 330.0,
+        rpc_timeout: float = 30.0,
+        backoff: Backoff | None = None,
+        on_corrupted_replay_id: Literal["earliest", "latest", "raise"] = "earliest",
+    ) -> None:
+        if not 1 <= batch_size <= MAX_BATCH_SIZE:
+            raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}")
+        self.endpoint = endpoint
+        self.topic = topic
+        self.batch_size = batch_size
+        self.keepalive_timeout = keepalive_timeout
+        self.rpc_timeout = rpc_timeout
+        self.backoff = backoff or Backoff()
+        self.on_corrupted_replay_id = on_corrupted_replay_id
+        self._auth = auth
+        self._channel_factory = channel_factory or (
+            lambda target: create_channel(target, ca_bundle=ca_bundle, plaintext=plaintext)
+        )
+        self._channel: grpc.Channel | None = None
+        self._schemas: dict[str, str] = {}
+        self._pb2 = stubs.load().pb2
+
+    # --- Public API ---------------------------------------------------------------------------
+
+    def run(
+        self,
+        *,
+        on_event: Callable[[DecodedEvent], None],
+        get_start_replay_id: Callable[[], bytes | None],
+        stop_event: threading.Event,
+        on_keepalive: Callable[[bytes], None] | None = None,
+    ) -> None:
+        """Receive events until ``stop_event`` is set, reconnecting after any transient failure.
+
+        ``on_event`` is called for one event at a time, in order; if it raises, the stream is
+        dropped and, after a backoff, resumed from ``get_start_replay_id()`` so the event comes
+        again. :class:`StopSubscription` from a callback ends the loop and propagates;
+        :class:`SubscriptionError` is raised for failures that reconnecting cannot fix.
+        """
+        attempt = 0
+        force_refresh = False
+        override_preset: str | None = None
+        while not stop_event.is_set():
+            progress = _Progress()
+            try:
+                self._subscribe_once(
+                    on_event=on_event,
+                    on_keepalive=on_keepalive,
+                    get_start_replay_id=get_start_replay_id,
+                    stop_event=stop_event,
+                    force_refresh=force_refresh,
+                    override_preset=override_preset,
+                    progress=progress,
+                )
+                reason = "the server closed the stream"
+            except (StopSubscription, SubscriptionError):
+                raise
+            except _StreamTimeout:
+                reason = f"no response within {self.keepalive_timeout:.0f} s"
+            except grpc.RpcError as exc:
+                if stop_event.is_set():
+                    break
+                code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
+                error_code = _error_code(exc)
+                if code == grpc.StatusCode.UNAUTHENTICATED:
+                    force_refresh = True
+                    reason = "authentication failed; refreshing the session"
+                elif (
+                    code == grpc.StatusCode.INVALID_ARGUMENT and error_code == REPLAY_ID_CORRUPTED_ERROR_CODE
+                ):
+                    if self.on_corrupted_replay_id == "raise":
+                        raise SubscriptionError(f"{self.topic}: the stored replay ID is not valid") from exc
+                    override_preset = self.on_corrupted_replay_id.upper()
+                    logger.error(
+                        "%s: the stored replay ID was rejected; resubscribing from %s",
+                        self.topic,
+                        override_preset,
+                    )
+                    continue
+                elif code in TERMINAL_STATUS_CODES:
+                    raise SubscriptionError(f"{self.topic}: {code.name} {_details(exc)}") from exc
+                else:
+                    reason = f"{code.name} {_details(exc)}".strip()
+            except Exception:
+                if stop_event.is_set():
+                    break
+                logger.exception("%s: processing failed; the event will be redelivered", self.topic)
+                reason = "event processing failed"
+            if progress.started:
+                force_refresh = False
+                override_preset = None
+            if progress.committed:
+                attempt = 0
+            if stop_event.is_set():
+                break
+            delay = self.backoff.delay(attempt)
+            attempt += 1
+            logger.warning("%s: %s; reconnecting in %.2f s", self.topic, reason, delay)
+            stop_event.wait(delay)
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+
+    # --- One stream ---------------------------------------------------------------------------
+
+    def _subscribe_once(
+        self,
+        *,
+        on_event: Callable[[DecodedEvent], None],
+        on_keepalive: Callable[[bytes], None] | None,
+        get_start_replay_id: Callable[[], bytes | None],
+        stop_event: threading.Event,
+        force_refresh: bool,
+        override_preset: str | None,
+        progress: _Progress,
+    ) -> None:
+        pb2 = self._pb2
+        metadata = self._auth(force_refresh=force_refresh).grpc_metadata()
+        stub = stubs.load().grpc.PubSubStub(self._get_channel())
+        topic_info = stub.GetTopic(
+            pb2.TopicRequest(topic_name=self.topic), metadata=metadata, timeout=self.rpc_timeout
+        )
+        if not topic_info.can_subscribe:
+            raise SubscriptionError(f"{self.topic}: the integration user cannot subscribe")
+        self._schema_json(stub, metadata, topic_info.schema_id)
+
+        replay_id = get_start_replay_id()
+        if override_preset is not None:
+            first = pb2.FetchRequest(
+                topic_name=self.topic,
+                replay_preset=pb2.ReplayPreset.Value(override_preset),
+                num_requested=self.batch_size,
+            )
+        elif replay_id:
+            first = pb2.FetchRequest(
+                topic_name=self.topic,
+                replay_preset=pb2.ReplayPreset.Value("CUSTOM"),
+                replay_id=replay_id,
+                num_requested=self.batch_size,
+            )
+        else:
+            first = pb2.FetchRequest(
+                topic_name=self.topic,
+                replay_preset=pb2.ReplayPreset.Value("LATEST"),
+                num_requested=self.batch_size,
+            )
+        logger.info(
+            "%s: subscribing from %s",
+            self.topic,
+            override_preset or (f"after {replay_id.hex()}" if replay_id else "LATEST"),
+        )
+
+        requests = _RequestQueue(first)
+        call = stub.Subscribe(requests, metadata=metadata)
+        watchdog = _Watchdog(call, stop_event, self.keepalive_timeout, name=f"pubsub-watchdog {self.topic}")
+        watchdog.start()
+        try:
+            for response in _responses(call, watchdog):
+                watchdog.touch()
+                progress.started = True
+                for consumer_event in response.events:
+                    on_event(self._decode(stub, metadata, consumer_event))
+                    progress.committed = True
+                    if stop_event.is_set():
+                        return
+                if not response.events and response.latest_replay_id and on_keepalive is not None:
+                    on_keepalive(bytes(response.latest_replay_id))
+                    progress.committed = True
+                if response.pending_num_requested == 0:
+                    requests.put(pb2.FetchRequest(num_requested=self.batch_size))
+        finally:
+            watchdog.stop()
+            requests.close()
+            call.cancel()
+
+    def _decode(self, stub: Any, metadata: tuple[tuple[str, str], ...], consumer_event: Any) -> DecodedEvent:
+        event = consumer_event.event
+        schema_json = self._schema_json(stub, metadata, event.schema_id)
+        return DecodedEvent(
+            topic=self.topic,
+            replay_id=bytes(consumer_event.replay_id),
+            event_id=event.id,
+            schema_id=event.schema_id,
+            payload=avro.decode(schema_json, event.payload),
+        )
+
+    def _schema_json(self, stub: Any, metadata: tuple[tuple[str, str], ...], schema_id: str) -> str:
+        """The schema for an ID, fetched once: schemas never change under an ID."""
+        if schema_id not in self._schemas:
+            info = stub.GetSchema(
+                self._pb2.SchemaRequest(schema_id=schema_id), metadata=metadata, timeout=self.rpc_timeout
+            )
+            self._schemas[schema_id] = info.schema_json
+        return self._schemas[schema_id]
+
+    def _get_channel(self) -> grpc.Channel:
+        if self._channel is None:
+            self._channel = self._channel_factory(self.endpoint)
+        return self._channel
+
+
+@dataclass
+class _Progress:
+    started: bool = False  # The stream answered: auth and replay position were accepted.
+    committed: bool = False  # An event or keepalive was handled: the connection is healthy.
+
+
+class _StreamTimeout(Exception):
+    """The stream was silent for longer than the keepalive timeout and was cancelled."""
+
+
+def _responses(call: Any, watchdog: _Watchdog) -> Iterator[Any]:
+    """The stream's responses; a cancellation by the keepalive watchdog becomes :class:`_StreamTimeout`."""
+    try:
+        yield from call
+    except grpc.RpcError:
+        if watchdog.timed_out:
+            raise _StreamTimeout from None
+        raise
+
+
+class _RequestQueue:
+    """The client side of the Subscribe request stream: FetchRequests are sent as they are put."""
+
+    _END = object()
+
+    def __init__(self, first: Any) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._queue.put(first)
+
+    def put(self, request: Any) -> None:
+        self._queue.put(request)
+
+    def close(self) -> None:
+        """End the iterator, so gRPC's request-sending thread does not block forever."""
+        self._queue.put(self._END)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        item = self._queue.get()
+        if item is self._END:
+            raise StopIteration
+        return item
+
+
+class _Watchdog(threading.Thread):
+    """Cancels the stream when ``stop_event`` is set or nothing arrives for ``timeout`` seconds."""
+
+    def __init__(self, call: Any, stop_event: threading.Event, timeout: float, *, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self._call = call
+        self._stop_event = stop_event
+        self._timeout = timeout
+        self._done = threading.Event()
+        self._last = time.monotonic()
+        self.timed_out = False
+
+    def touch(self) -> None:
+        self._last = time.monotonic()
+
+    def stop(self) -> None:
+        self._done.set()
+
+    def run(self) -> None:
+        while not self._done.wait(0.05):
+            if self._stop_event.is_set():
+                self._call.cancel()
+                return
+            if time.monotonic() - self._last > self._timeout:
+                self.timed_out = True
+                self._call.cancel()
+                return
+
+
+def _error_code(exc: grpc.RpcError) -> str:
+    if not isinstance(exc, grpc.Call):
+        return ""
+    for key, value in exc.trailing_metadata() or ():
+        if key == "error-code":
+            return str(value)
+    return ""
+
+
+def _details(exc: grpc.RpcError) -> str:
+    return (exc.details() or "") if isinstance(exc, grpc.Call) else str(exc)

@@ -1,0 +1,185 @@
+"""Reconcile one customer's WHMCS billing records into the portal's mirror tables.
+
+WHMCS is the system of record for services, invoices and payment methods; the dashboard reads
+only the mirror, so a customer read never waits on WHMCS. All network calls happen first and
+the mirror is replaced in one short transaction afterwards, so no database transaction (or
+SQLite write lock) is ever held across a WHMCS call, and a failed fetch leaves the previous
+mirror intact.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import IdMapping
+from apps.catalog.models import Product
+from apps.integrations.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
+
+from .client import WhmcsClient, get_whmcs_client
+from .types import WhmcsInvoiceRecord, WhmcsPayMethodRecord, WhmcsServiceRecord
+
+logger = logging.getLogger(__name__)
+
+_LAST_FOUR = re.compile(r"^[0-9]{4}$")
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one sync did; ``skipped`` means the user has no WHMCS client to sync."""
+
+    user_id: int
+    whmcs_client_id: int | None
+    services: int = 0
+    invoices: int = 0
+    payment_methods: int = 0
+    deleted: int = 0
+    skipped: bool = False
+
+
+def mapped_billing_user_ids() -> list[int]:
+    """Portal users that have a WHMCS client, i.e. the ones a full billing sync visits."""
+    return list(
+        IdMapping.objects.filter(whmcs_client_id__isnull=False)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    )
+
+
+def sync_customer_billing(*, user_id: int, client: WhmcsClient | None = None) -> SyncResult:
+    """Mirror the services, invoices and payment methods WHMCS holds for ``user_id``.
+
+    Idempotent: rows are upserted by WHMCS id and rows WHMCS no longer returns are deleted, so
+    running it twice gives the same mirror. Raises the client's ``WhmcsError`` subclasses
+    (``WhmcsTransportError`` is retryable) before anything is written.
+    """
+    whmcs_client_id = (
+        IdMapping.objects.filter(user_id=user_id, whmcs_client_id__isnull=False)
+        .values_list("whmcs_client_id", flat=True)
+        .first()
+    )
+    if whmcs_client_id is None:
+        logger.debug("Billing sync skipped: user %s has no WHMCS client", user_id)
+        return SyncResult(user_id=user_id, whmcs_client_id=None, skipped=True)
+
+    whmcs = client or get_whmcs_client()
+    services = whmcs.get_clients_products(whmcs_client_id)
+    invoices = whmcs.get_invoices(whmcs_client_id)
+    pay_methods = whmcs.get_pay_methods(whmcs_client_id)
+
+    synced_at = timezone.now()
+    with transaction.atomic():
+        deleted = _replace_services(user_id, services, synced_at)
+        deleted += _replace_invoices(user_id, invoices, synced_at)
+        deleted += _replace_payment_methods(user_id, pay_methods, synced_at)
+
+    result = SyncResult(
+        user_id=user_id,
+        whmcs_client_id=whmcs_client_id,
+        services=len(services),
+        invoices=len(invoices),
+        payment_methods=len(pay_methods),
+        deleted=deleted,
+    )
+    logger.info(
+        "Billing sync for user %s (WHMCS client %s): %d services, %d invoices, %d pay methods, %d removed",
+        user_id,
+        whmcs_client_id,
+        result.services,
+        result.invoices,
+        result.payment_methods,
+        result.deleted,
+    )
+    return result
+
+
+def _products_by_whmcs_id(pids: Iterable[int]) -> dict[int, Product]:
+    """Catalog products keyed by WHMCS pid; the lowest id wins if two share a pid."""
+    products: dict[int, Product] = {}
+    for product in Product.objects.filter(whmcs_product_id__in=set(pids)).order_by("-pk"):
+        assert product.whmcs_product_id is not None
+        products[product.whmcs_product_id] = product
+    return products
+
+
+def _replace_services(user_id: int, records: list[WhmcsServiceRecord], synced_at: datetime) -> int:
+    products = _products_by_whmcs_id(record.pid for record in records)
+    for record in records:
+        product = products.get(record.pid)
+        WhmcsService.objects.update_or_create(
+            whmcs_id=record.id,
+            defaults={
+                "user_id": user_id,
+                "product": product,
+                "whmcs_product_id": record.pid,
+                "whmcs_order_id": record.order_id,
+                "name": record.name[:255],
+                "product_type": product.product_type if product else "",
+                "status": record.status,
+                "billing_cycle": record.billing_cycle[:30],
+                "recurring_amount": record.recurring_amount,
+                "registered_on": record.registered_on,
+                "next_due_on": record.next_due_on,
+                "synced_at": synced_at,
+            },
+        )
+    deleted, _ = (
+        WhmcsService.objects.filter(user_id=user_id).exclude(whmcs_id__in=[r.id for r in records]).delete()
+    )
+    return deleted
+
+
+def _replace_invoices(user_id: int, records: list[WhmcsInvoiceRecord], synced_at: datetime) -> int:
+    today = timezone.localdate()
+    for record in records:
+        issued_on = record.issued_on or today
+        WhmcsInvoice.objects.update_or_create(
+            whmcs_id=record.id,
+            defaults={
+                "user_id": user_id,
+                "number": record.number[:50],
+                "status": record.status,
+                "issued_on": issued_on,
+                "due_on": record.due_on or issued_on,
+                "paid_at": record.paid_at,
+                "subtotal": record.subtotal,
+                "tax": record.tax + record.tax2,
+                "total": record.total,
+                "currency_code": (record.currency_code or "JPY")[:3],
+                "synced_at": synced_at,
+            },
+        )
+    deleted, _ = (
+        WhmcsInvoice.objects.filter(user_id=user_id).exclude(whmcs_id__in=[r.id for r in records]).delete()
+    )
+    return deleted
+
+
+def _replace_payment_methods(user_id: int, records: list[WhmcsPayMethodRecord], synced_at: datetime) -> int:
+    for record in records:
+        WhmcsPaymentMethod.objects.update_or_create(
+            whmcs_id=record.id,
+            defaults={
+                "user_id": user_id,
+                "type": record.type,
+                "description": record.description[:255],
+                "gateway_name": record.gateway_name[:100],
+                "card_type": record.card_type[:50],
+                "card_last_four": record.card_last_four if _LAST_FOUR.match(record.card_last_four) else "",
+                "expires_on": record.expires_on,
+                "bank_name": record.bank_name[:100],
+                "synced_at": synced_at,
+            },
+        )
+    deleted, _ = (
+        WhmcsPaymentMethod.objects.filter(user_id=user_id)
+        .exclude(whmcs_id__in=[r.id for r in records])
+        .delete()
+    )
+    return deleted
