@@ -138,7 +138,9 @@ DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "modified_at": "SystemModstamp",
     },
     # Prices live in the standard price book, as in any org.
+    "Pricebook2": {"is_standard": "IsStandard"},
     "PricebookEntry": {
+        "pricebook_id": "Pricebook2Id",
         "product_id": "Product2Id",
         "unit_price": "UnitPrice",
         "is_active": "IsActive",

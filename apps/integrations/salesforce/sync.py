@@ -103,14 +103,23 @@ def sync_catalog(*, gateway: SalesforceGateway | None = None, full: bool = False
 def _standard_prices(
     gateway: SalesforceGateway, field_map: FieldMap, product_ids: list[str]
 ) -> dict[str, Decimal]:
-    prices: dict[str, Decimal] = {}
-    product_id, unit_price, is_active = field_map.fields(
-        "PricebookEntry", "product_id", "unit_price", "is_active"
+    """Each product's active price in the org's standard price book."""
+    if not product_ids:
+        return {}
+    is_standard = field_map.field("Pricebook2", "is_standard")
+    books = gateway.query(f"SELECT Id FROM Pricebook2 WHERE {is_standard} = true LIMIT 1")
+    if not books:
+        return {}
+    pricebook_id, product_id, unit_price, is_active = field_map.fields(
+        "PricebookEntry", "pricebook_id", "product_id", "unit_price", "is_active"
     )
+    prices: dict[str, Decimal] = {}
     for start in range(0, len(product_ids), 200):
-        chunk = product_ids[start : start + 200]
-        ids = ", ".join(soql_literal(value) for value in chunk)
-        soql = f"SELECT {product_id}, {unit_price} FROM PricebookEntry WHERE {is_active} = true AND {product_id} IN ({ids})"
+        ids = ", ".join(soql_literal(value) for value in product_ids[start : start + 200])
+        soql = (
+            f"SELECT {product_id}, {unit_price} FROM PricebookEntry WHERE {is_active} = true"
+            f" AND {pricebook_id} = {soql_literal(books[0]['Id'])} AND {product_id} IN ({ids})"
+        )
         for row in gateway.query(soql):
             prices[row[product_id]] = Decimal(str(row[unit_price]))
     return prices

@@ -1,0 +1,24 @@
+"""Reads of in-app notifications. A customer only ever sees their own, never dismissed or expired
+ones (the cleanup task deletes expired rows later; until then they are hidden here)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from apps.notifications.models import Notification
+
+
+def notification_visible(*, user_id: int, now: datetime | None = None) -> QuerySet[Notification]:
+    return Notification.objects.filter(user_id=user_id, dismissed=False, expires_at__gt=now or timezone.now())
+
+
+def notification_list(*, user_id: int, now: datetime | None = None) -> QuerySet[Notification]:
+    """The bell's list: unread first, then newest first (``pk`` keeps pages stable on ties)."""
+    return notification_visible(user_id=user_id, now=now).order_by("read", "-created_at", "-pk")
+
+
+def notification_unread_count(*, user_id: int, now: datetime | None = None) -> int:
+    return notification_visible(user_id=user_id, now=now).filter(read=False).count()

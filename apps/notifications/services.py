@@ -1,0 +1,174 @@
+"""Writes to in-app notifications. Every producer (event handlers, fulfillment, cancellation,
+billing checks, admin actions) creates notifications through ``notification_create``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone, translation
+
+from apps.notifications.models import Notification, NotificationSource, NotificationType
+from apps.notifications.notification_templates import get_template, render_notification
+
+DEFAULT_DEDUPE_WINDOW = timedelta(hours=1)
+DEDUPE_WINDOWS: dict[str, timedelta] = {
+    NotificationType.INVOICE_DUE: timedelta(hours=24),
+    NotificationType.PAYMENT_METHOD_EXPIRING: timedelta(hours=24),
+    NotificationType.SYSTEM_ANNOUNCEMENT: timedelta(hours=24),
+}
+
+
+def notification_dedupe_window(*, type: NotificationType | str) -> timedelta:
+    return DEDUPE_WINDOWS.get(type, DEFAULT_DEDUPE_WINDOW)
+
+
+def notification_create(
+    *,
+    user_id: int,
+    type: NotificationType | str,
+    source: NotificationSource | str = NotificationSource.SALESFORCE,
+    source_id: str | None = None,
+    context: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Notification | None:
+    """Create the notification of ``type`` for a customer, unless it is a duplicate.
+
+    A duplicate is a notification for the same user, type and ``source_id`` created within the
+    type's dedupe window (24 hours for invoice due, payment method expiring and announcements,
+    1 hour otherwise), read or dismissed or not; then nothing is created and ``None`` is returned.
+    Without a ``source_id`` there is nothing to dedupe on and the notification is always created
+    (as in the seed's service).
+
+    Title, message and action come from the type's template, rendered in English for the row;
+    ``context`` holds the template parameters (only those the template uses are kept, so nothing
+    internal such as an error detail is ever stored or shown) and lets the API render the text in
+    the reader's language. Dates may be passed as ``date`` or ``datetime`` (its Japan date is
+    kept), amounts as ``Decimal``; they are stored as ISO dates and decimal strings.
+
+    Concurrent producers cannot both create the same notification: the check and the insert run
+    in one transaction holding a row lock on the user (on SQLite, the IMMEDIATE transaction
+    serializes writers instead). Called inside a caller's transaction, the lock is held until
+    that transaction commits.
+    """
+    notification_type = NotificationType(type)
+    template = get_template(notification_type)
+    if template is None:
+        raise ValueError(f"No template for notification type {notification_type}.")
+    now = now or timezone.now()
+    parameters = _template_parameters(context or {}, allowed=template.parameters)
+    with translation.override("en"):
+        rendered = render_notification(notification_type, parameters)
+    assert rendered is not None
+
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().only("pk").get(pk=user_id)
+        if source_id is not None:
+            window = notification_dedupe_window(type=notification_type)
+            duplicate = Notification.objects.filter(
+                user_id=user_id,
+                type=notification_type,
+                source_id=source_id,
+                created_at__gt=now - window,
+            ).exists()
+            if duplicate:
+                return None
+        notification = Notification(
+            user_id=user_id,
+            type=notification_type,
+            title=rendered.title,
+            message=rendered.message,
+            action_url=rendered.action_url,
+            action_label=rendered.action_label,
+            source=NotificationSource(source),
+            source_id=source_id,
+            context=parameters,
+            created_at=now,
+            expires_at=now + settings.NOTIFICATION_RETENTION,
+        )
+        notification.full_clean(exclude=["user"])
+        notification.save(force_insert=True)
+    return notification
+
+
+def notification_mark_read(
+    *, user_id: int, notification_id: UUID | str, now: datetime | None = None
+) -> Notification:
+    """Mark one of the user's notifications read. Another user's id raises ``DoesNotExist``."""
+    with transaction.atomic():
+        notification = Notification.objects.select_for_update().get(pk=notification_id, user_id=user_id)
+        if not notification.read:
+            notification.read = True
+            notification.read_at = now or timezone.now()
+            notification.save(update_fields=["read", "read_at"])
+    return notification
+
+
+def notification_mark_all_read(*, user_id: int, now: datetime | None = None) -> int:
+    """Mark every unread notification the user can see as read; returns how many changed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        return Notification.objects.filter(
+            user_id=user_id, read=False, dismissed=False, expires_at__gt=now
+        ).update(read=True, read_at=now)
+
+
+def notification_dismiss(*, user_id: int, notification_id: UUID | str) -> Notification:
+    """Hide one of the user's notifications for good. Another user's id raises ``DoesNotExist``.
+
+    A dismissed notification still counts for dedupe, so the same event does not bring it back.
+    """
+    with transaction.atomic():
+        notification = Notification.objects.select_for_update().get(pk=notification_id, user_id=user_id)
+        if not notification.dismissed:
+            notification.dismissed = True
+            notification.save(update_fields=["dismissed"])
+    return notification
+
+
+def notifications_delete_expired(*, batch_size: int = 5000, now: datetime | None = None) -> int:
+    """Delete notifications whose ``expires_at`` has passed; returns how many were deleted.
+
+    Works in batches of ``batch_size`` ids taken in ``expires_at`` order (the expiry index), each
+    deleted and committed on its own, so no statement or lock ever spans the whole table and web
+    requests keep writing in between.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1.")
+    now = now or timezone.now()
+    total = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Notification.objects.filter(expires_at__lte=now)
+                .order_by("expires_at")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                break
+            deleted, _ = Notification.objects.filter(pk__in=ids, expires_at__lte=now).delete()
+        total += deleted
+        if len(ids) < batch_size:
+            break
+    return total
+
+
+def _template_parameters(context: Mapping[str, Any], *, allowed: frozenset[str]) -> dict[str, Any]:
+    """The JSON-safe template parameters: known keys only, empty values dropped."""
+    parameters: dict[str, Any] = {}
+    for key, value in context.items():
+        if key not in allowed or value is None or value == "":
+            continue
+        if isinstance(value, datetime):
+            value = (timezone.localdate(value) if timezone.is_aware(value) else value.date()).isoformat()
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif not isinstance(value, str | int | float | bool):
+            value = str(value)  # Decimal amounts, UUIDs, lazy strings
+        parameters[key] = value
+    return parameters
