@@ -43,7 +43,7 @@ class AddressInputSerializer(serializers.Serializer):
 class RegistrationInputSerializer(AddressInputSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(
-        write_only=True, min_length=10, max_length=128, style={"input_type": "password"}
+        write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
     )
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100)

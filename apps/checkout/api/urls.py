@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from apps.checkout.api import views
+
+app_name = "checkout"
+
+urlpatterns = [
+    path("checkout/registration", views.CheckoutRegistrationApi.as_view(), name="registration"),
+]

@@ -1,0 +1,284 @@
+"""Sign-up, sign-in and out, passwords and /api/me, through the HTTP API and the emulators."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.db import IntegrityError
+from rest_framework.test import APIClient
+
+from apps.accounts.models import IdMapping, RegistrationAttempt, RegistrationSource, User
+from apps.integrations.emulators import EmulatorSuite
+from apps.integrations.models import OrphanedWhmcsClient, OutboxEntry
+from apps.integrations.outbox import outbox_deliver_due
+from tests.factories import CustomerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SIGNUP = {
+    "email": "Hana.Sato@Example.com",
+    "password": "violet-harbor-1987",
+    "first_name": "Hana",
+    "last_name": "Sato",
+    "first_name_kana": "ハナ",
+    "last_name_kana": "サトウ",
+    "phone_number": "090-1234-5678",
+    "postal_code": "1500002",
+    "prefecture": "東京都",
+    "city": "Shibuya-ku",
+    "address_line1": "2-21-1 Shibuya",
+    "birth_date": "1990-04-01",
+}
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def test_signup_creates_the_customer_everywhere_and_signs_them_in(
+    api: APIClient, systems: EmulatorSuite, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api.post("/api/auth/signup", SIGNUP, format="json")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["email"] == "hana.sato@example.com"
+    assert body["registration_source"] == RegistrationSource.PORTAL_SIGNUP
+    assert body["postal_code"] == "150-0002"
+    assert body["prefecture"] == "Tokyo"
+    assert body["phone_number"] == "09012345678"
+    assert re.fullmatch(r"P\d{7}", body["customer_number"])
+
+    # Salesforce: Account and Contact in ONE call.
+    assert systems.salesforce.counters()["composite"] == 1
+    assert systems.salesforce.counters()["total"] == 1
+    mapping = IdMapping.objects.get(user__email="hana.sato@example.com")
+    account = systems.salesforce.store.get_record("Account", mapping.salesforce_account_id)
+    assert account["SF_Account_No__c"] == body["customer_number"]
+    assert account["Portal_Status__c"] == "Active"
+    assert account["Portal_Registration_Source__c"] == "Portal Signup"
+    contact = systems.salesforce.store.get_record("Contact", mapping.salesforce_contact_id)
+    assert contact["AccountId"] == mapping.salesforce_account_id
+    assert contact["Email"] == "hana.sato@example.com"
+    # WHMCS: the billing client, tagged as the portal's.
+    (client,) = systems.whmcs.state.clients
+    assert int(client["id"]) == mapping.whmcs_client_id
+    assert client["email"] == "hana.sato@example.com"
+    assert "SonixNet portal" in client["notes"]
+    # Signed in.
+    assert api.get("/api/me").json()["email"] == "hana.sato@example.com"
+    # The Account learns its WHMCS id through the outbox: the second and last Salesforce call.
+    assert OutboxEntry.objects.get().operation == "registration.link_whmcs_client"
+    outbox_deliver_due()
+    account = systems.salesforce.store.get_record("Account", mapping.salesforce_account_id)
+    assert account["WH_Account__c"] == str(mapping.whmcs_client_id)
+    assert systems.salesforce.counters()["total"] == 2
+    attempt = RegistrationAttempt.objects.get()
+    assert attempt.status == RegistrationAttempt.Status.SUCCEEDED
+    assert [step["step"] for step in attempt.steps] == [
+        "salesforce_account",
+        "salesforce_contact",
+        "whmcs_client",
+        "portal_user",
+        "id_mapping",
+    ]
+
+
+def test_a_taken_email_is_refused_before_any_external_call(api: APIClient, systems: EmulatorSuite) -> None:
+    UserFactory(email="hana.sato@example.com")
+
+    response = api.post("/api/auth/signup", SIGNUP, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"email": ["An account with this email address already exists."]}
+    assert systems.salesforce.counters()["total"] == 0
+    assert systems.whmcs.calls == {}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("postal_code", "15-00002", "Enter a Japanese postal code like 150-0002."),
+        ("prefecture", "Gotham", "Enter one of the 47 prefectures of Japan."),
+        ("phone_number", "12345", "Enter a Japanese phone number like 090-1234-5678."),
+        ("password", "password", "This password is too short. It must contain at least 10 characters."),
+    ],
+)
+def test_bad_input_is_refused_field_by_field(
+    api: APIClient, systems: EmulatorSuite, field: str, value: str, message: str
+) -> None:
+    response = api.post("/api/auth/signup", {**SIGNUP, field: value}, format="json")
+
+    assert response.status_code == 400
+    assert message in response.json()[field]
+    assert not User.objects.exists()
+    assert systems.salesforce.counters()["total"] == 0
+
+
+def test_salesforce_down_fails_cleanly_with_nothing_created(api: APIClient, systems: EmulatorSuite) -> None:
+    systems.salesforce.fail_next(5, status=503, error_code="SERVER_UNAVAILABLE", path_prefix="/services/data")
+
+    response = api.post("/api/auth/signup", SIGNUP, format="json")
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": "We could not create your account right now. Please try again in a few minutes.",
+        "code": "registration_unavailable",
+    }
+    assert not User.objects.exists()
+    assert systems.salesforce.store.find_records("Account") == []
+    assert systems.whmcs.calls == {}
+    attempt = RegistrationAttempt.objects.get()
+    assert attempt.status == RegistrationAttempt.Status.FAILED
+    assert attempt.steps[-1]["step"] == "salesforce_account"
+    assert attempt.steps[-1]["status"] == "failed"
+
+
+def test_whmcs_failing_keeps_the_salesforce_account_and_creates_no_user(
+    api: APIClient, systems: EmulatorSuite
+) -> None:
+    systems.whmcs.inject_fault(action="AddClient", kind="http_status", status=500)
+
+    response = api.post("/api/auth/signup", SIGNUP, format="json")
+
+    assert response.status_code == 503
+    assert not User.objects.exists()
+    (account,) = systems.salesforce.store.find_records("Account")
+    attempt = RegistrationAttempt.objects.get()
+    assert attempt.status == RegistrationAttempt.Status.FAILED
+    assert attempt.salesforce_account_id == account["Id"]
+    assert [(s["step"], s["status"]) for s in attempt.steps] == [
+        ("salesforce_account", "succeeded"),
+        ("salesforce_contact", "succeeded"),
+        ("whmcs_client", "failed"),
+    ]
+    assert not OrphanedWhmcsClient.objects.exists()
+
+
+def test_a_portal_failure_after_whmcs_rolls_back_and_records_the_orphan(
+    api: APIClient, systems: EmulatorSuite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def database_refuses(*args: object, **kwargs: object) -> None:
+        raise IntegrityError("injected")
+
+    monkeypatch.setattr(IdMapping.objects, "create", database_refuses)
+
+    response = api.post("/api/auth/signup", SIGNUP, format="json")
+
+    assert response.status_code == 400
+    assert not User.objects.exists()
+    assert not IdMapping.objects.exists()
+    assert not OutboxEntry.objects.exists()
+    (client,) = systems.whmcs.state.clients
+    orphan = OrphanedWhmcsClient.objects.get()
+    assert orphan.whmcs_client_id == int(client["id"])
+    assert orphan.detected_by == OrphanedWhmcsClient.DetectedBy.REGISTRATION_FAILURE
+    assert orphan.salesforce_account_id == systems.salesforce.store.find_records("Account")[0]["Id"]
+    attempt = RegistrationAttempt.objects.get()
+    assert attempt.status == RegistrationAttempt.Status.FAILED
+    assert attempt.steps[-1] == {**attempt.steps[-1], "step": "portal_user", "status": "failed"}
+
+
+def test_login_logout_and_me(api: APIClient) -> None:
+    customer = CustomerFactory(email="ren@example.com")
+
+    wrong = api.post("/api/auth/login", {"email": "ren@example.com", "password": "nope"}, format="json")
+    right = api.post(
+        "/api/auth/login", {"email": "REN@example.com", "password": "correct-horse-battery"}, format="json"
+    )
+
+    assert wrong.status_code == 400
+    assert wrong.json() == {
+        "detail": "The email address or password is incorrect.",
+        "code": "invalid_credentials",
+    }
+    assert right.status_code == 200
+    assert right.json()["customer_number"] == customer.profile.customer_number
+    assert api.get("/api/me").status_code == 200
+    assert api.post("/api/auth/logout").status_code == 204
+    assert api.get("/api/me").status_code == 403
+
+
+def test_sign_in_needs_the_csrf_token_from_a_browser() -> None:
+    CustomerFactory(email="ren@example.com")
+    browser = APIClient(enforce_csrf_checks=True)
+    credentials = {"email": "ren@example.com", "password": "correct-horse-battery"}
+
+    refused = browser.post("/api/auth/login", credentials, format="json")
+    token = browser.get("/api/auth/csrf").json()["csrf_token"]
+    accepted = browser.post("/api/auth/login", credentials, format="json", HTTP_X_CSRFTOKEN=token)
+
+    assert refused.status_code == 403
+    assert accepted.status_code == 200
+
+
+def test_login_is_throttled(api: APIClient) -> None:
+    credentials = {"email": "nobody@example.com", "password": "wrong-password"}
+
+    statuses = [api.post("/api/auth/login", credentials, format="json").status_code for _ in range(11)]
+
+    assert statuses == [400] * 10 + [429]
+
+
+def test_password_change_keeps_this_session(api: APIClient) -> None:
+    customer = CustomerFactory()
+    api.force_login(customer)
+
+    wrong = api.post(
+        "/api/auth/password/change",
+        {"current_password": "nope", "new_password": "amber-lantern-2024"},
+        format="json",
+    )
+    changed = api.post(
+        "/api/auth/password/change",
+        {"current_password": "correct-horse-battery", "new_password": "amber-lantern-2024"},
+        format="json",
+    )
+
+    assert wrong.status_code == 400
+    assert wrong.json() == {"current_password": ["Your current password is incorrect."]}
+    assert changed.status_code == 204
+    assert api.get("/api/me").status_code == 200
+    customer.refresh_from_db()
+    assert customer.check_password("amber-lantern-2024")
+
+
+def test_password_reset_by_email_link(api: APIClient) -> None:
+    customer = CustomerFactory(email="mei@example.com")
+
+    unknown = api.post("/api/auth/password/reset", {"email": "stranger@example.com"}, format="json")
+    known = api.post("/api/auth/password/reset", {"email": "mei@example.com"}, format="json")
+
+    assert unknown.status_code == known.status_code == 202
+    (message,) = mail.outbox
+    assert message.to == ["mei@example.com"]
+    uid, token = re.search(r"uid=([\w-]+)&token=([\w-]+)", message.body).groups()
+
+    bad = api.post(
+        "/api/auth/password/reset/confirm", {"uid": uid, "token": "x-y", "new_password": "amber-lantern-2024"}
+    )
+    good = api.post(
+        "/api/auth/password/reset/confirm", {"uid": uid, "token": token, "new_password": "amber-lantern-2024"}
+    )
+    reused = api.post(
+        "/api/auth/password/reset/confirm", {"uid": uid, "token": token, "new_password": "amber-lantern-2025"}
+    )
+
+    assert bad.status_code == 400
+    assert bad.json() == {"token": ["This reset link is invalid or has expired."]}
+    assert good.status_code == 204
+    assert reused.status_code == 400
+    customer.refresh_from_db()
+    assert customer.check_password("amber-lantern-2024")
+
+
+def test_me_requires_sign_in(api: APIClient) -> None:
+    response = api.get("/api/me")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_authenticated"
