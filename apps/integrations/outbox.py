@@ -17,6 +17,7 @@ delivery time; while the value is still empty the entry waits.
 
 from __future__ import annotations
 
+import base64
 import logging
 import random
 import re
@@ -56,7 +57,7 @@ class WriteBack:
         return {"reference_id": self.reference_id, "model": self.model, "pk": self.pk, "field": self.field}
 
 
-_PORTAL_REF = re.compile(r"\{\{portal:([\w]+\.[\w]+):([^:}]+):(\w+)\}\}")
+_PORTAL_REF = re.compile(r"\{\{portal(|_file):([\w]+\.[\w]+):([^:}]+):(\w+)\}\}")
 
 
 def portal_ref(model: str, pk: Any, field_name: str = "salesforce_id") -> str:
@@ -65,6 +66,12 @@ def portal_ref(model: str, pk: Any, field_name: str = "salesforce_id") -> str:
     Use it in a subrequest's URL or body, e.g. ``f"sobjects/Opportunity/{portal_ref(...)}"``.
     """
     return f"{{{{portal:{model}:{pk}:{field_name}}}}}"
+
+
+def portal_file_base64(model: str, pk: Any, field_name: str) -> str:
+    """A token for the base64 content of a stored file (e.g. a ContentVersion's ``VersionData``),
+    read at delivery time so the outbox row never holds the document itself."""
+    return f"{{{{portal_file:{model}:{pk}:{field_name}}}}}"
 
 
 def outbox_enqueue_salesforce(
@@ -248,7 +255,15 @@ def _resolve_placeholders(subrequests: list[dict[str, Any]]) -> list[dict[str, A
 
     def lookup(match: re.Match[str]) -> str:
         nonlocal missing
-        model_label, pk, field_name = match.group(1), match.group(2), match.group(3)
+        kind, model_label, pk, field_name = match.groups()
+        if kind == "_file":
+            instance = apps.get_model(model_label)._default_manager.filter(pk=pk).first()
+            stored = getattr(instance, field_name, None) if instance else None
+            if not stored:
+                missing = True
+                return ""
+            with stored.open("rb") as handle:
+                return base64.b64encode(handle.read()).decode("ascii")
         value = (
             apps.get_model(model_label)
             ._default_manager.filter(pk=pk)
