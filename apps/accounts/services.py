@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.tokens import default_token_generator
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -17,7 +18,11 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext
 
+from apps.accounts.dashboard import invoice_due_notification_context
 from apps.accounts.models import CustomerProfile, User
+from apps.integrations.models import WhmcsInvoice
+from apps.notifications.models import NotificationSource, NotificationType
+from apps.notifications.services import notification_create
 
 _DATETIME_ATTRIBUTES = {
     "last_signed_in_at",
@@ -111,3 +116,20 @@ def password_change(*, user_id: int, new_password: str) -> User:
     user.set_password(new_password)
     user.save(update_fields=["password"])
     return user
+
+
+def dashboard_notify_invoice_due(*, user_id: int, invoice: WhmcsInvoice) -> None:
+    """The seed's ``INVOICE_DUE``, created when the dashboard sees an invoice due within 7 days or
+    overdue. The notification service dedupes for 24 hours (the daily billing check uses the same
+    source id); a short cache mark spares the row lock on every dashboard view in between."""
+    mark = f"dashboard:invoice-due:{user_id}:{invoice.whmcs_id}"
+    if cache.get(mark):
+        return
+    notification_create(
+        user_id=user_id,
+        type=NotificationType.INVOICE_DUE,
+        source=NotificationSource.WHMCS,
+        source_id=str(invoice.whmcs_id),
+        context=invoice_due_notification_context(invoice),
+    )
+    cache.set(mark, True, timeout=3600)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.accounts.api import views
+from apps.accounts.api import dashboard, views
 from apps.accounts.api.billing import billing_urlpatterns
 
 app_name = "accounts"
@@ -16,5 +16,7 @@ urlpatterns = [
         "auth/password/reset/confirm", views.PasswordResetConfirmApi.as_view(), name="password-reset-confirm"
     ),
     path("me", views.MeApi.as_view(), name="me"),
+    path("me/status", dashboard.MeStatusApi.as_view(), name="me-status"),
+    path("me/summary", dashboard.MeSummaryApi.as_view(), name="me-summary"),
     *billing_urlpatterns,
 ]

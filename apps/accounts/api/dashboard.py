@@ -1,0 +1,168 @@
+"""``GET /api/me/status`` (the dashboard's single read model) and ``GET /api/me/summary``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.dashboard import Dashboard, customer_dashboard
+from apps.accounts.models import IdVerificationStatus
+from apps.accounts.services import dashboard_notify_invoice_due
+from portal.api import signed_in_user
+
+
+class InvoiceSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    number = serializers.CharField()
+    status = serializers.CharField()
+    issued_on = serializers.DateField()
+    due_on = serializers.DateField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField(source="currency_code")
+    is_overdue = serializers.BooleanField()
+
+
+class ActivitySerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["order", "invoice", "notification"])
+    title = serializers.CharField()
+    at = serializers.DateTimeField()
+    link = serializers.CharField(allow_null=True)
+
+
+class StatsSerializer(serializers.Serializer):
+    active_services = serializers.IntegerField()
+    unpaid_invoices = serializers.IntegerField()
+    orders_in_progress = serializers.IntegerField()
+    unread_notifications = serializers.IntegerField()
+
+
+class SummarySerializer(serializers.Serializer):
+    stats = StatsSerializer()
+    next_invoice = InvoiceSummarySerializer(allow_null=True)
+    recent_activity = ActivitySerializer(many=True)
+
+
+class EligibilitySerializer(serializers.Serializer):
+    status = serializers.CharField()
+    offering = serializers.CharField()
+    requested_at = serializers.DateTimeField(allow_null=True)
+    checked_at = serializers.DateTimeField(allow_null=True)
+    notes = serializers.CharField()
+
+
+class VerificationSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    verified_at = serializers.DateTimeField(allow_null=True)
+    rejection_reason = serializers.CharField(allow_null=True)
+    rejection_message = serializers.CharField(allow_null=True)
+    can_resubmit = serializers.BooleanField()
+
+
+class PaymentMethodsSerializer(serializers.Serializer):
+    total_count = serializers.IntegerField(allow_null=True)
+
+
+class TaskSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(
+        choices=[
+            "invoice_due",
+            "add_payment_method",
+            "order_in_progress",
+            "eligibility_pending",
+            "id_verification_rejected",
+            "onboarding",
+        ]
+    )
+    priority = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    action_label = serializers.CharField()
+    action_url = serializers.CharField()
+
+
+class StatusSerializer(serializers.Serializer):
+    summary = SummarySerializer()
+    internet_eligibility = EligibilitySerializer()
+    residence_card_verification = VerificationSerializer()
+    payment_methods = PaymentMethodsSerializer()
+    tasks = TaskSerializer(many=True)
+
+
+def _summary(dashboard: Dashboard) -> dict[str, Any]:
+    invoice = dashboard.next_invoice
+    next_invoice = None
+    if invoice is not None:
+        next_invoice = {
+            "pk": invoice.pk,
+            "number": invoice.number or str(invoice.whmcs_id),
+            "status": invoice.status,
+            "issued_on": invoice.issued_on,
+            "due_on": invoice.due_on,
+            "total": invoice.total,
+            "currency_code": invoice.currency_code,
+            "is_overdue": invoice.due_on < dashboard.today,
+        }
+    return {
+        "stats": {
+            "active_services": dashboard.active_services,
+            "unpaid_invoices": dashboard.unpaid_invoices,
+            "orders_in_progress": dashboard.orders_in_progress,
+            "unread_notifications": dashboard.unread_notifications,
+        },
+        "next_invoice": next_invoice,
+        "recent_activity": dashboard.recent_activity(),
+    }
+
+
+def _status(dashboard: Dashboard) -> dict[str, Any]:
+    profile = getattr(dashboard.user, "profile", None)
+    rejected = profile is not None and profile.id_verification_status == IdVerificationStatus.REJECTED
+    return {
+        "summary": _summary(dashboard),
+        "internet_eligibility": {
+            "status": profile.internet_eligibility_status if profile else "",
+            "offering": profile.internet_eligibility if profile else "",
+            "requested_at": profile.internet_eligibility_requested_at if profile else None,
+            "checked_at": profile.internet_eligibility_checked_at if profile else None,
+            "notes": profile.internet_eligibility_notes if profile else "",
+        },
+        "residence_card_verification": {
+            "status": profile.id_verification_status if profile else "",
+            "submitted_at": profile.id_verification_submitted_at if profile else None,
+            "verified_at": profile.id_verification_verified_at if profile else None,
+            "rejection_reason": dashboard.latest_rejection_reason or None,
+            "rejection_message": (profile.id_verification_rejection_message or None)
+            if rejected and profile
+            else None,
+            "can_resubmit": profile is not None
+            and profile.id_verification_status
+            not in (IdVerificationStatus.SUBMITTED, IdVerificationStatus.VERIFIED),
+        },
+        "payment_methods": {"total_count": dashboard.payment_method_count},
+        "tasks": [task.__dict__ for task in dashboard.tasks],
+    }
+
+
+class MeStatusApi(APIView):
+    @extend_schema(operation_id="me_status", responses=StatusSerializer, tags=["me"])
+    def get(self, request: Request) -> Response:
+        """Everything the dashboard shows, from the portal DB; creates ``INVOICE_DUE`` when an
+        invoice is due within 7 days or overdue (deduplicated for 24 hours)."""
+        user = signed_in_user(request)
+        dashboard = customer_dashboard(user_id=user.pk)
+        if dashboard.next_invoice is not None and dashboard.next_invoice_is_due:
+            dashboard_notify_invoice_due(user_id=user.pk, invoice=dashboard.next_invoice)
+        return Response(StatusSerializer(_status(dashboard)).data)
+
+
+class MeSummaryApi(APIView):
+    @extend_schema(operation_id="me_summary", responses=SummarySerializer, tags=["me"])
+    def get(self, request: Request) -> Response:
+        dashboard = customer_dashboard(user_id=signed_in_user(request).pk)
+        return Response(SummarySerializer(_summary(dashboard)).data)

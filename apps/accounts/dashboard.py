@@ -1,0 +1,273 @@
+"""The dashboard's single read model (``GET /api/me/status``, ``GET /api/me/summary``).
+
+Everything comes from the portal DB in a small, fixed number of queries whatever the
+customer's history: the counts are subqueries on the one user row, and each list is a single
+bounded query. Priority, copy and links of every task are decided here, server-side, so the
+client only maps a task type to an icon.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import EligibilityStatus, IdVerificationStatus, User
+from apps.checkout.models import ActivationStatus, Order, OrderStatus
+from apps.integrations.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
+from apps.notifications.models import Notification
+from apps.verification.models import RejectionReason, ResidenceCardSubmission
+
+INVOICE_DUE_WINDOW = timedelta(days=7)
+RECENT_ACTIVITY = 5
+ORDER_IN_PROGRESS_STATUSES = (OrderStatus.DRAFT, OrderStatus.PENDING_REVIEW, OrderStatus.APPROVED)
+UNPAID_INVOICE_STATUSES = (WhmcsInvoice.Status.UNPAID, WhmcsInvoice.Status.PAYMENT_PENDING)
+
+
+def _count(queryset: Any) -> Coalesce:
+    return Coalesce(
+        Subquery(
+            queryset.order_by().values("user").annotate(n=Count("pk")).values("n")[:1],
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+
+
+@dataclass(frozen=True)
+class Task:
+    type: str
+    priority: int  # 1 is the most urgent
+    title: str
+    description: str
+    action_label: str
+    action_url: str
+
+
+@dataclass
+class Dashboard:
+    user: User
+    active_services: int
+    unpaid_invoices: int
+    orders_in_progress: int
+    unread_notifications: int
+    payment_method_count: int | None
+    next_invoice: WhmcsInvoice | None
+    recent_orders: list[Order]
+    recent_notifications: list[Notification]
+    latest_rejection_reason: str
+    today: date
+    tasks: list[Task] = field(default_factory=list)
+
+    @property
+    def next_invoice_is_due(self) -> bool:
+        invoice = self.next_invoice
+        return invoice is not None and invoice.due_on <= self.today + INVOICE_DUE_WINDOW
+
+    def recent_activity(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = [
+            {
+                "type": "order",
+                "title": _("Order %(number)s: %(status)s")
+                % {"number": o.order_number or o.pk, "status": o.get_status_display()},
+                "at": o.created_at,
+                "link": f"/account/orders/{o.pk}",
+            }
+            for o in self.recent_orders
+        ]
+        items += [
+            {"type": "notification", "title": n.title, "at": n.created_at, "link": n.action_url}
+            for n in self.recent_notifications
+        ]
+        if self.next_invoice is not None:
+            invoice = self.next_invoice
+            items.append(
+                {
+                    "type": "invoice",
+                    "title": _("Invoice %(number)s issued") % {"number": invoice.number or invoice.whmcs_id},
+                    "at": timezone.make_aware(datetime.combine(invoice.issued_on, datetime.min.time())),
+                    "link": "/account/billing/invoices",
+                }
+            )
+        return sorted(items, key=lambda item: item["at"], reverse=True)[:RECENT_ACTIVITY]
+
+
+def customer_dashboard(*, user_id: int, now: datetime | None = None) -> Dashboard:
+    """The customer's whole dashboard, read from the portal DB only."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    user = (
+        User.objects.select_related("profile", "id_mapping")
+        .annotate(
+            active_services=_count(
+                WhmcsService.objects.filter(user=OuterRef("pk"), status=WhmcsService.Status.ACTIVE)
+            ),
+            unpaid_invoices=_count(
+                WhmcsInvoice.objects.filter(user=OuterRef("pk"), status__in=UNPAID_INVOICE_STATUSES)
+            ),
+            orders_in_progress=_count(
+                Order.objects.filter(user=OuterRef("pk")).filter(
+                    Q(status__in=ORDER_IN_PROGRESS_STATUSES)
+                    | Q(activation_status=ActivationStatus.ACTIVATING)
+                )
+            ),
+            unread_notifications=_count(
+                Notification.objects.filter(
+                    user=OuterRef("pk"), read=False, dismissed=False, expires_at__gt=now
+                )
+            ),
+            payment_methods=_count(WhmcsPaymentMethod.objects.filter(user=OuterRef("pk"))),
+        )
+        .get(pk=user_id)
+    )
+    next_invoice = (
+        WhmcsInvoice.objects.filter(user_id=user_id, status__in=UNPAID_INVOICE_STATUSES)
+        .order_by("due_on", "whmcs_id")
+        .first()
+    )
+    recent_orders = list(Order.objects.filter(user_id=user_id).order_by("-created_at")[:RECENT_ACTIVITY])
+    recent_notifications = list(
+        Notification.objects.filter(user_id=user_id, dismissed=False, expires_at__gt=now).order_by(
+            "-created_at"
+        )[:RECENT_ACTIVITY]
+    )
+    profile = getattr(user, "profile", None)
+    rejection_reason = ""
+    if profile is not None and profile.id_verification_status == IdVerificationStatus.REJECTED:
+        rejection_reason = (
+            ResidenceCardSubmission.objects.filter(
+                user_id=user_id, status=ResidenceCardSubmission.Status.REJECTED
+            )
+            .order_by("-submitted_at")
+            .values_list("rejection_reason", flat=True)
+            .first()
+            or RejectionReason.OTHER
+        )
+    mapping = getattr(user, "id_mapping", None)
+    dashboard = Dashboard(
+        user=user,
+        active_services=user.active_services,
+        unpaid_invoices=user.unpaid_invoices,
+        orders_in_progress=user.orders_in_progress,
+        unread_notifications=user.unread_notifications,
+        # Unknown (null) until the customer has a billing account to read payment methods from.
+        payment_method_count=user.payment_methods if mapping and mapping.whmcs_client_id else None,
+        next_invoice=next_invoice,
+        recent_orders=recent_orders,
+        recent_notifications=recent_notifications,
+        latest_rejection_reason=rejection_reason,
+        today=today,
+    )
+    dashboard.tasks = _tasks(dashboard)
+    return dashboard
+
+
+def _tasks(dashboard: Dashboard) -> list[Task]:
+    tasks: list[Task] = []
+    profile = getattr(dashboard.user, "profile", None)
+    invoice = dashboard.next_invoice
+    if invoice is not None and dashboard.next_invoice_is_due:
+        overdue = invoice.due_on < dashboard.today
+        tasks.append(
+            Task(
+                type="invoice_due",
+                priority=1 if overdue else 2,
+                title=_("Invoice overdue") if overdue else _("Invoice due soon"),
+                description=_("Invoice %(number)s for %(amount)s is due on %(date)s.")
+                % {
+                    "number": invoice.number or invoice.whmcs_id,
+                    "amount": _money(invoice.total, invoice.currency_code),
+                    "date": invoice.due_on.isoformat(),
+                },
+                action_label=_("Pay invoice"),
+                action_url="/account/billing/invoices",
+            )
+        )
+    if profile is not None and profile.id_verification_status == IdVerificationStatus.REJECTED:
+        tasks.append(
+            Task(
+                type="id_verification_rejected",
+                priority=2,
+                title=_("ID verification needs attention"),
+                description=profile.id_verification_rejection_message
+                or _("We could not verify your residence card. Please upload it again."),
+                action_label=_("Resubmit"),
+                action_url="/account/settings/verification",
+            )
+        )
+    if dashboard.payment_method_count == 0 and (dashboard.active_services or dashboard.orders_in_progress):
+        tasks.append(
+            Task(
+                type="add_payment_method",
+                priority=2,
+                title=_("Add a payment method"),
+                description=_("Add a card so your services keep running without interruption."),
+                action_label=_("Add payment method"),
+                action_url="/account/billing/payment-methods",
+            )
+        )
+    if dashboard.orders_in_progress:
+        tasks.append(
+            Task(
+                type="order_in_progress",
+                priority=3,
+                title=_("Order in progress"),
+                description=_("We are reviewing and setting up your order. We will notify you at each step."),
+                action_label=_("View orders"),
+                action_url="/account/orders",
+            )
+        )
+    if profile is not None and profile.internet_eligibility_status == EligibilityStatus.PENDING:
+        tasks.append(
+            Task(
+                type="eligibility_pending",
+                priority=4,
+                title=_("Internet availability check in progress"),
+                description=_("Our team is checking your address. This usually takes 1-2 business days."),
+                action_label=_("View status"),
+                action_url="/account/services/internet",
+            )
+        )
+    if (
+        not tasks
+        and not dashboard.active_services
+        and not dashboard.recent_orders
+        and (
+            profile is None
+            or (not profile.internet_eligibility_status and not profile.id_verification_status)
+        )
+    ):
+        tasks.append(
+            Task(
+                type="onboarding",
+                priority=5,
+                title=_("Welcome to SonixNet"),
+                description=_(
+                    "Check internet availability at your address or choose a SIM plan to get started."
+                ),
+                action_label=_("Browse plans"),
+                action_url="/shop",
+            )
+        )
+    return sorted(tasks, key=lambda task: task.priority)
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    if currency == "JPY":
+        return f"¥{amount:,.0f}"
+    return f"{amount:,.2f} {currency}"
+
+
+def invoice_due_notification_context(invoice: WhmcsInvoice) -> dict[str, Any]:
+    return {
+        "invoice_number": invoice.number or str(invoice.whmcs_id),
+        "amount": invoice.total,
+        "currency": invoice.currency_code,
+        "due_date": invoice.due_on,
+    }
