@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -19,8 +19,10 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext
 
 from apps.accounts.dashboard import invoice_due_notification_context
-from apps.accounts.models import CustomerProfile, User
+from apps.accounts.models import CustomerProfile, IdMapping, User
 from apps.integrations.models import WhmcsInvoice
+from apps.integrations.outbox import outbox_enqueue_coalesced_update
+from apps.integrations.salesforce.field_map import get_field_map
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
 
@@ -133,3 +135,30 @@ def dashboard_notify_invoice_due(*, user_id: int, invoice: WhmcsInvoice) -> None
         context=invoice_due_notification_context(invoice),
     )
     cache.set(mark, True, timeout=3600)
+
+
+@transaction.atomic
+def customer_sign_in_record(*, user_id: int, now: datetime | None = None) -> None:
+    """Stamp the sign-in on the profile and, coalesced, on the Salesforce Account.
+
+    Many sign-ins of one customer within ``SIGN_IN_STAMP_COALESCE_SECONDS`` cost one Salesforce
+    update carrying the latest time, never one call per request.
+    """
+    now = now or timezone.now()
+    profile = CustomerProfile.objects.select_for_update().filter(user_id=user_id).first()
+    if profile is None:  # staff accounts have no Salesforce Account
+        return
+    profile.last_signed_in_at = now
+    profile.save(update_fields=["last_signed_in_at", "updated_at"])
+    mapping = IdMapping.objects.filter(user_id=user_id).first()
+    if mapping is None:
+        return
+    field_map = get_field_map()
+    outbox_enqueue_coalesced_update(
+        operation="account.last_sign_in",
+        record_key=f"Account:{mapping.salesforce_account_id}:last-sign-in",
+        sobject="Account",
+        record_id=mapping.salesforce_account_id,
+        fields={field_map.field("Account", "last_signed_in_at"): now.isoformat()},
+        delay=timedelta(seconds=settings.SIGN_IN_STAMP_COALESCE_SECONDS),
+    )

@@ -98,6 +98,54 @@ def outbox_enqueue_salesforce(
     return entry
 
 
+def outbox_enqueue_coalesced_update(
+    *,
+    operation: str,
+    record_key: str,
+    sobject: str,
+    record_id: str,
+    fields: Mapping[str, Any],
+    delay: timedelta,
+) -> OutboxEntry:
+    """An update where only the latest value matters (e.g. the last sign-in time).
+
+    While an entry for ``operation`` and ``record_key`` is still waiting, a newer value replaces
+    its fields instead of adding a call; the first one waits ``delay`` so a burst collapses into
+    one Salesforce update. Give it a ``record_key`` of its own so the wait never holds back other
+    changes to the same record. Call inside the service's transaction, after locking the row the
+    value belongs to, so concurrent callers cannot both create an entry.
+    """
+    subrequest = CompositeSubrequest.update(sobject, record_id, "record", fields)
+    payload = {
+        "subrequests": [
+            {
+                "method": subrequest.method,
+                "url": subrequest.url,
+                "reference_id": "record",
+                "body": subrequest.body,
+            }
+        ],
+        "write_backs": [],
+    }
+    waiting = (
+        OutboxEntry.objects.select_for_update()
+        .filter(operation=operation, record_key=record_key, status=OutboxEntry.Status.PENDING)
+        .order_by("id")
+        .first()
+    )
+    if waiting is not None:
+        waiting.payload = payload
+        waiting.save(update_fields=["payload"])
+        return waiting
+    return OutboxEntry.objects.create(
+        target_system=TargetSystem.SALESFORCE,
+        operation=operation,
+        record_key=record_key,
+        payload=payload,
+        next_attempt_at=timezone.now() + delay,
+    )
+
+
 def _schedule_delivery() -> None:
     from apps.integrations.tasks import deliver_outbox_task
 

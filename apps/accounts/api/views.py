@@ -33,7 +33,12 @@ from apps.accounts.api.serializers import (
 from apps.accounts.models import RegistrationSource
 from apps.accounts.registration import customer_register
 from apps.accounts.selectors import user_with_profile
-from apps.accounts.services import password_change, password_reset_confirm, password_reset_request
+from apps.accounts.services import (
+    customer_sign_in_record,
+    password_change,
+    password_reset_confirm,
+    password_reset_request,
+)
 from portal.api import signed_in_user
 from portal.exceptions import ApplicationError
 
@@ -101,6 +106,7 @@ class LoginApi(AnonymousFormApi):
                 _("The email address or password is incorrect."), code="invalid_credentials"
             )
         login(request._request, user)
+        customer_sign_in_record(user_id=user.pk)
         return Response(MeOutputSerializer(user_with_profile(user_id=user.pk)).data)
 
 
