@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -34,6 +34,19 @@ _DATETIME_ATTRIBUTES = {
     "id_verification_verified_at",
 }
 _NULLABLE_ATTRIBUTES = _DATETIME_ATTRIBUTES | {"customer_number"}
+# Account attributes the profile mirrors (others, like the name, live elsewhere or nowhere).
+ACCOUNT_MIRROR_ATTRIBUTES = _DATETIME_ATTRIBUTES | {
+    "customer_number",
+    "portal_status",
+    "registration_source",
+    "internet_eligibility",
+    "internet_eligibility_status",
+    "internet_eligibility_notes",
+    "internet_eligibility_case_id",
+    "id_verification_status",
+    "id_verification_note",
+    "id_verification_rejection_message",
+}
 
 
 def parse_salesforce_datetime(value: Any) -> datetime | None:
@@ -61,7 +74,7 @@ def customer_profile_apply_account_fields(*, user_id: int, values: dict[str, Any
 
     changed = []
     for attribute, raw in values.items():
-        if attribute == "modified_at":
+        if attribute not in ACCOUNT_MIRROR_ATTRIBUTES:
             continue
         value: Any = parse_salesforce_datetime(raw) if attribute in _DATETIME_ATTRIBUTES else raw
         if value is None and attribute not in _NULLABLE_ATTRIBUTES:
@@ -82,20 +95,35 @@ def password_reset_request(*, email: str) -> None:
     user = User.objects.filter(email__iexact=email, is_active=True).first()
     if user is None or not user.has_usable_password():
         return
+    _send_password_link(
+        user,
+        subject=gettext("Reset your SonixNet portal password"),
+        body=gettext(
+            "Someone asked to reset the password of your SonixNet portal account.\n\n"
+            "Open this link to choose a new one (it works once):\n{link}\n\n"
+            "If it was not you, ignore this email: your password stays as it is."
+        ),
+    )
+
+
+def password_set_invitation_send(*, user_id: int) -> None:
+    """Invite a customer linked without a password (a legacy customer) to choose one."""
+    user = User.objects.get(pk=user_id, is_active=True)
+    _send_password_link(
+        user,
+        subject=gettext("Welcome to the SonixNet customer portal"),
+        body=gettext(
+            "Your SonixNet account is now connected to the customer portal.\n\n"
+            "Open this link to choose your password (it works once):\n{link}"
+        ),
+    )
+
+
+def _send_password_link(user: User, *, subject: str, body: str) -> None:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     link = f"{settings.PORTAL_FRONTEND_URL}/account/reset-password?uid={uid}&token={token}"
-    with translation.override(translation.get_language()):
-        send_mail(
-            subject=gettext("Reset your SonixNet portal password"),
-            message=gettext(
-                "Someone asked to reset the password of your SonixNet portal account.\n\n"
-                "Open this link to choose a new one (it works once):\n{link}\n\n"
-                "If it was not you, ignore this email: your password stays as it is."
-            ).format(link=link),
-            from_email=None,
-            recipient_list=[user.email],
-        )
+    send_mail(subject=subject, message=body.format(link=link), from_email=None, recipient_list=[user.email])
 
 
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
