@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.opportunities",
     "apps.notifications",
     "apps.integrations",
+    "apps.console",
 ]
 
 MIDDLEWARE = [
