@@ -218,6 +218,38 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# Two queues. "salesforce" carries every task that talks to Salesforce (outbox delivery, catalog
+# sync, Account reconciliation, order fulfillment, which starts by reading the Order), so a
+# Salesforce outage or API-limit backoff cannot starve notification, billing and cleanup work on
+# "default". A worker started without -Q consumes both (the embedded default and a small
+# deployment); larger ones run `celery -A portal worker -Q default` and `-Q salesforce` apart.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = {
+    "default": {"exchange": "default", "routing_key": "default"},
+    "salesforce": {"exchange": "salesforce", "routing_key": "salesforce"},
+}
+CELERY_TASK_ROUTES = {
+    "integrations.deliver_outbox": {"queue": "salesforce"},
+    "integrations.sync_catalog": {"queue": "salesforce"},
+    "integrations.reconcile_account_statuses": {"queue": "salesforce"},
+    "checkout.fulfill_order": {"queue": "salesforce"},
+}
+# Every task is idempotent (claimed rows, resumable steps, dedupe keys), so a task is acknowledged
+# only after it finished and is redelivered if its worker dies mid-way, instead of being lost.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One message at a time per process: with late acks a prefetched message would wait behind a slow
+# Salesforce or WHMCS call instead of going to an idle worker.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Defaults for every task (long jobs set their own): the soft limit raises inside the task so it
+# can stop cleanly, the hard limit kills it. The hard limit stays below the outbox's 5-minute
+# claim (so a claimed entry is never delivered twice) and the broker's visibility timeout.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=270)
+# Task logs name the Salesforce and WHMCS records involved, in the message and as ``extra`` fields
+# (salesforce_order_id, salesforce_account_id, whmcs_client_id, whmcs_order_id, ...) that
+# portal.logging.ContextFormatter renders as key=value; credentials never reach a log line.
+
 # --- Salesforce -------------------------------------------------------------------------------
 # Defaults point at the local emulator (``manage.py run_emulators``); see README "Real systems".
 
@@ -290,7 +322,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "()": "portal.logging.ContextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

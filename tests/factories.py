@@ -273,3 +273,48 @@ class WhmcsPaymentMethodFactory(DjangoModelFactory[WhmcsPaymentMethod]):
     card_type = "Visa"
     card_last_four = "4242"
     expires_on = datetime.date(2030, 12, 31)
+
+
+# --- Agent console (appended) ---------------------------------------------------------------
+
+from apps.console.groups import console_groups_ensure  # noqa: E402
+from apps.console.models import AgentDecision, DecisionAction, SubjectType  # noqa: E402
+
+
+class AgentFactory(StaffUserFactory):
+    """A support agent: staff in the console's "Agents" group (created by its data migration).
+    Pass ``console_group="Supervisors"`` for a supervisor."""
+
+    email = factory.Sequence(lambda n: f"console-agent{n}@sonixnet.example")
+    first_name = "Aoi"
+    last_name = "Tanaka"
+
+    @factory.post_generation
+    def console_group(obj: User, create: bool, extracted: str | None, **kwargs: object) -> None:
+        if create:
+            # The groups come from a data migration; a flushed database (transactional tests)
+            # no longer has them.
+            obj.groups.add(console_groups_ensure()[extracted or "Agents"])
+
+
+class AgentDecisionFactory(DjangoModelFactory[AgentDecision]):
+    class Meta:
+        model = AgentDecision
+
+    agent = factory.SubFactory(AgentFactory)
+    customer = factory.SubFactory(UserFactory)
+    subject_type = SubjectType.ELIGIBILITY
+    subject_id = "1"
+    action = DecisionAction.MARK_ELIGIBLE
+
+
+from apps.checkout.models_fulfillment import FulfillmentRun  # noqa: E402
+
+
+class FulfillmentRunFactory(DjangoModelFactory[FulfillmentRun]):
+    class Meta:
+        model = FulfillmentRun
+
+    salesforce_order_id = salesforce_id("801")
+    status = FulfillmentRun.Status.PENDING
+    idempotency_keys = factory.LazyAttribute(lambda o: [f"{o.salesforce_order_id}-2026-11-20T00:00:00.000Z"])

@@ -42,6 +42,12 @@ class Order(models.Model):
     idempotency_key = models.CharField(
         _("idempotency key"), max_length=255, help_text=_("The Idempotency-Key the customer sent.")
     )
+    idempotency_fingerprint = models.CharField(
+        _("request fingerprint"),
+        max_length=64,
+        blank=True,
+        help_text=_("SHA-256 of the request that placed the order; a repeat must match it."),
+    )
     salesforce_id = models.CharField(_("Salesforce ID"), max_length=18, unique=True, null=True, blank=True)
     order_number = models.CharField(_("order number"), max_length=30, blank=True)
     product_type = models.CharField(_("product type"), max_length=20, choices=ProductType.choices)
@@ -102,3 +108,6 @@ class OrderItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product}"
+
+
+from apps.checkout.models_fulfillment import FulfillmentRun  # noqa: E402,F401

@@ -49,3 +49,24 @@ def reconcile_account_statuses_task() -> dict[str, int]:
 
     report = reconcile_account_statuses()
     return {"fetched": report.fetched, "updated": report.updated}
+
+
+@shared_task(
+    name="integrations.detect_orphaned_whmcs_clients",
+    bind=True,
+    ignore_result=True,
+    max_retries=3,
+    soft_time_limit=30 * 60,
+    time_limit=35 * 60,
+)
+def detect_orphaned_whmcs_clients_task(self) -> int:
+    """Record WHMCS clients the portal created that no portal user maps to. Changes nothing in
+    WHMCS (``manage.py cleanup_orphaned_whmcs_clients --apply`` acts on them); retries when WHMCS
+    is unreachable. Run daily from beat."""
+    from apps.integrations.orphans import orphaned_whmcs_clients_detect
+    from apps.integrations.whmcs.exceptions import WhmcsTransportError
+
+    try:
+        return len(orphaned_whmcs_clients_detect())
+    except WhmcsTransportError as exc:
+        raise self.retry(exc=exc, countdown=600 * (self.request.retries + 1)) from exc

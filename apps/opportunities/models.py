@@ -97,6 +97,17 @@ class Opportunity(models.Model):
         verbose_name = _("opportunity")
         verbose_name_plural = _("opportunities")
         ordering = ["-created_at"]
+        constraints = [
+            # The DB-level guarantee behind order matching (seed 000 "Opportunity Matching Race
+            # Condition"): at most one open Opportunity per customer and product type. VPN orders
+            # always open a new Opportunity, so VPN is exempt.
+            models.UniqueConstraint(
+                fields=["user", "product_type"],
+                condition=models.Q(stage__in=[str(stage) for stage in OPEN_STAGES])
+                & ~models.Q(product_type=ProductType.VPN.value),
+                name="opportunity_one_open_per_product_type",
+            ),
+        ]
         indexes = [
             models.Index(fields=["user", "product_type", "stage"], name="opportunity_matching_idx"),
             models.Index(fields=["stage", "scheduled_cancellation_at"], name="opportunity_cancel_queue_idx"),

@@ -14,7 +14,7 @@ from apps.catalog.services import CATALOG_CACHE_VERSION_KEY
 from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.salesforce.sync import reconcile_account_statuses, sync_catalog
 from apps.integrations.tasks import reconcile_account_statuses_task, sync_catalog_task
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, OutboxEntryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -168,3 +168,20 @@ def test_reconciliation_task_retries_when_salesforce_is_down(systems: EmulatorSu
     assert result.state == "FAILURE"
     assert result.traceback is not None
     assert "SalesforceUnavailable" in result.traceback
+
+
+def test_reconciliation_leaves_an_account_alone_while_the_portal_owes_it_a_change(systems: EmulatorSuite) -> None:
+    customer = CustomerFactory()
+    account = systems.salesforce.store.create_record("Account", {"Name": "Customer"})
+    customer.id_mapping.salesforce_account_id = account["Id"]
+    customer.id_mapping.save()
+    profile = customer.profile
+    profile.internet_eligibility_status = EligibilityStatus.PENDING
+    profile.save()
+    OutboxEntryFactory(record_key=f"Account:{account['Id']}")
+
+    report = reconcile_account_statuses()
+
+    profile.refresh_from_db()
+    assert report.updated == 0
+    assert profile.internet_eligibility_status == EligibilityStatus.PENDING

@@ -8,10 +8,12 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import (
+    AgentDecisionFactory,
     CaseFactory,
     CustomerFactory,
     EligibilityRequestFactory,
     EventReplayCursorFactory,
+    FulfillmentRunFactory,
     NotificationFactory,
     OpportunityFactory,
     OrderItemFactory,
@@ -62,6 +64,8 @@ def one_of_everything() -> None:
     WhmcsServiceFactory(user=customer)
     WhmcsInvoiceFactory(user=customer)
     WhmcsPaymentMethodFactory(user=customer)
+    FulfillmentRunFactory()
+    AgentDecisionFactory()
 
 
 def portal_models() -> list[type]:
@@ -88,6 +92,8 @@ def test_changelists_and_change_pages_render(superuser_client: Client, one_of_ev
         assert response.status_code == 200, changelist
 
         instance = model._default_manager.first()
+        if model._meta.proxy and instance is None:
+            continue  # a queue over rows in another state; its change page is tested in tests/console
         change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[instance.pk])
         response = superuser_client.get(change)
         assert response.status_code == 200, change

@@ -1,10 +1,154 @@
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.api.serializers import RegistrationInputSerializer
 from apps.catalog.models import ProductType
+from apps.checkout.models import ActivationStatus, Order, OrderItem
+from apps.checkout.services import MAX_ORDER_LINES, OrderLine
 
 
 class CheckoutRegistrationInputSerializer(RegistrationInputSerializer):
     """Sign-up during checkout: the customer's details plus what they are about to order."""
 
     order_type = serializers.ChoiceField(choices=ProductType.choices)
+
+
+# --- Orders -------------------------------------------------------------------------------------
+
+
+# A plain enum schema: the checkout registration's `order_type` documents the same choices under
+# its own name, and drf-spectacular warns about one choice set with two names (which fails the
+# deployment check) unless ENUM_NAME_OVERRIDES names it once.
+@extend_schema_field({"type": "string", "enum": list(ProductType.values)})
+class ProductTypeField(serializers.ChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=ProductType.choices, **kwargs)
+
+
+class OrderItemInputSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1, help_text=_("A catalog item's `id`."))
+    quantity = serializers.IntegerField(min_value=1, max_value=99, default=1)
+
+
+class OrderCreateInputSerializer(serializers.Serializer):
+    """What the customer orders. `opportunity_id` is optional: the portal finds or opens the
+    Opportunity the order belongs to."""
+
+    product_type = ProductTypeField()
+    items = serializers.ListField(
+        child=OrderItemInputSerializer(), allow_empty=False, max_length=MAX_ORDER_LINES
+    )
+    opportunity_id = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+
+    def to_lines(self) -> list[OrderLine]:
+        return [
+            OrderLine(product_id=item["product_id"], quantity=item["quantity"])
+            for item in self.validated_data["items"]
+        ]
+
+
+# Activation error codes that are safe and useful to show a customer, each with its own advice.
+# Any other code, and every error message (it comes from WHMCS or Salesforce and may describe
+# internals), stays in the agent console; the customer sees only the generic message.
+CUSTOMER_ACTIVATION_ERRORS: dict[str, Any] = {
+    "PAYMENT_METHOD_MISSING": _("Please add a payment method so that we can complete your order."),
+    "PAYMENT_FAILED": _("Your payment could not be processed. Please check your payment method."),
+}
+GENERIC_ACTIVATION_ERROR = _(
+    "We couldn't complete your order. Our team has been notified and will contact you."
+)
+
+
+class OrderActivationErrorSerializer(serializers.Serializer):
+    """Why activation failed, as far as the customer should know. `code` is null unless it is one
+    the client may act on (`PAYMENT_METHOD_MISSING`, `PAYMENT_FAILED`)."""
+
+    code = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class OrderItemOutputSerializer(serializers.ModelSerializer[OrderItem]):
+    product_name = serializers.CharField(source="product.name")
+    sku = serializers.CharField(source="product.sku")
+    item_class = serializers.CharField(source="product.item_class")
+    line_total = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OrderItem
+        fields = [
+            "id",
+            "product_id",
+            "product_name",
+            "sku",
+            "item_class",
+            "quantity",
+            "unit_price",
+            "billing_cycle",
+            "line_total",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DecimalField(max_digits=14, decimal_places=2))
+    def get_line_total(self, item: OrderItem) -> str:
+        return f"{item.unit_price * item.quantity:.2f}"
+
+
+class OrderOutputSerializer(serializers.ModelSerializer[Order]):
+    """An order as the customer sees it. `number` is Salesforce's order number (null until
+    Salesforce has the order and the mirror has caught up); `submitted_to_salesforce` says
+    whether Salesforce has it yet. Money is a decimal string in `currency`."""
+
+    number = serializers.SerializerMethodField()
+    product_type = ProductTypeField()
+    total = serializers.DecimalField(source="total_amount", max_digits=12, decimal_places=2)
+    currency = serializers.CharField(source="currency_code")
+    activation_error = serializers.SerializerMethodField()
+    submitted_to_salesforce = serializers.SerializerMethodField()
+    items = OrderItemOutputSerializer(many=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "number",
+            "status",
+            "product_type",
+            "activation_status",
+            "activation_error",
+            "opportunity_id",
+            "effective_date",
+            "items",
+            "total",
+            "currency",
+            "created_at",
+            "submitted_to_salesforce",
+        ]
+        read_only_fields = fields
+
+    def get_number(self, order: Order) -> str | None:
+        return order.order_number or None
+
+    def get_submitted_to_salesforce(self, order: Order) -> bool:
+        return bool(order.salesforce_id)
+
+    @extend_schema_field(OrderActivationErrorSerializer(allow_null=True))
+    def get_activation_error(self, order: Order) -> dict[str, Any] | None:
+        if order.activation_status != ActivationStatus.FAILED:
+            return None
+        advice = CUSTOMER_ACTIVATION_ERRORS.get(order.activation_error_code)
+        if advice is None:
+            return {"code": None, "message": str(GENERIC_ACTIVATION_ERROR)}
+        return {"code": order.activation_error_code, "message": str(advice)}
+
+
+class OrderPageOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = OrderOutputSerializer(many=True)
+
+    class Meta:
+        ref_name = "PaginatedOrderList"

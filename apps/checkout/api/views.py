@@ -1,15 +1,26 @@
 from django.contrib.auth import login
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apps.accounts.api.serializers import MeOutputSerializer
 from apps.accounts.api.views import AnonymousFormApi
 from apps.accounts.models import RegistrationSource
 from apps.accounts.registration import customer_register
 from apps.accounts.selectors import user_with_profile
-from apps.checkout.api.serializers import CheckoutRegistrationInputSerializer
+from apps.checkout.api.serializers import (
+    CheckoutRegistrationInputSerializer,
+    OrderCreateInputSerializer,
+    OrderOutputSerializer,
+    OrderPageOutputSerializer,
+)
+from apps.checkout.selectors import order_get, order_list
+from apps.checkout.services import order_idempotency_key_check, order_place
+from portal.api import signed_in_user
 
 
 class CheckoutRegistrationApi(AnonymousFormApi):
@@ -35,3 +46,89 @@ class CheckoutRegistrationApi(AnonymousFormApi):
         return Response(
             MeOutputSerializer(user_with_profile(user_id=user.pk)).data, status=status.HTTP_201_CREATED
         )
+
+
+IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description=(
+        "A unique value per order attempt (e.g. a UUID), at most 255 characters. Sending the same "
+        "key again returns the order the first request placed; the same key with a different body "
+        "is refused with 409 `idempotency_key_reused`."
+    ),
+)
+
+
+class OrderListCreateApi(APIView):
+    InputSerializer = OrderCreateInputSerializer
+    OutputSerializer = OrderOutputSerializer
+
+    @extend_schema(
+        operation_id="orders_list",
+        summary="The customer's orders, newest first",
+        parameters=[
+            OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY, description="Page number."),
+        ],
+        responses={200: OrderPageOutputSerializer},
+        tags=["orders"],
+    )
+    def get(self, request: Request) -> Response:
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(order_list(user=signed_in_user(request)), request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="orders_create",
+        summary="Place an order",
+        description=(
+            "Internet orders need a confirmed eligibility check (400 `eligibility_required`), SIM "
+            "orders a verified residence card (400 `id_verification_required`). The order is "
+            "accepted even while Salesforce is unreachable; it reaches Salesforce as soon as "
+            "possible (`submitted_to_salesforce`)."
+        ),
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            200: OpenApiResponse(OutputSerializer, description="A repeat of an earlier request (same key)."),
+            409: OpenApiResponse(
+                description="Key reused for another order, or an order already in progress."
+            ),
+        },
+        tags=["orders"],
+    )
+    def post(self, request: Request) -> Response:
+        user = signed_in_user(request)
+        key = order_idempotency_key_check(key=request.headers.get("Idempotency-Key"))
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        placement = order_place(
+            user=user,
+            idempotency_key=key,
+            product_type=serializer.validated_data["product_type"],
+            lines=serializer.to_lines(),
+            opportunity_id=serializer.validated_data["opportunity_id"],
+        )
+        order = order_get(user=user, order_id=placement.order.pk)
+        return Response(
+            self.OutputSerializer(order).data,
+            status=status.HTTP_201_CREATED if placement.created else status.HTTP_200_OK,
+        )
+
+
+class OrderDetailApi(APIView):
+    OutputSerializer = OrderOutputSerializer
+
+    @extend_schema(
+        operation_id="orders_retrieve",
+        summary="One of the customer's orders",
+        responses={200: OutputSerializer},
+        tags=["orders"],
+    )
+    def get(self, request: Request, order_id: int) -> Response:
+        order = order_get(user=signed_in_user(request), order_id=order_id)
+        if order is None:
+            raise NotFound()
+        return Response(self.OutputSerializer(order).data)

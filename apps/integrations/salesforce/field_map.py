@@ -197,6 +197,8 @@ PICKLIST_CHOICES: dict[str, type[TextChoices]] = {
 
 # Picklist values whose Salesforce spelling differs from the portal's English label.
 DEFAULT_PICKLIST_VALUES: dict[str, dict[str, str]] = {
+    # Spelled out because the portal's labels are translated (ja): the org's values are not.
+    "Account.portal_status": {"active": "Active", "inactive": "Inactive"},
     "Account.registration_source": {
         "legacy": "Legacy",
         "portal_signup": "Portal Signup",

@@ -23,6 +23,7 @@ from apps.accounts.models import CustomerProfile, IdMapping
 from apps.accounts.services import customer_profile_apply_account_fields, parse_salesforce_datetime
 from apps.catalog.models import Product
 from apps.catalog.services import catalog_cache_invalidate
+from apps.integrations.models import OutboxEntry
 from apps.integrations.salesforce.field_map import FieldMap, get_field_map
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway, soql_literal
 
@@ -183,10 +184,18 @@ def reconcile_account_statuses(*, gateway: SalesforceGateway | None = None, full
             "salesforce_account_id", "user_id"
         )
     )
+    # A change the portal made and still owes Salesforce is newer than what Salesforce returned:
+    # leave those accounts for the next run, after the outbox delivered.
+    owed = set(
+        OutboxEntry.objects.filter(
+            record_key__in=[f"Account:{account_id}" for account_id in users_by_account],
+            status__in=[OutboxEntry.Status.PENDING, OutboxEntry.Status.IN_PROGRESS],
+        ).values_list("record_key", flat=True)
+    )
     with transaction.atomic():
         for record in records:
             user_id = users_by_account.get(record["Id"])
-            if user_id is None:
+            if user_id is None or f"Account:{record['Id']}" in owed:
                 continue
             values = field_map.from_record("Account", record)
             changed = customer_profile_apply_account_fields(user_id=user_id, values=values)

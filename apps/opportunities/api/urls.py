@@ -1,8 +1,17 @@
 from django.urls import path
 
-from apps.opportunities.api.views import SubscriptionDetailApi, SubscriptionListApi
+from apps.opportunities.api.views import (
+    SubscriptionCancellationCreateApi,
+    SubscriptionDetailApi,
+    SubscriptionListApi,
+)
 
 urlpatterns = [
     path("subscriptions", SubscriptionListApi.as_view(), name="subscription-list"),
     path("subscriptions/<int:service_id>", SubscriptionDetailApi.as_view(), name="subscription-detail"),
+    path(
+        "subscriptions/<int:service_id>/cancellation",
+        SubscriptionCancellationCreateApi.as_view(),
+        name="subscription-cancellation",
+    ),
 ]

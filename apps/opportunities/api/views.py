@@ -1,11 +1,13 @@
 """Customer APIs for subscriptions: the customer's WHMCS services and their cancellation state.
 
-Reads come from the portal's WHMCS and Opportunity mirrors only.
+Reads come from the portal's WHMCS and Opportunity mirrors only; a cancellation request is
+written to the portal and reaches Salesforce through the outbox.
 """
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -14,7 +16,13 @@ from rest_framework.views import APIView
 
 from apps.accounts.models import User
 from apps.integrations.selectors import whmcs_service_get, whmcs_service_list
-from apps.opportunities.api.serializers import SubscriptionSerializer
+from apps.opportunities.api.serializers import (
+    SubscriptionCancellationInputSerializer,
+    SubscriptionCancellationOutputSerializer,
+    SubscriptionSerializer,
+)
+from apps.opportunities.services import subscription_cancellation_request
+from portal.api import signed_in_user
 
 
 def _customer(request: Request) -> User:
@@ -53,3 +61,33 @@ class SubscriptionDetailApi(APIView):
         if service is None:
             raise NotFound()
         return Response(self.OutputSerializer(service).data)
+
+
+class SubscriptionCancellationCreateApi(APIView):
+    InputSerializer = SubscriptionCancellationInputSerializer
+    OutputSerializer = SubscriptionCancellationOutputSerializer
+
+    @extend_schema(
+        operation_id="subscriptions_cancellation_create",
+        summary="Request cancellation of an internet or SIM subscription",
+        description=(
+            "Only Active internet and SIM services can be cancelled online (others: 400). A second "
+            "request while the first is being processed answers 409 "
+            "`cancellation_already_requested`; a service the portal cannot match to its "
+            "Opportunity answers 409 `cancellation_unavailable` (contact support)."
+        ),
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            409: OpenApiResponse(description="Already requested, or not possible online."),
+        },
+    )
+    def post(self, request: Request, service_id: int) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        cancellation = subscription_cancellation_request(
+            user=signed_in_user(request),
+            service_id=service_id,
+            comments=serializer.validated_data["comments"],
+        )
+        return Response(self.OutputSerializer(cancellation).data, status=status.HTTP_201_CREATED)

@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from apps.verification.api.views import EligibilityRequestApi, ResidenceCardApi
+
+app_name = "verification"
+
+urlpatterns = [
+    path("eligibility-request", EligibilityRequestApi.as_view(), name="eligibility-request"),
+    path("verification/residence-card", ResidenceCardApi.as_view(), name="residence-card"),
+]

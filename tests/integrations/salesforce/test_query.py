@@ -219,3 +219,16 @@ def test_unknown_custom_fields_are_null_not_errors(
     assert gateway.query("SELECT Name, Never_Written__c FROM Account") == [
         {"Name": "Schemaless", "Never_Written__c": None}
     ]
+
+
+def test_an_object_named_like_a_keyword_can_be_queried(
+    gateway: SalesforceGateway, salesforce: SalesforceRestEmulator
+) -> None:
+    account = salesforce.store.create_record("Account", {"Name": "Customer"})
+    salesforce.store.create_record(
+        "Order", {"AccountId": account["Id"], "EffectiveDate": "2026-11-21", "Status": "Draft"}
+    )
+
+    records = gateway.query("SELECT Id, Status FROM Order ORDER BY CreatedDate")
+
+    assert [record["Status"] for record in records] == ["Draft"]

@@ -239,7 +239,8 @@ class _Parser:
                 fields.append(self.field_name())
         self.expect_keyword("FROM")
         sobject_token = self.next("an object name")
-        if sobject_token.kind != "ident" or sobject_token.keyword or "." in sobject_token.text:
+        # Object names may be words that are keywords elsewhere ("Order"), as in real SOQL.
+        if sobject_token.kind != "ident" or "." in sobject_token.text:
             raise SoqlError(
                 "MALFORMED_QUERY", f"unexpected token {sobject_token.text!r}, expecting an object"
             )

@@ -155,9 +155,14 @@ class SalesforceStore:
             )
 
     def reset(self) -> None:
-        """Forget all records, counters and API usage (issued sessions stay valid)."""
+        """Forget records, counters, API usage, unique fields and duplicate rules.
+
+        Issued sessions stay valid, so a running portal keeps working across a reset.
+        """
         with self._lock:
             self._clear_state()
+            self._unique_fields.clear()
+            self._duplicate_rules.clear()
             self._seed()
             self._persist()
 

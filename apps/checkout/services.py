@@ -1,0 +1,308 @@
+"""Order placement (seed 000 "Opportunity Management Module"; seed 004 "Order Placement").
+
+A customer's order becomes, in ONE transaction: the Opportunity it belongs to (found or created,
+moved to Post Processing), the Order (Pending Review) with its items, and ONE outbox entry whose
+Composite request creates or updates the Opportunity and creates the Order and every OrderItem
+in Salesforce. Salesforce being down never loses an order: the entry is retried until delivered.
+
+Each order carries the customer's ``Idempotency-Key``. A repeat with the same key returns the
+order placed the first time (no new rows, no new outbox entry); the same key with a different
+request is refused. Concurrent duplicates meet the customer lock and, failing that, the unique
+constraint on ``(user, idempotency_key)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
+from apps.catalog.models import ItemClass, Product, ProductType
+from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
+from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce
+from apps.integrations.salesforce.field_map import get_field_map
+from apps.integrations.salesforce.gateway import CompositeSubrequest
+from apps.integrations.selectors import whmcs_service_has_active
+from apps.opportunities.services import (
+    TOKYO,
+    clock_now,
+    customer_lock,
+    customer_salesforce_account_id,
+    opportunity_match_for_order,
+)
+from portal.exceptions import ApplicationError, ConflictError
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+ORDER_MODEL = "checkout.Order"
+ORDER_ITEM_MODEL = "checkout.OrderItem"
+# A Composite request takes 25 subrequests: the Opportunity, the Order and up to 23 items.
+MAX_ORDER_LINES = 20
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    product_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class OrderPlacement:
+    order: Order
+    created: bool  # False: a repeat of an earlier request with the same Idempotency-Key
+
+
+def order_idempotency_key_check(*, key: str | None) -> str:
+    """The Idempotency-Key header value, or an ``ApplicationError`` when missing or unusable."""
+    if key is None or not key.strip():
+        raise ApplicationError(_("The Idempotency-Key header is required."), code="idempotency_key_required")
+    key = key.strip()
+    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
+        raise ApplicationError(
+            _("The Idempotency-Key header must be at most %(max)d printable characters.")
+            % {"max": IDEMPOTENCY_KEY_MAX_LENGTH},
+            code="idempotency_key_invalid",
+        )
+    return key
+
+
+def order_request_fingerprint(
+    *, product_type: str, lines: Sequence[OrderLine], opportunity_id: int | None
+) -> str:
+    """A digest of what was asked for; item order does not matter."""
+    canonical = {
+        "product_type": product_type,
+        "items": sorted([line.product_id, line.quantity] for line in lines),
+        "opportunity_id": opportunity_id,
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def order_place(
+    *,
+    user: User,
+    idempotency_key: str | None,
+    product_type: str,
+    lines: Sequence[OrderLine],
+    opportunity_id: int | None = None,
+    now: datetime | None = None,
+) -> OrderPlacement:
+    """Place an order, or return the one an earlier request with the same key placed.
+
+    Raises ``ApplicationError`` for a missing/invalid key or an unmet prerequisite (internet:
+    eligibility confirmed, and ID verified when ``INTERNET_ORDERS_REQUIRE_ID_VERIFICATION``;
+    SIM: ID verified), ``ConflictError`` for a reused key with another request or a concurrent
+    internet order, and ``ValidationError`` for items or an opportunity that do not fit.
+    """
+    key = order_idempotency_key_check(key=idempotency_key)
+    fingerprint = order_request_fingerprint(
+        product_type=product_type, lines=lines, opportunity_id=opportunity_id
+    )
+    existing = Order.objects.filter(user=user, idempotency_key=key).first()
+    if existing is not None:
+        return _repeat(existing, fingerprint)
+    now = now or clock_now()
+    try:
+        with transaction.atomic():
+            profile = customer_lock(user=user)
+            existing = Order.objects.filter(user=user, idempotency_key=key).first()
+            if existing is not None:
+                return _repeat(existing, fingerprint)
+            order = _place(
+                user=user,
+                profile=profile,
+                key=key,
+                fingerprint=fingerprint,
+                product_type=product_type,
+                lines=lines,
+                opportunity_id=opportunity_id,
+                now=now,
+            )
+    except IntegrityError:
+        # A concurrent request won the race past the lock (e.g. another database's isolation).
+        existing = Order.objects.filter(user=user, idempotency_key=key).first()
+        if existing is None:
+            raise ConflictError(
+                _("Another order is being placed at the same time. Please try again."),
+                code="order_in_progress",
+            ) from None
+        return _repeat(existing, fingerprint)
+    return OrderPlacement(order=order, created=True)
+
+
+def _repeat(order: Order, fingerprint: str) -> OrderPlacement:
+    if order.idempotency_fingerprint != fingerprint:
+        raise ConflictError(
+            _("This Idempotency-Key was already used for a different order."), code="idempotency_key_reused"
+        )
+    return OrderPlacement(order=order, created=False)
+
+
+def _place(
+    *,
+    user: User,
+    profile: CustomerProfile,
+    key: str,
+    fingerprint: str,
+    product_type: str,
+    lines: Sequence[OrderLine],
+    opportunity_id: int | None,
+    now: datetime,
+) -> Order:
+    _check_prerequisites(profile=profile, product_type=product_type)
+    products = _validated_products(user=user, profile=profile, product_type=product_type, lines=lines)
+    account_id = customer_salesforce_account_id(user=user)
+    today = now.astimezone(TOKYO).date()
+
+    match = opportunity_match_for_order(
+        user=user,
+        account_id=account_id,
+        product_type=product_type,
+        opportunity_id=opportunity_id,
+        today=today,
+    )
+    order = Order(
+        user=user,
+        opportunity=match.opportunity,
+        idempotency_key=key,
+        idempotency_fingerprint=fingerprint,
+        product_type=product_type,
+        status=OrderStatus.PENDING_REVIEW,
+        activation_status=ActivationStatus.PENDING_REVIEW,
+        effective_date=today,
+        total_amount=sum(
+            (products[line.product_id].price * line.quantity for line in lines), start=Decimal("0")
+        ),
+        currency_code=products[lines[0].product_id].currency_code,
+    )
+    order.save(force_insert=True)
+    items = OrderItem.objects.bulk_create(
+        [
+            OrderItem(
+                order=order,
+                product=products[line.product_id],
+                quantity=line.quantity,
+                unit_price=products[line.product_id].price,
+                billing_cycle=products[line.product_id].billing_cycle,
+            )
+            for line in lines
+        ]
+    )
+
+    field_map = get_field_map()
+    subrequests = [
+        match.subrequest,
+        CompositeSubrequest.create(
+            "Order",
+            "order",
+            field_map.record(
+                "Order",
+                {
+                    "account_id": account_id,
+                    "opportunity_id": match.order_reference,
+                    "status": order.status,
+                    "effective_date": today.isoformat(),
+                    "activation_status": order.activation_status,
+                },
+            ),
+        ),
+    ]
+    write_backs = [*match.write_backs, WriteBack("order", ORDER_MODEL, order.pk)]
+    for index, item in enumerate(items):
+        reference = f"item{index}"
+        subrequests.append(
+            CompositeSubrequest.create(
+                "OrderItem",
+                reference,
+                field_map.record(
+                    "OrderItem",
+                    {
+                        "order_id": "@{order.id}",
+                        "product_id": item.product.salesforce_id,
+                        "quantity": item.quantity,
+                        "unit_price": float(item.unit_price),
+                    },
+                ),
+            )
+        )
+        write_backs.append(WriteBack(reference, ORDER_ITEM_MODEL, item.pk))
+    outbox_enqueue_salesforce(
+        operation="order.place",
+        record_key=f"Account:{account_id}",
+        subrequests=subrequests,
+        write_backs=write_backs,
+    )
+    return order
+
+
+def _check_prerequisites(*, profile: CustomerProfile, product_type: str) -> None:
+    """Seed 000 "Data Flow by Product Type": internet needs a confirmed eligibility check, SIM a
+    verified residence card; internet needs ID verification too where the setting says so."""
+    id_verified = profile.id_verification_status == IdVerificationStatus.VERIFIED
+    if product_type == ProductType.INTERNET:
+        if profile.internet_eligibility_status != EligibilityStatus.ELIGIBLE:
+            raise ApplicationError(
+                _("Internet service has not been confirmed for your address yet."),
+                code="eligibility_required",
+            )
+        if settings.INTERNET_ORDERS_REQUIRE_ID_VERIFICATION and not id_verified:
+            raise ApplicationError(
+                _("Please complete ID verification before ordering."), code="id_verification_required"
+            )
+    elif product_type == ProductType.SIM and not id_verified:
+        raise ApplicationError(
+            _("Please complete ID verification before ordering."), code="id_verification_required"
+        )
+
+
+def _validated_products(
+    *, user: User, profile: CustomerProfile, product_type: str, lines: Sequence[OrderLine]
+) -> dict[int, Product]:
+    def refuse(message: str) -> ValidationError:
+        return ValidationError({"items": message})
+
+    if not lines:
+        raise refuse(_("An order needs at least one item."))
+    if len(lines) > MAX_ORDER_LINES:
+        raise refuse(_("An order can have at most %(max)d items.") % {"max": MAX_ORDER_LINES})
+    if any(line.quantity < 1 for line in lines):
+        raise refuse(_("Every quantity must be at least 1."))
+    product_ids = [line.product_id for line in lines]
+    if len(set(product_ids)) != len(product_ids):
+        raise refuse(_("Each product may appear only once; use the quantity instead."))
+
+    products = Product.objects.in_bulk(product_ids)
+    unavailable = [pk for pk in product_ids if pk not in products or not products[pk].is_active]
+    if unavailable:
+        raise refuse(
+            _("These products are not available: %(ids)s.")
+            % {"ids": ", ".join(str(pk) for pk in unavailable)}
+        )
+    if any(product.product_type != product_type for product in products.values()):
+        raise refuse(_("Every product must belong to the order's product type."))
+
+    plans = [product for product in products.values() if product.item_class == ItemClass.PLAN]
+    if product_type in (ProductType.INTERNET, ProductType.SIM) and len(plans) != 1:
+        raise refuse(_("Choose exactly one plan."))
+    if product_type == ProductType.VPN and not plans:
+        raise refuse(_("Choose a plan."))
+    family_discount = any(product.is_family_discount for product in products.values())
+    if (
+        product_type == ProductType.SIM
+        and family_discount
+        and not whmcs_service_has_active(user=user, product_type=ProductType.SIM)
+    ):
+        raise refuse(_("Family discount plans are only for customers with an active SIM."))
+    if product_type == ProductType.INTERNET:
+        offering = profile.internet_eligibility
+        if any(plan.eligibility_offering and plan.eligibility_offering != offering for plan in plans):
+            raise refuse(_("This plan is not available for your address."))
+    return products

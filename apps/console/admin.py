@@ -1,0 +1,898 @@
+"""The agent console in Django admin: four queues, a checklist page per record, decision forms.
+
+Each queue is a proxy model's admin. The list is the queue (open items by default, oldest or
+soonest first, with search and filters); the record page is the Salesforce checklist step by step
+with the data each step needs, the decision forms, the record's sync state and its decision
+history. Decisions POST to URLs of their own (``get_urls``), each requiring its permission, and
+call one service. Nothing here edits a field directly: the fields are mastered in Salesforce, so
+add, change and delete are off for every queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import CustomerProfile, EligibilityStatus, User
+from apps.catalog.models import ProductType
+from apps.checkout.models import OrderStatus
+from apps.console import forms as console_forms
+from apps.console import selectors, services
+from apps.console.models import (
+    AgentDecision,
+    CancellationQueueItem,
+    EligibilityQueueItem,
+    IdVerificationQueueItem,
+    OrderApprovalQueueItem,
+    SubjectType,
+)
+from apps.console.views import can_view_documents, residence_card_document
+from apps.opportunities.models import LineReturnStatus, OpportunityStage
+from apps.verification.models import RejectionReason, ResidenceCardSubmission
+from apps.verification.selectors import REJECTION_REMEDIATIONS
+from portal.exceptions import ApplicationError
+
+Handler = Callable[[User, Any, dict[str, Any]], AgentDecision]
+
+BADGE_STYLES = {
+    "overdue": "background:#ba2121;color:#fff",
+    "ok": "background:#447e9b;color:#fff",
+    "warning": "background:#c9a100;color:#000",
+    "muted": "background:#ddd;color:#333",
+}
+
+
+def badge(text: str, kind: str) -> str:
+    return format_html(
+        '<span class="console-badge console-badge-{}" style="padding:1px 6px;border-radius:8px;{}">{}</span>',
+        kind,
+        BADGE_STYLES[kind],
+        text,
+    )
+
+
+def customer_label(user: User) -> str:
+    name = user.get_full_name()
+    return f"{name} <{user.email}>" if name else user.email
+
+
+def age_label(since: datetime | None, now: datetime | None = None) -> str:
+    if since is None:
+        return "—"
+    elapsed = (now or timezone.now()) - since
+    days, hours = elapsed.days, elapsed.seconds // 3600
+    if days:
+        return ngettext("%(days)d day", "%(days)d days", days) % {"days": days} + (
+            " " + ngettext("%(hours)d hour", "%(hours)d hours", hours) % {"hours": hours} if hours else ""
+        )
+    return ngettext("%(hours)d hour", "%(hours)d hours", hours) % {"hours": hours}
+
+
+# --- List filters -----------------------------------------------------------------------------
+
+
+class QueueStateFilter(admin.SimpleListFilter):
+    """A state filter whose default (no parameter) is the queue's open state, plus "All"."""
+
+    ALL = "all"
+    field: str = ""
+    default: str = ""
+    states: list[tuple[str, Any]] = []
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [*self.states, (self.ALL, _("All"))]
+
+    def value(self) -> str:
+        value = super().value()
+        return self.default if value is None else str(value)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value == self.ALL:
+            return queryset
+        return queryset.filter(**{self.field: value})
+
+    def choices(self, changelist: Any) -> Iterator[Any]:
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+class EligibilityStateFilter(QueueStateFilter):
+    title = _("eligibility status")
+    parameter_name = "state"
+    field = "internet_eligibility_status"
+    default = EligibilityStatus.PENDING.value
+    states = [
+        (EligibilityStatus.PENDING.value, EligibilityStatus.PENDING.label),
+        (EligibilityStatus.ELIGIBLE.value, EligibilityStatus.ELIGIBLE.label),
+        (EligibilityStatus.INELIGIBLE.value, EligibilityStatus.INELIGIBLE.label),
+    ]
+
+
+class SlaFilter(admin.SimpleListFilter):
+    title = _("SLA")
+    parameter_name = "sla"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [("overdue", _("Past 2 business days")), ("on_time", _("Within 2 business days"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        cutoff = selectors.business_time_before(timezone.now(), selectors.ELIGIBILITY_SLA)
+        if self.value() == "overdue":
+            return queryset.filter(internet_eligibility_requested_at__lt=cutoff)
+        if self.value() == "on_time":
+            return queryset.filter(internet_eligibility_requested_at__gte=cutoff)
+        return queryset
+
+
+class IdVerificationStateFilter(QueueStateFilter):
+    title = _("review status")
+    parameter_name = "state"
+    field = "status"
+    default = ResidenceCardSubmission.Status.SUBMITTED.value
+    states = list(ResidenceCardSubmission.Status.choices)
+
+
+class OrderStateFilter(QueueStateFilter):
+    title = _("order status")
+    parameter_name = "state"
+    field = "status"
+    default = OrderStatus.PENDING_REVIEW.value
+    states = [choice for choice in OrderStatus.choices if choice[0] != OrderStatus.DRAFT]
+
+
+class CancellationStateFilter(QueueStateFilter):
+    title = _("stage")
+    parameter_name = "state"
+    field = "stage"
+    default = OpportunityStage.CANCELLING.value
+    states = [
+        (OpportunityStage.CANCELLING.value, OpportunityStage.CANCELLING.label),
+        (OpportunityStage.CANCELLED.value, OpportunityStage.CANCELLED.label),
+    ]
+
+
+class CancellationDueFilter(admin.SimpleListFilter):
+    title = _("scheduled date")
+    parameter_name = "due"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [("due", _("Today or earlier")), ("later", _("Later"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        today = timezone.now().astimezone(selectors.TOKYO).date()
+        end_of_today = datetime.combine(
+            today + timedelta(days=1), datetime.min.time(), tzinfo=selectors.TOKYO
+        )
+        if self.value() == "due":
+            return queryset.filter(scheduled_at__lt=end_of_today)
+        if self.value() == "later":
+            return queryset.filter(scheduled_at__gte=end_of_today)
+        return queryset
+
+
+# --- The queue admin --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision form on a record page, posted to its own URL."""
+
+    name: str
+    label: Any
+    form_class: type[forms.Form]
+    permission: str
+    handler: Handler
+    success: Any
+    danger: bool = False
+
+    @property
+    def slug(self) -> str:
+        return self.name.replace("_", "-")
+
+
+class QueueAdmin(admin.ModelAdmin):
+    """A queue: list view plus checklist record page. Subclasses set the decisions."""
+
+    checklist_template = ""
+    subject_type: SubjectType
+    decide_permission = ""
+    decisions: tuple[Decision, ...] = ()
+    actions = None
+    list_per_page = 50
+    show_full_result_count = False
+
+    # -- Nothing is added, edited or deleted here: the data is mastered in Salesforce. --
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    # -- URLs --
+
+    def _url_name(self, suffix: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{suffix}"
+
+    def get_urls(self) -> list[URLPattern]:
+        urls: list[URLPattern] = []
+        for decision in self.decisions:
+            urls.append(
+                path(
+                    f"<path:object_id>/{decision.slug}/",
+                    self.admin_site.admin_view(self._decision_view_for(decision)),
+                    name=self._url_name(decision.name),
+                )
+            )
+        urls.append(
+            path(
+                "<path:object_id>/retry-sync/<int:entry_id>/",
+                self.admin_site.admin_view(self.retry_sync_view),
+                name=self._url_name("retry_sync"),
+            )
+        )
+        return urls + super().get_urls()
+
+    def _decision_view_for(self, decision: Decision) -> Callable[..., HttpResponse]:
+        def view(request: HttpRequest, object_id: str) -> HttpResponse:
+            return self.decision_view(request, object_id, decision)
+
+        view.__name__ = f"{decision.name}_view"
+        return view
+
+    def record_url(self, obj: Model) -> str:
+        return reverse(f"admin:{self._url_name('change')}", args=[obj.pk], current_app=self.admin_site.name)
+
+    # -- Views --
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            messages.warning(
+                request,
+                gettext("%(name)s with ID “%(key)s” doesn’t exist. Perhaps it was deleted?")
+                % {"name": self.opts.verbose_name, "key": object_id},
+            )
+            return HttpResponseRedirect(
+                reverse(f"admin:{self._url_name('changelist')}", current_app=self.admin_site.name)
+            )
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        return self.render_checklist(request, obj)
+
+    def decision_view(self, request: HttpRequest, object_id: str, decision: Decision) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not (self.has_view_permission(request, obj) and request.user.has_perm(decision.permission)):
+            raise PermissionDenied
+        form = decision.form_class(request.POST, prefix=decision.name)
+        if not form.is_valid():
+            messages.error(request, gettext("The decision was not recorded; see the form below."))
+            return self.render_checklist(request, obj, bound={decision.name: form})
+        try:
+            decision.handler(request.user, obj, form.cleaned_data)  # type: ignore[arg-type]
+        except (ApplicationError, ValidationError) as exc:
+            message = exc.message if isinstance(exc, ApplicationError) else " ".join(exc.messages)
+            form.add_error(None, message)
+            messages.error(
+                request, gettext("The decision was not recorded: %(reason)s") % {"reason": message}
+            )
+            obj = self.get_object(request, unquote(object_id))  # the state that refused it
+            return self.render_checklist(request, obj, bound={decision.name: form})
+        messages.success(request, decision.success)
+        return HttpResponseRedirect(self.record_url(obj))
+
+    def retry_sync_view(self, request: HttpRequest, object_id: str, entry_id: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not (self.has_view_permission(request, obj) and request.user.has_perm(self.decide_permission)):
+            raise PermissionDenied
+        try:
+            services.console_outbox_retry(
+                agent=request.user,  # type: ignore[arg-type]
+                entry_id=entry_id,
+                subject_type=self.subject_type,
+                subject_id=obj.pk,
+                customer_id=obj.user_id,
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, gettext("The Salesforce write is queued again."))
+        return HttpResponseRedirect(self.record_url(obj))
+
+    # -- The record page --
+
+    def decision_available(self, obj: Any, decision: Decision) -> bool:
+        """Whether the decision applies to the record in its current state."""
+        return True
+
+    def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        return {}
+
+    def record_title(self, obj: Any) -> str:
+        return str(obj)
+
+    def synced_at(self, obj: Any) -> datetime | None:
+        return getattr(obj, "synced_at", None)
+
+    def salesforce_id(self, obj: Any) -> str:
+        return getattr(obj, "salesforce_id", "") or ""
+
+    def extra_outbox_keys(self, obj: Any) -> tuple[str, ...]:
+        return ()
+
+    def render_checklist(
+        self, request: HttpRequest, obj: Any, bound: dict[str, forms.Form] | None = None
+    ) -> TemplateResponse:
+        bound = bound or {}
+        panels: dict[str, dict[str, Any]] = {}
+        for decision in self.decisions:
+            allowed = request.user.has_perm(decision.permission)
+            if not (allowed and (decision.name in bound or self.decision_available(obj, decision))):
+                continue
+            panels[decision.name] = {
+                "name": decision.name,
+                "label": decision.label,
+                "danger": decision.danger,
+                "form": bound.get(decision.name) or decision.form_class(prefix=decision.name),
+                "url": reverse(
+                    f"admin:{self._url_name(decision.name)}", args=[obj.pk], current_app=self.admin_site.name
+                ),
+            }
+        customer: User = obj.user
+        profile = selectors.customer_profile_for(user_id=customer.pk)
+        decisions = selectors.decisions_for(subject_type=self.subject_type, subject_id=obj.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "original": obj,
+            "title": self.record_title(obj),
+            "subtitle": capfirst(self.opts.verbose_name),
+            "customer": customer,
+            "profile": profile,
+            "account_id": selectors.customer_account_id(user_id=customer.pk),
+            "panels": panels,
+            "synced_at": self.synced_at(obj),
+            "record_salesforce_id": self.salesforce_id(obj),
+            "outbox_entries": selectors.outbox_unsettled_for_customer(
+                user_id=customer.pk, extra_keys=self.extra_outbox_keys(obj)
+            ),
+            "retry_url_name": f"admin:{self._url_name('retry_sync')}",
+            "can_retry": request.user.has_perm(self.decide_permission),
+            "decision_rows": [(decision, decision_changes(decision)) for decision in decisions],
+            "decision_log_url": reverse(
+                "admin:console_agentdecision_changelist", current_app=self.admin_site.name
+            )
+            + f"?subject_type__exact={self.subject_type.value}&subject_id={obj.pk}",
+            "now": timezone.now(),
+            **self.checklist_context(request, obj),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.checklist_template, context)
+
+    # -- Columns shared by the queues --
+
+    @admin.display(description=_("customer"), ordering="user__last_name")
+    def customer(self, obj: Any) -> str:
+        return customer_label(obj.user)
+
+    @admin.display(description=_("sync"))
+    def sync_state(self, obj: Any) -> str:
+        if getattr(obj, "sync_failed", False):
+            return badge(gettext("Failed"), "overdue")
+        if getattr(obj, "sync_pending", False):
+            return badge(gettext("Pending"), "warning")
+        return "—"
+
+
+def decision_changes(decision: AgentDecision) -> list[tuple[str, Any, Any]]:
+    """``(field, before, after)`` for each value the decision changed."""
+
+    def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        flat: dict[str, Any] = {}
+        for key, value in values.items():
+            if isinstance(value, dict):
+                flat.update(flatten(value, f"{prefix}{key}."))
+            else:
+                flat[f"{prefix}{key}"] = value
+        return flat
+
+    before, after = flatten(decision.before or {}), flatten(decision.after or {})
+    return [
+        (key, before.get(key), after.get(key))
+        for key in sorted(before.keys() | after.keys())
+        if before.get(key) != after.get(key)
+    ]
+
+
+# --- Internet eligibility ---------------------------------------------------------------------
+
+
+def _mark_eligible(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.eligibility_mark_eligible(
+        agent=agent, profile_id=obj.pk, offering=data["offering"], notes=data["notes"]
+    )
+
+
+def _mark_ineligible(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.eligibility_mark_ineligible(agent=agent, profile_id=obj.pk, notes=data["notes"])
+
+
+def _reopen_eligibility(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.eligibility_reopen(agent=agent, profile_id=obj.pk, note=data["note"])
+
+
+@admin.register(EligibilityQueueItem)
+class EligibilityQueueAdmin(QueueAdmin):
+    checklist_template = "console/eligibility_checklist.html"
+    subject_type = SubjectType.ELIGIBILITY
+    decide_permission = "console.decide_eligibility"
+    decisions = (
+        Decision(
+            "mark_eligible",
+            _("Mark eligible"),
+            console_forms.MarkEligibleForm,
+            "console.decide_eligibility",
+            _mark_eligible,
+            _("Marked eligible. Salesforce will be updated and the customer has been notified."),
+        ),
+        Decision(
+            "mark_ineligible",
+            _("Mark ineligible"),
+            console_forms.MarkIneligibleForm,
+            "console.decide_eligibility",
+            _mark_ineligible,
+            _("Marked ineligible. Salesforce will be updated and the customer has been notified."),
+            danger=True,
+        ),
+        Decision(
+            "reopen",
+            _("Reopen"),
+            console_forms.ReopenForm,
+            "console.reopen_decision",
+            _reopen_eligibility,
+            _("The eligibility check is pending again."),
+            danger=True,
+        ),
+    )
+    list_display = (
+        "customer",
+        "customer_number",
+        "requested_address",
+        "internet_eligibility_requested_at",
+        "age",
+        "sla",
+        "internet_eligibility_status",
+        "internet_eligibility",
+        "sync_state",
+    )
+    list_display_links = ("customer",)
+    list_filter = (EligibilityStateFilter, SlaFilter, "prefecture")
+    search_fields = (
+        "user__email",
+        "user__first_name",
+        "user__last_name",
+        "customer_number",
+        "postal_code",
+        "user__eligibility_requests__postal_code",
+        "user__eligibility_requests__address_line1",
+    )
+    search_help_text = _("Email, name, customer number or postal code")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return selectors.eligibility_queue_items()
+
+    def record_title(self, obj: Any) -> str:
+        return customer_label(obj.user)
+
+    def salesforce_id(self, obj: Any) -> str:
+        return selectors.customer_account_id(user_id=obj.user_id)
+
+    def decision_available(self, obj: Any, decision: Decision) -> bool:
+        pending = obj.internet_eligibility_status == EligibilityStatus.PENDING
+        return not pending if decision.name == "reopen" else pending
+
+    @admin.display(description=_("address"))
+    def requested_address(self, obj: Any) -> str:
+        parts = [
+            getattr(obj, "request_postal_code", None),
+            getattr(obj, "request_prefecture", None),
+            getattr(obj, "request_city", None),
+            getattr(obj, "request_address_line1", None),
+        ]
+        return " ".join(part for part in parts if part) or "—"
+
+    @admin.display(description=_("age"), ordering="internet_eligibility_requested_at")
+    def age(self, obj: Any) -> str:
+        return age_label(obj.internet_eligibility_requested_at)
+
+    @admin.display(description=_("SLA"))
+    def sla(self, obj: Any) -> str:
+        if obj.internet_eligibility_status != EligibilityStatus.PENDING:
+            return "—"
+        age = selectors.queue_age(obj.internet_eligibility_requested_at)
+        label = gettext("%(days)s business days") % {"days": age.business_days}
+        return badge(gettext("Overdue") + f" ({label})", "overdue") if age.overdue else badge(label, "ok")
+
+    def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        return {
+            "eligibility_request": selectors.eligibility_latest_request(user_id=obj.user_id),
+            "case": selectors.eligibility_case(profile=obj),
+            "age": selectors.queue_age(obj.internet_eligibility_requested_at),
+            "age_label": age_label(obj.internet_eligibility_requested_at),
+            "pending": obj.internet_eligibility_status == EligibilityStatus.PENDING,
+            "offerings": services.ELIGIBILITY_OFFERINGS,
+        }
+
+
+# --- ID verification --------------------------------------------------------------------------
+
+
+def _verify(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.id_verification_verify(agent=agent, submission_id=obj.pk)
+
+
+def _reject(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.id_verification_reject(
+        agent=agent, submission_id=obj.pk, reason=data["reason"], message=data["message"]
+    )
+
+
+def _reopen_id(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.id_verification_reopen(agent=agent, submission_id=obj.pk, note=data["note"])
+
+
+@admin.register(IdVerificationQueueItem)
+class IdVerificationQueueAdmin(QueueAdmin):
+    checklist_template = "console/id_verification_checklist.html"
+    subject_type = SubjectType.ID_VERIFICATION
+    decide_permission = "console.decide_id_verification"
+    decisions = (
+        Decision(
+            "verify",
+            _("Verify"),
+            console_forms.VerifyIdForm,
+            "console.decide_id_verification",
+            _verify,
+            _("ID verified. Salesforce will be updated and the customer has been notified."),
+        ),
+        Decision(
+            "reject",
+            _("Reject"),
+            console_forms.RejectIdForm,
+            "console.decide_id_verification",
+            _reject,
+            _("ID rejected. Salesforce will be updated and the customer has been notified."),
+            danger=True,
+        ),
+        Decision(
+            "reopen",
+            _("Reopen"),
+            console_forms.ReopenForm,
+            "console.reopen_decision",
+            _reopen_id,
+            _("The ID verification is waiting for review again."),
+            danger=True,
+        ),
+    )
+    list_display = (
+        "customer",
+        "customer_number",
+        "birth_date",
+        "content_type",
+        "submitted_at",
+        "age",
+        "status",
+        "rejection_reason",
+        "reviewed_by",
+        "sync_state",
+    )
+    list_display_links = ("customer",)
+    list_filter = (IdVerificationStateFilter, "content_type", "rejection_reason")
+    search_fields = (
+        "user__email",
+        "user__first_name",
+        "user__last_name",
+        "user__profile__customer_number",
+        "user__profile__last_name_kana",
+    )
+    search_help_text = _("Email, name or customer number")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return selectors.id_verification_queue_items()
+
+    def decision_available(self, obj: Any, decision: Decision) -> bool:
+        submitted = obj.status == ResidenceCardSubmission.Status.SUBMITTED
+        return not submitted if decision.name == "reopen" else submitted
+
+    def _profile(self, obj: Any) -> CustomerProfile | None:
+        try:
+            return obj.user.profile
+        except CustomerProfile.DoesNotExist:
+            return None
+
+    @admin.display(description=_("customer number"))
+    def customer_number(self, obj: Any) -> str:
+        profile = self._profile(obj)
+        return (profile.customer_number if profile else "") or "—"
+
+    @admin.display(description=_("birth date"))
+    def birth_date(self, obj: Any) -> Any:
+        profile = self._profile(obj)
+        return profile.birth_date if profile and profile.birth_date else "—"
+
+    @admin.display(description=_("age"), ordering="submitted_at")
+    def age(self, obj: Any) -> str:
+        return age_label(obj.submitted_at)
+
+    def synced_at(self, obj: Any) -> datetime | None:
+        profile = self._profile(obj)
+        return profile.synced_at if profile else None
+
+    def record_title(self, obj: Any) -> str:
+        return customer_label(obj.user)
+
+    def salesforce_id(self, obj: Any) -> str:
+        return selectors.customer_account_id(user_id=obj.user_id)
+
+    def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        return {
+            "can_view_document": can_view_documents(request.user),
+            "document_url": reverse(
+                f"admin:{self._url_name('document')}", args=[obj.pk], current_app=self.admin_site.name
+            ),
+            "is_image": obj.content_type.startswith("image/"),
+            "history": list(obj.history.select_related("changed_by").order_by("changed_at", "id")),
+            "remediations": [
+                (label, REJECTION_REMEDIATIONS[value]) for value, label in RejectionReason.choices
+            ],
+            "age_label": age_label(obj.submitted_at),
+            "submitted": obj.status == ResidenceCardSubmission.Status.SUBMITTED,
+        }
+
+    def get_urls(self) -> list[URLPattern]:
+        # Not wrapped in ``admin_view``: the document view answers 404 to anyone without the
+        # permission (never a login redirect that would confirm the document exists).
+        document = path(
+            "<int:submission_id>/document/", residence_card_document, name=self._url_name("document")
+        )
+        return [document, *super().get_urls()]
+
+
+# --- Order approval ---------------------------------------------------------------------------
+
+
+def _approve(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.order_approve(agent=agent, order_id=obj.pk)
+
+
+@admin.register(OrderApprovalQueueItem)
+class OrderApprovalQueueAdmin(QueueAdmin):
+    checklist_template = "console/order_checklist.html"
+    subject_type = SubjectType.ORDER
+    decide_permission = "console.approve_order"
+    decisions = (
+        Decision(
+            "approve",
+            _("Approve order"),
+            console_forms.ApproveOrderForm,
+            "console.approve_order",
+            _approve,
+            _("Order approved. Salesforce will start provisioning once it has the approval."),
+        ),
+    )
+    list_display = (
+        "__str__",
+        "customer",
+        "product_type",
+        "total_amount",
+        "created_at",
+        "age",
+        "prerequisites",
+        "status",
+        "activation_status",
+        "sync_state",
+    )
+    list_filter = (OrderStateFilter, "product_type", "activation_status")
+    search_fields = ("=order_number", "=salesforce_id", "user__email", "user__last_name")
+    search_help_text = _("Order number, Salesforce ID, email or name")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return selectors.order_approval_queue_items()
+
+    def decision_available(self, obj: Any, decision: Decision) -> bool:
+        return bool(obj.status == OrderStatus.PENDING_REVIEW)
+
+    def _profile(self, obj: Any) -> CustomerProfile | None:
+        try:
+            return obj.user.profile
+        except CustomerProfile.DoesNotExist:
+            return None
+
+    @admin.display(description=_("age"), ordering="created_at")
+    def age(self, obj: Any) -> str:
+        return age_label(obj.created_at)
+
+    @admin.display(description=_("prerequisites"))
+    def prerequisites(self, obj: Any) -> str:
+        checks = selectors.order_prerequisites(order=obj, profile=self._profile(obj))
+        if all(check.met for check in checks):
+            return badge(gettext("Met"), "ok")
+        return badge(gettext("Not met"), "overdue")
+
+    def extra_outbox_keys(self, obj: Any) -> tuple[str, ...]:
+        return (f"Order:{obj.salesforce_id}",) if obj.salesforce_id else ()
+
+    def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        items = list(obj.items.select_related("product").order_by("id"))
+        return {
+            "prerequisites": selectors.order_prerequisites(order=obj),
+            "items": [(item, item.unit_price * item.quantity) for item in items],
+            "pending": obj.status == OrderStatus.PENDING_REVIEW,
+            "age_label": age_label(obj.created_at),
+        }
+
+
+# --- Cancellation -----------------------------------------------------------------------------
+
+
+def _line_return(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.cancellation_line_return_update(
+        agent=agent, opportunity_id=obj.pk, line_return_status=data["line_return_status"]
+    )
+
+
+def _complete(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.cancellation_complete(agent=agent, opportunity_id=obj.pk)
+
+
+@admin.register(CancellationQueueItem)
+class CancellationQueueAdmin(QueueAdmin):
+    checklist_template = "console/cancellation_checklist.html"
+    subject_type = SubjectType.CANCELLATION
+    decide_permission = "console.manage_cancellation"
+    decisions = (
+        Decision(
+            "line_return",
+            _("Update line return status"),
+            console_forms.LineReturnForm,
+            "console.manage_cancellation",
+            _line_return,
+            _("Line return status updated."),
+        ),
+        Decision(
+            "complete",
+            _("Complete cancellation"),
+            console_forms.CompleteCancellationForm,
+            "console.manage_cancellation",
+            _complete,
+            _("Cancellation completed. The customer has been notified."),
+            danger=True,
+        ),
+    )
+    list_display = (
+        "name",
+        "customer",
+        "product_type",
+        "scheduled_date",
+        "line_return_status",
+        "stage",
+        "whmcs_service_id",
+        "sync_state",
+    )
+    list_filter = (CancellationStateFilter, CancellationDueFilter, "product_type", "line_return_status")
+    search_fields = ("name", "=salesforce_id", "=whmcs_service_id", "user__email", "user__last_name")
+    search_help_text = _("Opportunity name, Salesforce ID, WHMCS service ID or customer email")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return selectors.cancellation_queue_items()
+
+    def decision_available(self, obj: Any, decision: Decision) -> bool:
+        if obj.stage != OpportunityStage.CANCELLING:
+            return False
+        return decision.name != "line_return" or obj.product_type == ProductType.INTERNET
+
+    @admin.display(description=_("scheduled cancellation"), ordering="scheduled_at")
+    def scheduled_date(self, obj: Any) -> Any:
+        scheduled_at = selectors.cancellation_scheduled_at(obj)
+        return scheduled_at.astimezone(selectors.TOKYO).date() if scheduled_at else "—"
+
+    def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        case = selectors.cancellation_case(opportunity=obj)
+        scheduled_at = selectors.cancellation_scheduled_at(obj)
+        requested_at = case.created_at if case else None
+        expected = selectors.expected_cancellation_date(requested_at=requested_at) if requested_at else None
+        scheduled_date = scheduled_at.astimezone(selectors.TOKYO).date() if scheduled_at else None
+        return {
+            "case": case,
+            "requested_at": requested_at,
+            "requested_day": requested_at.astimezone(selectors.TOKYO).day if requested_at else None,
+            "cutoff_day": selectors.CANCELLATION_CUTOFF_DAY,
+            "expected_date": expected,
+            "scheduled_date": scheduled_date,
+            "schedule_matches_rule": expected is not None and expected == scheduled_date,
+            "is_internet": obj.product_type == ProductType.INTERNET,
+            "line_return_steps": [choice for choice in LineReturnStatus.choices if choice[0]],
+            "whmcs_service": selectors.cancellation_whmcs_service(opportunity=obj),
+            "readiness": services.cancellation_readiness(opportunity=obj),
+            "cancelling": obj.stage == OpportunityStage.CANCELLING,
+        }
+
+
+# --- Decision log -----------------------------------------------------------------------------
+
+
+@admin.register(AgentDecision)
+class AgentDecisionAdmin(admin.ModelAdmin):
+    """The read-only log of every console decision."""
+
+    list_display = ("created_at", "agent", "customer", "subject_type", "subject_id", "action", "short_note")
+    list_filter = ("action", "subject_type", ("agent", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("customer__email", "agent__email", "subject_id", "note")
+    list_select_related = ("agent", "customer")
+    date_hierarchy = "created_at"
+    actions = None
+    fields = (
+        "created_at",
+        "agent",
+        "customer",
+        "subject_type",
+        "subject_id",
+        "action",
+        "note",
+        "before",
+        "after",
+        "outbox_entry",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AgentDecision | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AgentDecision | None = None) -> bool:
+        return False
+
+    @admin.display(description=_("note"))
+    def short_note(self, obj: AgentDecision) -> str:
+        return obj.note if len(obj.note) <= 80 else f"{obj.note[:79]}…"

@@ -1,0 +1,45 @@
+"""The console's staff groups and their permissions.
+
+Migration ``0002_agent_groups`` creates the groups with a frozen copy of these lists (migrations
+must not follow later code changes); ``console_groups_ensure`` recreates them from here, for a
+database that was flushed (transactional tests) or whose groups an admin deleted.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+AGENTS = "Agents"
+SUPERVISORS = "Supervisors"
+
+AGENT_PERMISSIONS: tuple[tuple[str, str], ...] = (
+    ("console", "view_eligibilityqueueitem"),
+    ("console", "view_idverificationqueueitem"),
+    ("console", "view_orderapprovalqueueitem"),
+    ("console", "view_cancellationqueueitem"),
+    ("console", "view_agentdecision"),
+    ("console", "decide_eligibility"),
+    ("console", "decide_id_verification"),
+    ("console", "approve_order"),
+    ("console", "manage_cancellation"),
+    ("verification", "view_residence_card_document"),
+)
+SUPERVISOR_PERMISSIONS: tuple[tuple[str, str], ...] = (*AGENT_PERMISSIONS, ("console", "reopen_decision"))
+GROUP_PERMISSIONS = {AGENTS: AGENT_PERMISSIONS, SUPERVISORS: SUPERVISOR_PERMISSIONS}
+
+
+def console_groups_ensure() -> dict[str, Group]:
+    """Create the groups if missing and give them (at least) their permissions."""
+    groups: dict[str, Group] = {}
+    with transaction.atomic():
+        for name, codenames in GROUP_PERMISSIONS.items():
+            group, _ = Group.objects.get_or_create(name=name)
+            group.permissions.add(
+                *[
+                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
+                    for app_label, codename in codenames
+                ]
+            )
+            groups[name] = group
+    return groups

@@ -1,0 +1,391 @@
+"""Reads for the agent console: the queues, their counts, SLA ages and what a record page shows.
+
+Ages and the SLA are measured in business time on the Japanese calendar (Asia/Tokyo): Saturdays
+and Sundays do not count, so a request made on Friday evening is not overdue on Monday morning.
+Public holidays are not known to the portal and count as business days.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Concat
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from apps.accounts.models import CustomerProfile, EligibilityStatus, IdMapping, IdVerificationStatus
+from apps.catalog.models import ProductType
+from apps.checkout.models import Order, OrderStatus
+from apps.console.models import (
+    AgentDecision,
+    CancellationQueueItem,
+    EligibilityQueueItem,
+    IdVerificationQueueItem,
+    OrderApprovalQueueItem,
+    SubjectType,
+)
+from apps.integrations.models import OutboxEntry, WhmcsService
+from apps.opportunities.models import Case, CaseType, LineReturnStatus, Opportunity, OpportunityStage
+from apps.verification.models import EligibilityRequest, ResidenceCardSubmission
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+CANCELLATION_CUTOFF_DAY = 25
+ELIGIBILITY_SLA = timedelta(days=2)
+"""Seed 000 "Critical Issues" 1: customers are told a check takes 1-2 business days."""
+
+UNSETTLED_OUTBOX_STATUSES = (
+    OutboxEntry.Status.PENDING,
+    OutboxEntry.Status.IN_PROGRESS,
+    OutboxEntry.Status.FAILED,
+)
+
+
+# --- Business time ----------------------------------------------------------------------------
+
+
+def _is_business_day(moment: datetime) -> bool:
+    return moment.weekday() < 5
+
+
+def business_time_between(start: datetime, end: datetime) -> timedelta:
+    """Weekday time from ``start`` to ``end`` in Asia/Tokyo (zero if ``end`` is not later)."""
+    start, end = start.astimezone(TOKYO), end.astimezone(TOKYO)
+    if end <= start:
+        return timedelta(0)
+    total = timedelta(0)
+    cursor = start
+    while cursor < end:
+        next_midnight = datetime.combine(cursor.date() + timedelta(days=1), time.min, tzinfo=TOKYO)
+        segment_end = min(next_midnight, end)
+        if _is_business_day(cursor):
+            total += segment_end - cursor
+        cursor = segment_end
+    return total
+
+
+def business_time_before(end: datetime, amount: timedelta) -> datetime:
+    """The moment ``amount`` of weekday time before ``end`` (Asia/Tokyo): anything requested
+    earlier than this has waited longer than ``amount``."""
+    cursor = end.astimezone(TOKYO)
+    day = cursor.date()
+    remaining = amount
+    while True:
+        day_start = datetime.combine(day, time.min, tzinfo=TOKYO)
+        if day.weekday() < 5:
+            available = cursor - day_start
+            if available >= remaining:
+                return cursor - remaining
+            remaining -= available
+        cursor = day_start
+        day -= timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class QueueAge:
+    since: datetime | None
+    business_time: timedelta
+    overdue: bool
+
+    @property
+    def business_days(self) -> float:
+        return round(self.business_time / timedelta(days=1), 1)
+
+
+def queue_age(
+    since: datetime | None, *, sla: timedelta | None = ELIGIBILITY_SLA, now: datetime | None = None
+) -> QueueAge:
+    if since is None:
+        return QueueAge(since=None, business_time=timedelta(0), overdue=False)
+    elapsed = business_time_between(since, now or timezone.now())
+    return QueueAge(since=since, business_time=elapsed, overdue=sla is not None and elapsed > sla)
+
+
+# --- Queues -----------------------------------------------------------------------------------
+
+ACCOUNT_ID_PATH = "user__id_mapping__salesforce_account_id"
+
+
+def _account_key() -> Concat:
+    return Concat(Value("Account:"), OuterRef(ACCOUNT_ID_PATH))
+
+
+def _with_sync_flags(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """``sync_failed`` / ``sync_pending``: whether the customer's Salesforce writes are stuck."""
+    key = _account_key()
+    entries = OutboxEntry.objects.filter(record_key=key)
+    return queryset.annotate(
+        sync_failed=Exists(entries.filter(status=OutboxEntry.Status.FAILED)),
+        sync_pending=Exists(
+            entries.filter(status__in=[OutboxEntry.Status.PENDING, OutboxEntry.Status.IN_PROGRESS])
+        ),
+    )
+
+
+def eligibility_queue_items() -> QuerySet[EligibilityQueueItem]:
+    """Every customer who has asked for an eligibility check (any outcome), oldest first, with
+    the address of their latest request (``request_*``)."""
+    latest = EligibilityRequest.objects.filter(user_id=OuterRef("user_id")).order_by("-created_at", "-pk")
+    queryset = (
+        EligibilityQueueItem.objects.exclude(internet_eligibility_status=EligibilityStatus.NOT_REQUESTED)
+        .select_related("user", "user__id_mapping")
+        .annotate(
+            request_postal_code=Subquery(latest.values("postal_code")[:1]),
+            request_prefecture=Subquery(latest.values("prefecture")[:1]),
+            request_city=Subquery(latest.values("city")[:1]),
+            request_address_line1=Subquery(latest.values("address_line1")[:1]),
+        )
+        .order_by(F("internet_eligibility_requested_at").asc(nulls_last=True), "pk")
+    )
+    return _with_sync_flags(queryset)
+
+
+def eligibility_queue_pending() -> QuerySet[EligibilityQueueItem]:
+    return eligibility_queue_items().filter(internet_eligibility_status=EligibilityStatus.PENDING)
+
+
+def id_verification_queue_items() -> QuerySet[IdVerificationQueueItem]:
+    queryset = IdVerificationQueueItem.objects.select_related(
+        "user", "user__profile", "user__id_mapping", "reviewed_by"
+    ).order_by("submitted_at", "pk")
+    return _with_sync_flags(queryset)
+
+
+def id_verification_queue_pending() -> QuerySet[IdVerificationQueueItem]:
+    return id_verification_queue_items().filter(status=ResidenceCardSubmission.Status.SUBMITTED)
+
+
+def order_approval_queue_items() -> QuerySet[OrderApprovalQueueItem]:
+    queryset = (
+        OrderApprovalQueueItem.objects.exclude(status=OrderStatus.DRAFT)
+        .select_related("user", "user__profile", "user__id_mapping")
+        .order_by("created_at", "pk")
+    )
+    return _with_sync_flags(queryset)
+
+
+def order_approval_queue_pending() -> QuerySet[OrderApprovalQueueItem]:
+    return order_approval_queue_items().filter(status=OrderStatus.PENDING_REVIEW)
+
+
+def cancellation_queue_items() -> QuerySet[CancellationQueueItem]:
+    """Services whose cancellation was requested (in progress or done), by scheduled date."""
+    queryset = (
+        CancellationQueueItem.objects.filter(
+            stage__in=[OpportunityStage.CANCELLING, OpportunityStage.CANCELLED]
+        )
+        .select_related("user", "user__id_mapping")
+        .annotate(scheduled_at=Coalesce("scheduled_cancellation_at", "sim_scheduled_cancellation_at"))
+        .order_by(F("scheduled_at").asc(nulls_last=True), "pk")
+    )
+    return _with_sync_flags(queryset)
+
+
+def cancellation_queue_pending() -> QuerySet[CancellationQueueItem]:
+    return cancellation_queue_items().filter(stage=OpportunityStage.CANCELLING)
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    key: str
+    label: str
+    count: int
+    overdue: int
+    url_name: str
+
+
+def console_queue_counts(*, user: Any, now: datetime | None = None) -> list[QueueCount]:
+    """The open items of each queue the user may see, for the admin index."""
+    now = now or timezone.now()
+    counts: list[QueueCount] = []
+    if user.has_perm("console.view_eligibilityqueueitem"):
+        pending = eligibility_queue_pending()
+        counts.append(
+            QueueCount(
+                key="eligibility",
+                label=gettext("Internet eligibility requests"),
+                count=pending.count(),
+                overdue=pending.filter(
+                    internet_eligibility_requested_at__lt=business_time_before(now, ELIGIBILITY_SLA)
+                ).count(),
+                url_name="admin:console_eligibilityqueueitem_changelist",
+            )
+        )
+    if user.has_perm("console.view_idverificationqueueitem"):
+        counts.append(
+            QueueCount(
+                key="id_verification",
+                label=gettext("ID verifications"),
+                count=id_verification_queue_pending().count(),
+                overdue=0,
+                url_name="admin:console_idverificationqueueitem_changelist",
+            )
+        )
+    if user.has_perm("console.view_orderapprovalqueueitem"):
+        counts.append(
+            QueueCount(
+                key="order_approval",
+                label=gettext("Orders awaiting approval"),
+                count=order_approval_queue_pending().count(),
+                overdue=0,
+                url_name="admin:console_orderapprovalqueueitem_changelist",
+            )
+        )
+    if user.has_perm("console.view_cancellationqueueitem"):
+        counts.append(
+            QueueCount(
+                key="cancellation",
+                label=gettext("Cancellations"),
+                count=cancellation_queue_pending().count(),
+                overdue=0,
+                url_name="admin:console_cancellationqueueitem_changelist",
+            )
+        )
+    return counts
+
+
+# --- Record pages -----------------------------------------------------------------------------
+
+
+def customer_account_id(*, user_id: int) -> str:
+    return (
+        IdMapping.objects.filter(user_id=user_id).values_list("salesforce_account_id", flat=True).first()
+        or ""
+    )
+
+
+def outbox_unsettled_for_customer(*, user_id: int, extra_keys: tuple[str, ...] = ()) -> list[OutboxEntry]:
+    """The customer's Salesforce writes that have not been delivered (pending, in progress,
+    failed), oldest first: everything queued under their Account, plus ``extra_keys``."""
+    account_id = customer_account_id(user_id=user_id)
+    condition = Q(pk__in=[])
+    if account_id:
+        key = f"Account:{account_id}"
+        condition |= Q(record_key=key) | Q(record_key__startswith=f"{key}:")
+    for extra in extra_keys:
+        condition |= Q(record_key=extra)
+    return list(OutboxEntry.objects.filter(condition, status__in=UNSETTLED_OUTBOX_STATUSES).order_by("id"))
+
+
+def decisions_for(*, subject_type: SubjectType | str, subject_id: Any) -> list[AgentDecision]:
+    return list(
+        AgentDecision.objects.filter(subject_type=subject_type, subject_id=str(subject_id))
+        .select_related("agent", "outbox_entry")
+        .order_by("-created_at", "-id")
+    )
+
+
+def eligibility_latest_request(*, user_id: int) -> EligibilityRequest | None:
+    return (
+        EligibilityRequest.objects.filter(user_id=user_id)
+        .select_related("case")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def eligibility_case(*, profile: CustomerProfile) -> Case | None:
+    """The Case of the customer's latest eligibility request (or the one the Account names)."""
+    request = eligibility_latest_request(user_id=profile.user_id)
+    if request is not None and request.case is not None:
+        return request.case
+    if profile.internet_eligibility_case_id:
+        return Case.objects.filter(salesforce_id=profile.internet_eligibility_case_id).first()
+    return None
+
+
+def id_verification_latest_submission_id(*, user_id: int) -> int | None:
+    return (
+        ResidenceCardSubmission.objects.filter(user_id=user_id)
+        .order_by("-submitted_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def customer_profile_for(*, user_id: int) -> CustomerProfile | None:
+    return CustomerProfile.objects.filter(user_id=user_id).first()
+
+
+@dataclass(frozen=True)
+class Prerequisite:
+    label: str
+    met: bool
+    detail: str
+
+
+def order_prerequisites(*, order: Order, profile: CustomerProfile | None = None) -> list[Prerequisite]:
+    """Seed 000 "Order Approval Processing" step 1: internet needs an eligibility result, SIM a
+    verified ID (internet too where ``INTERNET_ORDERS_REQUIRE_ID_VERIFICATION`` says so)."""
+    if profile is None:
+        profile = customer_profile_for(user_id=order.user_id) or CustomerProfile(user_id=order.user_id)
+    checks: list[Prerequisite] = []
+    if order.product_type == ProductType.INTERNET:
+        checks.append(
+            Prerequisite(
+                label=gettext("Internet eligibility is set (Eligible)"),
+                met=profile.internet_eligibility_status == EligibilityStatus.ELIGIBLE
+                and bool(profile.internet_eligibility),
+                detail=" · ".join(
+                    part
+                    for part in (
+                        profile.get_internet_eligibility_status_display(),
+                        profile.internet_eligibility,
+                    )
+                    if part
+                ),
+            )
+        )
+    needs_id = order.product_type == ProductType.SIM or (
+        order.product_type == ProductType.INTERNET and settings.INTERNET_ORDERS_REQUIRE_ID_VERIFICATION
+    )
+    if needs_id:
+        checks.append(
+            Prerequisite(
+                label=gettext("ID verification is Verified"),
+                met=profile.id_verification_status == IdVerificationStatus.VERIFIED,
+                detail=profile.get_id_verification_status_display(),
+            )
+        )
+    return checks
+
+
+def cancellation_whmcs_service(*, opportunity: Opportunity) -> WhmcsService | None:
+    if opportunity.whmcs_service_id is None:
+        return None
+    return WhmcsService.objects.filter(
+        user_id=opportunity.user_id, whmcs_id=opportunity.whmcs_service_id
+    ).first()
+
+
+def cancellation_scheduled_at(opportunity: Opportunity) -> datetime | None:
+    if opportunity.product_type == ProductType.SIM:
+        return opportunity.sim_scheduled_cancellation_at or opportunity.scheduled_cancellation_at
+    return opportunity.scheduled_cancellation_at or opportunity.sim_scheduled_cancellation_at
+
+
+LINE_RETURN_DONE = (LineReturnStatus.RETURNED_1, LineReturnStatus.RETURNED_2)
+
+
+def expected_cancellation_date(*, requested_at: datetime) -> date:
+    """The 25th rule (seed 000 "Cancellation Processing" step 2), on the Japanese calendar:
+    requested before the 25th, the service ends on the last day of this month; on or after the
+    25th, on the last day of next month."""
+    local = requested_at.astimezone(TOKYO)
+    year, month = local.year, local.month
+    if local.day >= CANCELLATION_CUTOFF_DAY:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def cancellation_case(*, opportunity: Opportunity) -> Case | None:
+    return (
+        Case.objects.filter(opportunity=opportunity, type=CaseType.CANCELLATION_REQUEST)
+        .order_by("-created_at", "-pk")
+        .first()
+    )

@@ -1,0 +1,436 @@
+"""Writes to Opportunities: matching an order to its Opportunity, and cancellation requests.
+
+Both follow seed 000 ("Opportunity Management Module", "Cancellation Processing") and seed 004
+("Data Flow Summary" 3 and 5). The portal row changes and the ONE Salesforce Composite request
+that carries the change (an outbox entry) commit together; nothing here calls Salesforce.
+
+Matching runs under a row lock on the customer (their ``CustomerProfile``), the portal's
+equivalent of the seed's ``opportunity:{accountId}:{productType}`` distributed lock, and the
+partial unique constraint ``opportunity_one_open_per_product_type`` makes a second open
+Opportunity for one customer and product type impossible even if a writer forgets the lock.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import CustomerProfile, IdMapping, User
+from apps.catalog.models import ProductType
+from apps.integrations.models import WhmcsService
+from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, portal_ref
+from apps.integrations.salesforce.field_map import get_field_map
+from apps.integrations.salesforce.gateway import CompositeSubrequest
+from apps.notifications.models import NotificationSource, NotificationType
+from apps.notifications.services import notification_create
+from apps.opportunities.models import (
+    OPEN_STAGES,
+    CancellationNotice,
+    Case,
+    CaseOrigin,
+    CasePriority,
+    CaseStatus,
+    CaseType,
+    CommodityType,
+    LineReturnStatus,
+    Opportunity,
+    OpportunitySource,
+    OpportunityStage,
+)
+from portal.exceptions import ApplicationError, ConflictError
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+CANCELLATION_CUTOFF_DAY = 25
+CANCELLABLE_PRODUCT_TYPES = (ProductType.INTERNET, ProductType.SIM)
+
+OPPORTUNITY_MODEL = "opportunities.Opportunity"
+CASE_MODEL = "opportunities.Case"
+
+# Which existing Opportunity an order without an explicit one may join (seed 000 matching rules).
+REUSABLE_STAGES: dict[str, tuple[str, ...]] = {
+    ProductType.INTERNET: (OpportunityStage.INTRODUCTION, OpportunityStage.READY),
+    ProductType.SIM: tuple(OPEN_STAGES),
+    ProductType.VPN: (),  # always a new Opportunity
+}
+COMMODITY_TYPES: dict[str, str] = {
+    ProductType.INTERNET: CommodityType.PERSONAL_INTERNET,
+    ProductType.SIM: CommodityType.SIM,
+    ProductType.VPN: CommodityType.VPN,
+}
+# Opportunity names are read by agents in Salesforce: English whatever the customer's language.
+PRODUCT_TYPE_NAMES: dict[str, str] = {
+    ProductType.INTERNET: "Internet",
+    ProductType.SIM: "SIM",
+    ProductType.VPN: "VPN",
+}
+
+
+def clock_now() -> datetime:
+    """The current time; the one seam tests replace to freeze "now" for the 25th rule."""
+    return timezone.now()
+
+
+def salesforce_datetime(value: datetime) -> str:
+    """A Salesforce REST datetime (``2025-03-31T14:59:59.000+0000``), always in UTC."""
+    if timezone.is_naive(value):
+        raise ValueError("Salesforce datetimes must be timezone-aware")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+def customer_lock(*, user: User) -> CustomerProfile:
+    """Lock the customer's profile row until the surrounding transaction ends.
+
+    Every write that decides from the customer's Opportunities or orders (matching, idempotent
+    order placement, cancellation) takes this lock first, so concurrent requests of one customer
+    run one after the other. Raises ``ApplicationError`` for a user without a customer profile.
+    """
+    profile = CustomerProfile.objects.select_for_update().filter(user=user).first()
+    if profile is None:
+        raise ApplicationError(
+            _("Your customer account is not set up. Please contact support."), code="customer_profile_missing"
+        )
+    return profile
+
+
+def customer_salesforce_account_id(*, user: User) -> str:
+    """The customer's Salesforce Account ID (from the ID mapping registration created)."""
+    account_id = IdMapping.objects.filter(user=user).values_list("salesforce_account_id", flat=True).first()
+    if not account_id:
+        raise ApplicationError(
+            _("Your customer account is not set up. Please contact support."), code="account_not_linked"
+        )
+    return account_id
+
+
+def _salesforce_id_or_ref(opportunity: Opportunity) -> str:
+    return opportunity.salesforce_id or portal_ref(OPPORTUNITY_MODEL, opportunity.pk)
+
+
+# --- Order placement ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderOpportunity:
+    """The Opportunity an order belongs to, and how the order's Composite request reaches it.
+
+    ``subrequest`` creates the Opportunity or moves it to Post Processing (reference id
+    ``reference_id``); ``order_reference`` is what the Order's ``OpportunityId`` must be in the
+    same Composite request: ``@{<reference_id>.id}`` for a new one, else its ID (or a
+    ``portal_ref`` while an earlier outbox entry has not delivered it yet).
+    """
+
+    opportunity: Opportunity
+    created: bool
+    subrequest: CompositeSubrequest
+    order_reference: str
+    write_backs: tuple[WriteBack, ...]
+
+
+def opportunity_match_for_order(
+    *,
+    user: User,
+    account_id: str,
+    product_type: str,
+    opportunity_id: int | None = None,
+    today: date,
+    reference_id: str = "opportunity",
+) -> OrderOpportunity:
+    """Find or create the Opportunity for a new order and move it to Post Processing.
+
+    Rules (seed 000 "Opportunity Management Module"):
+
+    * an explicit ``opportunity_id`` is used as is; it must be the customer's, open and of the
+      order's product type (else a validation error on ``opportunity_id``);
+    * internet: the open Introduction/Ready Opportunity (from the eligibility check), else new;
+    * SIM: any open Opportunity (e.g. the one checkout registration opened), else new;
+    * VPN: always new.
+
+    An internet order while another internet order's Opportunity is still in Post Processing is
+    refused (409 ``order_in_progress``): a new Opportunity would be a second open one.
+
+    Call inside the caller's transaction; the customer lock is taken here (and held until the
+    caller commits) so two concurrent orders cannot both create an Opportunity.
+    """
+    customer_lock(user=user)
+    field_map = get_field_map()
+    opportunity: Opportunity | None
+    if opportunity_id is not None:
+        opportunity = (
+            Opportunity.objects.select_for_update()
+            .filter(pk=opportunity_id, user=user, product_type=product_type, stage__in=OPEN_STAGES)
+            .first()
+        )
+        if opportunity is None:
+            raise ValidationError(
+                {"opportunity_id": _("This opportunity does not exist, is closed or is for another service.")}
+            )
+    else:
+        opportunity = (
+            Opportunity.objects.select_for_update()
+            .filter(user=user, product_type=product_type, stage__in=REUSABLE_STAGES[product_type])
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+
+    if opportunity is not None:
+        if opportunity.stage != OpportunityStage.POST_PROCESSING:
+            opportunity.stage = OpportunityStage.POST_PROCESSING
+            opportunity.save(update_fields=["stage", "updated_at"])
+        return OrderOpportunity(
+            opportunity=opportunity,
+            created=False,
+            subrequest=CompositeSubrequest.update(
+                "Opportunity",
+                _salesforce_id_or_ref(opportunity),
+                reference_id,
+                field_map.record("Opportunity", {"stage": OpportunityStage.POST_PROCESSING}),
+            ),
+            order_reference=_salesforce_id_or_ref(opportunity),
+            write_backs=(),
+        )
+
+    if (
+        product_type != ProductType.VPN
+        and Opportunity.objects.filter(user=user, product_type=product_type, stage__in=OPEN_STAGES).exists()
+    ):
+        raise ConflictError(
+            _("An order for this service is already being processed. Please wait until it is complete."),
+            code="order_in_progress",
+        )
+    name = f"{user.last_name} {user.first_name}".strip() or user.email
+    opportunity = Opportunity(
+        user=user,
+        name=f"{name} - {PRODUCT_TYPE_NAMES[product_type]}"[:255],
+        product_type=product_type,
+        stage=OpportunityStage.POST_PROCESSING,
+        commodity_type=COMMODITY_TYPES[product_type],
+        source=OpportunitySource.ORDER_PLACEMENT,
+        close_date=today,
+    )
+    opportunity.full_clean(exclude=["user"], validate_constraints=False)
+    opportunity.save(force_insert=True)
+    return OrderOpportunity(
+        opportunity=opportunity,
+        created=True,
+        subrequest=CompositeSubrequest.create(
+            "Opportunity",
+            reference_id,
+            field_map.record(
+                "Opportunity",
+                {
+                    "account_id": account_id,
+                    "name": opportunity.name,
+                    "stage": opportunity.stage,
+                    "commodity_type": opportunity.commodity_type,
+                    "source": opportunity.source,
+                    "close_date": today.isoformat(),
+                },
+            ),
+        ),
+        order_reference=f"@{{{reference_id}.id}}",
+        write_backs=(WriteBack(reference_id, OPPORTUNITY_MODEL, opportunity.pk),),
+    )
+
+
+# --- Cancellation ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CancellationSchedule:
+    """When a cancellation requested at ``requested_at`` takes effect (the 25th rule)."""
+
+    requested_at: datetime
+    scheduled_for: date  # the last day of the cancellation month, in Japan
+    scheduled_at: datetime  # 23:59:59 Asia/Tokyo on that day, in UTC
+
+    @property
+    def cancellation_month(self) -> str:
+        return f"{self.scheduled_for.year:04d}-{self.scheduled_for.month:02d}"
+
+
+def cancellation_schedule(*, requested_at: datetime) -> CancellationSchedule:
+    """The 25th rule (seed 000 "Cancellation Processing"), decided on the Japanese calendar.
+
+    Requested before the 25th (Asia/Tokyo): the service ends at the end of this month; on or
+    after the 25th: at the end of next month. The end is 23:59:59 Japan time on the month's last
+    day, returned in UTC. ``requested_at`` must be timezone-aware.
+    """
+    if timezone.is_naive(requested_at):
+        raise ValueError("requested_at must be timezone-aware")
+    local = requested_at.astimezone(TOKYO)
+    year, month = local.year, local.month
+    if local.day >= CANCELLATION_CUTOFF_DAY:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    last_day = calendar.monthrange(year, month)[1]
+    end = datetime(year, month, last_day, 23, 59, 59, tzinfo=TOKYO)
+    return CancellationSchedule(
+        requested_at=requested_at, scheduled_for=end.date(), scheduled_at=end.astimezone(UTC)
+    )
+
+
+@dataclass(frozen=True)
+class CancellationRequest:
+    service: WhmcsService
+    opportunity: Opportunity
+    case: Case
+    schedule: CancellationSchedule
+
+    @property
+    def case_submitted(self) -> bool:
+        """Whether Salesforce already has the Case (False while the outbox entry is queued)."""
+        return bool(self.case.salesforce_id)
+
+
+def subscription_cancellation_request(
+    *, user: User, service_id: int, comments: str = "", now: datetime | None = None
+) -> CancellationRequest:
+    """Request cancellation of one of the customer's internet or SIM services.
+
+    ``service_id`` is the portal's ``WhmcsService`` pk; another customer's service raises
+    ``Http404``. The service must be Active and its Opportunity (found by the WHMCS service ID)
+    Active; a request while one is in progress raises ``ConflictError``.
+
+    In one transaction: the Opportunity moves to △Cancelling with the cancellation notice and
+    the scheduled date (internet: plus line return "NotYet"; SIM: the SIM fields), a
+    Cancellation Request Case records the customer's comments, ONE outbox entry carries both to
+    Salesforce (a Composite request: create Case, update Opportunity), and the customer gets a
+    CANCELLATION_SCHEDULED notification.
+    """
+    now = now or clock_now()
+    schedule = cancellation_schedule(requested_at=now)
+    comments = comments.strip()
+    with transaction.atomic():
+        # Ownership first: someone else's service is "not found" whatever else is wrong.
+        service = WhmcsService.objects.filter(user=user, pk=service_id).first()
+        if service is None:
+            raise Http404("No such service.")
+        customer_lock(user=user)
+        if service.product_type not in CANCELLABLE_PRODUCT_TYPES:
+            raise ApplicationError(
+                _("This service cannot be cancelled online. Please contact support."),
+                code="cancellation_not_supported",
+            )
+        opportunity = (
+            Opportunity.objects.select_for_update()
+            .filter(user=user, whmcs_service_id=service.whmcs_id)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if opportunity is not None and opportunity.stage == OpportunityStage.CANCELLING:
+            raise ConflictError(
+                _("Cancellation of this service has already been requested."),
+                code="cancellation_already_requested",
+            )
+        if service.status != WhmcsService.Status.ACTIVE:
+            raise ApplicationError(_("Only active services can be cancelled."), code="service_not_active")
+        if opportunity is None or opportunity.stage != OpportunityStage.ACTIVE:
+            raise ConflictError(
+                _("We cannot process this cancellation online. Please contact support."),
+                code="cancellation_unavailable",
+            )
+        account_id = customer_salesforce_account_id(user=user)
+
+        opportunity.stage = OpportunityStage.CANCELLING
+        if service.product_type == ProductType.SIM:
+            changed = {
+                "sim_cancellation_notice": CancellationNotice.GIVEN,
+                "sim_scheduled_cancellation_at": schedule.scheduled_at,
+            }
+        else:
+            changed = {
+                "cancellation_notice": CancellationNotice.GIVEN,
+                "scheduled_cancellation_at": schedule.scheduled_at,
+                "line_return_status": LineReturnStatus.NOT_YET,
+            }
+        for attribute, value in changed.items():
+            setattr(opportunity, attribute, value)
+        opportunity.save(update_fields=["stage", *changed, "updated_at"])
+
+        case = Case(
+            user=user,
+            opportunity=opportunity,
+            type=CaseType.CANCELLATION_REQUEST,
+            subject=f"Cancellation Request - {service.name}"[:255],
+            description=_case_description(service=service, comments=comments, schedule=schedule),
+            status=CaseStatus.NEW,
+            origin=CaseOrigin.PORTAL,
+            priority=CasePriority.MEDIUM,
+        )
+        case.full_clean(exclude=["user", "opportunity"])
+        case.save(force_insert=True)
+
+        field_map = get_field_map()
+        opportunity_fields = {
+            "stage": opportunity.stage,
+            **{
+                attribute: salesforce_datetime(value) if isinstance(value, datetime) else value
+                for attribute, value in changed.items()
+            },
+        }
+        outbox_enqueue_salesforce(
+            operation="opportunity.cancellation_request",
+            record_key=f"Account:{account_id}",
+            subrequests=[
+                CompositeSubrequest.create(
+                    "Case",
+                    "case",
+                    field_map.record(
+                        "Case",
+                        {
+                            "account_id": account_id,
+                            "opportunity_id": _salesforce_id_or_ref(opportunity),
+                            "type": case.type,
+                            "subject": case.subject,
+                            "description": case.description,
+                            "status": case.status,
+                            "origin": case.origin,
+                            "priority": case.priority,
+                        },
+                    ),
+                ),
+                CompositeSubrequest.update(
+                    "Opportunity",
+                    _salesforce_id_or_ref(opportunity),
+                    "opportunity",
+                    field_map.record("Opportunity", opportunity_fields),
+                ),
+            ],
+            write_backs=[WriteBack("case", CASE_MODEL, case.pk)],
+        )
+        notification_create(
+            user_id=user.pk,
+            type=NotificationType.CANCELLATION_SCHEDULED,
+            source=NotificationSource.PORTAL,
+            source_id=str(service.whmcs_id),
+            context={"service_name": service.name, "scheduled_date": schedule.scheduled_for},
+            now=now,
+        )
+    # The outbox may have delivered on commit already (an eager worker): report what is true now.
+    case.refresh_from_db(fields=["salesforce_id"])
+    return CancellationRequest(service=service, opportunity=opportunity, case=case, schedule=schedule)
+
+
+def _case_description(*, service: WhmcsService, comments: str, schedule: CancellationSchedule) -> str:
+    """The Case text an agent reads (in English, like every agent-facing Salesforce text)."""
+    requested = schedule.requested_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+    return "\n".join(
+        [
+            "Cancellation requested through the customer portal.",
+            f"Service: {service.name}",
+            f"WHMCS service ID: {service.whmcs_id}",
+            f"Requested at: {requested} JST",
+            f"Cancellation month: {schedule.cancellation_month}",
+            f"Scheduled cancellation: {schedule.scheduled_for.isoformat()} 23:59:59 JST",
+            "",
+            "Customer comments:",
+            comments or "(none)",
+        ]
+    )

@@ -1,0 +1,91 @@
+"""Input and output shapes of the eligibility and residence card APIs."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.accounts.api.serializers import AddressInputSerializer
+from apps.accounts.models import EligibilityStatus, IdVerificationStatus
+from apps.verification.models import RejectionReason
+
+
+@extend_schema_field({"type": "string", "enum": [str(value) for value in EligibilityStatus.values]})
+class EligibilityStatusField(serializers.CharField):
+    """The eligibility status, documented inline: the catalog API names the same choice set."""
+
+
+class HousingType:
+    HOUSE = "house"
+    APARTMENT = "apartment"
+    CHOICES = ((HOUSE, _("House")), (APARTMENT, _("Apartment or condominium (mansion)")))
+
+
+class EligibilityRequestInputSerializer(AddressInputSerializer):
+    """The address to check; postal code and prefecture come back normalised."""
+
+    housing_type = serializers.ChoiceField(
+        choices=HousingType.CHOICES, required=False, allow_blank=True, default=""
+    )
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class EligibilityAddressOutputSerializer(serializers.Serializer):
+    postal_code = serializers.CharField()
+    prefecture = serializers.CharField()
+    city = serializers.CharField()
+    address_line1 = serializers.CharField()
+    address_line2 = serializers.CharField()
+    housing_type = serializers.CharField()
+    notes = serializers.CharField()
+    requested_at = serializers.DateTimeField(source="created_at")
+
+
+class EligibilityOutputSerializer(serializers.Serializer):
+    status = EligibilityStatusField(
+        help_text='"" while no check was ever requested; pending, eligible or ineligible after.',
+    )
+    offering = serializers.CharField(help_text='The offering the address qualifies for, e.g. "Home 1G".')
+    requested_at = serializers.DateTimeField(allow_null=True)
+    checked_at = serializers.DateTimeField(allow_null=True)
+    notes = serializers.CharField(help_text="The agent's notes on the result.")
+    case_submitted = serializers.BooleanField(help_text="Whether the request has reached our team's queue.")
+    expected_timeline = serializers.CharField(
+        allow_null=True, help_text="While pending: how long a check usually takes (translated)."
+    )
+    address = EligibilityAddressOutputSerializer(
+        allow_null=True, help_text="The latest address the customer asked about."
+    )
+
+
+class ResidenceCardInputSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="A photo or scan of the residence card: PNG, JPEG or PDF, checked by content."
+    )
+
+
+class RejectionOutputSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=RejectionReason.choices)
+    message = serializers.CharField(help_text="The reviewer's message to the customer.")
+    remediation = serializers.CharField(help_text="What to do next (translated).")
+
+
+class ResidenceCardDocumentOutputSerializer(serializers.Serializer):
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    submitted_at = serializers.DateTimeField()
+
+
+class ResidenceCardOutputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=IdVerificationStatus.choices,
+        help_text='"" while no card was ever uploaded; submitted, verified or rejected after.',
+    )
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    verified_at = serializers.DateTimeField(allow_null=True, help_text="Set once verified.")
+    rejection = RejectionOutputSerializer(allow_null=True)
+    can_resubmit = serializers.BooleanField()
+    document = ResidenceCardDocumentOutputSerializer(
+        allow_null=True, help_text="The latest uploaded document's details."
+    )

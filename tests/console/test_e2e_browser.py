@@ -1,0 +1,156 @@
+"""The agent console end to end in a real headless browser (Debian's Chromium via Playwright).
+
+An agent signs in to admin, opens the ID verification queue, views the submitted card and
+rejects it with a reason; then opens the eligibility queue and marks a request eligible. Each
+time the customer's own API shows the decision and exactly one notification.
+
+Skipped on a developer machine without Chromium; with ``CI`` set it runs (and fails if Chromium
+is missing), since CI installs it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connections
+from django.test import Client
+
+from apps.accounts.models import User
+from apps.integrations.emulators import EmulatorSuite
+from tests.console.conftest import (
+    MakeCustomer,
+    account_id_of,
+    deliver_all,
+    pending_eligibility,
+    submitted_card,
+)
+from tests.factories import AgentFactory
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "correct-horse-battery"  # UserFactory's
+
+if not CHROMIUM.exists() and not os.environ.get("CI"):
+    pytest.skip(
+        "Chromium is not installed at /usr/bin/chromium (CI installs it and runs this test)",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still
+    # synchronous code, so Django's async-safety guard is relaxed for this test only.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+            # Inside Playwright's context Django sees database connections of their own (its
+            # connection handler is context-local); close them here or they outlive the test
+            # database.
+            connections.close_all()
+
+
+def agent_page(browser: Browser, base_url: str, agent: User) -> Page:
+    context = browser.new_context(base_url=base_url, locale="en-US")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/admin/")
+    page.fill("#id_username", agent.email)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("#console-queues")).to_be_visible()
+    return page
+
+
+def customer_api(browser: Browser, base_url: str, customer: User) -> BrowserContext:
+    """A browser context signed in as the customer (their session cookie), for their API."""
+    client = Client()
+    client.force_login(customer)
+    context = browser.new_context(base_url=base_url)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}])
+    return context
+
+
+def api_get(context: BrowserContext, path: str) -> Any:
+    response = context.request.get(path)
+    assert response.status == 200, response.text()
+    return response.json()
+
+
+def test_an_agent_rejects_a_card_and_approves_an_eligibility_request_in_the_browser(
+    systems: EmulatorSuite, make_customer: MakeCustomer, live_server: Any, browser: Browser
+) -> None:
+    agent = AgentFactory(first_name="Aoi", last_name="Tanaka")
+    card_customer, submission = submitted_card(systems, make_customer)
+    eligibility_customer, _, _ = pending_eligibility(systems, make_customer)
+    page = agent_page(browser, live_server.url, agent)
+
+    # ID verification: the queue, the card beside name and birth date, reject with a reason.
+    expect(page.locator("#console-queue-id_verification .console-queue-count")).to_have_text("1")
+    page.click("#console-queue-id_verification a")
+    page.click(f"a[href$='/idverificationqueueitem/{submission.pk}/change/']")
+    expect(page.locator("#console-name")).to_have_text("Sato Hana")
+    expect(page.locator("#console-birth-date")).to_have_text("1990-04-01")
+    card = page.locator("#console-document img")
+    expect(card).to_be_visible()
+    assert card.evaluate("image => image.complete && image.naturalWidth") == 1
+    page.select_option("#id_reject-reason", "blurry")
+    message = "The photo is too blurry to read. Please take it again in good light."
+    page.fill("#id_reject-message", message)
+    page.click("#console-form-reject input[type=submit]")
+    expect(page.locator(".messagelist")).to_contain_text("ID rejected")
+    expect(page.locator("#console-status")).to_have_text("Rejected")
+
+    card_api = customer_api(browser, live_server.url, card_customer)
+    status = api_get(card_api, "/api/verification/residence-card")
+    assert status["status"] == "rejected"
+    assert status["rejection"]["reason"] == "blurry"
+    assert status["rejection"]["message"] == message
+    notifications = api_get(card_api, "/api/notifications")
+    assert notifications["count"] == 1
+    assert notifications["results"][0]["type"] == "VERIFICATION_REJECTED"
+
+    # Internet eligibility: the queue, the address, mark eligible with the offering.
+    page.goto("/admin/")
+    page.click("#console-queue-eligibility a")
+    page.click(f"a[href$='/eligibilityqueueitem/{eligibility_customer.profile.pk}/change/']")
+    expect(page.locator("#console-address")).to_contain_text("2-21-1 Shibuya")
+    page.fill("#id_mark_eligible-offering", "Home 1G")
+    page.fill("#id_mark_eligible-notes", "FLET'S光 Cross available")
+    page.click("#console-form-mark_eligible input[type=submit]")
+    expect(page.locator(".messagelist")).to_contain_text("Marked eligible")
+    expect(page.locator("#console-status")).to_have_text("Eligible")
+
+    eligibility_api = customer_api(browser, live_server.url, eligibility_customer)
+    eligibility = api_get(eligibility_api, "/api/eligibility-request")
+    assert eligibility["status"] == "eligible"
+    assert eligibility["offering"] == "Home 1G"
+    notifications = api_get(eligibility_api, "/api/notifications")
+    assert notifications["count"] == 1
+    assert notifications["results"][0]["type"] == "ELIGIBILITY_ELIGIBLE"
+
+    # Both decisions reach Salesforce through the outbox.
+    deliver_all()
+    card_account = systems.salesforce.store.get_record("Account", account_id_of(card_customer))
+    assert card_account["Id_Verification_Status__c"] == "Rejected"
+    eligibility_account = systems.salesforce.store.get_record("Account", account_id_of(eligibility_customer))
+    assert eligibility_account["Internet_Eligibility_Status__c"] == "Eligible"

@@ -1,0 +1,296 @@
+"""Account status platform events: an agent's decision in Salesforce becomes the profile mirror and
+exactly one notification, end to end through the emulated org's flow and the events subscriber."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
+from apps.accounts.status_events import account_status_event_apply
+from apps.integrations.emulators import EmulatorSuite
+from apps.integrations.models import EventReplayCursor
+from apps.notifications.models import Notification, NotificationSource, NotificationType
+from apps.verification.models import RejectionReason, ResidenceCardSubmission
+from tests.factories import CustomerFactory, ResidenceCardSubmissionFactory
+
+from .conftest import ACCOUNT_TOPIC, republish_last, run_subscriber, seed_cursor
+
+
+def customer_with_account(systems: EmulatorSuite, **fields: object) -> tuple[User, str]:
+    account = systems.salesforce.store.create_record("Account", {"Name": "Sato Hana", **fields})
+    customer = CustomerFactory(id_mapping__salesforce_account_id=account["Id"])
+    return customer, account["Id"]
+
+
+def notifications(user: User) -> list[tuple[str, str | None, str | None]]:
+    return list(
+        Notification.objects.filter(user=user)
+        .order_by("created_at")
+        .values_list("type", "source_id", "message")
+    )
+
+
+def last_event(systems: EmulatorSuite) -> dict[str, object]:
+    return systems.bus.decode(systems.bus.events(ACCOUNT_TOPIC)[-1])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_eligibility_decision_delivered_twice_gives_one_notification(systems: EmulatorSuite) -> None:
+    # Given a customer waiting for an eligibility check and the subscriber's position
+    customer, account_id = customer_with_account(
+        systems,
+        Internet_Eligibility_Status__c="Pending",
+        Internet_Eligibility_Request_Date_Time__c="2026-11-18T01:00:00.000+0000",
+    )
+    seed_cursor(systems, ACCOUNT_TOPIC)
+
+    # When the agent records "Eligible" in Salesforce and the bus delivers the event twice
+    systems.salesforce.store.update_record(
+        "Account",
+        account_id,
+        {
+            "Internet_Eligibility_Status__c": "Eligible",
+            "Internet_Eligibility__c": "Home 1G",
+            "Internet_Eligibility_Checked_Date_Time__c": "2026-11-20T02:00:00.000+0000",
+        },
+    )
+    republish_last(systems, ACCOUNT_TOPIC)
+    run_subscriber(ACCOUNT_TOPIC, 2)
+
+    # Then the profile mirrors the decision and there is exactly one notification
+    profile = CustomerProfile.objects.get(user=customer)
+    assert (
+        profile.internet_eligibility_status,
+        profile.internet_eligibility,
+        profile.internet_eligibility_checked_at,
+        profile.internet_eligibility_requested_at,
+    ) == (
+        EligibilityStatus.ELIGIBLE,
+        "Home 1G",
+        datetime(2026, 11, 20, 2, tzinfo=UTC),
+        datetime(2026, 11, 18, 1, tzinfo=UTC),
+    )
+    assert notifications(customer) == [
+        (
+            NotificationType.ELIGIBILITY_ELIGIBLE,
+            f"{account_id}:eligibility:eligible",
+            "We've confirmed that internet service is available at your address. Your eligible offering: "
+            "Home 1G. You can now choose a plan and complete your order.",
+        )
+    ]
+    assert Notification.objects.get(user=customer).source == NotificationSource.SALESFORCE
+    assert EventReplayCursor.objects.get(topic=ACCOUNT_TOPIC).events_processed == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_subscriber_restart_between_deliveries_still_gives_one_notification(systems: EmulatorSuite) -> None:
+    # Given a verification decision handled by one subscriber run
+    customer, account_id = customer_with_account(systems, Id_Verification_Status__c="Submitted")
+    seed_cursor(systems, ACCOUNT_TOPIC)
+    systems.salesforce.store.update_record(
+        "Account",
+        account_id,
+        {
+            "Id_Verification_Status__c": "Rejected",
+            "Id_Verification_Rejection_Message__c": "The photo is blurry.",
+        },
+    )
+    run_subscriber(ACCOUNT_TOPIC, 1)
+
+    # When the subscriber restarts and the same event is delivered again, more than an hour later
+    Notification.objects.filter(user=customer).update(created_at=timezone.now() - timedelta(hours=3))
+    republish_last(systems, ACCOUNT_TOPIC)
+    run_subscriber(ACCOUNT_TOPIC, 1)
+
+    # Then the decision is still notified once, with the agent's reason
+    profile = CustomerProfile.objects.get(user=customer)
+    assert (profile.id_verification_status, profile.id_verification_rejection_message) == (
+        IdVerificationStatus.REJECTED,
+        "The photo is blurry.",
+    )
+    assert notifications(customer) == [
+        (
+            NotificationType.VERIFICATION_REJECTED,
+            f"{account_id}:verification:rejected",
+            "We were unable to verify your identity from the document you submitted. Please resubmit a "
+            "clear photo of your residence card. Reason: The photo is blurry.",
+        )
+    ]
+    assert EventReplayCursor.objects.get(topic=ACCOUNT_TOPIC).events_processed == 2
+
+
+@pytest.mark.django_db
+def test_ineligible_carries_the_agents_notes(systems: EmulatorSuite) -> None:
+    customer, account_id = customer_with_account(systems, Internet_Eligibility_Status__c="Pending")
+    systems.salesforce.store.update_record(
+        "Account",
+        account_id,
+        {
+            "Internet_Eligibility_Status__c": "Ineligible",
+            "Internet_Eligibility_Notes__c": "No fibre in the building.",
+        },
+    )
+
+    outcome = account_status_event_apply(payload=last_event(systems))
+
+    assert outcome.notifications == (NotificationType.ELIGIBILITY_INELIGIBLE,)
+    assert notifications(customer) == [
+        (
+            NotificationType.ELIGIBILITY_INELIGIBLE,
+            f"{account_id}:eligibility:ineligible",
+            "Unfortunately, after checking with NTT, internet service is not currently available at your "
+            "address. If you believe this is an error or your situation changes, please contact our support "
+            "team. Notes: No fibre in the building.",
+        )
+    ]
+    assert (
+        CustomerProfile.objects.get(user=customer).internet_eligibility_notes == "No fibre in the building."
+    )
+
+
+@pytest.mark.django_db
+def test_verified_is_notified(systems: EmulatorSuite) -> None:
+    customer, account_id = customer_with_account(systems, Id_Verification_Status__c="Submitted")
+    systems.salesforce.store.update_record("Account", account_id, {"Id_Verification_Status__c": "Verified"})
+
+    account_status_event_apply(payload=last_event(systems))
+
+    assert [(t, s) for t, s, _ in notifications(customer)] == [
+        (NotificationType.VERIFICATION_VERIFIED, f"{account_id}:verification:verified")
+    ]
+    assert CustomerProfile.objects.get(user=customer).id_verification_status == IdVerificationStatus.VERIFIED
+
+
+@pytest.mark.django_db
+def test_a_rejection_made_in_salesforce_closes_the_submission_under_review(systems: EmulatorSuite) -> None:
+    customer, account_id = customer_with_account(systems, Id_Verification_Status__c="Submitted")
+    submission = ResidenceCardSubmissionFactory(user=customer)
+    systems.salesforce.store.update_record(
+        "Account",
+        account_id,
+        {
+            "Id_Verification_Status__c": "Rejected",
+            "Id_Verification_Rejection_Message__c": "The card is expired.",
+        },
+    )
+
+    account_status_event_apply(payload=last_event(systems))
+
+    submission.refresh_from_db()
+    assert submission.status == ResidenceCardSubmission.Status.REJECTED
+    assert submission.rejection_reason == RejectionReason.OTHER
+    assert submission.rejection_message == "The card is expired."
+    assert [(c.from_status, c.to_status, c.note) for c in submission.history.all()] == [
+        ("submitted", "rejected", "Decided in Salesforce")
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {"Internet_Eligibility_Status__c": "Pending"},
+            ("internet_eligibility_status", EligibilityStatus.PENDING),
+        ),
+        (
+            {"Id_Verification_Status__c": "Submitted"},
+            ("id_verification_status", IdVerificationStatus.SUBMITTED),
+        ),
+    ],
+)
+def test_pending_and_submitted_are_mirrored_without_a_notification(
+    systems: EmulatorSuite, fields: dict[str, str], expected: tuple[str, str]
+) -> None:
+    customer, account_id = customer_with_account(systems)
+    systems.salesforce.store.update_record("Account", account_id, fields)
+
+    outcome = account_status_event_apply(payload=last_event(systems))
+
+    attribute, value = expected
+    assert getattr(CustomerProfile.objects.get(user=customer), attribute) == value
+    assert (outcome.changed, outcome.notifications) == ((attribute,), ())
+    assert notifications(customer) == []
+
+
+@pytest.mark.django_db
+def test_an_event_without_a_changed_status_does_nothing(systems: EmulatorSuite) -> None:
+    customer, account_id = customer_with_account(systems)
+    profile_before = CustomerProfile.objects.get(user=customer)
+
+    outcome = account_status_event_apply(
+        payload={
+            "AccountId__c": account_id,
+            "Internet_Eligibility__c": "Home 10G",
+            "Internet_Eligibility_Status__c": None,
+            "Id_Verification_Status__c": None,
+        }
+    )
+
+    profile = CustomerProfile.objects.get(user=customer)
+    assert (outcome.changed, outcome.notifications) == ((), ())
+    assert (profile.internet_eligibility, profile.updated_at) == ("", profile_before.updated_at)
+    assert notifications(customer) == []
+
+
+@pytest.mark.django_db
+def test_an_account_without_a_portal_user_and_an_unknown_status_are_ignored(systems: EmulatorSuite) -> None:
+    # An Account that never signed up, and a picklist value the portal does not know
+    ignored = account_status_event_apply(
+        payload={"AccountId__c": "001000000000999AAA", "Internet_Eligibility_Status__c": "Eligible"}
+    )
+    _customer, account_id = customer_with_account(systems)
+    unknown = account_status_event_apply(
+        payload={"AccountId__c": account_id, "Internet_Eligibility_Status__c": "Maybe Later"}
+    )
+
+    assert (ignored.user_id, ignored.notifications) == (None, ())
+    assert (unknown.changed, unknown.notifications) == ((), ())
+    assert Notification.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_new_decision_days_later_is_notified_again(systems: EmulatorSuite) -> None:
+    # Given a rejection notified a week ago
+    customer, account_id = customer_with_account(systems, Id_Verification_Status__c="Submitted")
+    systems.salesforce.store.update_record("Account", account_id, {"Id_Verification_Status__c": "Rejected"})
+    account_status_event_apply(payload=last_event(systems))
+    Notification.objects.filter(user=customer).update(created_at=timezone.now() - timedelta(days=7))
+
+    # When the customer submits a new card and it is rejected again
+    systems.salesforce.store.update_record("Account", account_id, {"Id_Verification_Status__c": "Submitted"})
+    account_status_event_apply(payload=last_event(systems))
+    systems.salesforce.store.update_record("Account", account_id, {"Id_Verification_Status__c": "Rejected"})
+    account_status_event_apply(payload=last_event(systems))
+
+    # Then the second decision is notified too
+    assert [t for t, _, _ in notifications(customer)] == [
+        NotificationType.VERIFICATION_REJECTED,
+        NotificationType.VERIFICATION_REJECTED,
+    ]
+
+
+@pytest.mark.django_db
+def test_a_late_event_does_not_overwrite_a_newer_mirror(systems: EmulatorSuite) -> None:
+    # Given reconciliation already mirrored a newer Account state (a new request is pending)
+    customer, account_id = customer_with_account(systems, Internet_Eligibility_Status__c="Pending")
+    systems.salesforce.store.update_record(
+        "Account", account_id, {"Internet_Eligibility_Status__c": "Eligible"}
+    )
+    late = last_event(systems)
+    CustomerProfile.objects.filter(user=customer).update(
+        internet_eligibility_status=EligibilityStatus.PENDING,
+        salesforce_modified_at=datetime.fromtimestamp(int(late["CreatedDate"]) / 1000, tz=UTC)  # type: ignore[call-overload]
+        + timedelta(minutes=5),
+    )
+
+    # When the older event arrives
+    outcome = account_status_event_apply(payload=late)
+
+    # Then the mirror keeps the newer state; the decision itself is still notified once
+    assert outcome.stale is True
+    assert CustomerProfile.objects.get(user=customer).internet_eligibility_status == EligibilityStatus.PENDING
+    assert [t for t, _, _ in notifications(customer)] == [NotificationType.ELIGIBILITY_ELIGIBLE]
