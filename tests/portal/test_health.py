@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from apps.integrations.models import OutboxEntry
-from tests.factories import EventReplayCursorFactory, OutboxEntryFactory
+from tests.factories import CustomerFactory, EventReplayCursorFactory, OutboxEntryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -53,16 +54,41 @@ def test_readyz_says_what_is_degraded(client: Client) -> None:
     assert body["checks"]["events"]["status"] == "degraded"
 
 
-def test_an_unreachable_cache_degrades_but_keeps_serving(client: Client) -> None:
-    unreachable = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-        }
+UNREACHABLE_REDIS = {
+    "default": {
+        "BACKEND": "portal.cache.DegradingRedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
+}
 
-    with override_settings(CACHES=unreachable):
+
+def test_an_unreachable_cache_degrades_but_keeps_serving(client: Client) -> None:
+    with override_settings(CACHES=UNREACHABLE_REDIS):
         response = client.get("/readyz")
 
     assert response.status_code == 200
     assert response.json()["checks"]["cache"]["status"] == "degraded"
+
+
+def test_without_redis_the_api_still_serves_reads_and_sign_in() -> None:
+    customer = CustomerFactory(email="ren@example.com")
+    ProductFactory()
+    api = APIClient()
+
+    with override_settings(CACHES=UNREACHABLE_REDIS):
+        catalog = api.get("/api/catalog/internet")
+        signed_in = api.post(
+            "/api/auth/login",
+            {"email": "ren@example.com", "password": "correct-horse-battery"},
+            format="json",
+        )
+        dashboard = api.get("/api/me/status")
+        again = api.get("/api/catalog/internet")
+
+    assert catalog.status_code == 200
+    assert len(catalog.json()["plans"]) == 1
+    assert signed_in.status_code == 200
+    assert dashboard.status_code == 200
+    assert again.json()["plans"] == catalog.json()["plans"]
+    assert customer.pk == signed_in.json()["id"]

@@ -28,7 +28,7 @@ def test_cache_round_trip() -> None:
 
     assert cache.get("portal:ci-probe") == {"ok": True}
     if IN_CI:
-        assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+        assert settings.CACHES["default"]["BACKEND"] == "portal.cache.DegradingRedisCache"
 
 
 def test_celery_broker_accepts_a_connection() -> None:

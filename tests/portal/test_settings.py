@@ -88,7 +88,7 @@ def test_production_environment_is_parsed(tmp_path: Path) -> None:
     assert values["DB_ENGINE"] == "django.db.backends.postgresql"
     assert values["DB_NAME"] == "portal"
     assert values["DB_HOST"] == "db.internal"
-    assert values["CACHE"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["CACHE"] == "portal.cache.DegradingRedisCache"
     assert values["BROKER"] == "redis://cache.internal:6379/0"
     assert values["SF_OVERRIDES"] == {"picklists": {"Order.activation_status": {"activated": "Provisioned"}}}
     assert values["SSL_REDIRECT"] is True
