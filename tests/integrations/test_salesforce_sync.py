@@ -170,7 +170,9 @@ def test_reconciliation_task_retries_when_salesforce_is_down(systems: EmulatorSu
     assert "SalesforceUnavailable" in result.traceback
 
 
-def test_reconciliation_leaves_an_account_alone_while_the_portal_owes_it_a_change(systems: EmulatorSuite) -> None:
+def test_reconciliation_leaves_an_account_alone_while_the_portal_owes_it_a_change(
+    systems: EmulatorSuite,
+) -> None:
     customer = CustomerFactory()
     account = systems.salesforce.store.create_record("Account", {"Name": "Customer"})
     customer.id_mapping.salesforce_account_id = account["Id"]
