@@ -9,11 +9,13 @@ no customer records of their own.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
@@ -24,6 +26,7 @@ from tests.factories import (
     NotificationFactory,
     OrderFactory,
     StaffUserFactory,
+    SupportCaseFactory,
     WhmcsInvoiceFactory,
     WhmcsServiceFactory,
 )
@@ -89,6 +92,10 @@ MATRIX: dict[str, list[Row]] = {
     "notifications:read-all": [Row("post", signed_in(200))],
     "notifications:read": [Row("post", owned())],
     "notifications:dismiss": [Row("post", owned(owner=204))],
+    # Staff have no customer account: they may list (nothing) but cannot open a ticket.
+    "support-case-list": [Row("get", signed_in(200)), Row("post", signed_in(400), {})],
+    "support-case-detail": [Row("get", owned())],
+    "support-case-comments": [Row("post", owned(owner=201), {"body": "Any news?"})],
 }
 
 
@@ -132,6 +139,7 @@ def world() -> dict[str, Any]:
             "order_id": OrderFactory(user=customer_a).pk,
             "service_id": WhmcsServiceFactory(user=customer_a).pk,
             "notification_id": NotificationFactory(user=customer_a).pk,
+            "case_id": SupportCaseFactory(user=customer_a).pk,
         },
     }
 
@@ -164,3 +172,46 @@ def test_each_role_gets_the_expected_status(name: str, world: dict[str, Any], sy
                 f"{row.method.upper()} {name} as {role}: {response.status_code} "
                 f"{getattr(response, 'content', b'')[:200]!r}"
             )
+
+
+def admin_routes() -> list[tuple[str, str]]:
+    """Every admin URL: (route, name), from the admin site itself."""
+    found: list[tuple[str, str]] = []
+
+    def walk(patterns: list[Any], prefix: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            else:
+                found.append(("admin/" + prefix + str(pattern.pattern), pattern.name or ""))
+
+    walk(admin.site.get_urls(), "")
+    return found
+
+
+# Admin URLs that are not behind the admin login, and what a non-staff visitor gets there.
+ADMIN_OPEN = {
+    "login": 200,
+    "logout": 302,  # nothing to log out of: back to the index
+    "console_idverificationqueueitem_document": 404,  # never reveals that a document exists
+}
+
+
+def test_customers_and_anonymous_never_reach_the_admin(world: dict[str, Any]) -> None:
+    for route, name in admin_routes():
+        url = url_for(route, defaultdict(lambda: "1"))
+        for role in ("anonymous", "customer_a"):
+            response = client_for(role, world["users"]).get(url)
+            if name in ADMIN_OPEN:
+                assert response.status_code == ADMIN_OPEN[name], f"{name} as {role}: {response.status_code}"
+            else:
+                assert response.status_code == 302, f"{name} as {role}: {response.status_code}"
+                assert response["Location"].startswith("/admin/login/"), name
+
+
+def test_staff_never_meet_a_server_error_anywhere_in_the_admin(world: dict[str, Any]) -> None:
+    for route, name in admin_routes():
+        url = url_for(route, defaultdict(lambda: "1"))
+        for role in ("agent", "supervisor"):
+            response = client_for(role, world["users"]).get(url)
+            assert response.status_code < 500, f"{name} as {role}: {response.status_code}"
