@@ -221,7 +221,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Two queues. "salesforce" carries every task that talks to Salesforce (outbox delivery, catalog
-# sync, Account reconciliation, order fulfillment, which starts by reading the Order), so a
+# sync, Account reconciliation, case comment sync, order fulfillment, which starts by reading the Order), so a
 # Salesforce outage or API-limit backoff cannot starve notification, billing and cleanup work on
 # "default". A worker started without -Q consumes both (the embedded default and a small
 # deployment); larger ones run `celery -A portal worker -Q default` and `-Q salesforce` apart.
@@ -235,6 +235,7 @@ CELERY_TASK_ROUTES = {
     "integrations.sync_catalog": {"queue": "salesforce"},
     "integrations.reconcile_account_statuses": {"queue": "salesforce"},
     "checkout.fulfill_order": {"queue": "salesforce"},
+    "integrations.sync_case_comments": {"queue": "salesforce"},
 }
 # Every task is idempotent (claimed rows, resumable steps, dedupe keys), so a task is acknowledged
 # only after it finished and is redelivered if its worker dies mid-way, instead of being lost.

@@ -318,3 +318,28 @@ class FulfillmentRunFactory(DjangoModelFactory[FulfillmentRun]):
     salesforce_order_id = salesforce_id("801")
     status = FulfillmentRun.Status.PENDING
     idempotency_keys = factory.LazyAttribute(lambda o: [f"{o.salesforce_order_id}-2026-11-20T00:00:00.000Z"])
+
+
+# --- Support cases (appended) -----------------------------------------------------------------
+
+from apps.opportunities.models import CaseComment, CaseOrigin  # noqa: E402
+
+
+class SupportCaseFactory(CaseFactory):
+    """A support ticket as the portal opens it: General Inquiry from the Portal Website, with the
+    category heading the Description."""
+
+    type = CaseType.GENERAL_INQUIRY
+    origin = CaseOrigin.PORTAL_WEBSITE
+    subject = "My internet keeps dropping"
+    description = "Category: Internet\n\nThe connection drops every evening."
+
+
+class CaseCommentFactory(DjangoModelFactory[CaseComment]):
+    class Meta:
+        model = CaseComment
+
+    case = factory.SubFactory(SupportCaseFactory)
+    salesforce_id = salesforce_id("00a")
+    body = factory.Faker("sentence")
+    is_public = True

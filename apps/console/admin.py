@@ -1,4 +1,4 @@
-"""The agent console in Django admin: four queues, a checklist page per record, decision forms.
+"""The agent console in Django admin: five queues, a checklist page per record, decision forms.
 
 Each queue is a proxy model's admin. The list is the queue (open items by default, oldest or
 soonest first, with search and filters); the record page is the Salesforce checklist step by step
@@ -41,9 +41,17 @@ from apps.console.models import (
     IdVerificationQueueItem,
     OrderApprovalQueueItem,
     SubjectType,
+    SupportCaseQueueItem,
 )
 from apps.console.views import can_view_documents, residence_card_document
-from apps.opportunities.models import LineReturnStatus, OpportunityStage
+from apps.opportunities.models import CaseStatus, LineReturnStatus, OpportunityStage
+from apps.opportunities.support import (
+    CATEGORY_AGENT_LABELS,
+    OPEN_STATUSES,
+    SupportCategory,
+    case_state,
+    support_description_parse,
+)
 from apps.verification.models import RejectionReason, ResidenceCardSubmission
 from apps.verification.selectors import REJECTION_REMEDIATIONS
 from portal.exceptions import ApplicationError
@@ -854,6 +862,137 @@ class CancellationQueueAdmin(QueueAdmin):
             "whmcs_service": selectors.cancellation_whmcs_service(opportunity=obj),
             "readiness": services.cancellation_readiness(opportunity=obj),
             "cancelling": obj.stage == OpportunityStage.CANCELLING,
+        }
+
+
+# --- Support cases ----------------------------------------------------------------------------
+
+
+class SupportCaseStateFilter(admin.SimpleListFilter):
+    """Open tickets by default; closed ones and all of them on request."""
+
+    title = _("status")
+    parameter_name = "state"
+    OPEN, CLOSED, ALL = "open", "closed", "all"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [(self.OPEN, _("Open")), (self.CLOSED, _("Closed")), (self.ALL, _("All"))]
+
+    def value(self) -> str:
+        value = super().value()
+        return self.OPEN if value is None else str(value)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == self.OPEN:
+            return queryset.filter(status__in=OPEN_STATUSES)
+        if self.value() == self.CLOSED:
+            return queryset.filter(status=CaseStatus.CLOSED)
+        return queryset
+
+    def choices(self, changelist: Any) -> Iterator[Any]:
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+class SupportCategoryFilter(admin.SimpleListFilter):
+    """The category the customer chose; it heads the Case Description (see ``support``)."""
+
+    title = _("category")
+    parameter_name = "category"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return list(SupportCategory.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        label = CATEGORY_AGENT_LABELS.get(self.value() or "")
+        if label is None:
+            return queryset
+        return queryset.filter(description__startswith=f"Category: {label}\n")
+
+
+def _reply(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.support_case_reply(agent=agent, case_id=obj.pk, body=data["body"], status=data["status"])
+
+
+@admin.register(SupportCaseQueueItem)
+class SupportCaseQueueAdmin(QueueAdmin):
+    checklist_template = "console/support_case_checklist.html"
+    subject_type = SubjectType.SUPPORT_CASE
+    decide_permission = "console.reply_support_case"
+    decisions = (
+        Decision(
+            "reply",
+            _("Send reply"),
+            console_forms.SupportReplyForm,
+            "console.reply_support_case",
+            _reply,
+            _("Reply sent. The customer sees it now; Salesforce will be updated."),
+        ),
+    )
+    list_display = (
+        "subject",
+        "customer",
+        "category",
+        "created_at",
+        "age",
+        "last_activity",
+        "awaiting",
+        "status",
+        "sync_state",
+    )
+    list_display_links = ("subject",)
+    list_filter = (SupportCaseStateFilter, SupportCategoryFilter)
+    search_fields = (
+        "subject",
+        "description",
+        "=case_number",
+        "=salesforce_id",
+        "user__email",
+        "user__first_name",
+        "user__last_name",
+    )
+    search_help_text = _("Subject, text, case number, Salesforce ID, customer email or name")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return selectors.support_case_queue_items()
+
+    def record_title(self, obj: Any) -> str:
+        return str(obj.subject)
+
+    @admin.display(description=_("category"))
+    def category(self, obj: Any) -> str:
+        return str(SupportCategory(support_description_parse(obj.description).category).label)
+
+    @admin.display(description=_("age"), ordering="created_at")
+    def age(self, obj: Any) -> str:
+        return age_label(obj.created_at)
+
+    @admin.display(description=_("last comment"), ordering="last_comment_at")
+    def last_activity(self, obj: Any) -> str:
+        return age_label(obj.last_comment_at) if obj.last_comment_at else "—"
+
+    @admin.display(description=_("waiting for"))
+    def awaiting(self, obj: Any) -> str:
+        if obj.status == CaseStatus.CLOSED:
+            return "—"
+        if obj.last_comment_from_agent:
+            return badge(gettext("Customer"), "muted")
+        return badge(gettext("Agent"), "warning")
+
+    def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        description = support_description_parse(obj.description)
+        return {
+            "category": SupportCategory(description.category).label,
+            "request_text": description.text,
+            "whmcs_service_id": description.whmcs_service_id,
+            "state": case_state(obj),
+            "thread": selectors.support_case_thread(case=obj),
+            "age_label": age_label(obj.created_at),
+            "closed": obj.status == CaseStatus.CLOSED,
         }
 
 

@@ -9,7 +9,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.console.services import ELIGIBILITY_OFFERINGS
-from apps.opportunities.models import LineReturnStatus
+from apps.opportunities.models import CaseStatus, LineReturnStatus
+from apps.opportunities.support import COMMENT_MAX_LENGTH
 from apps.verification.models import RejectionReason
 
 
@@ -84,4 +85,25 @@ class ReopenForm(forms.Form):
         label=_("Why reopen"),
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Kept in the decision log."),
+    )
+
+
+class SupportReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Reply to the customer"),
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_(
+            "Shown to the customer in the portal and added to the Case in Salesforce as a public comment."
+        ),
+    )
+    status = forms.ChoiceField(
+        label=_("Case status"),
+        required=False,
+        choices=[
+            ("", _("Leave unchanged")),
+            (CaseStatus.WORKING.value, _("Working")),
+            (CaseStatus.ESCALATED.value, _("Escalated")),
+            (CaseStatus.CLOSED.value, _("Closed")),
+        ],
     )

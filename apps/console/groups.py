@@ -1,8 +1,9 @@
 """The console's staff groups and their permissions.
 
-Migration ``0002_agent_groups`` creates the groups with a frozen copy of these lists (migrations
-must not follow later code changes); ``console_groups_ensure`` recreates them from here, for a
-database that was flushed (transactional tests) or whose groups an admin deleted.
+Migration ``0002_agent_groups`` creates the groups and ``0004_support_case_permissions`` adds the
+support case queue to them, each with a frozen copy of these lists (migrations must not follow
+later code changes); ``console_groups_ensure`` recreates them from here, for a database that was
+flushed (transactional tests) or whose groups an admin deleted.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ AGENT_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("console", "view_idverificationqueueitem"),
     ("console", "view_orderapprovalqueueitem"),
     ("console", "view_cancellationqueueitem"),
+    ("console", "view_supportcasequeueitem"),
     ("console", "view_agentdecision"),
     ("console", "decide_eligibility"),
     ("console", "decide_id_verification"),
     ("console", "approve_order"),
     ("console", "manage_cancellation"),
+    ("console", "reply_support_case"),
     ("verification", "view_residence_card_document"),
 )
 SUPERVISOR_PERMISSIONS: tuple[tuple[str, str], ...] = (*AGENT_PERMISSIONS, ("console", "reopen_decision"))

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import CustomerProfile
 from apps.checkout.models import Order
-from apps.opportunities.models import Opportunity
+from apps.opportunities.models import Case, Opportunity
 from apps.verification.models import ResidenceCardSubmission
 
 
@@ -67,11 +67,22 @@ class CancellationQueueItem(Opportunity):
         verbose_name_plural = _("cancellation queue")
 
 
+class SupportCaseQueueItem(Case):
+    """A customer's support ticket (a Case opened in the portal) and its comment thread."""
+
+    class Meta:
+        proxy = True
+        ordering = ["created_at", "pk"]
+        verbose_name = _("support case")
+        verbose_name_plural = _("support case queue")
+
+
 class SubjectType(models.TextChoices):
     ELIGIBILITY = "eligibility", _("Internet eligibility")
     ID_VERIFICATION = "id_verification", _("ID verification")
     ORDER = "order", _("Order approval")
     CANCELLATION = "cancellation", _("Cancellation")
+    SUPPORT_CASE = "support_case", _("Support case")
 
 
 class DecisionAction(models.TextChoices):
@@ -84,6 +95,7 @@ class DecisionAction(models.TextChoices):
     APPROVE_ORDER = "approve_order", _("Approved order")
     UPDATE_LINE_RETURN = "update_line_return", _("Updated line return status")
     COMPLETE_CANCELLATION = "complete_cancellation", _("Completed cancellation")
+    REPLY_SUPPORT_CASE = "reply_support_case", _("Replied to support case")
     RETRY_SYNC = "retry_sync", _("Retried Salesforce sync")
 
 
@@ -137,6 +149,7 @@ class AgentDecision(models.Model):
             ("approve_order", _("Can approve orders")),
             ("manage_cancellation", _("Can manage cancellations")),
             ("reopen_decision", _("Can reopen a decision")),
+            ("reply_support_case", _("Can reply to support cases")),
         ]
 
     def __str__(self) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -29,9 +29,18 @@ from apps.console.models import (
     IdVerificationQueueItem,
     OrderApprovalQueueItem,
     SubjectType,
+    SupportCaseQueueItem,
 )
 from apps.integrations.models import OutboxEntry, WhmcsService
-from apps.opportunities.models import Case, CaseType, LineReturnStatus, Opportunity, OpportunityStage
+from apps.opportunities.models import (
+    Case,
+    CaseComment,
+    CaseType,
+    LineReturnStatus,
+    Opportunity,
+    OpportunityStage,
+)
+from apps.opportunities.support import OPEN_STATUSES, support_ticket_q
 from apps.verification.models import EligibilityRequest, ResidenceCardSubmission
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -188,6 +197,32 @@ def cancellation_queue_items() -> QuerySet[CancellationQueueItem]:
 
 def cancellation_queue_pending() -> QuerySet[CancellationQueueItem]:
     return cancellation_queue_items().filter(stage=OpportunityStage.CANCELLING)
+
+
+def support_case_queue_items() -> QuerySet[SupportCaseQueueItem]:
+    """Support tickets customers opened in the portal (any status), oldest first, with
+    ``comment_count``, ``last_comment_at`` and ``last_comment_from_agent`` (None without comments)."""
+    latest = CaseComment.objects.filter(case_id=OuterRef("pk")).order_by("-created_at", "-pk")
+    queryset = (
+        SupportCaseQueueItem.objects.filter(support_ticket_q())
+        .select_related("user", "user__id_mapping", "opportunity")
+        .annotate(
+            comment_count=Count("comments"),
+            last_comment_at=Max("comments__created_at"),
+            last_comment_from_agent=Subquery(latest.values("from_agent")[:1]),
+        )
+        .order_by("created_at", "pk")
+    )
+    return _with_sync_flags(queryset)
+
+
+def support_case_queue_open() -> QuerySet[SupportCaseQueueItem]:
+    return support_case_queue_items().filter(status__in=OPEN_STATUSES)
+
+
+def support_case_thread(*, case: Case) -> list[CaseComment]:
+    """Every comment of the Case, published or not (agents see internal ones too), oldest first."""
+    return list(CaseComment.objects.filter(case=case).select_related("author").order_by("created_at", "pk"))
 
 
 @dataclass(frozen=True)

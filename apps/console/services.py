@@ -44,12 +44,26 @@ from apps.console.selectors import (
     outbox_unsettled_for_customer,
 )
 from apps.integrations.models import OutboxEntry
-from apps.integrations.outbox import outbox_enqueue_salesforce, outbox_retry, portal_ref
+from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, outbox_retry, portal_ref
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
-from apps.opportunities.models import Case, CaseStatus, LineReturnStatus, Opportunity, OpportunityStage
+from apps.opportunities.models import (
+    Case,
+    CaseComment,
+    CaseStatus,
+    LineReturnStatus,
+    Opportunity,
+    OpportunityStage,
+)
+from apps.opportunities.support import (
+    CASE_MODEL,
+    COMMENT_MAX_LENGTH,
+    COMMENT_MODEL,
+    case_comment_subrequest,
+    support_ticket_q,
+)
 from apps.verification.models import RejectionReason, ResidenceCardStatusChange, ResidenceCardSubmission
 from portal.exceptions import ApplicationError, ConflictError
 
@@ -749,6 +763,76 @@ def cancellation_complete(*, agent: User, opportunity_id: int, now: datetime | N
             now=now,
         )
     return decision
+
+
+# --- Support cases ----------------------------------------------------------------------------
+
+SUPPORT_REPLY_STATUSES = (CaseStatus.WORKING, CaseStatus.ESCALATED, CaseStatus.CLOSED)
+"""The statuses an agent may set with a reply ("" leaves the status as it is)."""
+
+
+def support_case_reply(*, agent: User, case_id: int, body: str, status: str = "") -> AgentDecision:
+    """Answer a customer's support ticket: a published comment from the agent, shown to the
+    customer at once, and optionally a new Case status (e.g. Closed with the final answer).
+
+    ONE Salesforce call (a Composite request) creates the CaseComment (``IsPublished`` true) and,
+    when the status changes, updates the Case; both wait for the Case if it is still on its way.
+    No notification type exists for replies, so the customer is not notified; they see the reply
+    on the ticket.
+    """
+    body = body.strip()
+    if not body:
+        raise ApplicationError(gettext("Write a reply."), code="reply_required")
+    if len(body) > COMMENT_MAX_LENGTH:
+        raise ApplicationError(
+            gettext("A reply can be at most %(limit)d characters.") % {"limit": COMMENT_MAX_LENGTH},
+            code="reply_too_long",
+        )
+    if status and status not in SUPPORT_REPLY_STATUSES:
+        raise ApplicationError(gettext("Choose a valid status."), code="invalid_status")
+    field_map = get_field_map()
+    with transaction.atomic():
+        case = Case.objects.select_for_update().filter(support_ticket_q(), pk=case_id).first()
+        if case is None:
+            raise ApplicationError(gettext("This is not a support case."), code="not_a_support_case")
+        account_id = _account_id(case.user_id)
+        before = _snapshot(case, ("status",))
+        comment = CaseComment.objects.create(
+            case=case,
+            body=body,
+            is_public=True,
+            author=agent,
+            author_name=agent.get_short_name(),
+            from_agent=True,
+        )
+        subrequests = [case_comment_subrequest(case=case, comment=comment, field_map=field_map)]
+        update_fields = ["updated_at"]
+        if status and status != case.status:
+            case.status = status
+            update_fields.append("status")
+            subrequests.append(
+                CompositeSubrequest.update(
+                    "Case", _record_id(case, CASE_MODEL), "case", field_map.record("Case", {"status": status})
+                )
+            )
+        case.save(update_fields=update_fields)
+        entry = outbox_enqueue_salesforce(
+            operation="console.support_case.reply",
+            record_key=f"Account:{account_id}",
+            subrequests=subrequests,
+            write_backs=[WriteBack("comment", COMMENT_MODEL, comment.pk)],
+        )
+        return _audit(
+            agent=agent,
+            customer_id=case.user_id,
+            subject_type=SubjectType.SUPPORT_CASE,
+            subject_id=case.pk,
+            action=DecisionAction.REPLY_SUPPORT_CASE,
+            before=before,
+            after={**_snapshot(case, ("status",)), "comment_id": comment.pk},
+            note=body,
+            outbox_entry=entry,
+        )
 
 
 # --- Sync -------------------------------------------------------------------------------------

@@ -70,3 +70,23 @@ def detect_orphaned_whmcs_clients_task(self) -> int:
         return len(orphaned_whmcs_clients_detect())
     except WhmcsTransportError as exc:
         raise self.retry(exc=exc, countdown=600 * (self.request.retries + 1)) from exc
+
+
+@shared_task(
+    name="integrations.sync_case_comments",
+    ignore_result=True,
+    autoretry_for=(SalesforceUnavailable, SalesforceRequestLimitExceeded),
+    retry_backoff=30,
+    retry_backoff_max=900,
+    max_retries=5,
+)
+def sync_case_comments_task() -> dict[str, int]:
+    """Mirror agents' comments and status changes on support tickets made in Salesforce."""
+    from apps.integrations.salesforce.case_comments import sync_case_comments
+
+    report = sync_case_comments()
+    return {
+        "cases_updated": report.cases_updated,
+        "comments_created": report.comments_created,
+        "comments_updated": report.comments_updated,
+    }

@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
-from apps.opportunities.models import Case, Opportunity
+from apps.opportunities.models import Case, CaseComment, Opportunity
 
 
 @admin.register(Opportunity)
@@ -12,6 +13,20 @@ class OpportunityAdmin(admin.ModelAdmin):
     raw_id_fields = ("user",)
 
 
+class CaseCommentInline(admin.TabularInline):
+    """The Case's comments, read-only: they are written by the support API, the console's reply
+    and the comment sync, each of which also tells Salesforce."""
+
+    model = CaseComment
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "from_agent", "author_name", "is_public", "body", "salesforce_id", "synced_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Case | None = None) -> bool:
+        return False
+
+
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin):
     list_display = ("subject", "user", "type", "status", "origin", "created_at", "salesforce_id")
@@ -19,3 +34,4 @@ class CaseAdmin(admin.ModelAdmin):
     search_fields = ("subject", "case_number", "user__email", "salesforce_id")
     list_select_related = ("user",)
     raw_id_fields = ("user", "opportunity")
+    inlines = (CaseCommentInline,)

@@ -6,6 +6,7 @@ A row may exist before Salesforce has it: the portal commits the row with an out
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import ProductType
@@ -181,3 +182,40 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class CaseComment(models.Model):
+    """A comment on a Case: the customer's and the agents' conversation on a support ticket.
+
+    Mirrors a Salesforce ``CaseComment``. A comment written in the portal (by the customer, or by
+    an agent in the console) exists here first and gets its ``salesforce_id`` when the outbox
+    delivers it; a comment an agent writes in Salesforce arrives through the comment sync. Only
+    published comments (``is_public``, Salesforce's ``IsPublished``) are shown to the customer.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="comments", verbose_name=_("case"))
+    salesforce_id = models.CharField(_("Salesforce ID"), max_length=18, unique=True, null=True, blank=True)
+    body = models.TextField(_("comment"))
+    is_public = models.BooleanField(_("visible to the customer"), default=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    author_name = models.CharField(_("author name"), max_length=255, blank=True)
+    from_agent = models.BooleanField(_("from an agent"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    salesforce_modified_at = models.DateTimeField(_("Salesforce last modified"), null=True, blank=True)
+    synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("case comment")
+        verbose_name_plural = _("case comments")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["case", "created_at"], name="case_comment_thread_idx")]
+
+    def __str__(self) -> str:
+        return self.body if len(self.body) <= 60 else f"{self.body[:59]}…"

@@ -26,6 +26,7 @@ from tests.factories import (
     NotificationFactory,
     OrderFactory,
     StaffUserFactory,
+    SupportCaseFactory,
     WhmcsInvoiceFactory,
     WhmcsServiceFactory,
 )
@@ -92,6 +93,9 @@ MATRIX: dict[str, list[Row]] = {
     "notifications:read": [Row("post", owned())],
     "notifications:dismiss": [Row("post", owned(owner=204))],
     # Staff have no customer account: they may list (nothing) but cannot open a ticket.
+    "support-case-list": [Row("get", signed_in(200)), Row("post", signed_in(400), {})],
+    "support-case-detail": [Row("get", owned())],
+    "support-case-comments": [Row("post", owned(owner=201), {"body": "Any news?"})],
 }
 
 
@@ -135,6 +139,7 @@ def world() -> dict[str, Any]:
             "order_id": OrderFactory(user=customer_a).pk,
             "service_id": WhmcsServiceFactory(user=customer_a).pk,
             "notification_id": NotificationFactory(user=customer_a).pk,
+            "case_id": SupportCaseFactory(user=customer_a).pk,
         },
     }
 

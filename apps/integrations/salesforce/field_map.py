@@ -122,6 +122,14 @@ DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "priority": "Priority",
         "modified_at": "SystemModstamp",
     },
+    "CaseComment": {
+        "parent_id": "ParentId",
+        "body": "CommentBody",
+        "is_published": "IsPublished",
+        "created_at": "CreatedDate",
+        "created_by_id": "CreatedById",
+        "modified_at": "SystemModstamp",
+    },
     "Product2": {
         "name": "Name",
         "sku": "ProductCode",

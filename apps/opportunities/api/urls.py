@@ -1,5 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
+from apps.opportunities.api.support import support_urlpatterns
 from apps.opportunities.api.views import (
     SubscriptionCancellationCreateApi,
     SubscriptionDetailApi,
@@ -14,4 +15,5 @@ urlpatterns = [
         SubscriptionCancellationCreateApi.as_view(),
         name="subscription-cancellation",
     ),
+    path("", include(support_urlpatterns)),
 ]

@@ -1,0 +1,430 @@
+"""Support cases: customers open tickets, read them with their public comments, and reply.
+
+Which Cases a customer sees follows seed 000 "Case Management Strategy":
+
+* support tickets (Type "General Inquiry", Origin "Portal Website"): shown with their details
+  and their published comments;
+* cancellation requests: shown as status only (no description, no comments);
+* eligibility checks and ID verification (Origin "Portal"): internal workflow, never shown; a
+  customer asking for one by ID gets 404, as for another customer's Case.
+
+Writes commit the portal row together with ONE outbox entry (one Salesforce Composite call):
+the Case (linked to the customer's Account and, when the customer names one of their services,
+that service's Opportunity), or the CaseComment (``IsPublished`` true). The customer sees the row
+at once, in state "submitting" until the outbox has written back the Salesforce ID.
+
+Reads come from the portal DB only and are never cached, so a comment added here, by an agent in
+the console or by an agent in Salesforce (picked up by ``integrations.sync_case_comments``) is in
+the next read: there is no cache to invalidate (the seed's BFF had to invalidate one on every
+comment; not having it is simpler).
+
+The category is not a Case field of the org: it heads the Case's Description, which is where
+agents read it in Salesforce, and is parsed back from there for the customer's view.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import IdMapping, User
+from apps.integrations.models import WhmcsService
+from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, portal_ref
+from apps.integrations.salesforce.field_map import FieldMap, get_field_map
+from apps.integrations.salesforce.gateway import CompositeSubrequest
+from apps.opportunities.models import (
+    Case,
+    CaseComment,
+    CaseOrigin,
+    CasePriority,
+    CaseStatus,
+    CaseType,
+    Opportunity,
+)
+from portal.exceptions import ApplicationError, ConflictError
+
+CASE_MODEL = "opportunities.Case"
+COMMENT_MODEL = "opportunities.CaseComment"
+SUBJECT_MAX_LENGTH = 255
+DESCRIPTION_MAX_LENGTH = 10_000
+COMMENT_MAX_LENGTH = 4_000
+"""Salesforce's ``CaseComment.CommentBody`` holds at most 4,000 characters."""
+
+
+class SupportCategory(models.TextChoices):
+    BILLING = "billing", _("Billing")
+    INTERNET = "internet", _("Internet")
+    SIM = "sim", _("SIM")
+    VPN = "vpn", _("VPN")
+    ACCOUNT = "account", _("Account")
+    OTHER = "other", _("Other")
+
+
+CATEGORY_AGENT_LABELS: dict[str, str] = {
+    SupportCategory.BILLING: "Billing",
+    SupportCategory.INTERNET: "Internet",
+    SupportCategory.SIM: "SIM",
+    SupportCategory.VPN: "VPN",
+    SupportCategory.ACCOUNT: "Account",
+    SupportCategory.OTHER: "Other",
+}
+"""The category as agents read it in the Case Description (English, whatever the customer's
+language), and as it is parsed back."""
+_CATEGORY_BY_AGENT_LABEL = {label: value for value, label in CATEGORY_AGENT_LABELS.items()}
+
+
+class CaseKind:
+    SUPPORT_TICKET = "support_ticket"
+    CANCELLATION_REQUEST = "cancellation_request"
+    CHOICES = (SUPPORT_TICKET, CANCELLATION_REQUEST)
+
+
+SUBMITTING = "submitting"
+"""The state of a Case or comment the outbox has not delivered yet."""
+
+CASE_STATES = (SUBMITTING, *CaseStatus.values)
+STATE_LABELS = {
+    SUBMITTING: _("Submitting"),
+    CaseStatus.NEW: _("Received"),
+    CaseStatus.WORKING: _("In progress"),
+    CaseStatus.ESCALATED: _("In progress"),
+    CaseStatus.CLOSED: _("Closed"),
+}
+OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.WORKING, CaseStatus.ESCALATED)
+
+
+def support_ticket_q(prefix: str = "") -> Q:
+    """The Cases that are customer support tickets (seed 000: Origin "Portal Website")."""
+    return Q(**{f"{prefix}type": CaseType.GENERAL_INQUIRY, f"{prefix}origin": CaseOrigin.PORTAL_WEBSITE})
+
+
+def customer_visible_case_q() -> Q:
+    """Support tickets, and cancellation requests (status only); never the internal workflows."""
+    return support_ticket_q() | Q(type=CaseType.CANCELLATION_REQUEST)
+
+
+def is_support_ticket(case: Case) -> bool:
+    return case.type == CaseType.GENERAL_INQUIRY and case.origin == CaseOrigin.PORTAL_WEBSITE
+
+
+# --- The Description header -----------------------------------------------------------------
+
+_DESCRIPTION_HEADER = re.compile(
+    r"\ACategory: (?P<category>[^\n]+)\n"
+    r"(?:Related service: [^\n]*\(WHMCS service #(?P<whmcs_id>\d+)\)\n)?"
+    r"\n(?P<text>.*)\Z",
+    re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class SupportDescription:
+    category: str
+    whmcs_service_id: int | None
+    text: str
+
+
+def support_description_compose(*, category: str, text: str, service: WhmcsService | None) -> str:
+    """The Case Description agents read: the category, the related service, the customer's text."""
+    lines = [f"Category: {CATEGORY_AGENT_LABELS[category]}"]
+    if service is not None:
+        lines.append(f"Related service: {service.name} (WHMCS service #{service.whmcs_id})")
+    return "\n".join([*lines, "", text])
+
+
+def support_description_parse(description: str) -> SupportDescription:
+    """The parts ``support_description_compose`` joined; a Description without the header (a
+    ticket filed some other way) is all text, category "other"."""
+    match = _DESCRIPTION_HEADER.match(description)
+    category = _CATEGORY_BY_AGENT_LABEL.get(match["category"].strip()) if match else None
+    if match is None or category is None:
+        return SupportDescription(category=SupportCategory.OTHER, whmcs_service_id=None, text=description)
+    whmcs_id = match["whmcs_id"]
+    return SupportDescription(
+        category=category, whmcs_service_id=int(whmcs_id) if whmcs_id else None, text=match["text"]
+    )
+
+
+# --- Reads ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelatedService:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class SupportCommentView:
+    id: int
+    body: str
+    from_agent: bool
+    author_name: str
+    submitting: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SupportCaseView:
+    """What the customer sees of one Case; for cancellation requests only the status part."""
+
+    id: int
+    kind: str
+    case_number: str
+    subject: str
+    category: str | None
+    description: str | None
+    related_service: RelatedService | None
+    state: str
+    state_label: str
+    created_at: datetime
+    updated_at: datetime
+    comments: list[SupportCommentView]
+
+
+def case_state(case: Case) -> str:
+    """The Case's state for the customer: "submitting" until Salesforce has it, then its status."""
+    return case.status if case.salesforce_id else SUBMITTING
+
+
+def support_case_list(*, user: User) -> QuerySet[Case]:
+    """The customer's visible Cases, newest first."""
+    return Case.objects.filter(customer_visible_case_q(), user=user).order_by("-created_at", "-pk")
+
+
+def support_case_get(*, user: User, case_id: int) -> Case | None:
+    """One of the customer's visible Cases with its public comments (oldest first), or None."""
+    public = CaseComment.objects.filter(is_public=True).order_by("created_at", "pk")
+    return (
+        support_case_list(user=user)
+        .select_related("opportunity")
+        .prefetch_related(Prefetch("comments", queryset=public, to_attr="public_comments"))
+        .filter(pk=case_id)
+        .first()
+    )
+
+
+def comment_view(comment: CaseComment) -> SupportCommentView:
+    author_name = comment.author_name
+    if comment.from_agent and not author_name:
+        author_name = gettext("SonixNet Support")
+    return SupportCommentView(
+        id=comment.pk,
+        body=comment.body,
+        from_agent=comment.from_agent,
+        author_name=author_name,
+        submitting=not comment.salesforce_id,
+        created_at=comment.created_at,
+    )
+
+
+def _related_whmcs_id(case: Case, description: SupportDescription | None) -> int | None:
+    """The WHMCS service a ticket names, or the one a cancellation request's Opportunity is for."""
+    if description is not None:
+        return description.whmcs_service_id
+    opportunity = case.opportunity if case.opportunity_id else None
+    return opportunity.whmcs_service_id if opportunity is not None else None
+
+
+def support_case_views(*, user: User, cases: Sequence[Case]) -> list[SupportCaseView]:
+    """The customer's view of each Case (one query for the related services of them all).
+
+    Comments are included when the Cases were read by ``support_case_get`` (``public_comments``).
+    """
+    descriptions = {
+        case.pk: support_description_parse(case.description) if is_support_ticket(case) else None
+        for case in cases
+    }
+    whmcs_ids = {case.pk: _related_whmcs_id(case, descriptions[case.pk]) for case in cases}
+    services = {
+        whmcs_id: RelatedService(id=pk, name=name)
+        for pk, whmcs_id, name in WhmcsService.objects.filter(
+            user=user, whmcs_id__in={value for value in whmcs_ids.values() if value is not None}
+        ).values_list("pk", "whmcs_id", "name")
+    }
+
+    views: list[SupportCaseView] = []
+    for case in cases:
+        state = case_state(case)
+        description = descriptions[case.pk]
+        whmcs_id = whmcs_ids[case.pk]
+        # Cancellation requests are status only: never their comments.
+        comments = getattr(case, "public_comments", []) if description is not None else []
+        views.append(
+            SupportCaseView(
+                id=case.pk,
+                kind=CaseKind.SUPPORT_TICKET if description is not None else CaseKind.CANCELLATION_REQUEST,
+                case_number=case.case_number,
+                subject=case.subject,
+                category=description.category if description is not None else None,
+                description=description.text if description is not None else None,
+                related_service=services.get(whmcs_id) if whmcs_id is not None else None,
+                state=state,
+                state_label=str(STATE_LABELS[state]),
+                created_at=case.created_at,
+                updated_at=case.updated_at,
+                comments=[comment_view(comment) for comment in comments],
+            )
+        )
+    return views
+
+
+def support_case_view(*, user: User, case: Case) -> SupportCaseView:
+    return support_case_views(user=user, cases=[case])[0]
+
+
+# --- Writes ---------------------------------------------------------------------------------
+
+
+def _account_id(user: User) -> str:
+    account_id = IdMapping.objects.filter(user=user).values_list("salesforce_account_id", flat=True).first()
+    if not account_id:
+        raise ApplicationError(
+            gettext("Your customer account is not set up. Please contact support."), code="account_not_linked"
+        )
+    return account_id
+
+
+def case_comment_subrequest(*, case: Case, comment: CaseComment, field_map: FieldMap) -> CompositeSubrequest:
+    """Create the CaseComment, published (the customer sees it), on the Case or on the Case an
+    earlier outbox entry is still creating."""
+    return CompositeSubrequest.create(
+        "CaseComment",
+        "comment",
+        field_map.record(
+            "CaseComment",
+            {
+                "parent_id": case.salesforce_id or portal_ref(CASE_MODEL, case.pk),
+                "body": comment.body,
+                "is_published": comment.is_public,
+            },
+        ),
+    )
+
+
+def support_case_create(
+    *,
+    user: User,
+    subject: str,
+    description: str,
+    category: str,
+    service_id: int | None = None,
+) -> Case:
+    """Open a support ticket: a Case of type General Inquiry, origin Portal Website.
+
+    ``service_id`` is one of the customer's ``WhmcsService`` pks (another customer's is refused
+    like an unknown one); the Case is linked to that service's Opportunity when the portal knows
+    it (by WHMCS service ID). Salesforce gets the Case through ONE outbox entry.
+    """
+    subject, description = subject.strip(), description.strip()
+    if category not in SupportCategory.values:
+        raise ValidationError({"category": [gettext("Choose a category.")]})
+    service = None
+    if service_id is not None:
+        service = WhmcsService.objects.filter(user=user, pk=service_id).first()
+        if service is None:
+            raise ValidationError({"service_id": [gettext("This service is not one of yours.")]})
+    field_map = get_field_map()
+    with transaction.atomic():
+        account_id = _account_id(user)
+        opportunity = None
+        if service is not None:
+            opportunity = (
+                Opportunity.objects.filter(user=user, whmcs_service_id=service.whmcs_id)
+                .order_by("-created_at", "-pk")
+                .first()
+            )
+        case = Case(
+            user=user,
+            opportunity=opportunity,
+            type=CaseType.GENERAL_INQUIRY,
+            subject=subject,
+            description=support_description_compose(category=category, text=description, service=service),
+            status=CaseStatus.NEW,
+            origin=CaseOrigin.PORTAL_WEBSITE,
+            priority=CasePriority.MEDIUM,
+        )
+        case.full_clean(exclude=["user", "opportunity", "salesforce_id"])
+        case.save(force_insert=True)
+        values = {
+            "account_id": account_id,
+            "type": case.type,
+            "subject": case.subject,
+            "description": case.description,
+            "status": case.status,
+            "origin": case.origin,
+            "priority": case.priority,
+        }
+        if opportunity is not None:
+            values["opportunity_id"] = opportunity.salesforce_id or portal_ref(
+                "opportunities.Opportunity", opportunity.pk
+            )
+        outbox_enqueue_salesforce(
+            operation="support.case_create",
+            record_key=f"Account:{account_id}",
+            subrequests=[CompositeSubrequest.create("Case", "case", field_map.record("Case", values))],
+            write_backs=[WriteBack("case", CASE_MODEL, case.pk)],
+        )
+    # The outbox may have delivered on commit already (an eager worker): report what is true now.
+    case.refresh_from_db()
+    return case
+
+
+def support_case_comment_add(*, user: User, case_id: int, body: str) -> CaseComment:
+    """The customer's reply on one of their support tickets, shown at once and sent to Salesforce
+    as a published CaseComment (ONE outbox entry; it waits for the Case if that is still on its
+    way). Another customer's Case and internal Cases are "not found"; cancellation requests take
+    no comments; a closed ticket takes none either (the customer opens a new one)."""
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": [gettext("Write a comment.")]})
+    field_map = get_field_map()
+    with transaction.atomic():
+        case = (
+            Case.objects.select_for_update().filter(customer_visible_case_q(), user=user, pk=case_id).first()
+        )
+        if case is None:
+            raise Http404("No such case.")
+        if not is_support_ticket(case):
+            raise ApplicationError(
+                gettext("Comments are not available for this request."), code="comments_not_available"
+            )
+        if case.status == CaseStatus.CLOSED:
+            raise ConflictError(
+                gettext("This case is closed. Please open a new case if you need more help."),
+                code="case_closed",
+            )
+        account_id = _account_id(user)
+        comment = CaseComment(
+            case=case,
+            body=body,
+            is_public=True,
+            author=user,
+            author_name=user.get_full_name(),
+            from_agent=False,
+        )
+        comment.full_clean(exclude=["case", "author", "salesforce_id"])
+        comment.save(force_insert=True)
+        case.save(update_fields=["updated_at"])
+        outbox_enqueue_salesforce(
+            operation="support.comment_add",
+            record_key=f"Account:{account_id}",
+            subrequests=[case_comment_subrequest(case=case, comment=comment, field_map=field_map)],
+            write_backs=[WriteBack("comment", COMMENT_MODEL, comment.pk)],
+        )
+    comment.refresh_from_db()
+    return comment
+
+
+def case_comments_for_agents(*, case: Case) -> Iterable[CaseComment]:
+    """Every comment of a Case, published or not, oldest first (the console's thread)."""
+    return CaseComment.objects.filter(case=case).select_related("author").order_by("created_at", "pk")
