@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -210,6 +211,25 @@ def _tasks(dashboard: Dashboard) -> list[Task]:
                 description=_("Add a card so your services keep running without interruption."),
                 action_label=_("Add payment method"),
                 action_url="/account/billing/payment-methods",
+            )
+        )
+    if (
+        settings.INTERNET_ORDERS_REQUIRE_ID_VERIFICATION
+        and profile is not None
+        and profile.internet_eligibility_status == EligibilityStatus.ELIGIBLE
+        and profile.id_verification_status in (IdVerificationStatus.NOT_SUBMITTED, "")
+    ):
+        # Internet orders need a verified ID in this deployment (seed 000 leaves it open).
+        tasks.append(
+            Task(
+                type="id_verification_required",
+                priority=3,
+                title=_("Verify your ID to order internet"),
+                description=_(
+                    "Upload your residence card so we can verify your identity before your internet order."
+                ),
+                action_label=_("Upload residence card"),
+                action_url="/account/settings/verification",
             )
         )
     if dashboard.orders_in_progress:

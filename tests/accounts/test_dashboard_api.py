@@ -207,3 +207,18 @@ def test_the_query_count_stays_constant_as_history_grows() -> None:
 
     assert len(large_queries) == len(small_queries)
     assert len(large_queries) <= 8
+
+
+@pytest.mark.parametrize(("required", "expected"), [(True, ["id_verification_required"]), (False, [])])
+def test_internet_id_requirement_is_a_setting_shown_as_a_task(
+    settings: Any, required: bool, expected: list[str]
+) -> None:
+    settings.INTERNET_ORDERS_REQUIRE_ID_VERIFICATION = required
+    customer = CustomerFactory()
+    customer.profile.internet_eligibility_status = EligibilityStatus.ELIGIBLE
+    customer.profile.internet_eligibility = "Home 1G"
+    customer.profile.save()
+
+    body = signed_in(customer).get("/api/me/status").json()
+
+    assert task_types(body) == expected

@@ -76,6 +76,7 @@ class TaskSerializer(serializers.Serializer):
             "order_in_progress",
             "eligibility_pending",
             "id_verification_rejected",
+            "id_verification_required",
             "onboarding",
         ]
     )
