@@ -430,6 +430,8 @@ class SalesforceStore:
                 return left.casefold() == right.casefold()
             return bool(left == right)
 
+        if not self._unique_fields.get(obj.name) and not self._duplicate_rules.get(obj.name):
+            return  # no rule for this object: nothing to compare, so writes stay O(1)
         others = [(rid, other) for rid, other in self._records[obj.name].items() if rid != record_id]
         for field_name in sorted(self._unique_fields.get(obj.name, ())):
             value = record.get(field_name)

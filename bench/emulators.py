@@ -1,0 +1,45 @@
+"""The Salesforce and WHMCS emulators in-process on free loopback ports, the portal pointed at them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.test.utils import override_settings
+
+from apps.integrations.emulators import EmulatorSuite
+from apps.integrations.salesforce.auth import clear_session_cache
+from bench.env import BenchEnv
+
+
+@contextmanager
+def emulators(env: BenchEnv) -> Iterator[EmulatorSuite]:
+    suite = EmulatorSuite(directory=env.workdir / "emulators", keepalive_interval=5.0)
+    suite.start()
+    overrides = suite.settings_overrides()
+    patched: dict[str, Any] = {
+        "SALESFORCE": {**settings.SALESFORCE, **overrides["SALESFORCE"]},
+        "WHMCS": {**settings.WHMCS, **overrides["WHMCS"]},
+    }
+    try:
+        with override_settings(**patched):
+            clear_session_cache()
+            yield suite
+    finally:
+        clear_session_cache()
+        suite.stop()
+
+
+def subscriber_env(suite: EmulatorSuite) -> dict[str, str]:
+    """The ``SF_*`` variables that point a portal process at ``suite`` (as ``settings.py`` reads them)."""
+    sf = suite.settings_overrides()["SALESFORCE"]
+    return {
+        "SF_LOGIN_URL": sf["LOGIN_URL"],
+        "SF_CLIENT_ID": sf["CLIENT_ID"],
+        "SF_USERNAME": sf["USERNAME"],
+        "SF_PRIVATE_KEY_PATH": sf["PRIVATE_KEY_PATH"],
+        "SF_CA_BUNDLE": sf["CA_BUNDLE"],
+        "SF_PUBSUB_ENDPOINT": sf["PUBSUB_ENDPOINT"],
+    }
