@@ -586,12 +586,52 @@ def id_verification_reopen(*, agent: User, submission_id: int, note: str) -> Age
 # --- Order approval ---------------------------------------------------------------------------
 
 
+def _decide_field(
+    *,
+    agent: User,
+    instance: Order | Opportunity,
+    sobject: str,
+    model_label: str,
+    attribute: str,
+    value: str,
+    operation: str,
+    subject_type: SubjectType,
+    action: DecisionAction,
+) -> AgentDecision:
+    """One field of a mirrored record decided by an agent: set it, send it to Salesforce in one
+    call through the outbox, and record the decision with its before and after."""
+    before = _snapshot(instance, (attribute,))
+    setattr(instance, attribute, value)
+    instance.save(update_fields=[attribute, "updated_at"])
+    entry = _enqueue(
+        operation=operation,
+        account_id=_account_id(instance.user_id),
+        subrequests=[
+            CompositeSubrequest.update(
+                sobject,
+                _record_id(instance, model_label),
+                sobject.lower(),
+                get_field_map().record(sobject, {attribute: value}),
+            )
+        ],
+    )
+    return _audit(
+        agent=agent,
+        customer_id=instance.user_id,
+        subject_type=subject_type,
+        subject_id=instance.pk,
+        action=action,
+        before=before,
+        after=_snapshot(instance, (attribute,)),
+        outbox_entry=entry,
+    )
+
+
 def order_approve(*, agent: User, order_id: int) -> AgentDecision:
     """Approve an order in Pending Review whose prerequisites hold (seed 000 "Order Approval
     Processing"): ``Order.Status = Approved`` in Salesforce, whose Order Approval Flow sets the
     activation status and publishes ``OrderProvisionRequested__e``; the portal's subscriber then
     fulfils the order exactly as for an approval made in Salesforce."""
-    field_map = get_field_map()
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status != OrderStatus.PENDING_REVIEW:
@@ -606,31 +646,16 @@ def order_approve(*, agent: User, order_id: int) -> AgentDecision:
                 gettext("The order cannot be approved yet: %(unmet)s.") % {"unmet": "; ".join(unmet)},
                 code="prerequisites_not_met",
             )
-        account_id = _account_id(order.user_id)
-        before = _snapshot(order, ("status",))
-        order.status = OrderStatus.APPROVED
-        order.save(update_fields=["status", "updated_at"])
-        entry = _enqueue(
-            operation="console.order.approve",
-            account_id=account_id,
-            subrequests=[
-                CompositeSubrequest.update(
-                    "Order",
-                    _record_id(order, "checkout.Order"),
-                    "order",
-                    field_map.record("Order", {"status": OrderStatus.APPROVED}),
-                )
-            ],
-        )
-        return _audit(
+        return _decide_field(
             agent=agent,
-            customer_id=order.user_id,
+            instance=order,
+            sobject="Order",
+            model_label="checkout.Order",
+            attribute="status",
+            value=OrderStatus.APPROVED,
+            operation="console.order.approve",
             subject_type=SubjectType.ORDER,
-            subject_id=order.pk,
             action=DecisionAction.APPROVE_ORDER,
-            before=before,
-            after=_snapshot(order, ("status",)),
-            outbox_entry=entry,
         )
 
 
@@ -653,7 +678,6 @@ def cancellation_line_return_update(
     """Track the return of the internet equipment (ONU): NotYet → SentKit → Returned1/Returned2."""
     if line_return_status not in LineReturnStatus.values or not line_return_status:
         raise ApplicationError(gettext("Choose a line return status."), code="line_return_required")
-    field_map = get_field_map()
     with transaction.atomic():
         opportunity = _cancelling_opportunity(opportunity_id)
         if opportunity.product_type != ProductType.INTERNET:
@@ -662,31 +686,16 @@ def cancellation_line_return_update(
             )
         if opportunity.line_return_status == line_return_status:
             raise ConflictError(gettext("The line return status is already that."), code="unchanged")
-        account_id = _account_id(opportunity.user_id)
-        before = _snapshot(opportunity, ("line_return_status",))
-        opportunity.line_return_status = line_return_status
-        opportunity.save(update_fields=["line_return_status", "updated_at"])
-        entry = _enqueue(
-            operation="console.cancellation.line_return",
-            account_id=account_id,
-            subrequests=[
-                CompositeSubrequest.update(
-                    "Opportunity",
-                    _record_id(opportunity, "opportunities.Opportunity"),
-                    "opportunity",
-                    field_map.record("Opportunity", {"line_return_status": line_return_status}),
-                )
-            ],
-        )
-        return _audit(
+        return _decide_field(
             agent=agent,
-            customer_id=opportunity.user_id,
+            instance=opportunity,
+            sobject="Opportunity",
+            model_label="opportunities.Opportunity",
+            attribute="line_return_status",
+            value=line_return_status,
+            operation="console.cancellation.line_return",
             subject_type=SubjectType.CANCELLATION,
-            subject_id=opportunity.pk,
             action=DecisionAction.UPDATE_LINE_RETURN,
-            before=before,
-            after=_snapshot(opportunity, ("line_return_status",)),
-            outbox_entry=entry,
         )
 
 
@@ -721,37 +730,21 @@ def cancellation_complete(*, agent: User, opportunity_id: int, now: datetime | N
     """The service is terminated: the Opportunity's stage becomes 〇Cancelled and the customer
     gets a CANCELLATION_COMPLETE notification."""
     now = now or timezone.now()
-    field_map = get_field_map()
     with transaction.atomic():
         opportunity = _cancelling_opportunity(opportunity_id)
         readiness = cancellation_readiness(opportunity=opportunity, now=now)
         if not readiness.ready:
             raise ApplicationError(" ".join(readiness.reasons), code="cancellation_not_ready")
-        account_id = _account_id(opportunity.user_id)
-        before = _snapshot(opportunity, ("stage",))
-        opportunity.stage = OpportunityStage.CANCELLED
-        opportunity.save(update_fields=["stage", "updated_at"])
-        entry = _enqueue(
-            operation="console.cancellation.complete",
-            account_id=account_id,
-            subrequests=[
-                CompositeSubrequest.update(
-                    "Opportunity",
-                    _record_id(opportunity, "opportunities.Opportunity"),
-                    "opportunity",
-                    field_map.record("Opportunity", {"stage": OpportunityStage.CANCELLED}),
-                )
-            ],
-        )
-        decision = _audit(
+        decision = _decide_field(
             agent=agent,
-            customer_id=opportunity.user_id,
+            instance=opportunity,
+            sobject="Opportunity",
+            model_label="opportunities.Opportunity",
+            attribute="stage",
+            value=OpportunityStage.CANCELLED,
+            operation="console.cancellation.complete",
             subject_type=SubjectType.CANCELLATION,
-            subject_id=opportunity.pk,
             action=DecisionAction.COMPLETE_CANCELLATION,
-            before=before,
-            after=_snapshot(opportunity, ("stage",)),
-            outbox_entry=entry,
         )
         service = cancellation_whmcs_service(opportunity=opportunity)
         notification_create(
