@@ -5,7 +5,7 @@ which 500,000 are expired, and one "hero" customer (user 1) with 1,000 notificat
 invoices, 50 orders, 3 services and a card: the customer the dashboard benchmark reads.
 
 Column lists come from the models: a column the generator does not set gets the field's default
-(or NULL / "" where the field allows it), so a column another engineer adds does not break the
+(or NULL / "" where the field allows it), so a column added later does not break the
 generator unless it is NOT NULL without a default, which is reported by name.
 """
 
