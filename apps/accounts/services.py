@@ -22,7 +22,7 @@ from apps.accounts.dashboard import invoice_due_notification_context
 from apps.accounts.models import CustomerProfile, IdMapping, User
 from apps.integrations.models import WhmcsInvoice
 from apps.integrations.outbox import outbox_enqueue_coalesced_update
-from apps.integrations.salesforce.field_map import get_field_map
+from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
 
@@ -187,6 +187,6 @@ def customer_sign_in_record(*, user_id: int, now: datetime | None = None) -> Non
         record_key=f"Account:{mapping.salesforce_account_id}:last-sign-in",
         sobject="Account",
         record_id=mapping.salesforce_account_id,
-        fields={field_map.field("Account", "last_signed_in_at"): now.isoformat()},
+        fields={field_map.field("Account", "last_signed_in_at"): salesforce_datetime(now)},
         delay=timedelta(seconds=settings.SIGN_IN_STAMP_COALESCE_SECONDS),
     )

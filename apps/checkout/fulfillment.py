@@ -36,7 +36,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -57,7 +57,7 @@ from apps.integrations.salesforce.exceptions import (
     SalesforceErrorDetail,
     error_for_response,
 )
-from apps.integrations.salesforce.field_map import FieldMap, get_field_map
+from apps.integrations.salesforce.field_map import FieldMap, get_field_map, salesforce_datetime
 from apps.integrations.salesforce.gateway import (
     CompositeSubrequest,
     SalesforceGateway,
@@ -757,7 +757,7 @@ def _fail(run: FulfillmentRun, step: str, code: str, message: str) -> None:
                                 "activation_status": ActivationStatus.FAILED,
                                 "activation_error_code": code,
                                 "activation_error_message": message[:SALESFORCE_ERROR_MESSAGE_LENGTH],
-                                "activation_error_at": _salesforce_datetime(now),
+                                "activation_error_at": salesforce_datetime(now),
                             },
                         ),
                     )
@@ -862,10 +862,6 @@ def _date(value: Any) -> date | None:
         return date.fromisoformat(str(value)[:10]) if value else None
     except ValueError:
         return None
-
-
-def _salesforce_datetime(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
 def _event_object(topic: str) -> str:

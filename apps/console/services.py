@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -45,7 +45,7 @@ from apps.console.selectors import (
 )
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, outbox_retry, portal_ref
-from apps.integrations.salesforce.field_map import get_field_map
+from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
@@ -83,11 +83,6 @@ _PROFILE_VERIFICATION_FIELDS = (
     "id_verification_rejection_message",
 )
 _SUBMISSION_FIELDS = ("status", "rejection_reason", "rejection_message", "reviewed_at", "reviewed_by_id")
-
-
-def salesforce_datetime(value: datetime) -> str:
-    """A DateTime field value as Salesforce's REST API takes it: ISO 8601 in UTC."""
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def agent_display_name(agent: User) -> str:

@@ -27,7 +27,7 @@ from apps.accounts.models import CustomerProfile, IdMapping, User
 from apps.catalog.models import ProductType
 from apps.integrations.models import WhmcsService
 from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, portal_ref
-from apps.integrations.salesforce.field_map import get_field_map
+from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
@@ -76,13 +76,6 @@ PRODUCT_TYPE_NAMES: dict[str, str] = {
 def clock_now() -> datetime:
     """The current time; the one seam tests replace to freeze "now" for the 25th rule."""
     return timezone.now()
-
-
-def salesforce_datetime(value: datetime) -> str:
-    """A Salesforce REST datetime (``2025-03-31T14:59:59.000+0000``), always in UTC."""
-    if timezone.is_naive(value):
-        raise ValueError("Salesforce datetimes must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
 def customer_lock(*, user: User) -> CustomerProfile:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -305,6 +306,14 @@ class FieldMap:
                 value = self.to_salesforce(sobject, attribute, value)
             body[self.field(sobject, attribute)] = value
         return body
+
+
+def salesforce_datetime(value: datetime) -> str:
+    """A DateTime field value as Salesforce's REST API writes it (``2025-03-31T14:59:59.000+0000``),
+    always in UTC; naive datetimes are refused rather than guessed."""
+    if value.tzinfo is None:
+        raise ValueError("Salesforce datetimes must be timezone-aware")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
 @cache
