@@ -11,26 +11,13 @@ from pytest_django import DjangoAssertNumQueries
 
 from apps.accounts.models import User
 from apps.integrations.models import WhmcsInvoice, WhmcsPaymentMethod
+from tests.billing.conftest import NOT_AUTHENTICATED, NOT_FOUND, SYNCED_AT
 from tests.factories import CustomerFactory, WhmcsInvoiceFactory, WhmcsPaymentMethodFactory
 
 pytestmark = pytest.mark.django_db
 
 INVOICES_URL = "/api/billing/invoices"
 PAYMENT_METHODS_URL = "/api/billing/payment-methods"
-SYNCED_AT = datetime.datetime(2025, 1, 10, 0, 0, tzinfo=datetime.UTC)
-NOT_AUTHENTICATED = {"detail": "Authentication credentials were not provided.", "code": "not_authenticated"}
-NOT_FOUND = {"detail": "Not found.", "code": "not_found"}
-
-
-@pytest.fixture
-def customer() -> User:
-    return CustomerFactory.create()
-
-
-@pytest.fixture
-def customer_client(client: Client, customer: User) -> Client:
-    client.force_login(customer)
-    return client
 
 
 def invoice_for(user: User, **kwargs: object) -> WhmcsInvoice:

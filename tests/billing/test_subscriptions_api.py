@@ -13,25 +13,12 @@ from apps.accounts.models import User
 from apps.catalog.models import ProductType
 from apps.integrations.models import WhmcsService
 from apps.opportunities.models import CommodityType, LineReturnStatus, OpportunityStage
+from tests.billing.conftest import NOT_AUTHENTICATED, NOT_FOUND, SYNCED_AT
 from tests.factories import CustomerFactory, OpportunityFactory, WhmcsServiceFactory
 
 pytestmark = pytest.mark.django_db
 
 SUBSCRIPTIONS_URL = "/api/subscriptions"
-SYNCED_AT = datetime.datetime(2025, 1, 10, 0, 0, tzinfo=datetime.UTC)
-NOT_AUTHENTICATED = {"detail": "Authentication credentials were not provided.", "code": "not_authenticated"}
-NOT_FOUND = {"detail": "Not found.", "code": "not_found"}
-
-
-@pytest.fixture
-def customer() -> User:
-    return CustomerFactory.create()
-
-
-@pytest.fixture
-def customer_client(client: Client, customer: User) -> Client:
-    client.force_login(customer)
-    return client
 
 
 def service_for(user: User, **kwargs: object) -> WhmcsService:

@@ -1,0 +1,26 @@
+"""Shared by the billing and subscription API tests: a signed-in customer and the error bodies."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.test import Client
+
+from apps.accounts.models import User
+from tests.factories import CustomerFactory
+
+SYNCED_AT = datetime.datetime(2025, 1, 10, 0, 0, tzinfo=datetime.UTC)
+NOT_AUTHENTICATED = {"detail": "Authentication credentials were not provided.", "code": "not_authenticated"}
+NOT_FOUND = {"detail": "Not found.", "code": "not_found"}
+
+
+@pytest.fixture
+def customer() -> User:
+    return CustomerFactory.create()
+
+
+@pytest.fixture
+def customer_client(client: Client, customer: User) -> Client:
+    client.force_login(customer)
+    return client
