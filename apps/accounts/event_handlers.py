@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from django.conf import settings
 
-from apps.accounts.status_events import account_status_event_apply
-from apps.integrations.salesforce.events import event_handler
+from apps.accounts.status_events import account_status_events_apply
+from apps.integrations.salesforce.events import batch_event_handler
 from apps.integrations.salesforce.pubsub.subscriber import DecodedEvent
 
 
-@event_handler(settings.SALESFORCE["ACCOUNT_EVENT_CHANNEL"])
-def account_status_updated(payload: dict[str, Any], event: DecodedEvent) -> None:
-    """``Account_Internet_Eligibility_Update__e``: mirror the statuses, notify final decisions."""
-    account_status_event_apply(payload=payload, topic=event.topic)
+@batch_event_handler(settings.SALESFORCE["ACCOUNT_EVENT_CHANNEL"])
+def account_status_updated(events: Sequence[DecodedEvent]) -> None:
+    """``Account_Internet_Eligibility_Update__e``: mirror the statuses, notify final decisions.
+    Handled per fetched batch: decisions arrive in bursts when agents work a queue."""
+    if events:
+        account_status_events_apply(payloads=[event.payload for event in events], topic=events[0].topic)

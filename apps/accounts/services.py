@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,7 +60,6 @@ def parse_salesforce_datetime(value: Any) -> datetime | None:
     return parse_datetime(text)
 
 
-@transaction.atomic
 def customer_profile_apply_account_fields(*, user_id: int, values: dict[str, Any]) -> list[str]:
     """Mirror Salesforce Account values (portal attribute names, portal picklist values) onto the
     customer's profile. Returns the attributes that changed.
@@ -67,11 +67,48 @@ def customer_profile_apply_account_fields(*, user_id: int, values: dict[str, Any
     ``modified_at`` is the Account's ``SystemModstamp``: values older than what the profile
     already mirrors are ignored, so a late reconciliation never undoes a newer event.
     """
-    profile = CustomerProfile.objects.select_for_update().get(user_id=user_id)
+    return customer_profiles_apply_account_fields([(user_id, values)])[0]
+
+
+def customer_profiles_apply_account_fields(updates: Sequence[tuple[int, dict[str, Any]]]) -> list[list[str]]:
+    """``customer_profile_apply_account_fields`` for many ``(user_id, values)`` pairs, applied in
+    order (one customer may appear more than once), with one locking read and one bulk update.
+    Returns the changed attributes of each pair. A user without a profile raises ``DoesNotExist``.
+    """
+    if not updates:
+        return []
+    user_ids = sorted({user_id for user_id, _ in updates})
+    now = timezone.now()
+    with transaction.atomic():
+        profiles = {
+            profile.user_id: profile
+            for profile in CustomerProfile.objects.select_for_update()
+            .filter(user_id__in=user_ids)
+            .order_by("pk")
+        }
+        if len(profiles) != len(user_ids):
+            raise CustomerProfile.DoesNotExist("Account fields for a customer without a profile.")
+        fields = {"salesforce_modified_at", "synced_at", "updated_at"}
+        changes = []
+        for user_id, values in updates:
+            profile = profiles[user_id]
+            changed = _apply_account_values(profile, values)
+            fields.update(changed)
+            profile.synced_at = profile.updated_at = now
+            changes.append(changed)
+        # An upsert of the locked rows writes the new values as one VALUES list; bulk_update would
+        # build a CASE expression per row and field, which costs more Python than the whole event.
+        CustomerProfile.objects.bulk_create(
+            profiles.values(), update_conflicts=True, unique_fields=["user"], update_fields=sorted(fields)
+        )
+    return changes
+
+
+def _apply_account_values(profile: CustomerProfile, values: dict[str, Any]) -> list[str]:
+    """Set the mirrored attributes on ``profile`` (unsaved); returns those that changed."""
     modified_at = parse_salesforce_datetime(values.get("modified_at"))
     if modified_at and profile.salesforce_modified_at and modified_at < profile.salesforce_modified_at:
         return []
-
     changed = []
     for attribute, raw in values.items():
         if attribute not in ACCOUNT_MIRROR_ATTRIBUTES:
@@ -84,8 +121,6 @@ def customer_profile_apply_account_fields(*, user_id: int, values: dict[str, Any
             changed.append(attribute)
     if modified_at:
         profile.salesforce_modified_at = modified_at
-    profile.synced_at = timezone.now()
-    profile.save()
     return changed
 
 

@@ -26,7 +26,7 @@ raised, so one malformed event cannot block the topic by being redelivered forev
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,10 +36,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from apps.accounts.models import CustomerProfile, IdMapping
-from apps.accounts.services import customer_profile_apply_account_fields, parse_salesforce_datetime
-from apps.accounts.status_notifications import account_status_notify
+from apps.accounts.services import customer_profiles_apply_account_fields, parse_salesforce_datetime
+from apps.accounts.status_notifications import AccountStatusDecision, account_status_notify_many
 from apps.integrations.salesforce.field_map import get_field_map
-from apps.verification.services import residence_card_record_salesforce_decision
+from apps.verification.services import residence_card_record_salesforce_decisions
 
 logger = logging.getLogger(__name__)
 
@@ -74,78 +74,161 @@ def account_status_event_apply(
     Call inside the event's transaction. Accounts without a portal user are ignored (the org has
     customers who never signed up).
     """
-    values = _event_values(payload, topic or settings.SALESFORCE["ACCOUNT_EVENT_CHANNEL"])
-    account_id = str(values.get("account_id") or "").strip()
-    if not account_id:
-        logger.warning("Account status event without an Account id; ignored")
-        return AccountStatusOutcome(account_id="")
-    eligibility = _status(values, "internet_eligibility_status", account_id)
-    verification = _status(values, "id_verification_status", account_id)
-    if not eligibility and not verification:
-        logger.info("Account status event for %s carries no changed status; nothing to do", account_id)
-        return AccountStatusOutcome(account_id=account_id)
+    return account_status_events_apply(payloads=[payload], topic=topic)[0]
 
-    user_id = (
-        IdMapping.objects.filter(salesforce_account_id=account_id).values_list("user_id", flat=True).first()
+
+def account_status_events_apply(
+    *, payloads: Sequence[Mapping[str, Any]], topic: str | None = None
+) -> list[AccountStatusOutcome]:
+    """Apply a fetched batch of status events, in order, with a fixed number of statements
+    whatever the batch size: one ID mapping lookup, one lock over the batch's customers, one
+    read of their mirrors, then one bulk write each for profiles, residence cards and
+    notifications. Returns one outcome per payload.
+    """
+    channel = topic or settings.SALESFORCE["ACCOUNT_EVENT_CHANNEL"]
+    events = [_status_event(payload, channel) for payload in payloads]
+    account_ids = {event.account_id for event in events if event.carries_status}
+    user_ids = dict(
+        IdMapping.objects.filter(salesforce_account_id__in=account_ids).values_list(
+            "salesforce_account_id", "user_id"
+        )
+        if account_ids
+        else ()
     )
-    if user_id is None:
-        logger.debug("Account status event for %s, which has no portal user; ignored", account_id)
-        return AccountStatusOutcome(account_id=account_id)
+    for event in events:
+        if event.carries_status:
+            event.user_id = user_ids.get(event.account_id)
+            if event.user_id is None:
+                logger.debug(
+                    "Account status event for %s, which has no portal user; ignored", event.account_id
+                )
+    to_apply = [event for event in events if event.user_id is not None]
+    if not to_apply:
+        return [event.outcome() for event in events]
 
     with transaction.atomic():
-        # The user row lock serializes this with every other notification producer for the customer.
-        get_user_model().objects.select_for_update().only("pk").get(pk=user_id)
+        customers = sorted({event.user_id for event in to_apply if event.user_id is not None})
+        # The user row locks serialize this with every other notification producer for the customers.
+        list(
+            get_user_model().objects.select_for_update().filter(pk__in=customers).order_by("pk").values("pk")
+        )
+        mirrored = dict(
+            CustomerProfile.objects.filter(user_id__in=customers).values_list(
+                "user_id", "salesforce_modified_at"
+            )
+        )
+        mirror_updates = []
+        for event in to_apply:
+            event.stale = _is_stale(event, mirrored)
+            if event.stale:
+                logger.info(
+                    "Account status event for %s is older than the mirrored Account; mirror kept",
+                    event.account_id,
+                    extra={"salesforce_account_id": event.account_id},
+                )
+            elif event.user_id in mirrored:
+                mirror_updates.append(event)
+        changes = customer_profiles_apply_account_fields(
+            [(event.user_id, event.mirror) for event in mirror_updates if event.user_id is not None]
+        )
+        for event, changed in zip(mirror_updates, changes, strict=True):
+            event.changed = tuple(changed)
+
+        residence_card_record_salesforce_decisions(
+            [
+                (
+                    event.user_id,
+                    event.verification,
+                    str(event.mirror.get("id_verification_rejection_message") or ""),
+                )
+                for event in to_apply
+                if event.verification and event.user_id is not None
+            ]
+        )
+        notified = account_status_notify_many([event.decision() for event in to_apply])
+        for event, notifications in zip(to_apply, notified, strict=True):
+            event.notifications = tuple(notification.type for notification in notifications)
+
+    for event in to_apply:
+        logger.info(
+            "Account %s status event: eligibility %s, verification %s; changed %s; notified %s",
+            event.account_id,
+            event.eligibility or "-",
+            event.verification or "-",
+            list(event.changed),
+            list(event.notifications),
+            extra={"salesforce_account_id": event.account_id, "user_id": event.user_id},
+        )
+    return [event.outcome() for event in events]
+
+
+@dataclass
+class _StatusEvent:
+    """One payload on its way through a batch: what it carries, then what applying it did."""
+
+    account_id: str
+    values: dict[str, Any]
+    eligibility: str = ""
+    verification: str = ""
+    user_id: int | None = None
+    stale: bool = False
+    changed: tuple[str, ...] = ()
+    notifications: tuple[str, ...] = ()
+
+    @property
+    def carries_status(self) -> bool:
+        return bool(self.account_id and (self.eligibility or self.verification))
+
+    @property
+    def mirror(self) -> dict[str, Any]:
+        """The profile attributes this event sets: each changed status with its details."""
         mirror: dict[str, Any] = {}
-        if eligibility:
-            mirror.update(_present(values, _ELIGIBILITY_ATTRIBUTES))
-            mirror["internet_eligibility_status"] = eligibility
-        if verification:
-            mirror.update(_present(values, _VERIFICATION_ATTRIBUTES))
-            mirror["id_verification_status"] = verification
+        if self.eligibility:
+            mirror.update(_present(self.values, _ELIGIBILITY_ATTRIBUTES))
+            mirror["internet_eligibility_status"] = self.eligibility
+        if self.verification:
+            mirror.update(_present(self.values, _VERIFICATION_ATTRIBUTES))
+            mirror["id_verification_status"] = self.verification
+        return mirror
 
-        changed: list[str] = []
-        stale = _is_stale(user_id, values.get("created_at"))
-        if stale:
-            logger.info(
-                "Account status event for %s is older than the mirrored Account; mirror kept",
-                account_id,
-                extra={"salesforce_account_id": account_id},
-            )
-        elif CustomerProfile.objects.filter(user_id=user_id).exists():
-            changed = customer_profile_apply_account_fields(user_id=user_id, values=mirror)
-
-        if verification:
-            residence_card_record_salesforce_decision(
-                user_id=user_id,
-                status=verification,
-                rejection_message=str(mirror.get("id_verification_rejection_message") or ""),
-            )
-        created = account_status_notify(
-            user_id=user_id,
-            account_id=account_id,
-            eligibility_status=eligibility or None,
+    def decision(self) -> AccountStatusDecision:
+        assert self.user_id is not None
+        mirror = self.mirror
+        return AccountStatusDecision(
+            user_id=self.user_id,
+            account_id=self.account_id,
+            eligibility_status=self.eligibility or None,
             offering=str(mirror.get("internet_eligibility") or ""),
             eligibility_notes=str(mirror.get("internet_eligibility_notes") or ""),
-            verification_status=verification or None,
+            verification_status=self.verification or None,
             rejection_message=str(mirror.get("id_verification_rejection_message") or ""),
         )
 
-    logger.info(
-        "Account %s status event: eligibility %s, verification %s; changed %s; notified %s",
-        account_id,
-        eligibility or "-",
-        verification or "-",
-        changed,
-        [notification.type for notification in created],
-        extra={"salesforce_account_id": account_id, "user_id": user_id},
-    )
-    return AccountStatusOutcome(
+    def outcome(self) -> AccountStatusOutcome:
+        return AccountStatusOutcome(
+            account_id=self.account_id,
+            user_id=self.user_id,
+            changed=self.changed,
+            notifications=self.notifications,
+            stale=self.stale,
+        )
+
+
+def _status_event(payload: Mapping[str, Any], topic: str) -> _StatusEvent:
+    values = _event_values(payload, topic)
+    account_id = str(values.get("account_id") or "").strip()
+    if not account_id:
+        logger.warning("Account status event without an Account id; ignored")
+        return _StatusEvent(account_id="", values=values)
+    event = _StatusEvent(
         account_id=account_id,
-        user_id=user_id,
-        changed=tuple(changed),
-        notifications=tuple(notification.type for notification in created),
-        stale=stale,
+        values=values,
+        eligibility=_status(values, "internet_eligibility_status", account_id),
+        verification=_status(values, "id_verification_status", account_id),
     )
+    if not event.carries_status:
+        logger.info("Account status event for %s carries no changed status; nothing to do", account_id)
+    return event
 
 
 def _event_values(payload: Mapping[str, Any], topic: str) -> dict[str, Any]:
@@ -196,17 +279,12 @@ def _present(values: Mapping[str, Any], attributes: tuple[str, ...]) -> dict[str
     return {attribute: values[attribute] for attribute in attributes if attribute in values}
 
 
-def _is_stale(user_id: int, created_at: datetime | None) -> bool:
+def _is_stale(event: _StatusEvent, mirrored: Mapping[int, datetime | None]) -> bool:
     """True when the mirror already holds an Account state newer than the event.
 
     The event's time is not stored as the mirror's ``SystemModstamp``: it is later than the
     Account change, and reconciliation reads the newest mirrored modstamp as its cursor.
     """
-    if created_at is None:
-        return False
-    mirrored = (
-        CustomerProfile.objects.filter(user_id=user_id)
-        .values_list("salesforce_modified_at", flat=True)
-        .first()
-    )
-    return mirrored is not None and created_at < mirrored
+    created_at = event.values.get("created_at")
+    modstamp = mirrored.get(event.user_id) if event.user_id is not None else None
+    return created_at is not None and modstamp is not None and created_at < modstamp

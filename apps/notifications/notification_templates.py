@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 from django.utils import formats, translation
@@ -47,13 +48,19 @@ class NotificationTemplate:
     action_url: str | None = None
     action_label: Promise | None = None
 
-    @property
+    # Cached: the placeholders are read from the English msgids, which never change.
+    @cached_property
     def parameters(self) -> frozenset[str]:
         """Every context key the template reads (``currency`` goes with ``amount``)."""
-        names = set().union(*(_placeholders(message) for message in (self.title, *self.messages)))
+        names = set().union(_placeholders(self.title), *self.message_placeholders)
         if names & MONEY_PARAMETERS:
             names.add("currency")
         return frozenset(names)
+
+    @cached_property
+    def message_placeholders(self) -> tuple[frozenset[str], ...]:
+        """The parameters each message variant needs, in variant order."""
+        return tuple(_placeholders(message) for message in self.messages)
 
 
 @dataclass(frozen=True)
@@ -236,7 +243,11 @@ def render_notification(notification_type: str, context: Mapping[str, Any]) -> R
     present = {key for key, value in context.items() if value not in (None, "")}
     values = {key: _format_value(key, context[key], context) for key in present}
     message = next(
-        (str(variant) % values for variant in template.messages if _placeholders(variant) <= present),
+        (
+            str(variant) % values
+            for variant, needs in zip(template.messages, template.message_placeholders, strict=True)
+            if needs <= present
+        ),
         None,
     )
     return RenderedNotification(

@@ -3,7 +3,8 @@ billing checks, admin actions) creates notifications through ``notification_crea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -26,6 +27,17 @@ DEDUPE_WINDOWS: dict[str, timedelta] = {
 
 def notification_dedupe_window(*, type: NotificationType | str) -> timedelta:
     return DEDUPE_WINDOWS.get(type, DEFAULT_DEDUPE_WINDOW)
+
+
+@dataclass(frozen=True)
+class NotificationRequest:
+    """One notification to create: who, what, and the template parameters (see ``notification_create``)."""
+
+    user_id: int
+    type: NotificationType | str
+    source: NotificationSource | str = NotificationSource.SALESFORCE
+    source_id: str | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)
 
 
 def notification_create(
@@ -56,43 +68,89 @@ def notification_create(
     serializes writers instead). Called inside a caller's transaction, the lock is held until
     that transaction commits.
     """
-    notification_type = NotificationType(type)
+    request = NotificationRequest(
+        user_id=user_id, type=type, source=source, source_id=source_id, context=context or {}
+    )
+    return notifications_create([request], now=now)[0]
+
+
+def notifications_create(
+    requests: Sequence[NotificationRequest],
+    *,
+    now: datetime | None = None,
+    dedupe_window: timedelta | None = None,
+) -> list[Notification | None]:
+    """``notification_create`` for many requests at once, in a fixed number of statements: one
+    lock over the users, one dedupe query, one insert. Returns, in request order, each created
+    notification or ``None`` for a duplicate (of an existing row or of an earlier request).
+
+    ``dedupe_window`` replaces the types' own windows when a caller knows its duplicates can
+    arrive later than those (redelivered platform events).
+    """
+    if not requests:
+        return []
+    now = now or timezone.now()
+    with translation.override("en"):
+        notifications = [_render(request, now) for request in requests]
+    windows = [dedupe_window or notification_dedupe_window(type=n.type) for n in notifications]
+    deduped = [
+        (n, window) for n, window in zip(notifications, windows, strict=True) if n.source_id is not None
+    ]
+
+    with transaction.atomic():
+        user_ids = sorted({request.user_id for request in requests})
+        # Locked in id order, so two batches over the same customers cannot deadlock.
+        users = get_user_model().objects.select_for_update().filter(pk__in=user_ids).order_by("pk")
+        if len(users.values_list("pk", flat=True)) != len(user_ids):
+            raise get_user_model().DoesNotExist("Notification for a user that does not exist.")
+        told: dict[tuple[int, str, str | None], datetime] = {}
+        if deduped:
+            existing = Notification.objects.filter(
+                user_id__in=user_ids,
+                source_id__in={n.source_id for n, _ in deduped},
+                created_at__gt=now - max(window for _, window in deduped),
+            ).values_list("user_id", "type", "source_id", "created_at")
+            for user_id, notification_type, source_id, created_at in existing:
+                key = (user_id, notification_type, source_id)
+                told[key] = max(created_at, told.get(key, created_at))
+
+        created: list[Notification | None] = []
+        for notification, window in zip(notifications, windows, strict=True):
+            if notification.source_id is not None:
+                key = (notification.user_id, notification.type, notification.source_id)
+                if key in told and told[key] > now - window:
+                    created.append(None)
+                    continue
+                told[key] = now
+            created.append(notification)
+        Notification.objects.bulk_create([n for n in created if n is not None])
+    return created
+
+
+def _render(request: NotificationRequest, now: datetime) -> Notification:
+    """The unsaved, validated row for a request: its template rendered in the active language
+    (the caller makes it English)."""
+    notification_type = NotificationType(request.type)
     template = get_template(notification_type)
     if template is None:
         raise ValueError(f"No template for notification type {notification_type}.")
-    now = now or timezone.now()
-    parameters = _template_parameters(context or {}, allowed=template.parameters)
-    with translation.override("en"):
-        rendered = render_notification(notification_type, parameters)
+    parameters = _template_parameters(request.context, allowed=template.parameters)
+    rendered = render_notification(notification_type, parameters)
     assert rendered is not None
-
-    with transaction.atomic():
-        get_user_model().objects.select_for_update().only("pk").get(pk=user_id)
-        if source_id is not None:
-            window = notification_dedupe_window(type=notification_type)
-            duplicate = Notification.objects.filter(
-                user_id=user_id,
-                type=notification_type,
-                source_id=source_id,
-                created_at__gt=now - window,
-            ).exists()
-            if duplicate:
-                return None
-        notification = Notification(
-            user_id=user_id,
-            type=notification_type,
-            title=rendered.title,
-            message=rendered.message,
-            action_url=rendered.action_url,
-            action_label=rendered.action_label,
-            source=NotificationSource(source),
-            source_id=source_id,
-            context=parameters,
-            created_at=now,
-            expires_at=now + settings.NOTIFICATION_RETENTION,
-        )
-        notification.full_clean(exclude=["user"])
-        notification.save(force_insert=True)
+    notification = Notification(
+        user_id=request.user_id,
+        type=notification_type,
+        title=rendered.title,
+        message=rendered.message,
+        action_url=rendered.action_url,
+        action_label=rendered.action_label,
+        source=NotificationSource(request.source),
+        source_id=request.source_id,
+        context=parameters,
+        created_at=now,
+        expires_at=now + settings.NOTIFICATION_RETENTION,
+    )
+    notification.full_clean(exclude=["user"], validate_unique=False, validate_constraints=False)
     return notification
 
 

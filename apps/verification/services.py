@@ -10,6 +10,7 @@ platform event and reconciliation, not through these services.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import IO
 
@@ -340,27 +341,42 @@ def residence_card_record_salesforce_decision(
     only changes the Account, so the status event brings the outcome here. Rejections made there
     carry no structured reason: they are filed as "other". Returns whether a submission moved.
     """
-    if status not in (ResidenceCardSubmission.Status.VERIFIED, ResidenceCardSubmission.Status.REJECTED):
-        return False
+    return residence_card_record_salesforce_decisions([(user_id, status, rejection_message)])[0]
+
+
+def residence_card_record_salesforce_decisions(decisions: Sequence[tuple[int, str, str]]) -> list[bool]:
+    """``residence_card_record_salesforce_decision`` for many ``(user_id, status,
+    rejection_message)`` decisions, applied in order, with one locking read. Returns, for each,
+    whether a submission moved (the first final decision for a customer closes the submission)."""
+    final = (ResidenceCardSubmission.Status.VERIFIED, ResidenceCardSubmission.Status.REJECTED)
+    user_ids = {user_id for user_id, status, _ in decisions if status in final}
+    if not user_ids:
+        return [False] * len(decisions)
+    now = timezone.now()
+    moved = []
     with transaction.atomic():
-        submission = (
+        under_review: dict[int, ResidenceCardSubmission] = {}
+        for candidate in (
             ResidenceCardSubmission.objects.select_for_update()
-            .filter(user_id=user_id, status=ResidenceCardSubmission.Status.SUBMITTED)
-            .order_by("-submitted_at")
-            .first()
-        )
-        if submission is None:
-            return False
-        submission.status = status
-        submission.reviewed_at = timezone.now()
-        if status == ResidenceCardSubmission.Status.REJECTED:
-            submission.rejection_reason = RejectionReason.OTHER
-            submission.rejection_message = rejection_message
-        submission.save(update_fields=["status", "reviewed_at", "rejection_reason", "rejection_message"])
-        ResidenceCardStatusChange.objects.create(
-            submission=submission,
-            from_status=ResidenceCardSubmission.Status.SUBMITTED,
-            to_status=status,
-            note="Decided in Salesforce",
-        )
-    return True
+            .filter(user_id__in=user_ids, status=ResidenceCardSubmission.Status.SUBMITTED)
+            .order_by("user_id", "submitted_at")
+        ):
+            under_review[candidate.user_id] = candidate  # The latest submission of each customer.
+        for user_id, status, rejection_message in decisions:
+            submission = under_review.pop(user_id, None) if status in final else None
+            moved.append(submission is not None)
+            if submission is None:
+                continue
+            submission.status = status
+            submission.reviewed_at = now
+            if status == ResidenceCardSubmission.Status.REJECTED:
+                submission.rejection_reason = RejectionReason.OTHER
+                submission.rejection_message = rejection_message
+            submission.save(update_fields=["status", "reviewed_at", "rejection_reason", "rejection_message"])
+            ResidenceCardStatusChange.objects.create(
+                submission=submission,
+                from_status=ResidenceCardSubmission.Status.SUBMITTED,
+                to_status=status,
+                note="Decided in Salesforce",
+            )
+    return moved

@@ -4,12 +4,15 @@ exactly one notification, end to end through the emulated org's flow and the eve
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
-from apps.accounts.status_events import account_status_event_apply
+from apps.accounts.status_events import account_status_event_apply, account_status_events_apply
 from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import EventReplayCursor
 from apps.notifications.models import Notification, NotificationSource, NotificationType
@@ -294,3 +297,65 @@ def test_a_late_event_does_not_overwrite_a_newer_mirror(systems: EmulatorSuite) 
     assert outcome.stale is True
     assert CustomerProfile.objects.get(user=customer).internet_eligibility_status == EligibilityStatus.PENDING
     assert [t for t, _, _ in notifications(customer)] == [NotificationType.ELIGIBILITY_ELIGIBLE]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_decisions_is_handled_in_batches_each_notified_once(systems: EmulatorSuite) -> None:
+    # Given 40 customers waiting for decisions, one with a residence card under review
+    customers = [customer_with_account(systems, Internet_Eligibility_Status__c="Pending") for _ in range(40)]
+    under_review = ResidenceCardSubmissionFactory(user=customers[4][0])
+    seed_cursor(systems, ACCOUNT_TOPIC)
+
+    # When agents decide them all in Salesforce, one decision is redelivered at once, and an
+    # Account without a portal user changes too
+    decisions = {}
+    for index, (customer, account_id) in enumerate(customers):
+        if index % 2:
+            fields = {"Internet_Eligibility_Status__c": "Eligible", "Internet_Eligibility__c": "Home 1G"}
+            decisions[customer.pk] = NotificationType.ELIGIBILITY_ELIGIBLE
+        else:
+            fields = {"Id_Verification_Status__c": "Verified"}
+            decisions[customer.pk] = NotificationType.VERIFICATION_VERIFIED
+        systems.salesforce.store.update_record("Account", account_id, fields)
+    republish_last(systems, ACCOUNT_TOPIC)
+    stranger = systems.salesforce.store.create_record("Account", {"Name": "Walk-in"})
+    systems.salesforce.store.update_record(
+        "Account", stranger["Id"], {"Internet_Eligibility_Status__c": "Eligible"}
+    )
+    run_subscriber(ACCOUNT_TOPIC, 42)
+
+    # Then every customer has exactly the one notification of their decision, and the mirrors moved
+    told = list(Notification.objects.values_list("user_id", "type"))
+    assert sorted(told) == sorted(decisions.items())
+    profiles = CustomerProfile.objects.filter(user_id__in=decisions)
+    assert profiles.filter(internet_eligibility_status=EligibilityStatus.ELIGIBLE).count() == 20
+    assert profiles.filter(id_verification_status=IdVerificationStatus.VERIFIED).count() == 20
+    under_review.refresh_from_db()
+    assert under_review.status == ResidenceCardSubmission.Status.VERIFIED
+    assert EventReplayCursor.objects.get(topic=ACCOUNT_TOPIC).events_processed == 42
+
+
+@pytest.mark.django_db
+def test_a_batch_costs_the_same_statements_whatever_its_size(
+    systems: EmulatorSuite, django_assert_max_num_queries: Any
+) -> None:
+    # Given decisions for 5 customers, then for 30 (within one insert statement on SQLite too)
+    def decided(count: int) -> list[dict[str, object]]:
+        payloads = []
+        for _ in range(count):
+            _customer, account_id = customer_with_account(systems, Id_Verification_Status__c="Submitted")
+            systems.salesforce.store.update_record(
+                "Account", account_id, {"Id_Verification_Status__c": "Rejected"}
+            )
+            payloads.append(last_event(systems))
+        return payloads
+
+    small, large = decided(5), decided(30)
+
+    # When each batch is applied, then both take the same, small number of statements
+    with CaptureQueriesContext(connection) as small_batch:
+        assert len(account_status_events_apply(payloads=small)) == 5
+    with django_assert_max_num_queries(len(small_batch)):
+        outcomes = account_status_events_apply(payloads=large)
+    assert len(small_batch) <= 20  # Savepoints included.
+    assert {outcome.notifications for outcome in outcomes} == {(NotificationType.VERIFICATION_REJECTED,)}

@@ -2,21 +2,24 @@
 
 Three guarantees, each kept in the database (``EventReplayCursor``, one row per topic):
 
-1. **Exactly once in effect.** :func:`process_event` runs the topic's handlers and saves the
-   event's replay ID in one transaction. A crash before the commit leaves the old replay ID, so
-   the event is delivered again; after the commit it never is. Handlers are also idempotent
+1. **Exactly once in effect.** :func:`process_events` runs the topic's handlers over a fetched
+   batch and saves the batch's last replay ID in one transaction. A crash before the commit
+   leaves the old replay ID, so the batch is delivered again; after the commit it never is. Handlers are also idempotent
    (DESIGN.md), which covers the real bus redelivering an event. A handler that needs a side
    effect outside the database (a Celery task, an email) defers it with ``transaction.on_commit``.
 2. **One subscriber per topic.** A lease (owner + expiry) taken and renewed with conditional
    UPDATEs, which behave the same on SQLite and PostgreSQL. Other copies wait as standbys and take
-   over when the lease is released or expires; :func:`process_event` re-checks the lease under a
+   over when the lease is released or expires; :func:`process_events` re-checks the lease under a
    row lock, so a subscriber that lost its lease cannot commit one more event.
 3. **Resume where committed.** Every (re)connect starts after the stored replay ID; keepalive
    replay IDs are stored too, so an idle topic does not fall behind the retention window.
 
-Handlers register with :func:`event_handler` in an ``event_handlers`` module of any installed app
-(found by :func:`autodiscover_handlers`); they receive the decoded payload and the event. This
-module holds no business logic (STYLE.md rule 8).
+Handlers register in an ``event_handlers`` module of any installed app (found by
+:func:`autodiscover_handlers`): with :func:`event_handler` they receive each event's decoded
+payload and the event; with :func:`batch_event_handler` they receive the whole batch at once, so
+a high-volume topic costs a few statements per batch rather than per event. A batch whose
+handlers fail is retried one event at a time, so the events before a bad one still commit and
+the bad one alone is redelivered. This module holds no business logic (STYLE.md rule 8).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -50,6 +53,7 @@ from apps.integrations.salesforce.pubsub.subscriber import (
 logger = logging.getLogger(__name__)
 
 EventHandler = Callable[[dict[str, Any], DecodedEvent], None]
+BatchEventHandler = Callable[[Sequence[DecodedEvent]], None]
 
 DEFAULT_LEASE_TTL = timedelta(seconds=30)
 DEFAULT_STANDBY_POLL_SECONDS = 5.0
@@ -59,31 +63,49 @@ DEFAULT_STANDBY_POLL_SECONDS = 5.0
 
 
 class HandlerRegistry:
-    """Event handlers per topic (``/event/Name__e``), called in registration order."""
+    """Event handlers per topic (``/event/Name__e``), called in registration order. Each is an
+    :data:`EventHandler` (per event) or, registered with ``batch=True``, a
+    :data:`BatchEventHandler` (per fetched batch)."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, list[EventHandler]] = defaultdict(list)
+        self._handlers: dict[str, list[tuple[Callable[..., None], bool]]] = defaultdict(list)
         self._lock = threading.Lock()
 
-    def register(self, topic: str, handler: EventHandler) -> EventHandler:
+    def register(
+        self, topic: str, handler: Callable[..., None], *, batch: bool = False
+    ) -> Callable[..., None]:
         with self._lock:
-            if handler not in self._handlers[topic]:
-                self._handlers[topic].append(handler)
+            if all(registered != handler for registered, _ in self._handlers[topic]):
+                self._handlers[topic].append((handler, batch))
         return handler
 
-    def unregister(self, topic: str, handler: EventHandler) -> None:
+    def unregister(self, topic: str, handler: Callable[..., None]) -> None:
         with self._lock:
-            if handler in self._handlers.get(topic, []):
-                self._handlers[topic].remove(handler)
+            self._handlers[topic] = [entry for entry in self._handlers.get(topic, []) if entry[0] != handler]
 
-    def handlers(self, topic: str) -> list[EventHandler]:
+    def handlers(self, topic: str) -> list[Callable[..., None]]:
+        return [handler for handler, _ in self.entries(topic)]
+
+    def entries(self, topic: str) -> list[tuple[Callable[..., None], bool]]:
+        """``(handler, takes_batch)`` pairs of ``topic`` in registration order."""
         with self._lock:
             return list(self._handlers.get(topic, []))
 
+    def run(self, topic: str, events: Sequence[DecodedEvent]) -> None:
+        """Call every handler of ``topic``: batch handlers once, the others once per event."""
+        for handler, takes_batch in self.entries(topic):
+            if takes_batch:
+                handler(events)
+            else:
+                for event in events:
+                    handler(event.payload, event)
+
     @contextmanager
-    def registered(self, topic: str, handler: EventHandler) -> Iterator[EventHandler]:
+    def registered(
+        self, topic: str, handler: Callable[..., None], *, batch: bool = False
+    ) -> Iterator[Callable[..., None]]:
         """Register ``handler`` for the duration of a block (tests)."""
-        self.register(topic, handler)
+        self.register(topic, handler, batch=batch)
         try:
             yield handler
         finally:
@@ -94,14 +116,30 @@ registry = HandlerRegistry()
 
 
 def event_handler(topic: str) -> Callable[[EventHandler], EventHandler]:
-    """Register the decorated function as a handler of ``topic``::
+    """Register the decorated function as a handler of each event of ``topic``::
 
-    @event_handler(settings.SALESFORCE["ACCOUNT_EVENT_CHANNEL"])
-    def account_status_changed(payload: dict[str, Any], event: DecodedEvent) -> None: ...
+    @event_handler(settings.SALESFORCE["ORDER_PROVISION_EVENT_CHANNEL"])
+    def order_provision_requested(payload: dict[str, Any], event: DecodedEvent) -> None: ...
     """
 
     def decorator(handler: EventHandler) -> EventHandler:
-        return registry.register(topic, handler)
+        registry.register(topic, handler)
+        return handler
+
+    return decorator
+
+
+def batch_event_handler(topic: str) -> Callable[[BatchEventHandler], BatchEventHandler]:
+    """Register the decorated function as a handler of each fetched batch of ``topic`` (up to
+    100 events, in order, all in one transaction)::
+
+    @batch_event_handler(settings.SALESFORCE["ACCOUNT_EVENT_CHANNEL"])
+    def account_status_updated(events: Sequence[DecodedEvent]) -> None: ...
+    """
+
+    def decorator(handler: BatchEventHandler) -> BatchEventHandler:
+        registry.register(topic, handler, batch=True)
+        return handler
 
     return decorator
 
@@ -168,25 +206,33 @@ def stored_replay_id(topic: str) -> bytes | None:
     return bytes(value) if value else None
 
 
-def process_event(
-    topic: str, event: DecodedEvent, *, owner: str, handlers: HandlerRegistry | None = None
+def process_events(
+    topic: str, events: Sequence[DecodedEvent], *, owner: str, handlers: HandlerRegistry | None = None
 ) -> None:
-    """Run the topic's handlers and commit the event's replay ID with their work.
+    """Run the topic's handlers over ``events`` and commit the last replay ID with their work.
 
     Raises :class:`LeaseLostError` (nothing committed) when ``owner`` no longer holds the lease.
-    A handler's exception rolls back both its work and the cursor, so the event is redelivered.
+    A handler's exception rolls back the whole batch's work and the cursor, so it is redelivered.
     """
+    if not events:
+        return
     with transaction.atomic():
         cursor = EventReplayCursor.objects.select_for_update().get(topic=topic)
         now = timezone.now()
         if cursor.lease_owner != owner or cursor.lease_expires_at is None or cursor.lease_expires_at <= now:
             raise LeaseLostError(f"{topic}: the lease is no longer held by {owner}")
-        for handler in (handlers or registry).handlers(topic):
-            handler(event.payload, event)
-        cursor.replay_id = event.replay_id
-        cursor.events_processed = F("events_processed") + 1
+        (handlers or registry).run(topic, events)
+        cursor.replay_id = events[-1].replay_id
+        cursor.events_processed = F("events_processed") + len(events)
         cursor.last_event_at = now
         cursor.save(update_fields=["replay_id", "events_processed", "last_event_at", "updated_at"])
+
+
+def process_event(
+    topic: str, event: DecodedEvent, *, owner: str, handlers: HandlerRegistry | None = None
+) -> None:
+    """:func:`process_events` for a single event."""
+    process_events(topic, [event], owner=owner, handlers=handlers)
 
 
 def store_keepalive(topic: str, replay_id: bytes, *, owner: str) -> None:
@@ -288,7 +334,7 @@ class TopicConsumer:
         subscriber = self._subscriber_factory()
         try:
             subscriber.run(
-                on_event=self._on_event,
+                on_events=self._on_events,
                 on_keepalive=lambda replay_id: store_keepalive(self.topic, replay_id, owner=self.owner),
                 get_start_replay_id=lambda: stored_replay_id(self.topic),
                 stop_event=session_stop,
@@ -305,12 +351,32 @@ class TopicConsumer:
                 release_lease(self.topic, self.owner)
                 logger.info("%s: lease released by %s", self.topic, self.owner)
 
-    def _on_event(self, event: DecodedEvent) -> None:
-        process_event(self.topic, event, owner=self.owner, handlers=self._handlers)
-        self.events_handled += 1
+    def _on_events(self, events: Sequence[DecodedEvent]) -> None:
+        if self.max_events is not None:
+            events = events[: self.max_events - self.events_handled]
+        try:
+            self._process(events)
+        except LeaseLostError:
+            raise
+        except Exception:
+            if len(events) == 1:
+                raise
+            # Find the bad event: the ones before it commit, it alone is redelivered.
+            logger.warning(
+                "%s: a batch of %d events failed; handling them one at a time",
+                self.topic,
+                len(events),
+                exc_info=True,
+            )
+            for event in events:
+                self._process([event])
         if self.max_events is not None and self.events_handled >= self.max_events:
             self._finished.set()
-            self._session_stop.set()  # Stop before the next event, not when the heartbeat notices.
+            self._session_stop.set()  # Stop before the next batch, not when the heartbeat notices.
+
+    def _process(self, events: Sequence[DecodedEvent]) -> None:
+        process_events(self.topic, events, owner=self.owner, handlers=self._handlers)
+        self.events_handled += len(events)
 
     def _heartbeat(
         self, stop_event: threading.Event, session_stop: threading.Event, lease_lost: threading.Event

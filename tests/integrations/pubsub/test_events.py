@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -44,9 +45,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 class RecordingHandler:
     """A handler that writes one row per event (so rollbacks are visible) and counts its calls."""
 
-    def __init__(self, fail_once_on: str | None = None, on_call: Any = None) -> None:
+    def __init__(self, fail_once_on: str | None = None, on_call: Any = None, failures: int = 1) -> None:
         self.calls: Counter[str] = Counter()
         self.fail_once_on = fail_once_on
+        self.failures = failures
         self.on_call = on_call
 
     def __call__(self, payload: dict[str, Any], event: DecodedEvent) -> None:
@@ -59,7 +61,7 @@ class RecordingHandler:
         )
         if self.on_call is not None:
             self.on_call(event, self.calls[event.event_id])
-        if event.event_id == self.fail_once_on and self.calls[event.event_id] == 1:
+        if event.event_id == self.fail_once_on and self.calls[event.event_id] <= self.failures:
             raise RuntimeError("the handler failed")
 
     def committed(self) -> list[str]:
@@ -162,13 +164,13 @@ def test_a_restart_resumes_after_the_stored_replay_id(bus: EventBus, emulator: P
     assert _cursor().events_processed == 25
 
 
-def test_a_handler_exception_rolls_back_its_work_and_the_cursor(
+def test_a_failing_batch_commits_the_events_before_the_bad_one_and_redelivers_it(
     bus: EventBus, emulator: PubSubEmulator
 ) -> None:
-    # Given a handler that fails the first time it sees the 3rd of 5 events
+    # Given one batch of 5 events whose 3rd fails twice: in the batch, and again on its own
     _position_cursor_at_tip(bus)
     expected = publish_numbered(bus, ORDER_TOPIC, 5)
-    handler = RecordingHandler(fail_once_on="evt-003")
+    handler = RecordingHandler(fail_once_on="evt-003", failures=2)
     consumer = _consumer(emulator, handler, owner="worker-a")
     stop = threading.Event()
 
@@ -178,10 +180,51 @@ def test_a_handler_exception_rolls_back_its_work_and_the_cursor(
     stop.set()
     run.join()
 
-    # Then the failed attempt left no row and no cursor move; the event came again and committed once
-    assert handler.calls == {"evt-001": 1, "evt-002": 1, "evt-003": 2, "evt-004": 1, "evt-005": 1}
+    # Then the failed batch (stopped at the 3rd) left nothing; retried one by one, the 1st and 2nd
+    # committed and the 3rd failed again, so the stream resumed after the 2nd with a new batch
+    assert handler.calls == {"evt-001": 2, "evt-002": 2, "evt-003": 3, "evt-004": 1, "evt-005": 1}
     assert handler.committed() == expected
     assert _cursor().events_processed == 5
+
+
+def test_a_batch_handler_gets_each_fetched_batch_in_one_transaction(
+    bus: EventBus, emulator: PubSubEmulator
+) -> None:
+    # Given a batch handler that writes a row per event and fails on the first batch it sees
+    _position_cursor_at_tip(bus)
+    expected = publish_numbered(bus, ORDER_TOPIC, 7)
+    batches: list[list[str]] = []
+    per_event = RecordingHandler()
+
+    def handle(events_in_batch: Sequence[DecodedEvent]) -> None:
+        batches.append([event.event_id for event in events_in_batch])
+        for event in events_in_batch:
+            per_event(event.payload, event)
+        if len(batches) == 1:
+            raise RuntimeError("the batch handler failed")
+
+    handlers = HandlerRegistry()
+    handlers.register(ORDER_TOPIC, handle, batch=True)
+    consumer = _consumer(emulator, None, owner="worker-a", batch_size=5)
+    consumer._handlers = handlers
+    stop = threading.Event()
+
+    # When the consumer runs
+    run = _start(consumer, stop)
+    wait_until(lambda: consumer.events_handled >= 7, message="7 events")
+    stop.set()
+    run.join()
+
+    # Then the failed batch was rolled back and retried one event at a time, later batches whole
+    assert batches[0] == ["evt-001", "evt-002", "evt-003", "evt-004", "evt-005"]
+    assert batches[1:6] == [["evt-001"], ["evt-002"], ["evt-003"], ["evt-004"], ["evt-005"]]
+    assert batches[6:] == [["evt-006", "evt-007"]]
+    assert per_event.committed() == expected
+    cursor = _cursor()
+    assert (cursor.events_processed, bytes(cursor.replay_id or b"")) == (
+        7,
+        bus.events(ORDER_TOPIC)[-1].replay_id,
+    )
 
 
 def test_process_event_rolls_back_when_a_handler_fails(bus: EventBus) -> None:

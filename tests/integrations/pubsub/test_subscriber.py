@@ -41,6 +41,10 @@ class Cursor:
         self.events.append(event)
         self.replay_id = event.replay_id
 
+    def on_events(self, events: list[DecodedEvent]) -> None:
+        for event in events:
+            self.on_event(event)
+
     def on_keepalive(self, replay_id: bytes) -> None:
         self.keepalives.append(replay_id)
         self.replay_id = replay_id
@@ -49,9 +53,19 @@ class Cursor:
         return [event.event_id for event in self.events]
 
 
+def each(on_event: Callable[[DecodedEvent], None]) -> Callable[[list[DecodedEvent]], None]:
+    """A batch callback that handles the batch's events one by one, stopping at the first failure."""
+
+    def on_events(events: list[DecodedEvent]) -> None:
+        for event in events:
+            on_event(event)
+
+    return on_events
+
+
 def _run(subscriber: PubSubSubscriber, cursor: Cursor, stop: threading.Event, **overrides: Any) -> Background:
     options: dict[str, Any] = {
-        "on_event": cursor.on_event,
+        "on_events": cursor.on_events,
         "on_keepalive": cursor.on_keepalive,
         "get_start_replay_id": lambda: cursor.replay_id,
         "stop_event": stop,
@@ -229,7 +243,7 @@ def test_a_dropped_stream_resumes_with_nothing_lost_or_repeated(
     if fault == "drop_after":
         emulator.drop_after(7)
     stop = threading.Event()
-    run = _run(make_subscriber(batch_size=10), cursor, stop, on_event=on_event)
+    run = _run(make_subscriber(batch_size=10), cursor, stop, on_events=each(on_event))
     wait_until(lambda: len(cursor.events) >= 25, message="25 events")
     stop.set()
     run.join()
@@ -254,7 +268,7 @@ def test_a_failing_callback_gets_the_event_again(
         cursor.on_event(event)
 
     stop = threading.Event()
-    run = _run(make_subscriber(), cursor, stop, on_event=on_event)
+    run = _run(make_subscriber(), cursor, stop, on_events=each(on_event))
     wait_until(lambda: len(cursor.events) >= 3, message="3 events")
     stop.set()
     run.join()
@@ -326,7 +340,7 @@ def test_an_unknown_topic_is_a_terminal_error(make_subscriber: Callable[..., Pub
 
     with pytest.raises(SubscriptionError, match="NOT_FOUND"):
         subscriber.run(
-            on_event=lambda event: None, get_start_replay_id=lambda: None, stop_event=threading.Event()
+            on_events=lambda events: None, get_start_replay_id=lambda: None, stop_event=threading.Event()
         )
 
 

@@ -1,7 +1,8 @@
 """A resilient Pub/Sub API subscriber for one topic.
 
 It owns the protocol, not the durability: the caller says where to start
-(``get_start_replay_id``), receives each decoded event (``on_event``) and each keepalive replay ID
+(``get_start_replay_id``), receives each fetched batch of decoded events (``on_events``) and each
+keepalive replay ID
 (``on_keepalive``) and commits them however it likes (``salesforce.events`` commits them with the
 handler's database work). Because the start position is asked for on every (re)connect, a
 reconnect resumes exactly after the last *committed* event: nothing is lost, and an event whose
@@ -168,16 +169,16 @@ class PubSubSubscriber:
     def run(
         self,
         *,
-        on_event: Callable[[DecodedEvent], None],
+        on_events: Callable[[list[DecodedEvent]], None],
         get_start_replay_id: Callable[[], bytes | None],
         stop_event: threading.Event,
         on_keepalive: Callable[[bytes], None] | None = None,
     ) -> None:
         """Receive events until ``stop_event`` is set, reconnecting after any transient failure.
 
-        ``on_event`` is called for one event at a time, in order; if it raises, the stream is
-        dropped and, after a backoff, resumed from ``get_start_replay_id()`` so the event comes
-        again. :class:`StopSubscription` from a callback ends the loop and propagates;
+        ``on_events`` is called with the events of each response (up to ``batch_size``), in
+        order; if it raises, the stream is dropped and, after a backoff, resumed from
+        ``get_start_replay_id()`` so the events not committed come again. :class:`StopSubscription` from a callback ends the loop and propagates;
         :class:`SubscriptionError` is raised for failures that reconnecting cannot fix.
         """
         attempt = 0
@@ -187,7 +188,7 @@ class PubSubSubscriber:
             progress = _Progress()
             try:
                 self._subscribe_once(
-                    on_event=on_event,
+                    on_events=on_events,
                     on_keepalive=on_keepalive,
                     get_start_replay_id=get_start_replay_id,
                     stop_event=stop_event,
@@ -251,7 +252,7 @@ class PubSubSubscriber:
     def _subscribe_once(
         self,
         *,
-        on_event: Callable[[DecodedEvent], None],
+        on_events: Callable[[list[DecodedEvent]], None],
         on_keepalive: Callable[[bytes], None] | None,
         get_start_replay_id: Callable[[], bytes | None],
         stop_event: threading.Event,
@@ -303,16 +304,19 @@ class PubSubSubscriber:
             for response in _responses(call, watchdog):
                 watchdog.touch()
                 progress.started = True
-                for consumer_event in response.events:
-                    on_event(self._decode(stub, metadata, consumer_event))
+                if response.pending_num_requested == 0:
+                    # Ask for the next batch before handling this one, so it is on its way meanwhile.
+                    requests.put(pb2.FetchRequest(num_requested=self.batch_size))
+                if response.events:
+                    on_events(
+                        [self._decode(stub, metadata, consumer_event) for consumer_event in response.events]
+                    )
                     progress.committed = True
                     if stop_event.is_set():
                         return
-                if not response.events and response.latest_replay_id and on_keepalive is not None:
+                elif response.latest_replay_id and on_keepalive is not None:
                     on_keepalive(bytes(response.latest_replay_id))
                     progress.committed = True
-                if response.pending_num_requested == 0:
-                    requests.put(pb2.FetchRequest(num_requested=self.batch_size))
         finally:
             watchdog.stop()
             requests.close()
