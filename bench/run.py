@@ -105,7 +105,7 @@ def run_all(env: BenchEnv, args: argparse.Namespace, selected: set[str], report:
         def dashboard_and_cleanup() -> list[Row]:
             step("1. dashboard under gunicorn + wrk")
             with dashboard.Server(env) as server:
-                result = dashboard.run(server, duration=args.duration)
+                result = dashboard.run(server, env, duration=args.duration)
                 report.extend(result.rows)
                 if "cleanup" in selected:
                     step("4. notification cleanup under dashboard load")

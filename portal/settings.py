@@ -309,6 +309,9 @@ NOTIFICATION_RETENTION = timedelta(days=env.int("NOTIFICATION_RETENTION_DAYS", d
 RESIDENCE_CARD_MAX_BYTES = env.int("RESIDENCE_CARD_MAX_BYTES", default=10 * 1024 * 1024)
 INTERNET_ORDERS_REQUIRE_ID_VERIFICATION = env.bool("INTERNET_ORDERS_REQUIRE_ID_VERIFICATION", default=False)
 CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=300)
+# Each customer's dashboard payload, dropped by every write that changes it
+# (apps/accounts/dashboard_cache.py). Only with a cache all processes share: off without Redis.
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=30 if REDIS_URL else 0)
 # Sign-ins within this window reach Salesforce as one Portal_Last_SignIn__c update.
 SIGN_IN_STAMP_COALESCE_SECONDS = env.int("SIGN_IN_STAMP_COALESCE_SECONDS", default=300)
 

@@ -12,6 +12,7 @@ from pytest_django.fixtures import Settings as SettingsFixture
 from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.salesforce.auth import clear_session_cache
 from apps.integrations.salesforce.gateway import api_call_counter
+from portal.celery import app as celery_app
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +34,9 @@ def _fast_and_isolated(settings: SettingsFixture, tmp_path: Path) -> Iterator[No
     (throttles and cached catalog pages must not leak between tests)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    # The dashboard cache is dropped when writes commit, which most tests never do; its own tests
+    # (tests/accounts/test_dashboard_cache.py) turn it on.
+    settings.DASHBOARD_CACHE_SECONDS = 0
     cache.clear()
     yield
     cache.clear()
@@ -60,3 +64,12 @@ def systems(emulator_suite: EmulatorSuite, settings: SettingsFixture) -> Iterato
     emulator_suite.salesforce.clear_faults()
     emulator_suite.whmcs.clear_faults()
     clear_session_cache()
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Tasks queued with ``.delay()`` run at once, in the caller's thread."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous

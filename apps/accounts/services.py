@@ -20,6 +20,7 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext
 
 from apps.accounts.dashboard import invoice_due_notification_context
+from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import CustomerProfile, IdMapping, User
 from apps.integrations.models import WhmcsInvoice
 from apps.integrations.outbox import outbox_enqueue_coalesced_update
@@ -101,6 +102,7 @@ def customer_profiles_apply_account_fields(updates: Sequence[tuple[int, dict[str
         CustomerProfile.objects.bulk_create(
             profiles.values(), update_conflicts=True, unique_fields=["user"], update_fields=sorted(fields)
         )
+        dashboard_cache_invalidate(user_ids)
     return changes
 
 
@@ -183,12 +185,15 @@ def password_change(*, user_id: int, new_password: str) -> User:
     return user
 
 
-def dashboard_notify_invoice_due(*, user_id: int, invoice: WhmcsInvoice) -> None:
+def dashboard_notify_invoice_due(*, user_id: int, invoice_id: int) -> None:
     """The seed's ``INVOICE_DUE``, created when the dashboard sees an invoice due within 7 days or
     overdue. The notification service dedupes for 24 hours (the daily billing check uses the same
     source id); a short cache mark spares the row lock on every dashboard view in between."""
-    mark = f"dashboard:invoice-due:{user_id}:{invoice.whmcs_id}"
+    mark = f"dashboard:invoice-due:{user_id}:{invoice_id}"
     if cache.get(mark):
+        return
+    invoice = WhmcsInvoice.objects.filter(pk=invoice_id, user_id=user_id).first()
+    if invoice is None:
         return
     notification_create(
         user_id=user_id,

@@ -46,6 +46,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import IdMapping
 from apps.accounts.services import parse_salesforce_datetime
 from apps.catalog.models import BillingCycle, ItemClass, Product
@@ -452,6 +453,7 @@ def _mirror_order(
     order.salesforce_modified_at = parse_salesforce_datetime(values.get("modified_at"))
     order.synced_at = timezone.now()
     order.save()
+    dashboard_cache_invalidate(order.user_id)
 
     existing = list(order.items.all())
     by_salesforce_id = {item.salesforce_id: item for item in existing if item.salesforce_id}
@@ -627,6 +629,7 @@ def _complete(run: FulfillmentRun) -> None:
         order.activation_error_message = ""
         order.activation_error_at = None
         order.save()
+        dashboard_cache_invalidate(order.user_id)
 
         opportunity = order.opportunity
         if opportunity is None and run.salesforce_opportunity_id:
@@ -742,6 +745,7 @@ def _fail(run: FulfillmentRun, step: str, code: str, message: str) -> None:
                     "updated_at",
                 ]
             )
+            dashboard_cache_invalidate(order.user_id)
         if code != "ORDER_NOT_FOUND":
             outbox_enqueue_salesforce(
                 operation="order.fulfillment.failed",

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
 from apps.catalog.models import ItemClass, Product, ProductType
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
@@ -184,6 +185,7 @@ def _place(
         currency_code=products[lines[0].product_id].currency_code,
     )
     order.save(force_insert=True)
+    dashboard_cache_invalidate(order.user_id)
     items = OrderItem.objects.bulk_create(
         [
             OrderItem(

@@ -27,6 +27,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
 from apps.accounts.status_notifications import account_status_notify
 from apps.catalog.models import ProductType
@@ -221,6 +222,7 @@ def _eligibility_decide(
         profile.internet_eligibility_checked_at = now
         profile.internet_eligibility_notes = notes
         profile.save(update_fields=[*_PROFILE_ELIGIBILITY_FIELDS, "updated_at"])
+        dashboard_cache_invalidate(profile.user_id)
         after = _snapshot(profile, _PROFILE_ELIGIBILITY_FIELDS)
 
         subrequests = [
@@ -311,6 +313,7 @@ def eligibility_reopen(
         profile.save(
             update_fields=["internet_eligibility_status", "internet_eligibility_checked_at", "updated_at"]
         )
+        dashboard_cache_invalidate(profile.user_id)
         after = _snapshot(profile, _PROFILE_ELIGIBILITY_FIELDS)
         subrequests = [
             CompositeSubrequest.update(
@@ -451,6 +454,7 @@ def _id_verification_decide(
         profile.id_verification_note = note
         profile.id_verification_rejection_message = message
         profile.save(update_fields=[*_PROFILE_VERIFICATION_FIELDS, "updated_at"])
+        dashboard_cache_invalidate(profile.user_id)
         after = {
             "submission": _snapshot(submission, _SUBMISSION_FIELDS),
             "account": _snapshot(profile, _PROFILE_VERIFICATION_FIELDS),
@@ -541,6 +545,7 @@ def id_verification_reopen(*, agent: User, submission_id: int, note: str) -> Age
         profile.id_verification_note = ""
         profile.id_verification_rejection_message = ""
         profile.save(update_fields=[*_PROFILE_VERIFICATION_FIELDS, "updated_at"])
+        dashboard_cache_invalidate(profile.user_id)
         after = {
             "submission": _snapshot(submission, _SUBMISSION_FIELDS),
             "account": _snapshot(profile, _PROFILE_VERIFICATION_FIELDS),
@@ -598,6 +603,8 @@ def _decide_field(
     before = _snapshot(instance, (attribute,))
     setattr(instance, attribute, value)
     instance.save(update_fields=[attribute, "updated_at"])
+    if isinstance(instance, Order):
+        dashboard_cache_invalidate(instance.user_id)
     entry = _enqueue(
         operation=operation,
         account_id=_account_id(instance.user_id),

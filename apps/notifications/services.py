@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone, translation
 
+from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.notifications.models import Notification, NotificationSource, NotificationType
 from apps.notifications.notification_templates import get_template, render_notification
 
@@ -124,6 +125,7 @@ def notifications_create(
                 told[key] = now
             created.append(notification)
         Notification.objects.bulk_create([n for n in created if n is not None])
+        dashboard_cache_invalidate(n.user_id for n in created if n is not None)
     return created
 
 
@@ -164,6 +166,7 @@ def notification_mark_read(
             notification.read = True
             notification.read_at = now or timezone.now()
             notification.save(update_fields=["read", "read_at"])
+            dashboard_cache_invalidate(user_id)
     return notification
 
 
@@ -171,6 +174,7 @@ def notification_mark_all_read(*, user_id: int, now: datetime | None = None) -> 
     """Mark every unread notification the user can see as read; returns how many changed."""
     now = now or timezone.now()
     with transaction.atomic():
+        dashboard_cache_invalidate(user_id)
         return Notification.objects.filter(
             user_id=user_id, read=False, dismissed=False, expires_at__gt=now
         ).update(read=True, read_at=now)
@@ -186,6 +190,7 @@ def notification_dismiss(*, user_id: int, notification_id: UUID | str) -> Notifi
         if not notification.dismissed:
             notification.dismissed = True
             notification.save(update_fields=["dismissed"])
+            dashboard_cache_invalidate(user_id)
     return notification
 
 

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdMapping, IdVerificationStatus
 from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, portal_file_base64
 from apps.integrations.salesforce.field_map import get_field_map
@@ -152,6 +153,7 @@ def eligibility_request_create(
         profile.internet_eligibility_checked_at = None
         profile.internet_eligibility_notes = ""
         profile.internet_eligibility_case_id = ""
+        dashboard_cache_invalidate(profile.user_id)
         profile.save(
             update_fields=[
                 "internet_eligibility_status",
@@ -271,6 +273,7 @@ def residence_card_submit(
             profile.id_verification_submitted_at = now
             profile.id_verification_rejection_message = ""
             profile.id_verification_note = ""
+            dashboard_cache_invalidate(user_id)
             profile.save(
                 update_fields=[
                     "id_verification_status",
@@ -373,6 +376,7 @@ def residence_card_record_salesforce_decisions(decisions: Sequence[tuple[int, st
                 submission.rejection_reason = RejectionReason.OTHER
                 submission.rejection_message = rejection_message
             submission.save(update_fields=["status", "reviewed_at", "rejection_reason", "rejection_message"])
+            dashboard_cache_invalidate(user_id)
             ResidenceCardStatusChange.objects.create(
                 submission=submission,
                 from_status=ResidenceCardSubmission.Status.SUBMITTED,

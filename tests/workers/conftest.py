@@ -4,7 +4,6 @@ an approved-order scenario seeded in the Salesforce emulator, WHMCS emulator and
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +19,6 @@ from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import EventReplayCursor
 from apps.integrations.whmcs.client import get_whmcs_client
 from apps.opportunities.models import Opportunity, OpportunityStage
-from portal.celery import app as celery_app
 from tests.factories import (
     CustomerFactory,
     OpportunityFactory,
@@ -31,15 +29,6 @@ from tests.factories import (
 
 ACCOUNT_TOPIC = "/event/Account_Internet_Eligibility_Update__e"
 ORDER_TOPIC = "/event/OrderProvisionRequested__e"
-
-
-@pytest.fixture
-def eager_celery() -> Iterator[None]:
-    """Tasks queued with ``.delay()`` run at once, in the caller's thread."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 def seed_cursor(systems: EmulatorSuite, topic: str) -> None:

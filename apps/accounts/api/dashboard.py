@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.dashboard import Dashboard, customer_dashboard
+from apps.accounts.dashboard_cache import dashboard_cached
 from apps.accounts.models import IdVerificationStatus
 from apps.accounts.services import dashboard_notify_invoice_due
 from portal.api import signed_in_user
@@ -156,14 +157,24 @@ class MeStatusApi(APIView):
         """Everything the dashboard shows, from the portal DB; creates ``INVOICE_DUE`` when an
         invoice is due within 7 days or overdue (deduplicated for 24 hours)."""
         user = signed_in_user(request)
-        dashboard = customer_dashboard(user_id=user.pk)
-        if dashboard.next_invoice is not None and dashboard.next_invoice_is_due:
-            dashboard_notify_invoice_due(user_id=user.pk, invoice=dashboard.next_invoice)
-        return Response(StatusSerializer(_status(dashboard)).data)
+
+        def build() -> tuple[dict[str, Any], int | None]:
+            dashboard = customer_dashboard(user_id=user.pk)
+            due = dashboard.next_invoice if dashboard.next_invoice_is_due else None
+            return StatusSerializer(_status(dashboard)).data, due.pk if due is not None else None
+
+        payload, due_invoice_id = dashboard_cached(user.pk, "status", build)
+        if due_invoice_id is not None:
+            dashboard_notify_invoice_due(user_id=user.pk, invoice_id=due_invoice_id)
+        return Response(payload)
 
 
 class MeSummaryApi(APIView):
     @extend_schema(operation_id="me_summary", responses=SummarySerializer, tags=["me"])
     def get(self, request: Request) -> Response:
-        dashboard = customer_dashboard(user_id=signed_in_user(request).pk)
-        return Response(SummarySerializer(_summary(dashboard)).data)
+        user = signed_in_user(request)
+
+        def build() -> dict[str, Any]:
+            return SummarySerializer(_summary(customer_dashboard(user_id=user.pk))).data
+
+        return Response(dashboard_cached(user.pk, "summary", build))

@@ -18,6 +18,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import IdMapping
 from apps.catalog.models import Product
 from apps.integrations.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
@@ -78,6 +79,7 @@ def sync_customer_billing(*, user_id: int, client: WhmcsClient | None = None) ->
         deleted = _replace_services(user_id, services, synced_at)
         deleted += _replace_invoices(user_id, invoices, synced_at)
         deleted += _replace_payment_methods(user_id, pay_methods, synced_at)
+        dashboard_cache_invalidate(user_id)
 
     result = SyncResult(
         user_id=user_id,

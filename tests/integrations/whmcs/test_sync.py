@@ -18,7 +18,6 @@ from apps.integrations.whmcs.exceptions import WhmcsTransportError
 from apps.integrations.whmcs.sync import SyncResult, mapped_billing_user_ids, sync_customer_billing
 from apps.integrations.whmcs.tasks import sync_all_customers_billing_task, sync_customer_billing_task
 from apps.integrations.whmcs.types import AddOrderResult, OrderLine
-from portal.celery import app as celery_app
 
 from .conftest import add_test_client
 from .factories import IdMappingFactory, ProductFactory, UserFactory
@@ -210,14 +209,6 @@ def test_sync_task_uses_the_configured_client(
     assert outcome.successful()
     assert [row[0] for row in _services(customer)] == [1, 2]
     assert sync_customer_billing_task.name == "integrations.whmcs.sync_customer_billing"
-
-
-@pytest.fixture
-def eager_celery() -> Any:
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield celery_app
-    celery_app.conf.task_always_eager = previous
 
 
 def test_sync_all_fans_out_per_mapped_user(

@@ -1,0 +1,66 @@
+"""A short-lived, shared cache of each customer's dashboard, dropped by every write that changes it.
+
+The dashboard (``GET /api/me/status``) is the portal's hottest read and changes far less often
+than it is read, so its rendered payload is kept for ``DASHBOARD_CACHE_SECONDS`` per customer,
+language and day. Services that change what it shows (notifications, orders, profile mirrors,
+residence cards, billing data) call :func:`dashboard_cache_invalidate`, which takes effect when
+their transaction commits.
+
+Invalidation is by generation: each customer has a generation token, every cached payload's key
+includes it, and invalidating deletes the token. A request that read the database before a write
+committed may store its (old) payload afterwards, but under the old token, which no request asks
+for again; so a write is never hidden by the cache, only the TTL bounds what no service reports
+(time passing: an invoice becoming due, a notification expiring).
+
+The cache must be shared by every process (Redis); with a per-process cache (the embedded
+default), a worker's write could not reach the web processes, so the setting defaults to 0 (off)
+there. A Redis outage makes every request a miss: the dashboard is then read from the database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone, translation
+
+
+def _generation_key(user_id: int) -> str:
+    return f"dashboard:generation:{user_id}"
+
+
+def dashboard_cache_invalidate(user_ids: int | Iterable[int]) -> None:
+    """Forget the cached dashboards of these customers once the current transaction commits."""
+    ids = {user_ids} if isinstance(user_ids, int) else set(user_ids)
+    if not ids or not settings.DASHBOARD_CACHE_SECONDS:
+        return
+    keys = [_generation_key(user_id) for user_id in ids]
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def dashboard_cached(user_id: int, view: str, build: Callable[[], Any]) -> Any:
+    """``build()``'s result for this customer, from the cache when a fresh copy is there.
+
+    ``view`` names what is cached (``status``, ``summary``); the key also varies by the active
+    language (the payload holds translated text) and the local date (due and overdue flags).
+    """
+    timeout = settings.DASHBOARD_CACHE_SECONDS
+    if not timeout:
+        return build()
+    generation_key = _generation_key(user_id)
+    generation = cache.get(generation_key)
+    if generation is None:
+        cache.add(generation_key, uuid.uuid4().hex, timeout=timeout * 10)
+        generation = cache.get(generation_key)
+        if generation is None:  # The cache is unavailable: read the database every time.
+            return build()
+    key = f"dashboard:{user_id}:{generation}:{view}:{translation.get_language()}:{timezone.localdate()}"
+    payload = cache.get(key)
+    if payload is None:
+        payload = build()
+        cache.set(key, payload, timeout=timeout)
+    return payload
