@@ -22,3 +22,8 @@ def notification_list(*, user_id: int, now: datetime | None = None) -> QuerySet[
 
 def notification_unread_count(*, user_id: int, now: datetime | None = None) -> int:
     return notification_visible(user_id=user_id, now=now).filter(read=False).count()
+
+
+def notifications_expired_exist(*, now: datetime | None = None) -> bool:
+    """Whether any notification past its retention is still stored (the cleanup is not done)."""
+    return Notification.objects.filter(expires_at__lte=now or timezone.now()).exists()

@@ -3,6 +3,7 @@ billing checks, admin actions) creates notifications through ``notification_crea
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -194,30 +195,49 @@ def notification_dismiss(*, user_id: int, notification_id: UUID | str) -> Notifi
     return notification
 
 
-def notifications_delete_expired(*, batch_size: int = 5000, now: datetime | None = None) -> int:
+CLEANUP_BATCH_SIZE = 500
+CLEANUP_PAUSE_RATIO = 1.0
+
+
+def notifications_delete_expired(
+    *,
+    batch_size: int | None = None,
+    pause_ratio: float = CLEANUP_PAUSE_RATIO,
+    time_budget: float | None = None,
+    now: datetime | None = None,
+) -> int:
     """Delete notifications whose ``expires_at`` has passed; returns how many were deleted.
 
-    Works in batches of ``batch_size`` ids taken in ``expires_at`` order (the expiry index), each
+    Works in batches of ``batch_size`` (``CLEANUP_BATCH_SIZE``) ids taken in ``expires_at`` order (the expiry index), each
     deleted and committed on its own, so no statement or lock ever spans the whole table and web
-    requests keep writing in between.
+    requests keep writing in between. After each batch it rests ``pause_ratio`` times as long as
+    the batch took: deleting (index and WAL work) competes with requests for the same cores, and
+    at the default the cleanup takes at most half of them. With ``time_budget`` (seconds) it stops
+    after the batch that reaches the budget and leaves the rest for a later call.
     """
+    batch_size = CLEANUP_BATCH_SIZE if batch_size is None else batch_size
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1.")
     now = now or timezone.now()
+    started = time.monotonic()
     total = 0
+    expired = Notification.objects.filter(expires_at__lte=now)
     while True:
+        batch_started = time.monotonic()
         with transaction.atomic():
-            ids = list(
-                Notification.objects.filter(expires_at__lte=now)
-                .order_by("expires_at")
-                .values_list("pk", flat=True)[:batch_size]
-            )
-            if not ids:
+            batch = list(expired.order_by("expires_at").values_list("pk", "expires_at")[:batch_size])
+            if not batch:
                 break
-            deleted, _ = Notification.objects.filter(pk__in=ids, expires_at__lte=now).delete()
+            deleted, _ = Notification.objects.filter(
+                pk__in=[pk for pk, _ in batch], expires_at__lte=now
+            ).delete()
         total += deleted
-        if len(ids) < batch_size:
+        if len(batch) < batch_size or (time_budget is not None and time.monotonic() - started >= time_budget):
             break
+        # Start the next scan where this batch ended: the index entries of the rows just deleted
+        # stay until vacuum, and walking past them again each batch would cost more every time.
+        expired = Notification.objects.filter(expires_at__lte=now, expires_at__gte=batch[-1][1])
+        time.sleep((time.monotonic() - batch_started) * pause_ratio)
     return total
 
 
