@@ -30,16 +30,3 @@ def emulators(env: BenchEnv) -> Iterator[EmulatorSuite]:
     finally:
         clear_session_cache()
         suite.stop()
-
-
-def subscriber_env(suite: EmulatorSuite) -> dict[str, str]:
-    """The ``SF_*`` variables that point a portal process at ``suite`` (as ``settings.py`` reads them)."""
-    sf = suite.settings_overrides()["SALESFORCE"]
-    return {
-        "SF_LOGIN_URL": sf["LOGIN_URL"],
-        "SF_CLIENT_ID": sf["CLIENT_ID"],
-        "SF_USERNAME": sf["USERNAME"],
-        "SF_PRIVATE_KEY_PATH": sf["PRIVATE_KEY_PATH"],
-        "SF_CA_BUNDLE": sf["CA_BUNDLE"],
-        "SF_PUBSUB_ENDPOINT": sf["PUBSUB_ENDPOINT"],
-    }

@@ -38,7 +38,6 @@ from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.pubsub.subscriber import MAX_BATCH_SIZE, DecodedEvent
 from apps.notifications.models import Notification, NotificationType
 from bench.data import account_id
-from bench.emulators import subscriber_env
 from bench.env import PYTHON, REPO, BenchEnv
 from bench.report import Row, ms, verdict
 
@@ -145,7 +144,7 @@ def run(env: BenchEnv, suite: EmulatorSuite, *, budget: float = 200.0) -> list[R
                 str(total_events),
             ],
             cwd=REPO,
-            env=env.child_env(**subscriber_env(suite)),
+            env=env.child_env(**suite.process_environment()),
             stdout=output,
             stderr=subprocess.STDOUT,
         )

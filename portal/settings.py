@@ -197,7 +197,11 @@ SPECTACULAR_SETTINGS = {
 
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        # A message taken by a worker that died (SIGKILL, a lost machine) goes to another worker
+        # after this many seconds; keep it above the longest task (hard limits 270-300 s).
+        "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600),
+    }
 else:
     # No server needed: the kombu filesystem transport passes messages through a folder, so a
     # real worker and beat still run as separate processes on the embedded default.

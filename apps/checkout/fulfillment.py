@@ -76,6 +76,8 @@ logger = logging.getLogger(__name__)
 
 CLAIM_DURATION = timedelta(minutes=10)
 """How long a task owns a run; longer than the task's hard time limit."""
+ADD_ORDER_SETTLE_MARGIN = timedelta(seconds=5)
+"""Added to the WHMCS client timeout before an unanswered AddOrder is taken as never placed."""
 RESUME_GRACE = timedelta(minutes=2)
 """A queued run this much past its due time is re-queued by :func:`fulfillment_runs_resume_due`."""
 MAX_IDEMPOTENCY_KEYS = 50
@@ -118,6 +120,15 @@ class FulfillmentRetry(Exception):
 
     def __init__(self, message: str, *, delay: timedelta) -> None:
         super().__init__(message)
+        self.delay = delay
+
+
+class AddOrderInFlight(Exception):
+    """An earlier AddOrder of this run may still be running at WHMCS (its worker died waiting for
+    the answer); look for its order again once WHMCS has had time to finish it."""
+
+    def __init__(self, *, delay: timedelta) -> None:
+        super().__init__(f"an earlier AddOrder may still be in progress; looking again in {delay}")
         self.delay = delay
 
 
@@ -215,6 +226,7 @@ def fulfillment_runs_resume_due(*, now: datetime | None = None, limit: int = 100
 def fulfillment_run_execute(
     *,
     run_id: int,
+    claimant: str = "",
     final_attempt: bool = False,
     retry_delay: timedelta = timedelta(seconds=30),
     gateway: SalesforceGateway | None = None,
@@ -223,10 +235,12 @@ def fulfillment_run_execute(
     """Run (or resume) the fulfillment of one order. Returns the run, or ``None`` when another
     worker holds it or it has nothing to do.
 
-    Raises :class:`FulfillmentRetry` after a transient error (the run is queued again, due in
-    ``retry_delay``) unless ``final_attempt``, in which case the run fails instead.
+    ``claimant`` names the caller (the Celery task id) so that its own redelivered message can
+    resume a run its killed worker left claimed. Raises :class:`FulfillmentRetry` after a
+    transient error (the run is queued again, due in ``retry_delay``) unless ``final_attempt``,
+    in which case the run fails instead.
     """
-    run = _claim(run_id)
+    run = _claim(run_id, claimant)
     if run is None:
         logger.info("Fulfillment run %s is not due or is held by another worker", run_id)
         return None
@@ -246,6 +260,9 @@ def fulfillment_run_execute(
         _complete(run)
     except FulfillmentError as exc:
         _fail(run, step, exc.code, exc.message)
+    except AddOrderInFlight as exc:
+        _release(run, step, exc, exc.delay)
+        raise FulfillmentRetry(str(exc), delay=exc.delay) from exc
     except (WhmcsError, SalesforceError) as exc:
         if exc.retryable and not final_attempt:
             _release(run, step, exc, retry_delay)
@@ -264,18 +281,26 @@ def fulfillment_run_execute(
     return run
 
 
-def _claim(run_id: int) -> FulfillmentRun | None:
-    """Take the run for this worker: a conditional UPDATE, so two workers never run it at once."""
+def _claim(run_id: int, claimant: str) -> FulfillmentRun | None:
+    """Take the run for this worker: a conditional UPDATE, so two workers never run it at once.
+
+    A claim that expired is free; so is one held by ``claimant`` itself (the same task's message
+    redelivered after its worker was killed mid-run), which resumes at once rather than after
+    the claim runs out.
+    """
     now = timezone.now()
+    claimable = Q(status=FulfillmentRun.Status.PENDING) | Q(
+        status=FulfillmentRun.Status.RUNNING, claimed_until__lt=now
+    )
+    if claimant:
+        claimable |= Q(status=FulfillmentRun.Status.RUNNING, claimed_by=claimant)
     claimed = (
         FulfillmentRun.objects.filter(pk=run_id)
-        .filter(
-            Q(status=FulfillmentRun.Status.PENDING)
-            | Q(status=FulfillmentRun.Status.RUNNING, claimed_until__lt=now)
-        )
+        .filter(claimable)
         .update(
             status=FulfillmentRun.Status.RUNNING,
             claimed_until=now + CLAIM_DURATION,
+            claimed_by=claimant,
             attempts=F("attempts") + 1,
             updated_at=now,
         )
@@ -491,6 +516,15 @@ def _add_order(run: FulfillmentRun, lines: list[_Line], client: WhmcsClient) -> 
             service_ids = [item.rel_id for item in existing.line_items if item.type.lower() == "product"]
             _record_whmcs_order(run, lines, existing.id, service_ids, existing.invoice_id, adopted=True)
             return
+        # Not there yet, but that attempt's request may still be running at WHMCS: sending another
+        # now could place the order twice, so wait until its client timeout has surely passed.
+        settled_at = (
+            run.whmcs_add_order_started_at
+            + ADD_ORDER_SETTLE_MARGIN
+            + timedelta(seconds=settings.WHMCS["TIMEOUT_SECONDS"])
+        )
+        if settled_at > timezone.now():
+            raise AddOrderInFlight(delay=settled_at - timezone.now())
     run.whmcs_add_order_started_at = timezone.now()
     _log(run, STEP_ADD_ORDER, "started")
     _save(run, "whmcs_add_order_started_at", "steps")

@@ -92,6 +92,9 @@ class FulfillmentRun(models.Model):
     failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    # The Celery task id of the claim: the broker redelivers a message (same id) only after its
+    # worker died, so that message may take the claim over instead of waiting for it to expire.
+    claimed_by = models.CharField(_("claimed by"), max_length=255, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)

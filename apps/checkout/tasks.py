@@ -38,7 +38,10 @@ def fulfill_order_task(self: Any, run_id: int) -> str | None:
     delay = fulfillment_retry_delay(self.request.retries)
     try:
         run = fulfillment_run_execute(
-            run_id=run_id, final_attempt=self.request.retries >= self.max_retries, retry_delay=delay
+            run_id=run_id,
+            claimant=self.request.id or "",
+            final_attempt=self.request.retries >= self.max_retries,
+            retry_delay=delay,
         )
     except FulfillmentRetry as exc:
         raise self.retry(exc=exc, countdown=exc.delay.total_seconds()) from exc

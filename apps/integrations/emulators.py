@@ -132,6 +132,23 @@ class EmulatorSuite:
             },
         }
 
+    def process_environment(self) -> dict[str, str]:
+        """The ``SF_*`` and ``WHMCS_*`` variables that point another portal process (a worker, the
+        events subscriber) at this suite, as ``portal/settings.py`` reads them."""
+        overrides = self.settings_overrides()
+        sf, whmcs = overrides["SALESFORCE"], overrides["WHMCS"]
+        return {
+            "SF_LOGIN_URL": sf["LOGIN_URL"],
+            "SF_CLIENT_ID": sf["CLIENT_ID"],
+            "SF_USERNAME": sf["USERNAME"],
+            "SF_PRIVATE_KEY_PATH": sf["PRIVATE_KEY_PATH"],
+            "SF_CA_BUNDLE": sf["CA_BUNDLE"],
+            "SF_PUBSUB_ENDPOINT": sf["PUBSUB_ENDPOINT"],
+            "WHMCS_API_URL": whmcs["API_URL"],
+            "WHMCS_API_IDENTIFIER": whmcs["IDENTIFIER"],
+            "WHMCS_API_SECRET": whmcs["SECRET"],
+        }
+
     def __enter__(self) -> EmulatorSuite:
         return self.start()
 

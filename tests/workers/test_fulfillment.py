@@ -13,12 +13,13 @@ from pytest_django import DjangoCaptureOnCommitCallbacks
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from apps.checkout.fulfillment import (
+    ADD_ORDER_SETTLE_MARGIN,
     FulfillmentRetry,
     fulfillment_request,
     fulfillment_run_execute,
 )
 from apps.checkout.models import ActivationStatus, FulfillmentRun, Order, OrderStatus
-from apps.checkout.tasks import resume_fulfillments_task
+from apps.checkout.tasks import fulfill_order_task, resume_fulfillments_task
 from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry, WhmcsInvoice, WhmcsService
 from apps.integrations.outbox import outbox_deliver_due
@@ -280,6 +281,65 @@ def test_an_add_order_whose_answer_was_lost_is_found_instead_of_placed_again(
     assert (run.status, run.whmcs_order_id) == (FulfillmentRun.Status.SUCCEEDED, whmcs_order["id"])
     assert whmcs_calls(systems) == {"addorder": 1, "acceptorder": 1, "getorders": 1}
     assert [step for step in run.steps if step["step"] == "whmcs_add_order"][-1]["found_existing"] is True
+
+
+@pytest.mark.django_db
+def test_an_unanswered_add_order_is_not_sent_again_until_whmcs_has_surely_finished_it(
+    systems: EmulatorSuite, settings: SettingsWrapper
+) -> None:
+    # Given an attempt whose AddOrder got no answer (the connection dropped) and left no order
+    scenario = seed_order(systems)
+    run = fulfillment_request(payload=provision_request(systems, scenario), event_id="evt-1")
+    assert run is not None
+    systems.whmcs.inject_fault(action="AddOrder", kind="drop_connection")
+    with pytest.raises(FulfillmentRetry):
+        fulfillment_run_execute(run_id=run.pk)
+    assert (whmcs_calls(systems)["addorder"], systems.whmcs.state.orders) == (1, [])
+
+    # When the next attempt comes while that request could still be running at WHMCS
+    with pytest.raises(FulfillmentRetry) as retry:
+        fulfillment_run_execute(run_id=run.pk)
+
+    # Then it looked, found nothing, and waits out the client timeout instead of sending again
+    run.refresh_from_db()
+    assert whmcs_calls(systems) == {"addorder": 1, "acceptorder": 0, "getorders": 1}
+    assert run.status == FulfillmentRun.Status.PENDING
+    client_timeout = timedelta(seconds=settings.WHMCS["TIMEOUT_SECONDS"])
+    assert client_timeout < retry.value.delay <= client_timeout + ADD_ORDER_SETTLE_MARGIN
+
+    # And once that time has passed, the order is placed (once)
+    FulfillmentRun.objects.filter(pk=run.pk).update(
+        whmcs_add_order_started_at=timezone.now() - timedelta(minutes=5), next_attempt_at=timezone.now()
+    )
+    fulfillment_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == FulfillmentRun.Status.SUCCEEDED
+    assert len(systems.whmcs.state.orders) == 1
+    assert whmcs_calls(systems)["addorder"] == 2
+
+
+@pytest.mark.django_db
+def test_a_task_redelivered_after_its_worker_died_takes_its_claim_over_and_no_other_task_does(
+    systems: EmulatorSuite,
+) -> None:
+    # Given a run claimed by task "t-1", whose worker was killed (the claim has minutes to run)
+    scenario = seed_order(systems)
+    run = fulfillment_request(payload=provision_request(systems, scenario), event_id="evt-1")
+    assert run is not None
+    FulfillmentRun.objects.filter(pk=run.pk).update(
+        status=FulfillmentRun.Status.RUNNING,
+        claimed_until=timezone.now() + timedelta(minutes=9),
+        claimed_by="t-1",
+    )
+
+    # When another task comes for it, then the broker redelivers "t-1"
+    other = fulfill_order_task.apply(args=[run.pk], task_id="t-2").get()
+    redelivered = fulfill_order_task.apply(args=[run.pk], task_id="t-1").get()
+
+    # Then the other task left it alone and the redelivered one finished it at once
+    assert other is None
+    assert redelivered == FulfillmentRun.Status.SUCCEEDED
+    assert len(systems.whmcs.state.orders) == 1
 
 
 @pytest.mark.django_db
