@@ -39,6 +39,9 @@ class OutboxEntry(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
     last_error = models.TextField(_("last error"), blank=True)
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    # Set (and committed) just before a request that creates records goes out, cleared with its
+    # outcome: still set when a claim runs out means the answer was lost, not that nothing was sent.
+    sending_since = models.DateTimeField(_("sending since"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 

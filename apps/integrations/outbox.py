@@ -9,6 +9,10 @@ delivered by a Celery task.
   records the outcome. Entries sharing a ``record_key`` are delivered strictly in order.
 * Transient failures (timeouts, 5xx, ``REQUEST_LIMIT_EXCEEDED``) back off exponentially; a
   request Salesforce refuses as malformed fails for good and stays visible in admin.
+* A request that creates records is never sent twice blindly: when its answer is lost (a read
+  timeout, a dropped connection, the worker killed mid-call) Salesforce may have created them,
+  so the entry is held as failed with ``OUTCOME_UNKNOWN`` for an agent to check and retry.
+  Updates carry no such risk (applying one twice changes nothing) and are simply retried.
 
 Placeholders let an entry use an ID that an earlier entry will only learn on delivery:
 ``portal_ref("opportunities.Opportunity", 12)`` in a subrequest's URL or body is replaced at
@@ -32,7 +36,11 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.integrations.models import OutboxEntry, TargetSystem
-from apps.integrations.salesforce.exceptions import SalesforceError, SalesforceRequestLimitExceeded
+from apps.integrations.salesforce.exceptions import (
+    SalesforceError,
+    SalesforceOutcomeUnknown,
+    SalesforceRequestLimitExceeded,
+)
 from apps.integrations.salesforce.gateway import CompositeSubrequest, SalesforceGateway, get_gateway
 
 logger = logging.getLogger(__name__)
@@ -42,6 +50,7 @@ BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 30 * 60
 CLAIM_SECONDS = 5 * 60
 MAX_COLLECTION_RECORDS = 200
+OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 
 
 @dataclass(frozen=True)
@@ -183,6 +192,12 @@ def outbox_claim_due(*, limit: int = 50, now: Any = None) -> list[OutboxEntry]:
             .exclude(Exists(earlier_open))
             .order_by("id")[:limit]
         )
+        for entry in [entry for entry in entries if entry.sending_since is not None]:
+            # Its worker died between sending records to create and recording the answer.
+            entries.remove(entry)
+            _hold_outcome_unknown(
+                entry, "the worker sending it stopped before Salesforce's answer was recorded"
+            )
         ids = [entry.pk for entry in entries]
         OutboxEntry.objects.filter(pk__in=ids).update(
             status=OutboxEntry.Status.IN_PROGRESS, claimed_until=now + timedelta(seconds=CLAIM_SECONDS)
@@ -243,6 +258,8 @@ def outbox_deliver_due(*, limit: int = 50, gateway: SalesforceGateway | None = N
 def _deliver_composite(
     gateway: SalesforceGateway, entry: OutboxEntry, subrequests: list[dict[str, Any]], report: DeliveryReport
 ) -> None:
+    if _creates_records(subrequests):
+        OutboxEntry.objects.filter(pk=entry.pk).update(sending_since=timezone.now())
     try:
         result = gateway.composite(
             [
@@ -350,12 +367,36 @@ def _record_success(entry: OutboxEntry, ids: Mapping[str, str], report: Delivery
             result={"ids": dict(ids)},
             last_error="",
             claimed_until=None,
+            sending_since=None,
         )
     report.delivered.append(entry.pk)
     logger.info("Outbox entry %s (%s) delivered", entry.pk, entry.operation)
 
 
+def _creates_records(subrequests: Iterable[Mapping[str, Any]]) -> bool:
+    return any(subrequest["method"] == "POST" for subrequest in subrequests)
+
+
+def _hold_outcome_unknown(entry: OutboxEntry, reason: str) -> None:
+    """Fail an entry whose records Salesforce may have created, for an agent to check first."""
+    OutboxEntry.objects.filter(pk=entry.pk).update(
+        status=OutboxEntry.Status.FAILED,
+        attempts=entry.attempts + 1,
+        last_error=(
+            f"{OUTCOME_UNKNOWN}: {reason}. Salesforce may have created the records: check there "
+            "before retrying, or they will be created twice."
+        )[:2000],
+        claimed_until=None,
+        sending_since=None,
+    )
+    logger.error("Outbox entry %s (%s) held, outcome unknown: %s", entry.pk, entry.operation, reason)
+
+
 def _record_failure(entry: OutboxEntry, error: SalesforceError, report: DeliveryReport) -> None:
+    if isinstance(error, SalesforceOutcomeUnknown) and _creates_records(entry.payload["subrequests"]):
+        _hold_outcome_unknown(entry, str(error))
+        report.failed.append(entry.pk)
+        return
     if error.retryable and entry.attempts + 1 < MAX_ATTEMPTS:
         _retry_later(entry, error)
         report.retrying.append(entry.pk)
@@ -365,6 +406,7 @@ def _record_failure(entry: OutboxEntry, error: SalesforceError, report: Delivery
         attempts=entry.attempts + 1,
         last_error=str(error)[:2000],
         claimed_until=None,
+        sending_since=None,
     )
     report.failed.append(entry.pk)
     logger.error("Outbox entry %s (%s) failed permanently: %s", entry.pk, entry.operation, error)
@@ -380,6 +422,7 @@ def _retry_later(entry: OutboxEntry, error: SalesforceError) -> None:
         next_attempt_at=timezone.now() + timedelta(seconds=delay),
         last_error=str(error)[:2000],
         claimed_until=None,
+        sending_since=None,
     )
     logger.warning(
         "Outbox entry %s (%s) will be retried in %.0fs: %s", entry.pk, entry.operation, delay, error

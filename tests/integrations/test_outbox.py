@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.utils import timezone
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
@@ -293,3 +295,92 @@ def test_an_abandoned_claim_is_picked_up_again(systems: EmulatorSuite) -> None:
     report = outbox_deliver_due()
 
     assert report.delivered == [entry.pk]
+
+
+# --- Lost answers: creates are never sent twice blindly -------------------------------------------
+
+
+def enqueue_case_create(account_id: str) -> OutboxEntry:
+    return outbox_enqueue_salesforce(
+        operation="case.create",
+        record_key=f"Account:{account_id}",
+        subrequests=[
+            CompositeSubrequest.create("Case", "case", {"AccountId": account_id, "Subject": "Help"})
+        ],
+    )
+
+
+def test_a_create_whose_answer_is_lost_is_held_for_an_agent_instead_of_sent_again(
+    systems: EmulatorSuite, settings: SettingsWrapper
+) -> None:
+    # Given Salesforce answers the create only after the portal stopped waiting
+    account_id = account(systems)
+    entry = enqueue_case_create(account_id)
+    settings.SALESFORCE = {**settings.SALESFORCE, "TIMEOUT_SECONDS": 0.3}
+    systems.salesforce.add_latency(1.0, path_prefix="composite", count=1)
+
+    # When it is delivered
+    report = outbox_deliver_due()
+
+    # Then it is held, failed with the reason, and Salesforce (which created the Case) gets no second one
+    entry.refresh_from_db()
+    assert report.failed == [entry.pk]
+    assert (entry.status, entry.sending_since) == (OutboxEntry.Status.FAILED, None)
+    assert entry.last_error.startswith("OUTCOME_UNKNOWN: ")
+    assert "check there before retrying" in entry.last_error
+    deadline = time.monotonic() + 5
+    while (
+        not systems.salesforce.store.find_records("Case", AccountId=account_id)
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    make_due()
+    assert outbox_deliver_due().delivered == []
+    assert len(systems.salesforce.store.find_records("Case", AccountId=account_id)) == 1
+
+
+def test_an_update_whose_answer_is_lost_is_simply_sent_again(
+    systems: EmulatorSuite, settings: SettingsWrapper
+) -> None:
+    account_id = account(systems)
+    entry = enqueue_account_update(account_id, Name="Sato Hanako")
+    settings.SALESFORCE = {**settings.SALESFORCE, "TIMEOUT_SECONDS": 0.3}
+    systems.salesforce.add_latency(1.0, path_prefix="composite", count=1)
+
+    first = outbox_deliver_due()
+    time.sleep(1.0)  # The slow answer lands; applying the update again changes nothing.
+    make_due()
+    second = outbox_deliver_due()
+
+    entry.refresh_from_db()
+    assert (first.retrying, second.delivered) == ([entry.pk], [entry.pk])
+    assert entry.status == OutboxEntry.Status.DELIVERED
+    assert systems.salesforce.store.get_record("Account", account_id)["Name"] == "Sato Hanako"
+
+
+def test_a_create_left_mid_call_by_a_killed_worker_is_held_and_one_never_sent_is_delivered(
+    systems: EmulatorSuite,
+) -> None:
+    # Given two claims that ran out: one whose request had gone out, one killed before sending
+    in_flight, never_sent = enqueue_case_create(account(systems)), enqueue_case_create(account(systems))
+    past = timezone.now() - timedelta(seconds=1)
+    OutboxEntry.objects.filter(pk=in_flight.pk).update(
+        status=OutboxEntry.Status.IN_PROGRESS, claimed_until=past, sending_since=past - timedelta(minutes=5)
+    )
+    OutboxEntry.objects.filter(pk=never_sent.pk).update(
+        status=OutboxEntry.Status.IN_PROGRESS, claimed_until=past
+    )
+
+    # When delivery runs again
+    report = outbox_deliver_due()
+
+    # Then only the one that was never sent goes out; the other waits for an agent
+    in_flight.refresh_from_db()
+    assert report.delivered == [never_sent.pk]
+    assert in_flight.status == OutboxEntry.Status.FAILED
+    assert in_flight.last_error.startswith("OUTCOME_UNKNOWN: the worker sending it stopped")
+    assert len(systems.salesforce.store.find_records("Case")) == 1
+
+    # And the agent's retry after checking Salesforce sends it
+    outbox_retry(entry_id=in_flight.pk)
+    assert outbox_deliver_due().delivered == [in_flight.pk]

@@ -145,6 +145,11 @@ class SalesforceUnavailable(SalesforceError):
     default_error_code = "SERVER_UNAVAILABLE"
 
 
+class SalesforceOutcomeUnknown(SalesforceUnavailable):
+    """The request was sent but no answer came back (read timeout, connection dropped mid-way):
+    Salesforce may have applied it. Safe to send again only when doing it twice does no harm."""
+
+
 class SalesforceAuthenticationUnavailable(SalesforceAuthenticationError, SalesforceUnavailable):
     """The token endpoint could not be reached or answered 5xx; catchable as either parent."""
 

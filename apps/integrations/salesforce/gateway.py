@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 import requests
 import simple_salesforce
+import urllib3
 from simple_salesforce import exceptions as sf_exceptions
 
 from .auth import SalesforceConfig, SalesforceSession, get_session
@@ -36,6 +37,7 @@ from .exceptions import (
     SalesforceCompositeError,
     SalesforceError,
     SalesforceErrorDetail,
+    SalesforceOutcomeUnknown,
     SalesforceUnavailable,
     error_for_response,
 )
@@ -256,6 +258,44 @@ class _GatewayHttpSession(requests.Session):
         return response
 
 
+def _unavailable(exc: requests.RequestException, context: str) -> SalesforceUnavailable:
+    """No answer from Salesforce. If the request never left (no connection could be made) it was
+    not applied; otherwise (a read timeout, a connection dropped mid-way) it may have been."""
+    if _never_connected(exc):
+        return SalesforceUnavailable(
+            f"{context}: could not connect ({type(exc).__name__})", error_code="CONNECTION_ERROR"
+        )
+    if isinstance(exc, requests.Timeout):
+        return SalesforceOutcomeUnknown(f"{context}: no answer in time", error_code="TIMEOUT")
+    return SalesforceOutcomeUnknown(
+        f"{context}: the connection dropped ({type(exc).__name__})", error_code="CONNECTION_ERROR"
+    )
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """Whether the failure happened while connecting (refused, unreachable, connect timeout,
+    TLS handshake), i.e. before any of the request was sent."""
+    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
+        return True
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(
+            current, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError
+        ):
+            return True
+        reason = getattr(current, "reason", None)
+        pending.extend(
+            [current.__cause__, current.__context__, reason if isinstance(reason, BaseException) else None]
+        )
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+    return False
+
+
 class SalesforceGateway:
     """Salesforce REST operations with typed errors, re-login and API-usage accounting.
 
@@ -323,12 +363,8 @@ class SalesforceGateway:
                 self._relogin()
             except sf_exceptions.SalesforceError as exc:
                 raise self._translate(exc, context) from exc
-            except requests.Timeout as exc:
-                raise SalesforceUnavailable(f"{context}: timed out", error_code="TIMEOUT") from exc
             except requests.RequestException as exc:
-                raise SalesforceUnavailable(
-                    f"{context}: {type(exc).__name__}", error_code="CONNECTION_ERROR"
-                ) from exc
+                raise _unavailable(exc, context) from exc
 
     @staticmethod
     def _translate(exc: sf_exceptions.SalesforceError, context: str) -> SalesforceError:

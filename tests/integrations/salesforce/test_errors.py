@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import pytest
@@ -14,6 +15,7 @@ from apps.integrations.salesforce.exceptions import (
     SalesforceGeneralError,
     SalesforceMalformedRequest,
     SalesforceNotFound,
+    SalesforceOutcomeUnknown,
     SalesforceRequestLimitExceeded,
     SalesforceUnavailable,
 )
@@ -241,3 +243,25 @@ def test_no_token_or_private_key_in_logs_or_errors(
         assert token not in text
         assert new_token not in text
         assert private_key_text[:64] not in text
+
+
+def test_a_lost_answer_is_told_apart_from_a_request_that_never_left(
+    salesforce: SalesforceRestEmulator, settings
+) -> None:
+    # A read timeout: the request reached Salesforce, which may have applied it
+    settings.SALESFORCE = {**settings.SALESFORCE, "TIMEOUT_SECONDS": 0.2}
+    salesforce.add_latency(0.6, path_prefix="limits", count=1)
+    with pytest.raises(SalesforceOutcomeUnknown) as lost:
+        get_gateway().limits()
+
+    # Nothing listening: nothing was sent
+    session = get_session()
+    unreachable = SalesforceGateway(
+        dataclasses.replace(session, instance_url="https://127.0.0.1:9"), session_provider=get_session
+    )
+    with pytest.raises(SalesforceUnavailable) as refused:
+        unreachable.limits()
+
+    assert (lost.value.error_code, lost.value.retryable) == ("TIMEOUT", True)
+    assert not isinstance(refused.value, SalesforceOutcomeUnknown)
+    assert (refused.value.error_code, refused.value.retryable) == ("CONNECTION_ERROR", True)
