@@ -32,7 +32,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from apps.integrations.models import OutboxEntry, TargetSystem
@@ -299,14 +299,16 @@ def _deliver_updates_together(
         for entry, _ in batch:
             _record_failure(entry, exc, report)
         return
-    for (entry, subrequests), save_result in zip(batch, results, strict=True):
+    succeeded = []
+    for (entry, _), save_result in zip(batch, results, strict=True):
         if save_result.success:
-            _record_success(entry, {subrequests[0]["reference_id"]: save_result.id or ""}, report)
+            succeeded.append(entry)
         else:
             detail = save_result.errors[0] if save_result.errors else None
             code = detail.error_code if detail else "UNKNOWN_ERROR"
             message = detail.message if detail else "update failed"
             _record_failure(entry, SalesforceError(message, error_code=code, status=200), report)
+    _record_updates_delivered(succeeded, report)
 
 
 def _sobject_and_id(url: str) -> tuple[str, str]:
@@ -390,6 +392,21 @@ def _hold_outcome_unknown(entry: OutboxEntry, reason: str) -> None:
         sending_since=None,
     )
     logger.error("Outbox entry %s (%s) held, outcome unknown: %s", entry.pk, entry.operation, reason)
+
+
+def _record_updates_delivered(entries: Sequence[OutboxEntry], report: DeliveryReport) -> None:
+    """Mark updates delivered together in one statement (they write nothing back; the record's
+    id is in the payload)."""
+    OutboxEntry.objects.filter(pk__in=[entry.pk for entry in entries]).update(
+        status=OutboxEntry.Status.DELIVERED,
+        delivered_at=timezone.now(),
+        attempts=F("attempts") + 1,
+        last_error="",
+        claimed_until=None,
+        sending_since=None,
+    )
+    report.delivered.extend(entry.pk for entry in entries)
+    logger.info("Outbox entries %s delivered together", [entry.pk for entry in entries])
 
 
 def _record_failure(entry: OutboxEntry, error: SalesforceError, report: DeliveryReport) -> None:

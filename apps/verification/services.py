@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO
 
 from django.conf import settings
@@ -23,7 +23,7 @@ from django.utils.translation import gettext
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdMapping, IdVerificationStatus
 from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, portal_file_base64
-from apps.integrations.salesforce.field_map import get_field_map
+from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.opportunities.models import Case, CaseOrigin, CasePriority, CaseStatus, CaseType
 from apps.verification.models import (
@@ -41,11 +41,6 @@ ELIGIBILITY_CASE_SUBJECT = "Internet availability check request (Portal)"
 
 RESIDENCE_CARD_OPEN_STATUSES = (IdVerificationStatus.SUBMITTED, IdVerificationStatus.VERIFIED)
 """While the card is waiting for review or already accepted, another upload is refused."""
-
-
-def salesforce_datetime(value: datetime) -> str:
-    """A DateTime field value as Salesforce's REST API takes it: ISO 8601 in UTC."""
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _customer(user_id: int, *, lock: bool) -> tuple[CustomerProfile, str]:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import CustomerProfile, EligibilityStatus, User
+from apps.accounts.services import parse_salesforce_datetime
 from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
@@ -107,11 +108,10 @@ def test_a_request_creates_the_case_and_marks_the_account_pending_in_one_salesfo
     account = salesforce_account(systems, account_id)
     assert account["Internet_Eligibility_Status__c"] == "Pending"
     assert account["Internet_Eligibility_Case_Id__c"] == sf_case["Id"]
-    assert account["Internet_Eligibility_Request_Date_Time__c"] == (
-        profile.internet_eligibility_requested_at.astimezone(datetime.UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    requested = profile.internet_eligibility_requested_at
+    assert parse_salesforce_datetime(
+        account["Internet_Eligibility_Request_Date_Time__c"]
+    ) == requested.replace(microsecond=requested.microsecond // 1000 * 1000)
     assert api.get(URL).json()["case_submitted"] is True
 
 

@@ -313,7 +313,8 @@ def salesforce_datetime(value: datetime) -> str:
     always in UTC; naive datetimes are refused rather than guessed."""
     if value.tzinfo is None:
         raise ValueError("Salesforce datetimes must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    utc = value.astimezone(UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}+0000"
 
 
 @cache

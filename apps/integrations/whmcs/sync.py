@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,7 +22,7 @@ from django.utils import timezone
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import IdMapping
 from apps.catalog.models import Product
-from apps.integrations.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
+from apps.integrations.models import WhmcsInvoice, WhmcsMirror, WhmcsPaymentMethod, WhmcsService
 
 from .client import WhmcsClient, get_whmcs_client
 from .types import WhmcsInvoiceRecord, WhmcsPayMethodRecord, WhmcsServiceRecord
@@ -112,12 +113,12 @@ def _products_by_whmcs_id(pids: Iterable[int]) -> dict[int, Product]:
 
 def _replace_services(user_id: int, records: list[WhmcsServiceRecord], synced_at: datetime) -> int:
     products = _products_by_whmcs_id(record.pid for record in records)
+    rows = []
     for record in records:
         product = products.get(record.pid)
-        WhmcsService.objects.update_or_create(
-            whmcs_id=record.id,
-            defaults={
-                "user_id": user_id,
+        rows.append(
+            {
+                "whmcs_id": record.id,
                 "product": product,
                 "whmcs_product_id": record.pid,
                 "whmcs_order_id": record.order_id,
@@ -128,23 +129,19 @@ def _replace_services(user_id: int, records: list[WhmcsServiceRecord], synced_at
                 "recurring_amount": record.recurring_amount,
                 "registered_on": record.registered_on,
                 "next_due_on": record.next_due_on,
-                "synced_at": synced_at,
-            },
+            }
         )
-    deleted, _ = (
-        WhmcsService.objects.filter(user_id=user_id).exclude(whmcs_id__in=[r.id for r in records]).delete()
-    )
-    return deleted
+    return _replace_mirror(WhmcsService, user_id, rows, synced_at)
 
 
 def _replace_invoices(user_id: int, records: list[WhmcsInvoiceRecord], synced_at: datetime) -> int:
     today = timezone.localdate()
+    rows = []
     for record in records:
         issued_on = record.issued_on or today
-        WhmcsInvoice.objects.update_or_create(
-            whmcs_id=record.id,
-            defaults={
-                "user_id": user_id,
+        rows.append(
+            {
+                "whmcs_id": record.id,
                 "number": record.number[:50],
                 "status": record.status,
                 "issued_on": issued_on,
@@ -154,34 +151,46 @@ def _replace_invoices(user_id: int, records: list[WhmcsInvoiceRecord], synced_at
                 "tax": record.tax + record.tax2,
                 "total": record.total,
                 "currency_code": (record.currency_code or "JPY")[:3],
-                "synced_at": synced_at,
-            },
+            }
         )
-    deleted, _ = (
-        WhmcsInvoice.objects.filter(user_id=user_id).exclude(whmcs_id__in=[r.id for r in records]).delete()
-    )
-    return deleted
+    return _replace_mirror(WhmcsInvoice, user_id, rows, synced_at)
 
 
 def _replace_payment_methods(user_id: int, records: list[WhmcsPayMethodRecord], synced_at: datetime) -> int:
-    for record in records:
-        WhmcsPaymentMethod.objects.update_or_create(
-            whmcs_id=record.id,
-            defaults={
-                "user_id": user_id,
-                "type": record.type,
-                "description": record.description[:255],
-                "gateway_name": record.gateway_name[:100],
-                "card_type": record.card_type[:50],
-                "card_last_four": record.card_last_four if _LAST_FOUR.match(record.card_last_four) else "",
-                "expires_on": record.expires_on,
-                "bank_name": record.bank_name[:100],
-                "synced_at": synced_at,
-            },
+    rows = [
+        {
+            "whmcs_id": record.id,
+            "type": record.type,
+            "description": record.description[:255],
+            "gateway_name": record.gateway_name[:100],
+            "card_type": record.card_type[:50],
+            "card_last_four": record.card_last_four if _LAST_FOUR.match(record.card_last_four) else "",
+            "expires_on": record.expires_on,
+            "bank_name": record.bank_name[:100],
+        }
+        for record in records
+    ]
+    return _replace_mirror(WhmcsPaymentMethod, user_id, rows, synced_at)
+
+
+def _replace_mirror(
+    model: type[WhmcsMirror],
+    user_id: int,
+    rows: list[dict[str, Any]],
+    synced_at: datetime,
+) -> int:
+    """Make the user's mirror rows exactly ``rows``: one upsert by WHMCS id (a customer's hundreds
+    of invoices in one statement), then delete the rows WHMCS no longer returns."""
+    if rows:
+        model._default_manager.bulk_create(
+            [model(user_id=user_id, synced_at=synced_at, **row) for row in rows],
+            update_conflicts=True,
+            unique_fields=["whmcs_id"],
+            update_fields=[*sorted(rows[0].keys() - {"whmcs_id"}), "user", "synced_at"],
         )
     deleted, _ = (
-        WhmcsPaymentMethod.objects.filter(user_id=user_id)
-        .exclude(whmcs_id__in=[r.id for r in records])
+        model._default_manager.filter(user_id=user_id)
+        .exclude(whmcs_id__in=[row["whmcs_id"] for row in rows])
         .delete()
     )
     return deleted
