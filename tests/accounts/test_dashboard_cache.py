@@ -28,7 +28,7 @@ from tests.checkout.test_orders_api import eligible_customer, internet_plan, pla
 from tests.factories import AgentFactory, CustomerFactory, NotificationFactory
 from tests.verification.test_eligibility_api import ADDRESS
 from tests.verification.test_residence_card_api import png_bytes, upload
-from tests.workers.conftest import ORDER_TOPIC, run_subscriber, seed_cursor, seed_order
+from tests.workers.conftest import ORDER_TOPIC, run_subscriber, seed_cursor, seed_order, whmcs_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -153,18 +153,7 @@ def test_an_order_placed_shows_at_once(systems: EmulatorSuite) -> None:
 
 def test_a_billing_sync_shows_new_services_and_invoices_at_once(systems: EmulatorSuite) -> None:
     whmcs = get_whmcs_client()
-    client_id = whmcs.add_client(
-        first_name="Taro",
-        last_name="Yamada",
-        email="taro@example.com",
-        address1="1-2-3 Jingumae",
-        city="Shibuya-ku",
-        state="Tokyo",
-        postcode="150-0001",
-        country="JP",
-        phone_number="0312345678",
-        password="Portal-Passw0rd!",
-    )
+    client_id = whmcs_client(email="taro@example.com")
     customer = CustomerFactory(id_mapping__whmcs_client_id=client_id)
     api = signed_in(customer)
     assert stats(api) == {

@@ -60,6 +60,13 @@ def sf_order(systems: EmulatorSuite, scenario: ApprovedOrderScenario) -> dict[st
     return record
 
 
+def requested_run(systems: EmulatorSuite) -> FulfillmentRun:
+    """An order awaiting review, approved in Salesforce, its provision request recorded."""
+    run = fulfillment_request(payload=provision_request(systems, seed_order(systems)), event_id="evt-1")
+    assert run is not None
+    return run
+
+
 def whmcs_calls(systems: EmulatorSuite) -> dict[str, int]:
     calls = systems.whmcs.calls
     return {action: calls.get(action, 0) for action in ("addorder", "acceptorder", "getorders")}
@@ -261,9 +268,7 @@ def test_an_add_order_whose_answer_was_lost_is_found_instead_of_placed_again(
     systems: EmulatorSuite, settings: SettingsWrapper
 ) -> None:
     # Given WHMCS places the order but answers after the client gave up
-    scenario = seed_order(systems)
-    run = fulfillment_request(payload=provision_request(systems, scenario), event_id="evt-1")
-    assert run is not None
+    run = requested_run(systems)
     settings.WHMCS = {**settings.WHMCS, "TIMEOUT_SECONDS": 0.3}
     systems.whmcs.inject_fault(action="AddOrder", kind="latency", seconds=1.0)
 
@@ -288,9 +293,7 @@ def test_an_unanswered_add_order_is_not_sent_again_until_whmcs_has_surely_finish
     systems: EmulatorSuite, settings: SettingsWrapper
 ) -> None:
     # Given an attempt whose AddOrder got no answer (the connection dropped) and left no order
-    scenario = seed_order(systems)
-    run = fulfillment_request(payload=provision_request(systems, scenario), event_id="evt-1")
-    assert run is not None
+    run = requested_run(systems)
     systems.whmcs.inject_fault(action="AddOrder", kind="drop_connection")
     with pytest.raises(FulfillmentRetry):
         fulfillment_run_execute(run_id=run.pk)
@@ -323,9 +326,7 @@ def test_a_task_redelivered_after_its_worker_died_takes_its_claim_over_and_no_ot
     systems: EmulatorSuite,
 ) -> None:
     # Given a run claimed by task "t-1", whose worker was killed (the claim has minutes to run)
-    scenario = seed_order(systems)
-    run = fulfillment_request(payload=provision_request(systems, scenario), event_id="evt-1")
-    assert run is not None
+    run = requested_run(systems)
     FulfillmentRun.objects.filter(pk=run.pk).update(
         status=FulfillmentRun.Status.RUNNING,
         claimed_until=timezone.now() + timedelta(minutes=9),
