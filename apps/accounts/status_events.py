@@ -12,15 +12,16 @@ changes; each status field is set only when it changed (the flow's ``ISCHANGED()
   Rejected (not Submitted).
 
 One decision gives one notification, however often it arrives (a redelivered event, the same
-decision already notified by the agent console): notifications go through
-``apps.accounts.status_notifications.account_status_notify``, shared with the console, whose
+decision already notified by the agent console, the same decision twice in one batch):
+notifications go through ``apps.accounts.status_notifications``, shared with the console, whose
 ``source_id`` is ``"<Account id>:<eligibility|verification>:<status>"`` and which adds nothing
 while a notification of that decision exists from the last few days (longer than the event
 retention), well past the 1-hour dedupe window.
 
-Everything runs inside the event's transaction (``apps.integrations.salesforce.events``): the
-replay ID is committed with these writes. Bad data in an event is logged and skipped rather than
-raised, so one malformed event cannot block the topic by being redelivered forever.
+Events arrive in fetched batches (up to 100) and a batch is applied as a whole, in order, inside
+its transaction (``apps.integrations.salesforce.events``): the batch's last replay ID is committed
+with these writes. Bad data in an event is logged and skipped rather than raised, so one
+malformed event cannot block the topic by being redelivered forever.
 """
 
 from __future__ import annotations

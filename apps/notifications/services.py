@@ -208,12 +208,13 @@ def notifications_delete_expired(
 ) -> int:
     """Delete notifications whose ``expires_at`` has passed; returns how many were deleted.
 
-    Works in batches of ``batch_size`` (``CLEANUP_BATCH_SIZE``) ids taken in ``expires_at`` order (the expiry index), each
-    deleted and committed on its own, so no statement or lock ever spans the whole table and web
-    requests keep writing in between. After each batch it rests ``pause_ratio`` times as long as
-    the batch took: deleting (index and WAL work) competes with requests for the same cores, and
-    at the default the cleanup takes at most half of them. With ``time_budget`` (seconds) it stops
-    after the batch that reaches the budget and leaves the rest for a later call.
+    Works in batches of ``batch_size`` (default ``CLEANUP_BATCH_SIZE``) ids taken in
+    ``expires_at`` order (the expiry index), each deleted and committed on its own, so no
+    statement or lock ever spans the whole table and web requests keep writing in between. After
+    each batch it rests ``pause_ratio`` times as long as the batch took: deleting (index and WAL
+    work) competes with requests for the same cores, and at the default the cleanup takes at most
+    half of them. With ``time_budget`` (seconds) it stops after the batch that reaches the budget
+    and leaves the rest for a later call.
     """
     batch_size = CLEANUP_BATCH_SIZE if batch_size is None else batch_size
     if batch_size < 1:

@@ -4,9 +4,10 @@ Three guarantees, each kept in the database (``EventReplayCursor``, one row per 
 
 1. **Exactly once in effect.** :func:`process_events` runs the topic's handlers over a fetched
    batch and saves the batch's last replay ID in one transaction. A crash before the commit
-   leaves the old replay ID, so the batch is delivered again; after the commit it never is. Handlers are also idempotent
-   (DESIGN.md), which covers the real bus redelivering an event. A handler that needs a side
-   effect outside the database (a Celery task, an email) defers it with ``transaction.on_commit``.
+   leaves the old replay ID, so the batch is delivered again; after the commit it never is.
+   Handlers are also idempotent (DESIGN.md), which covers the real bus redelivering an event.
+   A handler that needs a side effect outside the database (a Celery task, an email) defers it
+   with ``transaction.on_commit``.
 2. **One subscriber per topic.** A lease (owner + expiry) taken and renewed with conditional
    UPDATEs, which behave the same on SQLite and PostgreSQL. Other copies wait as standbys and take
    over when the lease is released or expires; :func:`process_events` re-checks the lease under a

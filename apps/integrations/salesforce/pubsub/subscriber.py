@@ -178,7 +178,8 @@ class PubSubSubscriber:
 
         ``on_events`` is called with the events of each response (up to ``batch_size``), in
         order; if it raises, the stream is dropped and, after a backoff, resumed from
-        ``get_start_replay_id()`` so the events not committed come again. :class:`StopSubscription` from a callback ends the loop and propagates;
+        ``get_start_replay_id()`` so the events not committed come again.
+        :class:`StopSubscription` from a callback ends the loop and propagates;
         :class:`SubscriptionError` is raised for failures that reconnecting cannot fix.
         """
         attempt = 0
