@@ -33,7 +33,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from apps.accounts.models import CustomerProfile, IdMapping
@@ -82,9 +81,9 @@ def account_status_events_apply(
     *, payloads: Sequence[Mapping[str, Any]], topic: str | None = None
 ) -> list[AccountStatusOutcome]:
     """Apply a fetched batch of status events, in order, with a fixed number of statements
-    whatever the batch size: one ID mapping lookup, one lock over the batch's customers, one
-    read of their mirrors, then one bulk write each for profiles, residence cards and
-    notifications. Returns one outcome per payload.
+    whatever the batch size: one ID mapping lookup, one read of the residence cards under review,
+    one read of the mirrors, then one bulk write each for profiles and notifications. Returns one
+    outcome per payload.
     """
     channel = topic or settings.SALESFORCE["ACCOUNT_EVENT_CHANNEL"]
     events = [_status_event(payload, channel) for payload in payloads]
@@ -108,11 +107,20 @@ def account_status_events_apply(
         return [event.outcome() for event in events]
 
     with transaction.atomic():
-        customers = sorted({event.user_id for event in to_apply if event.user_id is not None})
-        # The user row locks serialize this with every other notification producer for the customers.
-        list(
-            get_user_model().objects.select_for_update().filter(pk__in=customers).order_by("pk").values("pk")
+        # Rows are locked in the order the console locks them (residence card, profile, user),
+        # each kind in a fixed order, so an agent's decision and a batch cannot deadlock.
+        residence_card_record_salesforce_decisions(
+            [
+                (
+                    event.user_id,
+                    event.verification,
+                    str(event.mirror.get("id_verification_rejection_message") or ""),
+                )
+                for event in to_apply
+                if event.verification and event.user_id is not None
+            ]
         )
+        customers = sorted({event.user_id for event in to_apply if event.user_id is not None})
         mirrored = dict(
             CustomerProfile.objects.filter(user_id__in=customers).values_list(
                 "user_id", "salesforce_modified_at"
@@ -135,17 +143,6 @@ def account_status_events_apply(
         for event, changed in zip(mirror_updates, changes, strict=True):
             event.changed = tuple(changed)
 
-        residence_card_record_salesforce_decisions(
-            [
-                (
-                    event.user_id,
-                    event.verification,
-                    str(event.mirror.get("id_verification_rejection_message") or ""),
-                )
-                for event in to_apply
-                if event.verification and event.user_id is not None
-            ]
-        )
         notified = account_status_notify_many([event.decision() for event in to_apply])
         for event, notifications in zip(to_apply, notified, strict=True):
             event.notifications = tuple(notification.type for notification in notifications)
