@@ -263,6 +263,13 @@ class QueueAdmin(admin.ModelAdmin):
                 name=self._url_name("retry_sync"),
             )
         )
+        urls.append(
+            path(
+                "<path:object_id>/resolve-sync/<int:entry_id>/",
+                self.admin_site.admin_view(self.resolve_sync_view),
+                name=self._url_name("resolve_sync"),
+            )
+        )
         return urls + super().get_urls()
 
     def _decision_view_for(self, decision: Decision) -> Callable[..., HttpResponse]:
@@ -345,6 +352,38 @@ class QueueAdmin(admin.ModelAdmin):
             messages.success(request, gettext("The Salesforce write is queued again."))
         return HttpResponseRedirect(self.record_url(obj))
 
+    def resolve_sync_view(self, request: HttpRequest, object_id: str, entry_id: int) -> HttpResponse:
+        """A write held with an unknown outcome that the agent found in Salesforce: the ids they
+        read there come as ``salesforce_id_<reference>`` fields."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not (self.has_view_permission(request, obj) and request.user.has_perm(self.decide_permission)):
+            raise PermissionDenied
+        prefix = "salesforce_id_"
+        try:
+            services.console_outbox_mark_found(
+                agent=request.user,  # type: ignore[arg-type]
+                entry_id=entry_id,
+                subject_type=self.subject_type,
+                subject_id=obj.pk,
+                customer_id=obj.user_id,
+                salesforce_ids={
+                    key.removeprefix(prefix): request.POST.get(key, "")
+                    for key in request.POST
+                    if key.startswith(prefix)
+                },
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, gettext("The Salesforce write is settled with the records found there.")
+            )
+        return HttpResponseRedirect(self.record_url(obj))
+
     # -- The record page --
 
     def decision_available(self, obj: Any, decision: Decision) -> bool:
@@ -404,6 +443,7 @@ class QueueAdmin(admin.ModelAdmin):
                 user_id=customer.pk, extra_keys=self.extra_outbox_keys(obj)
             ),
             "retry_url_name": f"admin:{self._url_name('retry_sync')}",
+            "resolve_url_name": f"admin:{self._url_name('resolve_sync')}",
             "can_retry": request.user.has_perm(self.decide_permission),
             "decision_rows": [(decision, decision_changes(decision)) for decision in decisions],
             "decision_log_url": reverse(

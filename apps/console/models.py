@@ -97,6 +97,7 @@ class DecisionAction(models.TextChoices):
     COMPLETE_CANCELLATION = "complete_cancellation", _("Completed cancellation")
     REPLY_SUPPORT_CASE = "reply_support_case", _("Replied to support case")
     RETRY_SYNC = "retry_sync", _("Retried Salesforce sync")
+    RESOLVE_SYNC = "resolve_sync", _("Found a held Salesforce write in Salesforce")
 
 
 class AgentDecision(models.Model):

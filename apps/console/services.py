@@ -17,6 +17,7 @@ the decision expects, under a row lock, so two agents deciding at once cannot bo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -45,7 +46,13 @@ from apps.console.selectors import (
     outbox_unsettled_for_customer,
 )
 from apps.integrations.models import OutboxEntry
-from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, outbox_retry, portal_ref
+from apps.integrations.outbox import (
+    WriteBack,
+    outbox_enqueue_salesforce,
+    outbox_mark_applied,
+    outbox_retry,
+    portal_ref,
+)
 from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.notifications.models import NotificationSource, NotificationType
@@ -853,6 +860,55 @@ def console_outbox_retry(
             action=DecisionAction.RETRY_SYNC,
             before=before,
             after={"status": entry.status, "attempts": entry.attempts},
+            note=entry.operation,
+            outbox_entry=entry,
+        )
+
+
+SALESFORCE_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
+
+
+def console_outbox_mark_found(
+    *,
+    agent: User,
+    entry_id: int,
+    subject_type: SubjectType,
+    subject_id: Any,
+    customer_id: int,
+    salesforce_ids: Mapping[str, str],
+) -> AgentDecision:
+    """Settle one of the customer's writes held with an unknown outcome, which the agent found
+    already applied in Salesforce: the records' ids (``salesforce_ids`` by reference) are written
+    back as delivery would have, nothing is sent again, and the decision is logged."""
+    with transaction.atomic():
+        entry = next(
+            (e for e in outbox_unsettled_for_customer(user_id=customer_id) if e.pk == entry_id), None
+        )
+        if entry is None or not entry.outcome_unknown:
+            raise ConflictError(
+                gettext("Only a write whose outcome is unknown can be marked as found in Salesforce."),
+                code="not_outcome_unknown",
+            )
+        ids = {}
+        for write_back in entry.payload.get("write_backs", []):
+            value = salesforce_ids.get(write_back["reference_id"], "").strip()
+            if not SALESFORCE_ID.fullmatch(value):
+                raise ApplicationError(
+                    gettext("Enter the 15- or 18-character Salesforce ID of the %(record)s record.")
+                    % {"record": write_back["reference_id"]},
+                    code="invalid_salesforce_id",
+                )
+            ids[write_back["reference_id"]] = value
+        before = {"status": entry.status, "attempts": entry.attempts, "last_error": entry.last_error}
+        entry = outbox_mark_applied(entry_id=entry.pk, ids=ids)
+        return _audit(
+            agent=agent,
+            customer_id=customer_id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            action=DecisionAction.RESOLVE_SYNC,
+            before=before,
+            after={"status": entry.status, "salesforce_ids": ids},
             note=entry.operation,
             outbox_entry=entry,
         )

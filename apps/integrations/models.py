@@ -13,6 +13,10 @@ class TargetSystem(models.TextChoices):
     WHMCS = "whmcs", _("WHMCS")
 
 
+OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
+"""Starts ``last_error`` of an entry held because its answer was lost after it may have created records."""
+
+
 class OutboxEntry(models.Model):
     """A change the portal owes Salesforce (or WHMCS), committed with the change that caused it.
 
@@ -56,6 +60,11 @@ class OutboxEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation} ({self.record_key}) [{self.status}]"
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """Held because Salesforce may have created its records already (see ``outbox``)."""
+        return self.status == self.Status.FAILED and self.last_error.startswith(OUTCOME_UNKNOWN)
 
 
 class EventReplayCursor(models.Model):

@@ -35,7 +35,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from apps.integrations.models import OutboxEntry, TargetSystem
+from apps.integrations.models import OUTCOME_UNKNOWN, OutboxEntry, TargetSystem
 from apps.integrations.salesforce.exceptions import (
     SalesforceError,
     SalesforceOutcomeUnknown,
@@ -50,7 +50,6 @@ BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 30 * 60
 CLAIM_SECONDS = 5 * 60
 MAX_COLLECTION_RECORDS = 200
-OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 
 
 @dataclass(frozen=True)
@@ -453,6 +452,24 @@ def _release(entry: OutboxEntry, *, note: str) -> None:
         last_error=note,
         claimed_until=None,
     )
+
+
+def outbox_mark_applied(*, entry_id: int, ids: Mapping[str, str]) -> OutboxEntry:
+    """Settle an entry held with ``OUTCOME_UNKNOWN`` whose records were found in Salesforce:
+    write their ids back (``ids`` by reference id, one for each write-back) as delivery would have,
+    and mark it delivered without sending it again."""
+    with transaction.atomic():
+        entry = OutboxEntry.objects.select_for_update().get(pk=entry_id)
+        if not entry.outcome_unknown:
+            raise ValueError(f"Outbox entry {entry_id} is not held with an unknown outcome.")
+        missing = [
+            w["reference_id"] for w in entry.payload.get("write_backs", []) if not ids.get(w["reference_id"])
+        ]
+        if missing:
+            raise ValueError(f"Outbox entry {entry_id} needs the Salesforce ids of {missing}.")
+        _record_success(entry, ids, DeliveryReport())
+        entry.refresh_from_db()
+    return entry
 
 
 def outbox_retry(*, entry_id: int) -> OutboxEntry:

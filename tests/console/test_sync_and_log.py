@@ -3,6 +3,8 @@ and the read-only decision log."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -10,8 +12,12 @@ from django.utils import timezone
 
 from apps.console.models import AgentDecision, DecisionAction
 from apps.integrations.models import OutboxEntry
+from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce
+from apps.integrations.salesforce.gateway import CompositeSubrequest
+from apps.opportunities.models import Case
 from tests.factories import (
     AgentDecisionFactory,
+    CaseFactory,
     CustomerFactory,
     OrderFactory,
     OutboxEntryFactory,
@@ -141,3 +147,85 @@ def test_the_record_page_lists_its_decisions_and_links_to_them_in_the_log(agent_
     assert log_url.replace("&", "&amp;") in page
     assert reverse("admin:console_agentdecision_change", args=[mine.pk]) in log
     assert reverse("admin:console_agentdecision_change", args=[other.pk]) not in log
+
+
+def held_case_create(customer: Any, case: Case) -> OutboxEntry:
+    """An eligibility Case create held because its answer was lost (Salesforce may have it)."""
+    entry = outbox_enqueue_salesforce(
+        operation="eligibility.request",
+        record_key=f"Account:{customer.id_mapping.salesforce_account_id}",
+        subrequests=[CompositeSubrequest.create("Case", "case", {"Subject": "Check"})],
+        write_backs=[WriteBack("case", "opportunities.Case", case.pk)],
+    )
+    OutboxEntry.objects.filter(pk=entry.pk).update(
+        status=OutboxEntry.Status.FAILED,
+        attempts=1,
+        last_error="OUTCOME_UNKNOWN: Salesforce composite: no answer in time. Salesforce may have "
+        "created the records: check there before retrying, or they will be created twice.",
+    )
+    entry.refresh_from_db()
+    return entry
+
+
+def test_a_write_held_with_an_unknown_outcome_can_be_settled_with_the_record_found_in_salesforce(
+    agent_client: Client,
+) -> None:
+    # Given an eligibility request whose Case create lost its answer, and an ordinary failure
+    customer = CustomerFactory()
+    order = OrderFactory(user=customer)
+    case = CaseFactory(user=customer, salesforce_id=None)
+    held = held_case_create(customer, case)
+    refused = OutboxEntryFactory(
+        record_key=held.record_key, status=OutboxEntry.Status.FAILED, last_error="INVALID_FIELD: Foo__c"
+    )
+    page_url = reverse("admin:console_orderapprovalqueueitem_change", args=[order.pk])
+    resolve_url = reverse("admin:console_orderapprovalqueueitem_resolve_sync", args=[order.pk, held.pk])
+
+    # The record page offers "found in Salesforce" for the held write only, asking for the Case's ID
+    page = agent_client.get(page_url).content.decode()
+    assert f'action="{resolve_url}"' in page
+    assert 'name="salesforce_id_case"' in page
+    assert (
+        reverse("admin:console_orderapprovalqueueitem_resolve_sync", args=[order.pk, refused.pk]) not in page
+    )
+
+    # When the agent enters the ID of the Case they found
+    response = agent_client.post(resolve_url, {"salesforce_id_case": "500000000000123AAA"})
+
+    # Then the write is settled without being sent again, the ID written back, the decision logged
+    assert response.status_code == 302
+    held.refresh_from_db()
+    case.refresh_from_db()
+    assert (held.status, case.salesforce_id) == (OutboxEntry.Status.DELIVERED, "500000000000123AAA")
+    decision = AgentDecision.objects.get()
+    assert decision.action == DecisionAction.RESOLVE_SYNC
+    assert decision.after == {"status": "delivered", "salesforce_ids": {"case": "500000000000123AAA"}}
+
+
+def test_settling_needs_a_real_salesforce_id_and_a_held_write(agent_client: Client) -> None:
+    customer = CustomerFactory()
+    order = OrderFactory(user=customer)
+    case = CaseFactory(user=customer, salesforce_id=None)
+    held = held_case_create(customer, case)
+    ordinary = OutboxEntryFactory(
+        record_key=held.record_key, status=OutboxEntry.Status.FAILED, last_error="x"
+    )
+
+    bad_id = agent_client.post(
+        reverse("admin:console_orderapprovalqueueitem_resolve_sync", args=[order.pk, held.pk]),
+        {"salesforce_id_case": "500'; DROP"},
+        follow=True,
+    )
+    not_held = agent_client.post(
+        reverse("admin:console_orderapprovalqueueitem_resolve_sync", args=[order.pk, ordinary.pk]),
+        {"salesforce_id_case": "500000000000123AAA"},
+        follow=True,
+    )
+
+    held.refresh_from_db()
+    ordinary.refresh_from_db()
+    case.refresh_from_db()
+    assert "Enter the 15- or 18-character Salesforce ID of the case record." in bad_id.content.decode()
+    assert "Only a write whose outcome is unknown" in not_held.content.decode()
+    assert (held.status, ordinary.status, case.salesforce_id) == ("failed", "failed", None)
+    assert AgentDecision.objects.count() == 0
