@@ -33,7 +33,6 @@ Notifications use the Salesforce Order id as ``source_id``.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -63,6 +62,7 @@ from apps.integrations.salesforce.gateway import (
     CompositeSubrequest,
     SalesforceGateway,
     get_gateway,
+    is_salesforce_id,
     soql_literal,
 )
 from apps.integrations.whmcs.client import WhmcsClient, get_whmcs_client
@@ -85,7 +85,6 @@ SALESFORCE_ERROR_MESSAGE_LENGTH = 255
 WHMCS_ORDER_NOTE = "SonixNet portal fulfillment of Salesforce Order"
 """Tags the WHMCS order (its notes) so an attempt whose AddOrder result was lost can find it."""
 
-_SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
 
 WHMCS_BILLING_CYCLES: dict[str, str] = {
     BillingCycle.MONTHLY: "monthly",
@@ -380,7 +379,7 @@ def _query_order(
     gateway: SalesforceGateway, fm: FieldMap, order_id: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The Order (an sObject read) and its OrderItems (a query), in ONE Composite call."""
-    if not _SALESFORCE_ID.match(order_id):
+    if not is_salesforce_id(order_id):
         raise FulfillmentError("ORDER_NOT_FOUND", f"{order_id!r} is not a Salesforce record id.")
     order_fields = ",".join(sorted({"Id", *fm.attributes("Order").values()}))
     item_fields = ", ".join(sorted({"Id", *fm.attributes("OrderItem").values()}))

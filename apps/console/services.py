@@ -17,7 +17,6 @@ the decision expects, under a row lock, so two agents deciding at once cannot bo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -54,7 +53,7 @@ from apps.integrations.outbox import (
     portal_ref,
 )
 from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
-from apps.integrations.salesforce.gateway import CompositeSubrequest
+from apps.integrations.salesforce.gateway import CompositeSubrequest, is_salesforce_id
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
 from apps.opportunities.models import (
@@ -865,9 +864,6 @@ def console_outbox_retry(
         )
 
 
-SALESFORCE_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
-
-
 def console_outbox_mark_found(
     *,
     agent: User,
@@ -892,7 +888,7 @@ def console_outbox_mark_found(
         ids = {}
         for write_back in entry.payload.get("write_backs", []):
             value = salesforce_ids.get(write_back["reference_id"], "").strip()
-            if not SALESFORCE_ID.fullmatch(value):
+            if not is_salesforce_id(value):
                 raise ApplicationError(
                     gettext("Enter the 15- or 18-character Salesforce ID of the %(record)s record.")
                     % {"record": write_back["reference_id"]},

@@ -53,7 +53,7 @@ MAX_COMPOSITE_SUBREQUESTS = 25
 MAX_COLLECTION_RECORDS = 200
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
-_ID_RE = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+_ID_RE = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
 _LIMIT_INFO_RE = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
@@ -231,8 +231,13 @@ def _checked_name(name: str) -> str:
     return name
 
 
+def is_salesforce_id(value: str) -> bool:
+    """Whether ``value`` has the form of a Salesforce record id (15 or 18 letters and digits)."""
+    return _ID_RE.fullmatch(value) is not None
+
+
 def _checked_id(record_id: str) -> str:
-    if not _ID_RE.match(record_id):
+    if not is_salesforce_id(record_id):
         raise ValueError(f"invalid Salesforce record id: {record_id!r}")
     return record_id
 
