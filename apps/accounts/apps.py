@@ -6,3 +6,9 @@ class AccountsConfig(AppConfig):
     name = "apps.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        # What this app's queued Salesforce changes may write back to or refer to (see the outbox).
+        from apps.integrations.outbox import outbox_register_salesforce_id_field
+
+        outbox_register_salesforce_id_field("accounts.CustomerProfile", "internet_eligibility_case_id")

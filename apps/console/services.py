@@ -46,6 +46,7 @@ from apps.console.selectors import (
 )
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import (
+    PortalRef,
     WriteBack,
     outbox_enqueue_salesforce,
     outbox_mark_applied,
@@ -125,7 +126,7 @@ def _already_decided(message: str) -> ConflictError:
     return ConflictError(message, code="already_decided")
 
 
-def _record_id(instance: Order | Case | Opportunity, model: str) -> str:
+def _record_id(instance: Order | Case | Opportunity, model: str) -> str | PortalRef:
     """The Salesforce ID, or a placeholder the outbox fills in once an earlier entry learns it."""
     return instance.salesforce_id or portal_ref(model, instance.pk)
 
@@ -284,7 +285,7 @@ def _eligibility_decide(
     return decision
 
 
-def _eligibility_case_set_status(profile: CustomerProfile, status: CaseStatus) -> str:
+def _eligibility_case_set_status(profile: CustomerProfile, status: CaseStatus) -> str | PortalRef:
     """Set the eligibility Case's status locally; returns its Salesforce ID (or a placeholder for
     one still on its way) for the Salesforce update, or "" when there is no Case to update."""
     case = eligibility_case(profile=profile)

@@ -16,6 +16,9 @@ class TargetSystem(models.TextChoices):
 OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 """Starts ``last_error`` of an entry held because its answer was lost after it may have created records."""
 
+PAYLOAD_INVALID = "PAYLOAD_INVALID"
+"""Starts ``last_error`` of an entry whose request cannot be built (a bad or missing reference)."""
+
 
 class OutboxEntry(models.Model):
     """A change the portal owes Salesforce (or WHMCS), committed with the change that caused it.

@@ -14,19 +14,26 @@ delivered by a Celery task.
   so the entry is held as failed with ``OUTCOME_UNKNOWN`` for an agent to check and retry.
   Updates carry no such risk (applying one twice changes nothing) and are simply retried.
 
-Placeholders let an entry use an ID that an earlier entry will only learn on delivery:
-``portal_ref("opportunities.Opportunity", 12)`` in a subrequest's URL or body is replaced at
-delivery time; while the value is still empty the entry waits.
+An entry may need a value an earlier entry only learns on delivery (the ID Salesforce gives a
+record it creates), or a stored file too large to queue. The code that enqueues it puts a
+``PortalRef`` where the value goes (a field of a subrequest's body, or an update's record ID);
+the entry stores the payload with that place empty and, beside it, a structured list of the
+places to fill (``fills``). Nothing inside the payload's text is ever scanned or substituted:
+whatever a customer typed is sent exactly as typed. Only fields the owning apps register
+(``outbox_register_salesforce_id_field``, ``outbox_register_file_field``) can be referenced or
+written back. While a referenced value is still empty the entry waits; an entry whose request
+cannot be built (unknown model or field, a row that is gone) fails on its own with
+``PAYLOAD_INVALID`` and never holds up the rest of the run.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import logging
 import random
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -35,7 +42,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from apps.integrations.models import OUTCOME_UNKNOWN, OutboxEntry, TargetSystem
+from apps.integrations.models import OUTCOME_UNKNOWN, PAYLOAD_INVALID, OutboxEntry, TargetSystem
 from apps.integrations.salesforce.exceptions import (
     SalesforceError,
     SalesforceOutcomeUnknown,
@@ -65,21 +72,94 @@ class WriteBack:
         return {"reference_id": self.reference_id, "model": self.model, "pk": self.pk, "field": self.field}
 
 
-_PORTAL_REF = re.compile(r"\{\{portal(|_file):([\w]+\.[\w]+):([^:}]+):(\w+)\}\}")
+@dataclass(frozen=True)
+class PortalRef:
+    """A value of a portal row, read when the entry is delivered.
 
-
-def portal_ref(model: str, pk: Any, field_name: str = "salesforce_id") -> str:
-    """A token for a value (usually a Salesforce ID) known only once an earlier entry is delivered.
-
-    Use it in a subrequest's URL or body, e.g. ``f"sobjects/Opportunity/{portal_ref(...)}"``.
+    ``field`` is a Salesforce ID an earlier entry writes back (the entry waits while it is
+    empty), or with ``file_base64`` a stored file sent as base64 so the outbox row never holds
+    the document itself. Build one with ``portal_ref`` or ``portal_file_base64``.
     """
-    return f"{{{{portal:{model}:{pk}:{field_name}}}}}"
+
+    model: str  # "app_label.Model"
+    pk: int
+    field: str = "salesforce_id"
+    file_base64: bool = False
 
 
-def portal_file_base64(model: str, pk: Any, field_name: str) -> str:
-    """A token for the base64 content of a stored file (e.g. a ContentVersion's ``VersionData``),
-    read at delivery time so the outbox row never holds the document itself."""
-    return f"{{{{portal_file:{model}:{pk}:{field_name}}}}}"
+def portal_ref(model: str, pk: int, field_name: str = "salesforce_id") -> PortalRef:
+    """The Salesforce ID an earlier entry will write back on ``model`` row ``pk``: use it as a
+    body field's value or as ``CompositeSubrequest.update``'s record ID."""
+    return PortalRef(model, pk, field_name)
+
+
+def portal_file_base64(model: str, pk: int, field_name: str) -> PortalRef:
+    """The base64 content of a stored file (e.g. a ContentVersion's ``VersionData``). Only the
+    entry that writes the upload's result back to that same row may send it."""
+    return PortalRef(model, pk, field_name, file_base64=True)
+
+
+_SALESFORCE_ID_FIELDS: set[tuple[str, str]] = set()
+_FILE_FIELDS: set[tuple[str, str]] = set()
+
+
+def outbox_register_salesforce_id_field(model: str, field_name: str = "salesforce_id") -> None:
+    """Allow entries to write a Salesforce ID back to ``model.field_name`` and to refer to it.
+    The app that owns the model calls this from its ``AppConfig.ready``."""
+    _SALESFORCE_ID_FIELDS.add((model, field_name))
+
+
+def outbox_register_file_field(model: str, field_name: str) -> None:
+    """Allow the entry that uploads a row's file to send that file's content."""
+    _FILE_FIELDS.add((model, field_name))
+
+
+class PayloadInvalid(Exception):
+    """An entry's request cannot be built; the entry fails on its own, the run goes on."""
+
+
+def _check_reference(model: str, field_name: str, *, file: bool = False) -> None:
+    allowed = _FILE_FIELDS if file else _SALESFORCE_ID_FIELDS
+    if (model, field_name) not in allowed:
+        kind = "file" if file else "Salesforce ID field"
+        raise PayloadInvalid(f"{model}.{field_name} is not a registered {kind}")
+
+
+def _queued_form(
+    subrequests: Sequence[CompositeSubrequest],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The subrequests as stored, with every ``PortalRef`` taken out into a fill: its path in the
+    payload (``[index, "body", field]``, or ``[index, "url"]`` for an update's record ID, the URL's
+    last segment) and what to read there."""
+    queued: list[dict[str, Any]] = []
+    fills: list[dict[str, Any]] = []
+
+    def take(path: list[Any], ref: Any) -> None:
+        if not isinstance(ref, PortalRef):
+            raise TypeError(f"a deferred value must be a PortalRef, not {type(ref).__name__}")
+        try:
+            _check_reference(ref.model, ref.field, file=ref.file_base64)
+        except PayloadInvalid as exc:
+            raise ValueError(str(exc)) from None
+        fills.append({"path": path, **asdict(ref)})
+
+    for index, subrequest in enumerate(subrequests):
+        body = dict(subrequest.body) if subrequest.body is not None else None
+        if subrequest.deferred_record_id is not None:
+            take([index, "url"], subrequest.deferred_record_id)
+        for key, value in (body or {}).items():
+            if isinstance(value, PortalRef):
+                take([index, "body", key], value)
+                body[key] = None  # type: ignore[index]
+        queued.append(
+            {
+                "method": subrequest.method,
+                "url": subrequest.url,
+                "reference_id": subrequest.reference_id,
+                "body": body,
+            }
+        )
+    return queued, fills
 
 
 def outbox_enqueue_salesforce(
@@ -90,17 +170,18 @@ def outbox_enqueue_salesforce(
     write_backs: Iterable[WriteBack] = (),
 ) -> OutboxEntry:
     """Record a Salesforce change to deliver after commit. Call inside the service's transaction."""
+    write_backs = list(write_backs)
+    for write_back in write_backs:
+        try:
+            _check_reference(write_back.model, write_back.field)
+        except PayloadInvalid as exc:
+            raise ValueError(str(exc)) from None
+    queued, fills = _queued_form(subrequests)
     entry = OutboxEntry.objects.create(
         target_system=TargetSystem.SALESFORCE,
         operation=operation,
         record_key=record_key,
-        payload={
-            "subrequests": [
-                {"method": s.method, "url": s.url, "reference_id": s.reference_id, "body": s.body}
-                for s in subrequests
-            ],
-            "write_backs": [w.as_json() for w in write_backs],
-        },
+        payload={"subrequests": queued, "fills": fills, "write_backs": [w.as_json() for w in write_backs]},
     )
     transaction.on_commit(_schedule_delivery)
     return entry
@@ -123,18 +204,8 @@ def outbox_enqueue_coalesced_update(
     changes to the same record. Call inside the service's transaction, after locking the row the
     value belongs to, so concurrent callers cannot both create an entry.
     """
-    subrequest = CompositeSubrequest.update(sobject, record_id, "record", fields)
-    payload = {
-        "subrequests": [
-            {
-                "method": subrequest.method,
-                "url": subrequest.url,
-                "reference_id": "record",
-                "body": subrequest.body,
-            }
-        ],
-        "write_backs": [],
-    }
+    queued, fills = _queued_form([CompositeSubrequest.update(sobject, record_id, "record", fields)])
+    payload = {"subrequests": queued, "fills": fills, "write_backs": []}
     waiting = (
         OutboxEntry.objects.select_for_update()
         .filter(operation=operation, record_key=record_key, status=OutboxEntry.Status.PENDING)
@@ -224,12 +295,21 @@ def outbox_deliver_due(*, limit: int = 50, gateway: SalesforceGateway | None = N
 
     ready: list[tuple[OutboxEntry, list[dict[str, Any]]]] = []
     for entry in entries:
-        resolved = _resolve_placeholders(entry.payload["subrequests"])
-        if resolved is None:
+        try:
+            built = _build_subrequests(entry)
+        except Exception as exc:
+            # One bad entry fails alone: the rest of the run (other customers' changes) goes on.
+            reason = str(exc) if isinstance(exc, PayloadInvalid) else f"unexpected {type(exc).__name__}"
+            if not isinstance(exc, PayloadInvalid):
+                logger.exception("Outbox entry %s (%s) could not be built", entry.pk, entry.operation)
+            _fail(entry, f"{PAYLOAD_INVALID}: {reason}")
+            report.failed.append(entry.pk)
+            continue
+        if built is None:
             _release(entry, note="waiting for an earlier change to reach Salesforce")
             report.waiting.append(entry.pk)
         else:
-            ready.append((entry, resolved))
+            ready.append((entry, built))
 
     # Single-record updates go together as one sObject Collections call; the rest one Composite each.
     single_updates = [(e, s) for e, s in ready if len(s) == 1 and s[0]["method"] == "PATCH"]
@@ -315,43 +395,61 @@ def _sobject_and_id(url: str) -> tuple[str, str]:
     return parts[-2], parts[-1]
 
 
-def _resolve_placeholders(subrequests: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-    """Replace ``portal_ref`` tokens with current DB values; None while any is still empty."""
-    missing = False
+def _build_subrequests(entry: OutboxEntry) -> list[dict[str, Any]] | None:
+    """The entry's subrequests with every fill written in; None while a referenced Salesforce ID
+    is still empty. Raises ``PayloadInvalid`` for an entry that can never be sent."""
+    payload = entry.payload
+    subrequests = copy.deepcopy(payload.get("subrequests"))
+    if not isinstance(subrequests, list) or not subrequests:
+        raise PayloadInvalid("the entry has no subrequests")
+    for write_back in payload.get("write_backs", []):
+        _check_reference(write_back.get("model", ""), write_back.get("field", ""))
+    for fill in payload.get("fills", []):
+        value = _read_reference(fill, payload.get("write_backs", []))
+        if value is None:
+            return None
+        _put(subrequests, fill.get("path"), value)
+    return subrequests
 
-    def lookup(match: re.Match[str]) -> str:
-        nonlocal missing
-        kind, model_label, pk, field_name = match.groups()
-        if kind == "_file":
-            instance = apps.get_model(model_label)._default_manager.filter(pk=pk).first()
-            stored = getattr(instance, field_name, None) if instance else None
-            if not stored:
-                missing = True
-                return ""
+
+def _read_reference(fill: Mapping[str, Any], write_backs: Sequence[Mapping[str, Any]]) -> str | None:
+    model_label, pk, field_name = fill.get("model", ""), fill.get("pk"), fill.get("field", "")
+    as_file = bool(fill.get("file_base64"))
+    _check_reference(model_label, field_name, file=as_file)
+    if as_file and not any(w.get("model") == model_label and w.get("pk") == pk for w in write_backs):
+        raise PayloadInvalid(f"{model_label} {pk}: a file is sent only by the entry that uploads it")
+    try:
+        manager = apps.get_model(model_label)._default_manager
+    except (LookupError, ValueError):
+        raise PayloadInvalid(f"unknown model {model_label}") from None
+    if as_file:
+        instance = manager.filter(pk=pk).first()
+        stored = getattr(instance, field_name, None) if instance else None
+        if not stored:
+            raise PayloadInvalid(f"{model_label} {pk} has no stored {field_name}")
+        try:
             with stored.open("rb") as handle:
                 return base64.b64encode(handle.read()).decode("ascii")
-        value = (
-            apps.get_model(model_label)
-            ._default_manager.filter(pk=pk)
-            .values_list(field_name, flat=True)
-            .first()
-        )
-        if not value:
-            missing = True
-            return ""
-        return str(value)
+        except OSError as exc:
+            raise PayloadInvalid(f"{model_label} {pk}: the stored {field_name} cannot be read") from exc
+    rows = list(manager.filter(pk=pk).values_list(field_name, flat=True)[:1])
+    if not rows:
+        raise PayloadInvalid(f"{model_label} {pk} does not exist")
+    return str(rows[0]) if rows[0] else None
 
-    def resolve(value: Any) -> Any:
-        if isinstance(value, str):
-            return _PORTAL_REF.sub(lookup, value)
-        if isinstance(value, dict):
-            return {key: resolve(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [resolve(item) for item in value]
-        return value
 
-    resolved = [resolve(subrequest) for subrequest in subrequests]
-    return None if missing else resolved
+def _put(subrequests: list[Any], path: Any, value: str) -> None:
+    """Write ``value`` at ``path``: ``[index, "body", field]``, or ``[index, "url"]`` for the
+    record ID ending an update's URL."""
+    match path:
+        case [int(index), "url"] if 0 <= index < len(subrequests) and subrequests[index]["url"].endswith("/"):
+            subrequests[index]["url"] += value
+        case [int(index), "body", str(key)] if 0 <= index < len(subrequests) and isinstance(
+            subrequests[index].get("body"), dict
+        ):
+            subrequests[index]["body"][key] = value
+        case _:
+            raise PayloadInvalid(f"a fill has an invalid path {path!r}")
 
 
 def _record_success(entry: OutboxEntry, ids: Mapping[str, str], report: DeliveryReport) -> None:
@@ -417,15 +515,19 @@ def _record_failure(entry: OutboxEntry, error: SalesforceError, report: Delivery
         _retry_later(entry, error)
         report.retrying.append(entry.pk)
         return
+    _fail(entry, str(error))
+    report.failed.append(entry.pk)
+
+
+def _fail(entry: OutboxEntry, reason: str) -> None:
     OutboxEntry.objects.filter(pk=entry.pk).update(
         status=OutboxEntry.Status.FAILED,
         attempts=entry.attempts + 1,
-        last_error=str(error)[:2000],
+        last_error=reason[:2000],
         claimed_until=None,
         sending_since=None,
     )
-    report.failed.append(entry.pk)
-    logger.error("Outbox entry %s (%s) failed permanently: %s", entry.pk, entry.operation, error)
+    logger.error("Outbox entry %s (%s) failed permanently: %s", entry.pk, entry.operation, reason)
 
 
 def _retry_later(entry: OutboxEntry, error: SalesforceError) -> None:

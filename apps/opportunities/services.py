@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import CustomerProfile, IdMapping, User
 from apps.catalog.models import ProductType
 from apps.integrations.models import WhmcsService
-from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, portal_ref
+from apps.integrations.outbox import PortalRef, WriteBack, outbox_enqueue_salesforce, portal_ref
 from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.notifications.models import NotificationSource, NotificationType
@@ -103,7 +103,7 @@ def customer_salesforce_account_id(*, user: User) -> str:
     return account_id
 
 
-def _salesforce_id_or_ref(opportunity: Opportunity) -> str:
+def _salesforce_id_or_ref(opportunity: Opportunity) -> str | PortalRef:
     return opportunity.salesforce_id or portal_ref(OPPORTUNITY_MODEL, opportunity.pk)
 
 
@@ -123,7 +123,7 @@ class OrderOpportunity:
     opportunity: Opportunity
     created: bool
     subrequest: CompositeSubrequest
-    order_reference: str
+    order_reference: str | PortalRef
     write_backs: tuple[WriteBack, ...]
 
 

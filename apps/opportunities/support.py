@@ -355,7 +355,7 @@ def support_case_create(
         )
         case.full_clean(exclude=["user", "opportunity", "salesforce_id"])
         case.save(force_insert=True)
-        values = {
+        values: dict[str, object] = {
             "account_id": account_id,
             "type": case.type,
             "subject": case.subject,

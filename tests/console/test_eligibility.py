@@ -206,8 +206,16 @@ def test_the_case_id_waits_for_the_request_entry_when_salesforce_does_not_have_t
     agent_client.post(url("mark_eligible", user.profile.pk), {"mark_eligible-offering": "Home 1G"})
 
     entry = OutboxEntry.objects.get()
-    case_step = entry.payload["subrequests"][1]
-    assert case_step["url"] == f"sobjects/Case/{{{{portal:opportunities.Case:{case.pk}:salesforce_id}}}}"
+    assert entry.payload["subrequests"][1]["url"] == "sobjects/Case/"
+    assert entry.payload["fills"] == [
+        {
+            "path": [1, "url"],
+            "model": "opportunities.Case",
+            "pk": case.pk,
+            "field": "salesforce_id",
+            "file_base64": False,
+        }
+    ]
     assert outbox_deliver_due().waiting == [entry.pk]
 
 

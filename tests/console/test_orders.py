@@ -163,9 +163,10 @@ def test_an_order_placed_moments_ago_waits_for_its_salesforce_id(
     agent_client.post(url("approve", order.pk), {"approve-items_checked": "on"})
 
     entry = OutboxEntry.objects.get()
-    assert entry.payload["subrequests"][0]["url"] == (
-        f"sobjects/Order/{{{{portal:checkout.Order:{order.pk}:salesforce_id}}}}"
-    )
+    assert entry.payload["subrequests"][0]["url"] == "sobjects/Order/"
+    assert entry.payload["fills"] == [
+        {"path": [0, "url"], "model": "checkout.Order", "pk": order.pk, "field": "salesforce_id", "file_base64": False}
+    ]
 
 
 def test_an_approved_order_is_not_approved_twice(

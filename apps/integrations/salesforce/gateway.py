@@ -95,6 +95,10 @@ class CompositeSubrequest:
 
     ``url`` may be a full ``/services/data/vXX.X/...`` path or relative to it (``sobjects/Account``).
     Later steps reference earlier results with ``@{referenceId.id}`` in ``url`` or ``body``.
+
+    An update of a record whose ID the caller does not know yet (an earlier queued change will
+    learn it) carries that reference as ``deferred_record_id``, never inside the URL text; the
+    outbox fills it in as the URL's last segment before sending.
     """
 
     method: str
@@ -102,6 +106,7 @@ class CompositeSubrequest:
     reference_id: str
     body: Mapping[str, Any] | None = None
     http_headers: Mapping[str, str] | None = None
+    deferred_record_id: Any = None
 
     @classmethod
     def create(cls, sobject: str, reference_id: str, fields: Mapping[str, Any]) -> CompositeSubrequest:
@@ -109,15 +114,21 @@ class CompositeSubrequest:
 
     @classmethod
     def update(
-        cls, sobject: str, record_id: str, reference_id: str, fields: Mapping[str, Any]
+        cls, sobject: str, record_id: Any, reference_id: str, fields: Mapping[str, Any]
     ) -> CompositeSubrequest:
-        return cls("PATCH", f"sobjects/{_checked_name(sobject)}/{record_id}", reference_id, dict(fields))
+        """``record_id`` is the record's ID, or a reference the outbox resolves before sending."""
+        url = f"sobjects/{_checked_name(sobject)}/"
+        if isinstance(record_id, str):
+            return cls("PATCH", url + record_id, reference_id, dict(fields))
+        return cls("PATCH", url, reference_id, dict(fields), deferred_record_id=record_id)
 
     @classmethod
     def query(cls, soql: str, reference_id: str) -> CompositeSubrequest:
         return cls("GET", f"query?q={quote(soql, safe='')}", reference_id)
 
     def as_json(self, api_version: str) -> dict[str, Any]:
+        if self.deferred_record_id is not None:
+            raise ValueError("this subrequest's record ID is not known yet; send it through the outbox")
         url = self.url if self.url.startswith("/") else f"/services/data/v{api_version}/{self.url}"
         item: dict[str, Any] = {"method": self.method.upper(), "url": url, "referenceId": self.reference_id}
         if self.body is not None:
