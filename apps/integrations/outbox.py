@@ -114,8 +114,9 @@ def outbox_register_file_field(model: str, field_name: str) -> None:
     _FILE_FIELDS.add((model, field_name))
 
 
-class PayloadInvalid(Exception):
-    """An entry's request cannot be built; the entry fails on its own, the run goes on."""
+class PayloadInvalid(ValueError):
+    """A reference no entry may make (raised at enqueue), or an entry's request that cannot be
+    built (at delivery: the entry fails on its own, the run goes on)."""
 
 
 def _check_reference(model: str, field_name: str, *, file: bool = False) -> None:
@@ -137,10 +138,7 @@ def _queued_form(
     def take(path: list[Any], ref: Any) -> None:
         if not isinstance(ref, PortalRef):
             raise TypeError(f"a deferred value must be a PortalRef, not {type(ref).__name__}")
-        try:
-            _check_reference(ref.model, ref.field, file=ref.file_base64)
-        except PayloadInvalid as exc:
-            raise ValueError(str(exc)) from None
+        _check_reference(ref.model, ref.field, file=ref.file_base64)
         fills.append({"path": path, **asdict(ref)})
 
     for index, subrequest in enumerate(subrequests):
@@ -172,10 +170,7 @@ def outbox_enqueue_salesforce(
     """Record a Salesforce change to deliver after commit. Call inside the service's transaction."""
     write_backs = list(write_backs)
     for write_back in write_backs:
-        try:
-            _check_reference(write_back.model, write_back.field)
-        except PayloadInvalid as exc:
-            raise ValueError(str(exc)) from None
+        _check_reference(write_back.model, write_back.field)
     queued, fills = _queued_form(subrequests)
     entry = OutboxEntry.objects.create(
         target_system=TargetSystem.SALESFORCE,
