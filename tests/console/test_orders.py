@@ -165,7 +165,13 @@ def test_an_order_placed_moments_ago_waits_for_its_salesforce_id(
     entry = OutboxEntry.objects.get()
     assert entry.payload["subrequests"][0]["url"] == "sobjects/Order/"
     assert entry.payload["fills"] == [
-        {"path": [0, "url"], "model": "checkout.Order", "pk": order.pk, "field": "salesforce_id", "file_base64": False}
+        {
+            "path": [0, "url"],
+            "model": "checkout.Order",
+            "pk": order.pk,
+            "field": "salesforce_id",
+            "file_base64": False,
+        }
     ]
 
 
