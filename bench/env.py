@@ -50,6 +50,10 @@ class BenchEnv:
             DEBUG="false",
             SECRET_KEY=self.secret_key,
             ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+            # Production settings against the emulators, as on a staging box.
+            USE_EMULATORS="true",
+            EMAIL_URL="memorymail://",
+            PORTAL_FRONTEND_URL="http://127.0.0.1:8000",
             LOG_LEVEL="WARNING",
             PRIVATE_MEDIA_ROOT=str(self.workdir / "private"),
             EMULATOR_DIR=str(self.workdir / "emulators"),

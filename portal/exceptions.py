@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -39,7 +41,8 @@ class ServiceUnavailableError(ApplicationError):
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, extended to Django's validation errors and our ``ApplicationError``.
+    """DRF's handler, extended to Django's validation errors, Django's refusal of a body too large
+    and our ``ApplicationError``.
 
     Every error body keeps DRF's shape: ``{"detail": "...", "code": "..."}`` for request-level
     errors, ``{"field": ["..."]}`` for validation errors.
@@ -50,6 +53,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        # Django's cap on a body (DATA_UPLOAD_MAX_MEMORY_SIZE), hit when DRF reads it to parse.
+        exc = exceptions.ParseError(gettext("The request body is too large."))
 
     if isinstance(exc, ApplicationError):
         body = {"detail": exc.message, "code": exc.code, **exc.extra}

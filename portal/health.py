@@ -4,12 +4,17 @@
 needs (the database) and reports what is degraded but survivable (cache/broker down, the outbox
 behind, the events subscriber lagging): 503 only when the database is unreachable, so a Redis
 outage degrades the portal instead of taking every web process out of rotation.
+
+Anyone gets the overall status; the details (outbox and subscriber internals) only an active
+staff session (past the console's second factor) or a caller presenting ``MONITORING_TOKEN`` as ``Authorization: Bearer <token>``.
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Max, Min
@@ -18,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from apps.console.sites import second_factor_satisfied
 from apps.integrations.models import EventReplayCursor, OutboxEntry
 from portal.celery import app as celery_app
 
@@ -41,14 +47,40 @@ def readyz(request: HttpRequest) -> JsonResponse:
         checks["database"] = {"status": "ok"}
     except Exception as exc:
         checks["database"] = {"status": "down", "error": type(exc).__name__}
-        return JsonResponse({"status": "down", "checks": checks}, status=503)
+        return _readiness(request, "down", checks, status_code=503)
 
     checks["cache"] = _check_cache()
     checks["broker"] = _check_broker()
     checks["outbox"] = _check_outbox()
     checks["events"] = _check_events()
     degraded = any(check["status"] != "ok" for check in checks.values())
-    return JsonResponse({"status": "degraded" if degraded else "ok", "checks": checks})
+    return _readiness(request, "degraded" if degraded else "ok", checks)
+
+
+def _readiness(
+    request: HttpRequest, status: str, checks: dict[str, Any], *, status_code: int = 200
+) -> JsonResponse:
+    body: dict[str, Any] = {"status": status}
+    if _may_see_details(request):
+        body["checks"] = checks
+    return JsonResponse(body, status=status_code)
+
+
+def _may_see_details(request: HttpRequest) -> bool:
+    """A caller with the monitoring token, or an active staff member; a wrong token is anonymous."""
+    token = settings.MONITORING_TOKEN
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    if (
+        token
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(presented.strip().encode(), token.encode())
+    ):
+        return True
+    try:
+        user = request.user
+        return bool(user.is_active and user.is_staff and second_factor_satisfied(user))
+    except Exception:  # the session lives in the database, which may be the thing that is down
+        return False
 
 
 def _check_cache() -> dict[str, Any]:

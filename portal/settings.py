@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -36,7 +37,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the console's admin site (a second factor for staff).
+    "apps.console.admin_app.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,7 +46,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "django_celery_beat",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "apps.accounts",
     "apps.catalog",
     "apps.checkout",
@@ -56,14 +63,19 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that its header reaches every response, even those other middleware answer.
+    "csp.middleware.CSPMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a lockout flagged during the view into its response (apps/accounts/security.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -136,7 +148,7 @@ STATIC_URL = "/static/"
 # --- Auth -------------------------------------------------------------------------------------
 
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "apps.accounts.hashers.OwaspArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -145,6 +157,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Axes first: it refuses a locked-out sign-in before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Failed sign-ins (the admin and the customer API, both through authenticate()) lock out an email
+# address *from one client address* (django-axes): an attacker elsewhere cannot lock a customer
+# out, and the API throttles (apps/accounts/api/throttles.py) bound guesses per email from many
+# addresses. Supervisors see and lift lockouts in the console (Axes: access attempts).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "apps.accounts.security.axes_username"
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.security.client_address"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.security.lockout_response"
+
+# Staff sign in to the console with a TOTP code as well (django-otp; apps/console/sites.py).
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = "SonixNet agent console"
 
 # --- Internationalisation ---------------------------------------------------------------------
 
@@ -158,6 +193,10 @@ USE_TZ = True
 # --- Security ---------------------------------------------------------------------------------
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Proxies in front of the app that append to X-Forwarded-For: the client is the entry that many
+# places from the right. 0 trusts no header (the socket address is the client), so nobody can
+# pick their own address to escape throttles and lockouts (apps/accounts/security.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
@@ -168,6 +207,21 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (django-csp). Nothing is loaded from another host
+# (Swagger UI's assets come from drf-spectacular-sidecar), no inline script or eval anywhere, and
+# no inline style except a <style> carrying the request's nonce (Swagger UI's page).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 # --- REST API ---------------------------------------------------------------------------------
 
@@ -175,9 +229,17 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # DRF's defaults, JSON refused with 400 `parse_error` when nested too deeply (portal/parsers.py);
+    # bodies other than file uploads are capped by Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB).
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "portal.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN_RATE", default="10/min"),
         "signup": env.str("THROTTLE_SIGNUP_RATE", default="5/min"),
@@ -190,6 +252,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's assets from the pinned drf-spectacular-sidecar package, served as our static
+    # files, instead of swagger-ui-dist@latest from a public CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- Celery -----------------------------------------------------------------------------------
@@ -258,20 +324,31 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=270)
 # portal.logging.ContextFormatter renders as key=value; credentials never reach a log line.
 
 # --- Salesforce -------------------------------------------------------------------------------
-# Defaults point at the local emulator (``manage.py run_emulators``); see README "Real systems".
+# With USE_EMULATORS (the default only when DEBUG is on) the defaults point at the local emulators
+# (``manage.py run_emulators``); otherwise every connection setting must be given, and a missing
+# one stops the process at start-up (see the end of this module) instead of quietly talking to an
+# emulator's credentials in production. README "Real systems" says how to point at a real org.
 
+USE_EMULATORS = env.bool("USE_EMULATORS", default=DEBUG)
 EMULATOR_DIR = Path(env.str("EMULATOR_DIR", default=str(VAR_DIR / "emulators")))
+
+
+def _connection_setting(name: str, emulator_default: str) -> str:
+    """A Salesforce or WHMCS connection setting: the emulator's value only with USE_EMULATORS."""
+    return env.str(name, default=emulator_default if USE_EMULATORS else "")
+
+
 SALESFORCE = {
-    "LOGIN_URL": env.str("SF_LOGIN_URL", default="https://127.0.0.1:8701"),
-    "CLIENT_ID": env.str("SF_CLIENT_ID", default="portal-emulator-consumer-key"),
-    "USERNAME": env.str("SF_USERNAME", default="integration@portal.emulator"),
-    "PRIVATE_KEY_PATH": env.str("SF_PRIVATE_KEY_PATH", default=str(EMULATOR_DIR / "jwt-private-key.pem")),
+    "LOGIN_URL": _connection_setting("SF_LOGIN_URL", "https://127.0.0.1:8701"),
+    "CLIENT_ID": _connection_setting("SF_CLIENT_ID", "portal-emulator-consumer-key"),
+    "USERNAME": _connection_setting("SF_USERNAME", "integration@portal.emulator"),
+    "PRIVATE_KEY_PATH": _connection_setting("SF_PRIVATE_KEY_PATH", str(EMULATOR_DIR / "jwt-private-key.pem")),
     "PRIVATE_KEY_BASE64": env.str("SF_PRIVATE_KEY_BASE64", default=""),
     "API_VERSION": env.str("SF_API_VERSION", default="59.0"),
     # A CA bundle for TLS verification; empty means the system store (real Salesforce).
-    "CA_BUNDLE": env.str("SF_CA_BUNDLE", default=str(EMULATOR_DIR / "ca.pem")),
+    "CA_BUNDLE": _connection_setting("SF_CA_BUNDLE", str(EMULATOR_DIR / "ca.pem")),
     "TIMEOUT_SECONDS": env.float("SF_TIMEOUT_SECONDS", default=15.0),
-    "PUBSUB_ENDPOINT": env.str("SF_PUBSUB_ENDPOINT", default="127.0.0.1:8702"),
+    "PUBSUB_ENDPOINT": _connection_setting("SF_PUBSUB_ENDPOINT", "127.0.0.1:8702"),
     "ACCOUNT_EVENT_CHANNEL": env.str(
         "SF_ACCOUNT_EVENT_CHANNEL", default="/event/Account_Internet_Eligibility_Update__e"
     ),
@@ -291,9 +368,9 @@ SALESFORCE_EMULATOR = {
 # --- WHMCS ------------------------------------------------------------------------------------
 
 WHMCS = {
-    "API_URL": env.str("WHMCS_API_URL", default="http://127.0.0.1:8703/includes/api.php"),
-    "IDENTIFIER": env.str("WHMCS_API_IDENTIFIER", default="portal-emulator-identifier"),
-    "SECRET": env.str("WHMCS_API_SECRET", default="portal-emulator-secret"),
+    "API_URL": _connection_setting("WHMCS_API_URL", "http://127.0.0.1:8703/includes/api.php"),
+    "IDENTIFIER": _connection_setting("WHMCS_API_IDENTIFIER", "portal-emulator-identifier"),
+    "SECRET": _connection_setting("WHMCS_API_SECRET", "portal-emulator-secret"),
     "ACCESS_KEY": env.str("WHMCS_ACCESS_KEY", default=""),
     "PAYMENT_METHOD": env.str("WHMCS_PAYMENT_METHOD", default="mailin"),
     "TIMEOUT_SECONDS": env.float("WHMCS_TIMEOUT_SECONDS", default=30.0),
@@ -306,8 +383,11 @@ WHMCS_EMULATOR = {
 
 # --- Portal rules -----------------------------------------------------------------------------
 
-# Where customers' browsers reach the portal front end (links in emails point here).
-PORTAL_FRONTEND_URL = env.str("PORTAL_FRONTEND_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Where customers' browsers reach the portal front end (links in emails point here). Required
+# when DEBUG is off: a default would send customers' reset links to a developer's machine.
+PORTAL_FRONTEND_URL = env.str("PORTAL_FRONTEND_URL", default="http://127.0.0.1:8000" if DEBUG else "").rstrip(
+    "/"
+)
 
 NOTIFICATION_RETENTION = timedelta(days=env.int("NOTIFICATION_RETENTION_DAYS", default=30))
 RESIDENCE_CARD_MAX_BYTES = env.int("RESIDENCE_CARD_MAX_BYTES", default=10 * 1024 * 1024)
@@ -318,11 +398,18 @@ CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=300)
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=30 if REDIS_URL else 0)
 # Sign-ins within this window reach Salesforce as one Portal_Last_SignIn__c update.
 SIGN_IN_STAMP_COALESCE_SECONDS = env.int("SIGN_IN_STAMP_COALESCE_SECONDS", default=300)
+# Bearer token that unlocks the details of /readyz for monitoring; empty: only staff sessions.
+MONITORING_TOKEN = env.str("MONITORING_TOKEN", default="")
 
 # --- Email and logging ------------------------------------------------------------------------
 
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+# Required when DEBUG is off. The console backend (development) masks one-time tokens in what it
+# prints, since its output is a log (portal/mail.py).
+EMAIL_URL = env.str("EMAIL_URL", default="consolemail://" if DEBUG else "")
+EMAIL_CONFIG = env.email_url_config(EMAIL_URL) if EMAIL_URL else {}
 vars().update(EMAIL_CONFIG)
+if EMAIL_CONFIG.get("EMAIL_BACKEND") == "django.core.mail.backends.console.EmailBackend":
+    EMAIL_BACKEND = "portal.mail.TokenMaskingConsoleEmailBackend"
 DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="SonixNet Portal <no-reply@portal.sonixnet.example>"
 )
@@ -341,5 +428,34 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Failed sign-ins and lockouts are warnings; axes' INFO lines repeat them for every attempt.
+        "axes": {"level": "WARNING"},
     },
 }
+
+# --- Production refuses to start on development defaults ---------------------------------------
+
+_required = {
+    "EMAIL_URL": bool(EMAIL_URL),
+    "PORTAL_FRONTEND_URL": bool(PORTAL_FRONTEND_URL),
+}
+if not USE_EMULATORS:
+    _required |= {
+        "SF_LOGIN_URL": bool(SALESFORCE["LOGIN_URL"]),
+        "SF_CLIENT_ID": bool(SALESFORCE["CLIENT_ID"]),
+        "SF_USERNAME": bool(SALESFORCE["USERNAME"]),
+        "SF_PRIVATE_KEY_PATH or SF_PRIVATE_KEY_BASE64": bool(
+            SALESFORCE["PRIVATE_KEY_PATH"] or SALESFORCE["PRIVATE_KEY_BASE64"]
+        ),
+        "SF_PUBSUB_ENDPOINT": bool(SALESFORCE["PUBSUB_ENDPOINT"]),
+        "WHMCS_API_URL": bool(WHMCS["API_URL"]),
+        "WHMCS_API_IDENTIFIER": bool(WHMCS["IDENTIFIER"]),
+        "WHMCS_API_SECRET": bool(WHMCS["SECRET"]),
+    }
+_missing = [name for name, present in _required.items() if not present]
+if _missing:
+    raise ImproperlyConfigured(
+        f"Missing settings: {', '.join(_missing)}. Set them in the environment (README "
+        "'Configuration'); on a staging box that runs the emulators, USE_EMULATORS=true supplies "
+        "the Salesforce and WHMCS ones."
+    )

@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.models import CustomerProfile, IdMapping, RegistrationAttempt, User
 
@@ -103,3 +107,26 @@ class RegistrationAttemptAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+class StaffTOTPDeviceAdmin(TOTPDeviceAdmin):
+    """django-otp's admin of staff authenticators (the console's second factor). Its setup pages
+    (key, QR code) refuse whoever may not see devices before looking one up, and answer 404 for a
+    device that does not exist instead of a server error."""
+
+    def _device_check(self, request: HttpRequest, pk: int) -> None:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        get_object_or_404(TOTPDevice, pk=pk)
+
+    def config_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self._device_check(request, pk)
+        return super().config_view(request, pk)
+
+    def qrcode_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self._device_check(request, pk)
+        return super().qrcode_view(request, pk)
+
+
+admin.site.unregister(TOTPDevice)
+admin.site.register(TOTPDevice, StaffTOTPDeviceAdmin)

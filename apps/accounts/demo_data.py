@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from base64 import b32encode
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.models import RegistrationSource, User
 from apps.accounts.registration import RegistrationData, customer_register
@@ -73,6 +75,9 @@ class DemoLogin:
     role: str
     email: str
     password: str
+    # The authenticator (TOTP) the console asks a code of when STAFF_REQUIRE_2FA is on.
+    totp_uri: str = ""
+    totp_key: str = ""
 
 
 def load_demo_data() -> list[DemoLogin]:
@@ -94,7 +99,16 @@ def load_demo_data() -> list[DemoLogin]:
     try:
         _load_catalog(suite)
         agent, agent_password = _agent()
-        logins = [DemoLogin("support agent", agent.email, agent_password)]
+        device = _agent_authenticator(agent)
+        logins = [
+            DemoLogin(
+                "support agent",
+                agent.email,
+                agent_password,
+                totp_uri=device.config_url,
+                totp_key=b32encode(device.bin_key).decode(),
+            )
+        ]
         logins += _customers(suite, agent)
         _deliver_everything()
     finally:
@@ -166,6 +180,15 @@ def _agent() -> tuple[User, str]:
     agent.save()
     agent.groups.add(*Group.objects.filter(name__in=["Agents", "Supervisors"]))
     return agent, password
+
+
+def _agent_authenticator(agent: User) -> TOTPDevice:
+    """The agent's confirmed TOTP device. Kept across runs (unlike the password), so an
+    authenticator app set up once keeps working."""
+    device = TOTPDevice.objects.filter(user=agent, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=agent, name="Demo authenticator", confirmed=True)
+    return device
 
 
 @dataclass(frozen=True)

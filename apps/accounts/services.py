@@ -159,7 +159,8 @@ def password_set_invitation_send(*, user_id: int) -> None:
 def _send_password_link(user: User, *, subject: str, body: str) -> None:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    link = f"{settings.PORTAL_FRONTEND_URL}/account/reset-password?uid={uid}&token={token}"
+    # In the fragment: browsers never send it to a server, so no access log or Referer holds it.
+    link = f"{settings.PORTAL_FRONTEND_URL}/account/reset-password#uid={uid}&token={token}"
     send_mail(subject=subject, message=body.format(link=link), from_email=None, recipient_list=[user.email])
 
 

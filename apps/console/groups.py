@@ -1,9 +1,10 @@
 """The console's staff groups and their permissions.
 
-Migration ``0002_agent_groups`` creates the groups and ``0004_support_case_permissions`` adds the
-support case queue to them, each with a frozen copy of these lists (migrations must not follow
-later code changes); ``console_groups_ensure`` recreates them from here, for a database that was
-flushed (transactional tests) or whose groups an admin deleted.
+Migration ``0002_agent_groups`` creates the groups, ``0004_support_case_permissions`` adds the
+support case queue to them and ``0006_supervisor_lockout_permissions`` the sign-in lockouts, each
+with a frozen copy of these lists (migrations must not follow later code changes);
+``console_groups_ensure`` recreates them from here, for a database that was flushed
+(transactional tests) or whose groups an admin deleted.
 """
 
 from __future__ import annotations
@@ -28,7 +29,18 @@ AGENT_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("console", "reply_support_case"),
     ("verification", "view_residence_card_document"),
 )
-SUPERVISOR_PERMISSIONS: tuple[tuple[str, str], ...] = (*AGENT_PERMISSIONS, ("console", "reopen_decision"))
+# Supervisors also see sign-in lockouts (django-axes) and lift them by deleting the attempt.
+LOCKOUT_PERMISSIONS: tuple[tuple[str, str], ...] = (
+    ("axes", "view_accessattempt"),
+    ("axes", "delete_accessattempt"),
+    ("axes", "view_accesslog"),
+    ("axes", "view_accessfailurelog"),
+)
+SUPERVISOR_PERMISSIONS: tuple[tuple[str, str], ...] = (
+    *AGENT_PERMISSIONS,
+    ("console", "reopen_decision"),
+    *LOCKOUT_PERMISSIONS,
+)
 GROUP_PERMISSIONS = {AGENTS: AGENT_PERMISSIONS, SUPERVISORS: SUPERVISOR_PERMISSIONS}
 
 

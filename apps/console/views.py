@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from csp.constants import SELF
+from csp.decorators import csp_replace
 from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
+from apps.console.sites import second_factor_satisfied
 from apps.verification.models import ResidenceCardSubmission
 
 DOCUMENT_PERMISSION = "verification.view_residence_card_document"
@@ -19,11 +22,16 @@ def can_view_documents(user: object) -> bool:
         and getattr(user, "is_active", False)
         and getattr(user, "is_staff", False)
         and user.has_perm(DOCUMENT_PERMISSION)  # type: ignore[attr-defined]
+        # Not behind ``admin_view``, so the console's second factor is checked here too.
+        and second_factor_satisfied(user)
     )
 
 
+# Like X-Frame-Options: only the checklist page may frame the card. (django-csp types its
+# decorators for views without URL arguments.)
 @require_GET
 @xframe_options_sameorigin
+@csp_replace({"frame-ancestors": [SELF]})  # type: ignore[arg-type]
 def residence_card_document(request: HttpRequest, submission_id: int) -> FileResponse:
     """The card itself, inline (shown in the checklist page's frame), never cached, never sniffed.
 

@@ -4,9 +4,10 @@ A file is judged by what it contains, never by its name or the content type the 
 the magic bytes say what it claims to be (``filetype``), and then the matching parser has to agree.
 
 * Images (PNG, JPEG) must open in Pillow with the same format, declare at most
-  ``MAX_IMAGE_PIXELS`` pixels (a "pixel flood" PNG of a few hundred bytes can otherwise claim
-  billions of pixels and exhaust memory when decoded), pass ``verify()`` and decode their first
-  frame completely, which catches truncated files.
+  ``MAX_IMAGE_PIXELS`` pixels and no side longer than ``MAX_IMAGE_SIDE``, read from the header
+  before anything is decoded (a PNG of a few hundred bytes can claim billions of pixels, and one
+  of 150 KB holds 6300 x 6300 that take 150 MiB to decode), pass ``verify()`` and decode their
+  first frame completely, which catches truncated files.
 * PDFs must start with ``%PDF-``, end with ``%%EOF`` and carry nothing active: no JavaScript
   (``/JavaScript``, ``/JS``, which an ``/OpenAction`` or ``/AA`` would run), no ``/Launch``
   actions, no embedded files or rich media. Names are compared after ``#xx`` escapes are decoded
@@ -35,8 +36,12 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 from PIL import Image
 
-MAX_IMAGE_PIXELS = 40_000_000
-"""40 megapixels: more than any phone photo or A4 scan at 600 dpi (35 MP) needs."""
+MAX_IMAGE_PIXELS = 4096 * 4096
+"""About 16.8 megapixels, which decode in at most 64 MiB (RGBA): far more than a readable photo of
+an 86 x 54 mm card needs (a phone's default 12 MP photo passes). Pillow's own decompression-bomb
+limit (89 MP) is higher, so any image it warns about or refuses is refused here as well."""
+MAX_IMAGE_SIDE = 8192
+"""The longest side allowed, so that a long thin strip cannot pass within the pixel count."""
 
 # What ``filetype`` may report for each accepted type (APNG is a PNG whose first frame is the image).
 _DETECTED_TYPES = {
@@ -150,8 +155,11 @@ def _check_image(content: bytes, content_type: str) -> None:
         "invalid_image",
     )
     too_many_pixels = _refuse(
-        gettext("The image is too large (more than %(megapixels)d megapixels). Upload a smaller photo.")
-        % {"megapixels": MAX_IMAGE_PIXELS // 1_000_000},
+        gettext(
+            "The image is too large. Upload a photo of at most %(megapixels)s megapixels, with no side "
+            "longer than %(side)d pixels."
+        )
+        % {"megapixels": f"{MAX_IMAGE_PIXELS / 1_000_000:.1f}", "side": MAX_IMAGE_SIDE},
         "image_too_large",
     )
     with warnings.catch_warnings():
@@ -161,7 +169,7 @@ def _check_image(content: bytes, content_type: str) -> None:
             with Image.open(BytesIO(content)) as image:
                 # Opening reads the header only: check the declared size before decoding anything.
                 width, height = image.size
-                if width * height > MAX_IMAGE_PIXELS:
+                if width * height > MAX_IMAGE_PIXELS or max(width, height) > MAX_IMAGE_SIDE:
                     raise too_many_pixels
                 if image.format not in _PILLOW_FORMATS[content_type]:
                     raise unreadable

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+from base64 import b32encode
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django.fixtures import Settings
 
 from apps.accounts.models import EligibilityStatus, IdVerificationStatus, User
@@ -50,6 +52,14 @@ def test_demo_customers_are_made_by_the_real_flows(emulator_settings: Path) -> N
     call_command("load_demo_data", stdout=output)
 
     assert "agent@sonixnet.example" in output.getvalue()
+    # The agent's authenticator, for the console's second factor: its key and otpauth:// URI.
+    device = TOTPDevice.objects.get(user__email="agent@sonixnet.example", confirmed=True)
+    key = b32encode(device.bin_key).decode()
+    assert f"key  {key}" in output.getvalue()
+    assert (
+        f"otpauth://totp/SonixNet%20agent%20console%3Aagent%40sonixnet.example?secret={key}"
+        in output.getvalue()
+    )
     assert Product.objects.filter(is_active=True).count() == 8
     assert not OutboxEntry.objects.exclude(status=OutboxEntry.Status.DELIVERED).exists()
     kenji = User.objects.get(email="kenji.tanaka@example.com")
@@ -70,6 +80,8 @@ def test_demo_customers_are_made_by_the_real_flows(emulator_settings: Path) -> N
     assert (emulator_settings / "whmcs-state.json").exists()
 
     call_command("load_demo_data", stdout=StringIO())  # again: same records, new passwords
+
+    assert TOTPDevice.objects.get(user__email="agent@sonixnet.example") == device  # same authenticator
 
     assert User.objects.filter(email__endswith="@example.com").count() == 6
     assert Order.objects.filter(user=yui).count() == 1

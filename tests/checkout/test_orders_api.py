@@ -544,6 +544,22 @@ def test_malformed_items_are_refused(systems: EmulatorSuite, items: list[Any], e
     assert response.json() == expected
 
 
+def test_ids_too_large_for_the_database_are_refused_as_invalid(systems: EmulatorSuite) -> None:
+    user = eligible_customer(systems)
+    plan = internet_plan(systems)
+    api = api_for(user)
+    too_large = "Ensure this value is less than or equal to 9223372036854775807."
+
+    product = place(api, "internet", [(plan, 1), (99999999999999999999999, 1)], key="a")
+    opportunity = place(api, "internet", [(plan, 1)], key="b", opportunity_id=2**63)
+
+    assert product.status_code == 400
+    assert product.json() == {"items": {"1": {"product_id": [too_large]}}}
+    assert opportunity.status_code == 400
+    assert opportunity.json() == {"opportunity_id": [too_large]}
+    assert not Order.objects.exists()
+
+
 def test_a_product_listed_twice_is_refused(systems: EmulatorSuite) -> None:
     user = eligible_customer(systems)
     plan = internet_plan(systems)

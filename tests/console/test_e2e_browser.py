@@ -18,6 +18,9 @@ from typing import Any
 import pytest
 from django.db import connections
 from django.test import Client
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from pytest_django.fixtures import Settings
 
 from apps.accounts.models import User
 from apps.integrations.emulators import EmulatorSuite
@@ -47,7 +50,14 @@ if not CHROMIUM.exists() and not os.environ.get("CI"):
         allow_module_level=True,
     )
 
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import (  # noqa: E402
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -154,3 +164,99 @@ def test_an_agent_rejects_a_card_and_approves_an_eligibility_request_in_the_brow
     assert card_account["Id_Verification_Status__c"] == "Rejected"
     eligibility_account = systems.salesforce.store.get_record("Account", account_id_of(eligibility_customer))
     assert eligibility_account["Internet_Eligibility_Status__c"] == "Eligible"
+
+
+def watch_for_blocked_content(context: BrowserContext, problems: list[str]) -> None:
+    """Add to ``problems`` what the browser reports on the context's pages from now on:
+    Content-Security-Policy violations (the ``securitypolicyviolation`` event, in every frame),
+    console errors and warnings (refused and failed loads), and uncaught script errors."""
+    context.expose_binding("reportViolation", lambda source, text: problems.append(text))
+    # Playwright's init scripts and bindings are not subject to the page's CSP.
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', (event) => window.reportViolation("
+        "`${event.effectiveDirective} blocked ${event.blockedURI || 'inline'} on ${event.documentURI}`));"
+    )
+
+    def on_console(message: ConsoleMessage) -> None:
+        url = message.location.get("url", "")
+        # Chromium asks every page for /favicon.ico, which the portal does not serve.
+        if message.type in {"error", "warning"} and not url.endswith("/favicon.ico"):
+            problems.append(f"console {message.type}: {message.text} ({url})")
+
+    context.on("console", on_console)
+    context.on("weberror", lambda error: problems.append(f"script error: {error.error}"))
+
+
+def test_nothing_is_blocked_by_the_content_security_policy_and_swagger_ui_calls_the_api(
+    systems: EmulatorSuite, make_customer: MakeCustomer, live_server: Any, browser: Browser
+) -> None:
+    customer, submission = submitted_card(systems, make_customer)
+    _, pdf_submission = submitted_card(systems, make_customer, content_type="application/pdf")
+
+    # The admin login page, signed out.
+    problems: list[str] = []
+    anonymous = browser.new_context(base_url=live_server.url, locale="en-US")
+    watch_for_blocked_content(anonymous, problems)
+    login = anonymous.new_page()
+    response = login.goto("/admin/login/")
+    assert response is not None
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    expect(login.locator("#id_username")).to_be_visible()
+
+    # The admin index, a queue and checklist pages (an image and a framed PDF) as an agent.
+    page = agent_page(browser, live_server.url, AgentFactory())
+    watch_for_blocked_content(page.context, problems)
+    for path in (
+        "/admin/",
+        "/admin/console/idverificationqueueitem/",
+        f"/admin/console/idverificationqueueitem/{submission.pk}/change/",
+        f"/admin/console/idverificationqueueitem/{pdf_submission.pk}/change/",
+    ):
+        response = page.goto(path)
+        assert response is not None
+        assert response.ok, path
+        assert "default-src 'self'" in response.headers["content-security-policy"], path
+        page.wait_for_load_state("networkidle")
+    # The PDF's own response lets the checklist page frame it (frame-ancestors 'self').
+    expect(page.locator("#console-document iframe")).to_be_visible()
+    assert any(frame.url.endswith(f"/{pdf_submission.pk}/document/") for frame in page.frames)
+
+    # Swagger UI, as a signed-in customer: the operations render and a POST goes through with the
+    # session cookie and the CSRF token.
+    api = customer_api(browser, live_server.url, customer)
+    watch_for_blocked_content(api, problems)
+    docs = api.new_page()
+    response = docs.goto("/api/docs/")
+    assert response is not None
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    expect(docs.locator(".opblock").first).to_be_visible()
+    assert docs.locator(".opblock").count() > 20
+    logout = docs.locator("#operations-auth-auth_logout")
+    logout.locator(".opblock-summary").click()
+    logout.get_by_role("button", name="Try it out").click()
+    logout.get_by_role("button", name="Execute").click()
+    expect(logout.locator(".live-responses-table .response .response-col_status")).to_have_text("204")
+    assert api.request.get("/api/me").status == 403  # the POST really signed the customer out
+
+    assert problems == []
+
+
+def test_with_two_factor_on_an_agent_signs_in_with_the_code_of_their_authenticator(
+    live_server: Any, browser: Browser, settings: Settings
+) -> None:
+    settings.STAFF_REQUIRE_2FA = True
+    agent = AgentFactory()
+    device = TOTPDevice.objects.create(user=agent, name="phone", confirmed=True)
+    page = browser.new_context(base_url=live_server.url, locale="en-US").new_page()
+    page.goto("/admin/")
+    page.fill("#id_username", agent.email)
+    page.fill("#id_password", PASSWORD)
+
+    page.click("input[type=submit]")  # without the code
+    expect(page.locator(".errornote")).to_contain_text("Enter the 6-digit code from your authenticator app.")
+
+    code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+    page.fill("#id_password", PASSWORD)
+    page.fill("#id_otp_token", f"{code:0{device.digits}d}")
+    page.click("input[type=submit]")
+    expect(page.locator("#console-queues")).to_be_visible()

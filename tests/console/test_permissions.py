@@ -32,7 +32,13 @@ def test_the_migration_creates_the_agent_and_supervisor_groups() -> None:
 
     assert codenames(agents) == set(AGENT_PERMISSIONS)
     assert codenames(supervisors) == set(SUPERVISOR_PERMISSIONS)
-    assert codenames(supervisors) - codenames(agents) == {("console", "reopen_decision")}
+    assert codenames(supervisors) - codenames(agents) == {
+        ("console", "reopen_decision"),
+        ("axes", "view_accessattempt"),
+        ("axes", "delete_accessattempt"),
+        ("axes", "view_accesslog"),
+        ("axes", "view_accessfailurelog"),
+    }
 
 
 @pytest.mark.parametrize("queue", QUEUES)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +18,7 @@ from apps.integrations.salesforce.auth import get_session
 from apps.integrations.whmcs.client import WhmcsClient
 from apps.integrations.whmcs.exceptions import WhmcsError
 from tests.accounts.test_auth_api import SIGNUP
+from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +77,30 @@ def test_no_secret_reaches_a_log_line_or_an_error_body(
         leaking = [line for line in lines if secret in line]
         assert leaking == [], f"{name} appears in the logs"
         assert not [body for body in bodies if secret.encode() in body], f"{name} appears in an error body"
+
+
+def test_a_reset_link_printed_by_the_development_mail_backend_has_its_token_masked(
+    settings: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The console backend is development's mail: what it prints is a log, so a live reset link
+    there would sign in whoever reads the logs."""
+    settings.EMAIL_BACKEND = "portal.mail.TokenMaskingConsoleEmailBackend"
+    CustomerFactory(email="mei@example.com")
+
+    response = APIClient().post("/api/auth/password/reset", {"email": "mei@example.com"}, format="json")
+
+    printed = capsys.readouterr().out
+    assert response.status_code == 202
+    assert "/account/reset-password#uid=" in printed
+    assert "&token=[masked]" in printed
+    assert not re.search(r"token=(?!\[masked\])", printed)
+
+
+def test_the_embedded_default_prints_mail_through_the_masking_backend() -> None:
+    from tests.portal.test_settings import run_python
+
+    result = run_python(
+        "import portal.settings as s; print(s.EMAIL_BACKEND)", {"DEBUG": "true"}, Path(tempfile.mkdtemp())
+    )
+
+    assert result.stdout.strip() == "portal.mail.TokenMaskingConsoleEmailBackend"

@@ -17,6 +17,16 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "portal.sonixnet.example,api.sonixnet.example",
     "DATABASE_URL": "postgres://portal:pw@db.internal:5432/portal",
     "REDIS_URL": "redis://cache.internal:6379/0",
+    "EMAIL_URL": "smtp+tls://mailer:pw@smtp.internal:587",
+    "PORTAL_FRONTEND_URL": "https://portal.sonixnet.example",
+    "SF_LOGIN_URL": "https://login.salesforce.com",
+    "SF_CLIENT_ID": "3MVG9-connected-app",
+    "SF_USERNAME": "integration@sonixnet.example",
+    "SF_PRIVATE_KEY_BASE64": "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t",
+    "SF_PUBSUB_ENDPOINT": "api.pubsub.salesforce.com:7443",
+    "WHMCS_API_URL": "https://billing.sonixnet.example/includes/api.php",
+    "WHMCS_API_IDENTIFIER": "portal-identifier",
+    "WHMCS_API_SECRET": "portal-secret",
 }
 
 PROBE = """
@@ -46,6 +56,7 @@ def run_python(code: str, env: dict[str, str], tmp_path: Path) -> subprocess.Com
         for key, value in os.environ.items()
         if key
         not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE"}
+        and not key.startswith(("SF_", "WHMCS_", "EMAIL_", "USE_EMULATORS", "PORTAL_FRONTEND_URL"))
     }
     clean.update({"PATH": os.environ["PATH"], "EMULATOR_DIR": str(tmp_path / "emulators"), **env})
     return subprocess.run(
@@ -123,3 +134,46 @@ def test_production_settings_pass_the_deployment_checklist(tmp_path: Path) -> No
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_production_without_its_connections_refuses_to_start_naming_what_is_missing(tmp_path: Path) -> None:
+    env = {key: PRODUCTION_ENV[key] for key in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL")}
+
+    result = run_python("import portal.settings", env, tmp_path)
+
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("django.core.exceptions.ImproperlyConfigured: Missing settings: EMAIL_URL, ")
+    for name in (
+        "PORTAL_FRONTEND_URL",
+        "SF_LOGIN_URL",
+        "SF_CLIENT_ID",
+        "SF_USERNAME",
+        "SF_PRIVATE_KEY_PATH or SF_PRIVATE_KEY_BASE64",
+        "SF_PUBSUB_ENDPOINT",
+        "WHMCS_API_URL",
+        "WHMCS_API_IDENTIFIER",
+        "WHMCS_API_SECRET",
+    ):
+        assert name in message
+    assert "USE_EMULATORS=true" in message
+
+
+@pytest.mark.parametrize("missing", ["SF_CLIENT_ID", "WHMCS_API_SECRET", "EMAIL_URL", "PORTAL_FRONTEND_URL"])
+def test_each_production_connection_setting_is_required(missing: str, tmp_path: Path) -> None:
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
+
+    result = run_python("import portal.settings", env, tmp_path)
+
+    assert result.returncode != 0
+    assert f"Missing settings: {missing}." in result.stderr
+
+
+def test_a_staging_box_may_run_on_the_emulators_when_it_says_so(tmp_path: Path) -> None:
+    env = {key: value for key, value in PRODUCTION_ENV.items() if not key.startswith(("SF_", "WHMCS_"))}
+
+    values = read_settings({**env, "USE_EMULATORS": "true"}, tmp_path)
+
+    assert values["DEBUG"] is False
+    assert values["SF_LOGIN_URL"] == "https://127.0.0.1:8701"
+    assert values["WHMCS_API_URL"] == "http://127.0.0.1:8703/includes/api.php"

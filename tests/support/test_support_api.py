@@ -158,6 +158,22 @@ def test_another_customers_service_is_refused_like_an_unknown_one(
     assert not OutboxEntry.objects.exists()
 
 
+def test_a_service_id_too_large_for_the_database_is_refused_as_invalid(
+    systems: EmulatorSuite, api: APIClient
+) -> None:
+    response = api.post(
+        CASES,
+        {"subject": "Help", "description": "Please", "category": "other", "service_id": 2**63},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "service_id": ["Ensure this value is less than or equal to 9223372036854775807."]
+    }
+    assert not Case.objects.exists()
+
+
 def test_subject_description_and_category_are_required(systems: EmulatorSuite, api: APIClient) -> None:
     response = api.post(CASES, {"category": "phone"}, format="json")
 

@@ -64,6 +64,18 @@ def png_declaring(width: int, height: int) -> bytes:
     )
 
 
+def blank_png(width: int, height: int) -> bytes:
+    """A sound black-and-white PNG of ``width`` x ``height`` pixels in a few kilobytes."""
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    rows = (b"\0" + b"\0" * ((width + 7) // 8)) * height
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(rows))
+        + png_chunk(b"IEND", b"")
+    )
+
+
 def pdf_bytes(*objects: bytes, trailer: bytes = b"<< /Root 1 0 R /Size 4 >>") -> bytes:
     body = [
         b"1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj",
@@ -260,7 +272,9 @@ UNSAFE_PDF = (
     "Please upload a plain scan or a photo of your residence card."
 )
 DAMAGED_PDF = "The PDF file is damaged or incomplete. Please export or scan it again."
-TOO_MANY_PIXELS = "The image is too large (more than 40 megapixels). Upload a smaller photo."
+TOO_MANY_PIXELS = (
+    "The image is too large. Upload a photo of at most 16.8 megapixels, with no side longer than 8192 pixels."
+)
 
 
 @pytest.mark.parametrize(
@@ -273,7 +287,11 @@ TOO_MANY_PIXELS = "The image is too large (more than 40 megapixels). Upload a sm
         pytest.param(truncated(png_bytes((64, 64))), "card.png", IMAGE_UNREADABLE, id="truncated-png"),
         pytest.param(truncated(jpeg_bytes()), "card.jpg", IMAGE_UNREADABLE, id="truncated-jpeg"),
         pytest.param(png_declaring(50_000, 50_000), "flood.png", TOO_MANY_PIXELS, id="pixel-flood"),
+        pytest.param(png_declaring(10_000, 10_000), "big.png", TOO_MANY_PIXELS, id="pillow-warns"),
         pytest.param(png_declaring(8_000, 6_000), "big.png", TOO_MANY_PIXELS, id="48-megapixels"),
+        pytest.param(blank_png(6_300, 6_300), "small-file.png", TOO_MANY_PIXELS, id="40-megapixels-in-kb"),
+        pytest.param(blank_png(4_097, 4_096), "big.png", TOO_MANY_PIXELS, id="one-column-too-many"),
+        pytest.param(blank_png(8_193, 64), "strip.png", TOO_MANY_PIXELS, id="side-too-long"),
         pytest.param(
             pdf_bytes(b"5 0 obj << /S /JavaScript /JS (app.alert(1)) >> endobj"),
             "card.pdf",
@@ -347,6 +365,32 @@ def test_an_object_stream_that_cannot_be_checked_is_refused(
         "file": ["The PDF file could not be checked. Please save it as a plain PDF or upload a photo."]
     }
     assert_nothing_stored(customer)
+
+
+def test_an_image_too_large_is_refused_in_the_customers_language(
+    api: APIClient, customer: User, systems: EmulatorSuite
+) -> None:
+    response = api.post(
+        URL, {"file": upload(blank_png(6_300, 6_300))}, format="multipart", headers={"Accept-Language": "ja"}
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "file": [
+            "画像が大きすぎます。16.8メガピクセル以下で、長辺が8192ピクセル以下の写真をアップロードしてください。"
+        ]
+    }
+    assert_nothing_stored(customer)
+
+
+@pytest.mark.parametrize("size", [(4_096, 4_096), (8_192, 2_048)], ids=["square", "longest-side"])
+def test_a_photo_at_the_size_limits_is_accepted(
+    api: APIClient, systems: EmulatorSuite, size: tuple[int, int]
+) -> None:
+    response = api.post(URL, {"file": upload(blank_png(*size))}, format="multipart")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["status"] == "submitted"
 
 
 def test_an_oversized_file_is_refused(

@@ -1,7 +1,9 @@
 """Account endpoints: sign-up, sign-in and out, passwords, and the signed-in customer.
 
 The browser portal authenticates with Django's session cookie. Sign-up, sign-in and password
-reset are CSRF-protected even though the caller is anonymous (login CSRF), and throttled.
+reset are CSRF-protected even though the caller is anonymous (login CSRF), and throttled per
+client address and, for sign-in and reset, per email address (``throttles.py``). Failed sign-ins
+also lock out an email and address pair for a while (django-axes, through ``authenticate``).
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts.api.serializers import (
@@ -30,8 +31,10 @@ from apps.accounts.api.serializers import (
     PasswordResetInputSerializer,
     RegistrationInputSerializer,
 )
+from apps.accounts.api.throttles import ClientAddressThrottle, EmailThrottle
 from apps.accounts.models import RegistrationSource
 from apps.accounts.registration import customer_register
+from apps.accounts.security import lockout_seconds
 from apps.accounts.selectors import user_with_profile
 from apps.accounts.services import (
     customer_sign_in_record,
@@ -48,7 +51,7 @@ class AnonymousFormApi(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientAddressThrottle]
 
     @method_decorator(csrf_protect)
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
@@ -89,9 +92,23 @@ class SignupApi(AnonymousFormApi):
 
 class LoginApi(AnonymousFormApi):
     throttle_scope = "login"
+    throttle_classes = [ClientAddressThrottle, EmailThrottle]
 
     @extend_schema(
-        operation_id="auth_login", request=LoginInputSerializer, responses=MeOutputSerializer, tags=["auth"]
+        operation_id="auth_login",
+        request=LoginInputSerializer,
+        responses={
+            200: MeOutputSerializer,
+            400: OpenApiResponse(description="Wrong email or password (`invalid_credentials`)"),
+            403: OpenApiResponse(
+                description="A staff account: staff sign in to the console (`staff_account`)"
+            ),
+            429: OpenApiResponse(
+                description="Throttled (`throttled`) or this email locked out from this address after "
+                "failed sign-ins (`locked_out`); `Retry-After` says when to try again"
+            ),
+        },
+        tags=["auth"],
     )
     def post(self, request: Request) -> Response:
         serializer = LoginInputSerializer(data=request.data)
@@ -102,8 +119,19 @@ class LoginApi(AnonymousFormApi):
             password=serializer.validated_data["password"],
         )
         if user is None:
+            if getattr(request._request, "axes_locked_out", False):
+                raise exceptions.Throttled(
+                    wait=lockout_seconds(request._request),
+                    detail=_("Too many failed sign-ins for this account from your network."),
+                    code="locked_out",
+                )
             raise ApplicationError(
                 _("The email address or password is incorrect."), code="invalid_credentials"
+            )
+        if user.is_staff:
+            # Staff sign in to the console, with its second factor; never a customer session.
+            raise exceptions.PermissionDenied(
+                _("Staff accounts sign in to the agent console, not here."), code="staff_account"
             )
         login(request._request, user)
         customer_sign_in_record(user_id=user.pk)
@@ -139,6 +167,7 @@ class PasswordChangeApi(APIView):
 
 class PasswordResetApi(AnonymousFormApi):
     throttle_scope = "password_reset"
+    throttle_classes = [ClientAddressThrottle, EmailThrottle]
 
     @extend_schema(
         operation_id="auth_password_reset",

@@ -8,6 +8,7 @@ from apps.accounts.api.serializers import RegistrationInputSerializer
 from apps.catalog.models import ProductType
 from apps.checkout.models import ActivationStatus, Order, OrderItem
 from apps.checkout.services import MAX_ORDER_LINES, OrderLine
+from portal.api import DatabaseIdField
 
 
 class CheckoutRegistrationInputSerializer(RegistrationInputSerializer):
@@ -29,7 +30,7 @@ class ProductTypeField(serializers.ChoiceField):
 
 
 class OrderItemInputSerializer(serializers.Serializer):
-    product_id = serializers.IntegerField(min_value=1, help_text=_("A catalog item's `id`."))
+    product_id = DatabaseIdField(help_text=_("A catalog item's `id`."))
     quantity = serializers.IntegerField(min_value=1, max_value=99, default=1)
 
 
@@ -41,7 +42,7 @@ class OrderCreateInputSerializer(serializers.Serializer):
     items = serializers.ListField(
         child=OrderItemInputSerializer(), allow_empty=False, max_length=MAX_ORDER_LINES
     )
-    opportunity_id = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    opportunity_id = DatabaseIdField(required=False, allow_null=True, default=None)
 
     def to_lines(self) -> list[OrderLine]:
         return [

@@ -31,7 +31,7 @@ from apps.opportunities.support import (
     support_case_view,
     support_case_views,
 )
-from portal.api import signed_in_user
+from portal.api import DatabaseIdField, signed_in_user
 
 
 @extend_schema_field({"type": "string", "enum": list(CASE_STATES)})
@@ -84,7 +84,7 @@ class SupportCaseCreateInputSerializer(serializers.Serializer):
     subject = serializers.CharField(max_length=SUBJECT_MAX_LENGTH)
     description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH)
     category = serializers.ChoiceField(choices=SupportCategory.choices)
-    service_id = serializers.IntegerField(
+    service_id = DatabaseIdField(
         required=False,
         allow_null=True,
         default=None,

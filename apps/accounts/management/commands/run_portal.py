@@ -38,9 +38,11 @@ class Command(BaseCommand):
         }
 
         base = f"http://127.0.0.1:{port}"
+        two_factor = "with" if settings.STAFF_REQUIRE_2FA else "without (STAFF_REQUIRE_2FA off)"
         self.stdout.write(
             self.style.SUCCESS(
-                f"\nSonixNet portal starting:\n  API docs  {base}/api/docs/\n  Admin     {base}/admin/\n"
+                f"\nSonixNet portal starting:\n  API docs  {base}/api/docs/\n"
+                f"  Admin     {base}/admin/ (staff sign in {two_factor} the authenticator code)\n"
                 f"  Schema    {base}/api/schema/\nPress Ctrl-C to stop.\n"
             )
         )
