@@ -27,10 +27,10 @@ class Command(BaseCommand):
                 self._authenticator(login)
 
     def _authenticator(self, login: DemoLogin) -> None:
-        required = "on" if settings.STAFF_REQUIRE_2FA else "off (STAFF_REQUIRE_2FA)"
+        required = "on" if settings.STAFF_REQUIRE_2FA else "off here; STAFF_REQUIRE_2FA=true turns it on"
         self.stdout.write(
             f"\nThe {login.role}'s authenticator: the console asks for its 6-digit code at sign-in "
-            f"when two-factor sign-in is on (now {required}). Scan the QR code or add the key to an "
+            f"when two-factor sign-in is on ({required}). Scan the QR code or add the key to an "
             f"authenticator app (it stays the same across runs):\n"
             f"  key  {login.totp_key}\n  URI  {login.totp_uri}"
         )

@@ -38,11 +38,15 @@ class Command(BaseCommand):
         }
 
         base = f"http://127.0.0.1:{port}"
-        two_factor = "with" if settings.STAFF_REQUIRE_2FA else "without (STAFF_REQUIRE_2FA off)"
+        two_factor = (
+            "staff sign in with the authenticator code"
+            if settings.STAFF_REQUIRE_2FA
+            else "no authenticator code asked: STAFF_REQUIRE_2FA is off"
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nSonixNet portal starting:\n  API docs  {base}/api/docs/\n"
-                f"  Admin     {base}/admin/ (staff sign in {two_factor} the authenticator code)\n"
+                f"  Admin     {base}/admin/ ({two_factor})\n"
                 f"  Schema    {base}/api/schema/\nPress Ctrl-C to stop.\n"
             )
         )
