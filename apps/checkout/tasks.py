@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
 
+from apps.integrations.retry import Backoff
+
 FULFILLMENT_MAX_RETRIES = 8
-FULFILLMENT_BACKOFF_SECONDS = 30
-FULFILLMENT_BACKOFF_MAX_SECONDS = 30 * 60
-
-
-def fulfillment_retry_delay(retries: int) -> timedelta:
-    """Exponential backoff with jitter: 30 s, 1 min, 2 min ... capped at 30 min."""
-    seconds = min(FULFILLMENT_BACKOFF_SECONDS * 2**retries, FULFILLMENT_BACKOFF_MAX_SECONDS)
-    return timedelta(seconds=seconds * (0.75 + random.random() / 4))  # noqa: S311 (jitter, not crypto)
+FULFILLMENT_BACKOFF = Backoff(initial=30, maximum=30 * 60, jitter=0.25)
+"""30 s, 1 min, 2 min ... capped at 30 min."""
 
 
 @shared_task(
@@ -35,7 +30,7 @@ def fulfill_order_task(self: Any, run_id: int) -> str | None:
     the order."""
     from apps.checkout.fulfillment import FulfillmentRetry, fulfillment_run_execute
 
-    delay = fulfillment_retry_delay(self.request.retries)
+    delay = timedelta(seconds=FULFILLMENT_BACKOFF.delay(self.request.retries))
     try:
         run = fulfillment_run_execute(
             run_id=run_id,

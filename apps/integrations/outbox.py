@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import copy
 import logging
-import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -43,6 +42,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from apps.integrations.models import OUTCOME_UNKNOWN, PAYLOAD_INVALID, OutboxEntry, TargetSystem
+from apps.integrations.retry import Backoff
 from apps.integrations.salesforce.exceptions import (
     SalesforceError,
     SalesforceOutcomeUnknown,
@@ -53,8 +53,7 @@ from apps.integrations.salesforce.gateway import CompositeSubrequest, Salesforce
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
-BACKOFF_BASE_SECONDS = 5
-BACKOFF_MAX_SECONDS = 30 * 60
+BACKOFF = Backoff(initial=5, maximum=30 * 60)
 CLAIM_SECONDS = 5 * 60
 MAX_COLLECTION_RECORDS = 200
 
@@ -527,8 +526,7 @@ def _fail(entry: OutboxEntry, reason: str) -> None:
 
 def _retry_later(entry: OutboxEntry, error: SalesforceError) -> None:
     attempts = entry.attempts + 1
-    delay = min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS)
-    delay = delay * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not cryptography
+    delay = BACKOFF.delay(entry.attempts)
     OutboxEntry.objects.filter(pk=entry.pk).update(
         status=OutboxEntry.Status.PENDING,
         attempts=attempts,
@@ -545,7 +543,7 @@ def _retry_later(entry: OutboxEntry, error: SalesforceError) -> None:
 def _release(entry: OutboxEntry, *, note: str) -> None:
     OutboxEntry.objects.filter(pk=entry.pk).update(
         status=OutboxEntry.Status.PENDING,
-        next_attempt_at=timezone.now() + timedelta(seconds=BACKOFF_BASE_SECONDS),
+        next_attempt_at=timezone.now() + timedelta(seconds=BACKOFF.initial),
         last_error=note,
         claimed_until=None,
     )

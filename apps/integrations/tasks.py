@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from apps.integrations.salesforce.exceptions import SalesforceRequestLimitExceeded, SalesforceUnavailable
+from apps.integrations.retry import Backoff, RetryableErrorTask
 from apps.integrations.whmcs.tasks import sync_all_customers_billing_task, sync_customer_billing_task  # noqa: F401
 
 
@@ -22,10 +22,7 @@ def deliver_outbox_task() -> dict[str, int]:
 @shared_task(
     name="integrations.sync_catalog",
     ignore_result=True,
-    autoretry_for=(SalesforceUnavailable, SalesforceRequestLimitExceeded),
-    retry_backoff=30,
-    retry_backoff_max=900,
-    max_retries=5,
+    base=RetryableErrorTask,
 )
 def sync_catalog_task() -> dict[str, int]:
     """Mirror Product2 changes since the last run."""
@@ -38,10 +35,7 @@ def sync_catalog_task() -> dict[str, int]:
 @shared_task(
     name="integrations.reconcile_account_statuses",
     ignore_result=True,
-    autoretry_for=(SalesforceUnavailable, SalesforceRequestLimitExceeded),
-    retry_backoff=30,
-    retry_backoff_max=900,
-    max_retries=5,
+    base=RetryableErrorTask,
 )
 def reconcile_account_statuses_task() -> dict[str, int]:
     """Catch Account status changes whose platform event was missed."""
@@ -53,32 +47,26 @@ def reconcile_account_statuses_task() -> dict[str, int]:
 
 @shared_task(
     name="integrations.detect_orphaned_whmcs_clients",
-    bind=True,
+    base=RetryableErrorTask,
+    backoff=Backoff(initial=10 * 60, maximum=60 * 60),
     ignore_result=True,
     max_retries=3,
     soft_time_limit=30 * 60,
     time_limit=35 * 60,
 )
-def detect_orphaned_whmcs_clients_task(self) -> int:
+def detect_orphaned_whmcs_clients_task() -> int:
     """Record WHMCS clients the portal created that no portal user maps to. Changes nothing in
     WHMCS (``manage.py cleanup_orphaned_whmcs_clients --apply`` acts on them); retries when WHMCS
     is unreachable. Run daily from beat."""
     from apps.integrations.orphans import orphaned_whmcs_clients_detect
-    from apps.integrations.whmcs.exceptions import WhmcsTransportError
 
-    try:
-        return len(orphaned_whmcs_clients_detect())
-    except WhmcsTransportError as exc:
-        raise self.retry(exc=exc, countdown=600 * (self.request.retries + 1)) from exc
+    return len(orphaned_whmcs_clients_detect())
 
 
 @shared_task(
     name="integrations.sync_case_comments",
     ignore_result=True,
-    autoretry_for=(SalesforceUnavailable, SalesforceRequestLimitExceeded),
-    retry_backoff=30,
-    retry_backoff_max=900,
-    max_retries=5,
+    base=RetryableErrorTask,
 )
 def sync_case_comments_task() -> dict[str, int]:
     """Mirror agents' comments and status changes on support tickets made in Salesforce."""

@@ -31,6 +31,8 @@ from zoneinfo import ZoneInfo
 import requests
 from django.conf import settings
 
+from apps.integrations.retry import Backoff
+
 from .exceptions import (
     WhmcsApiError,
     WhmcsAuthError,
@@ -329,7 +331,8 @@ class WhmcsClient:
         self.api_url = api_url
         self.timeout = timeout
         self.max_retries = max_retries
-        self.backoff_seconds = backoff_seconds
+        # Reads only: 0.25 s, 0.5 s, 1 s ... (no jitter: one caller waits on its own request).
+        self.read_backoff = Backoff(initial=backoff_seconds, maximum=30, jitter=0)
         self.server_timezone = server_timezone
         self._session = session or requests.Session()
         self._credentials = {"identifier": identifier, "secret": secret}
@@ -357,7 +360,7 @@ class WhmcsClient:
                 if attempt >= attempts:
                     logger.warning("WHMCS %s failed after %d attempt(s) %s", action, attempt, log_ids)
                     raise
-                delay = self.backoff_seconds * 2 ** (attempt - 1)
+                delay = self.read_backoff.delay(attempt - 1)
                 logger.info(
                     "WHMCS %s transport error (%s), retry %d in %.2fs %s",
                     action,

@@ -1,22 +1,21 @@
 """Celery entry points for WHMCS billing sync. Thin on purpose: ids in, one service call.
 
-Only ``WhmcsTransportError`` (timeouts, dropped connections, 5xx) is retried, with exponential
-backoff; auth and business errors would fail the same way again and surface in the worker log.
+Retryable errors (timeouts, dropped connections, 5xx) are retried on the shared backoff
+(``apps.integrations.retry``); auth and business errors would fail the same way again and surface
+in the worker log.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from .exceptions import WhmcsTransportError
+from apps.integrations.retry import Backoff, RetryableErrorTask
 
 
 @shared_task(
     name="integrations.whmcs.sync_customer_billing",
-    autoretry_for=(WhmcsTransportError,),
-    retry_backoff=30,
-    retry_backoff_max=30 * 60,
-    retry_jitter=True,
+    base=RetryableErrorTask,
+    backoff=Backoff(initial=30, maximum=30 * 60),
     max_retries=6,
 )
 def sync_customer_billing_task(user_id: int) -> None:

@@ -11,10 +11,11 @@ from typing import Any
 import grpc
 import pytest
 
+from apps.integrations.retry import Backoff
 from apps.integrations.salesforce.emulator.eventbus import EventBus
 from apps.integrations.salesforce.emulator.grpc_server import PubSubEmulator
 from apps.integrations.salesforce.pubsub import stubs
-from apps.integrations.salesforce.pubsub.subscriber import AuthMetadata, Backoff, PubSubSubscriber
+from apps.integrations.salesforce.pubsub.subscriber import AuthMetadata, PubSubSubscriber
 
 ACCOUNT_TOPIC = "/event/Account_Internet_Eligibility_Update__e"
 ORDER_TOPIC = "/event/OrderProvisionRequested__e"

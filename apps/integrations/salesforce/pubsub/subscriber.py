@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +34,7 @@ from typing import Any, Literal, Protocol
 
 import grpc
 
+from apps.integrations.retry import Backoff
 from apps.integrations.salesforce.pubsub import avro, stubs
 
 logger = logging.getLogger(__name__)
@@ -99,20 +99,8 @@ class SubscriptionError(Exception):
     """A failure that reconnecting cannot fix (unknown topic, missing permission, bad request)."""
 
 
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with jitter between reconnects: ``initial * multiplier**attempt``, capped
-    at ``maximum``, then reduced by a random fraction up to ``jitter`` so clients do not reconnect
-    in lockstep."""
-
-    initial: float = 0.5
-    maximum: float = 30.0
-    multiplier: float = 2.0
-    jitter: float = 0.5
-
-    def delay(self, attempt: int) -> float:
-        base = min(self.maximum, self.initial * self.multiplier ** min(attempt, 32))
-        return base * (1.0 - self.jitter * random.random())  # noqa: S311 - not cryptographic.
+RECONNECT_BACKOFF = Backoff(initial=0.5, maximum=30.0)
+"""Between reconnects: 0.5 s doubling to 30 s, with jitter so subscribers do not reconnect in step."""
 
 
 def create_channel(
@@ -154,7 +142,7 @@ class PubSubSubscriber:
         self.batch_size = batch_size
         self.keepalive_timeout = keepalive_timeout
         self.rpc_timeout = rpc_timeout
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or RECONNECT_BACKOFF
         self.on_corrupted_replay_id = on_corrupted_replay_id
         self._auth = auth
         self._channel_factory = channel_factory or (
