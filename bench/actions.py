@@ -498,8 +498,8 @@ def _internet_products(suite: EmulatorSuite) -> tuple[Any, Any]:
 
 def _active_internet_service(journey: Journey) -> Any:
     """An Active internet line with its Active Opportunity, as fulfilment would have left them."""
+    from apps.billing.models import WhmcsService
     from apps.catalog.models import ProductType
-    from apps.integrations.models import WhmcsService
     from apps.opportunities.models import CommodityType, Opportunity, OpportunitySource, OpportunityStage
 
     field_map = get_field_map()

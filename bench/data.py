@@ -22,8 +22,8 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 
 from apps.accounts.models import CustomerProfile, IdMapping, User
+from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
 from apps.checkout.models import Order
-from apps.integrations.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
 from apps.notifications.models import Notification
 
 CUSTOMERS = 100_000

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "apps.verification",
     "apps.opportunities",
     "apps.notifications",
+    "apps.billing",
     "apps.integrations",
     "apps.console",
 ]

@@ -12,17 +12,10 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from apps.accounts.models import CustomerProfile, IdMapping, RegistrationAttempt, RegistrationSource, User
+from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
 from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
 from apps.checkout.models import Order, OrderItem, OrderStatus
-from apps.integrations.models import (
-    EventReplayCursor,
-    OrphanedWhmcsClient,
-    OutboxEntry,
-    TargetSystem,
-    WhmcsInvoice,
-    WhmcsPaymentMethod,
-    WhmcsService,
-)
+from apps.integrations.models import EventReplayCursor, OrphanedWhmcsClient, OutboxEntry, TargetSystem
 from apps.notifications.models import Notification, NotificationType
 from apps.opportunities.models import (
     Case,

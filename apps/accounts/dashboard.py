@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import EligibilityStatus, IdVerificationStatus, User
+from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
 from apps.checkout.models import ActivationStatus, Order, OrderStatus
-from apps.integrations.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
 from apps.notifications.models import Notification
 from apps.verification.models import RejectionReason, ResidenceCardSubmission
 

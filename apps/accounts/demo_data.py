@@ -29,6 +29,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.models import RegistrationSource, User
 from apps.accounts.registration import RegistrationData, customer_register
+from apps.billing.services import sync_customer_billing
 from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
 from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
@@ -36,7 +37,6 @@ from apps.integrations.outbox import outbox_deliver_due
 from apps.integrations.salesforce.auth import clear_session_cache
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.sync import sync_catalog
-from apps.integrations.whmcs.sync import sync_customer_billing
 
 AGENT_EMAIL = "agent@sonixnet.example"
 

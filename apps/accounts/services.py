@@ -22,7 +22,7 @@ from django.utils.translation import gettext
 from apps.accounts.dashboard import invoice_due_notification_context
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import CustomerProfile, IdMapping, User
-from apps.integrations.models import WhmcsInvoice
+from apps.billing.models import WhmcsInvoice
 from apps.integrations.outbox import outbox_enqueue_coalesced_update
 from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
 from apps.notifications.models import NotificationSource, NotificationType

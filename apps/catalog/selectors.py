@@ -23,9 +23,9 @@ from django.core.cache import cache
 from django.db.models import Q
 
 from apps.accounts.models import CustomerProfile, EligibilityStatus, User
+from apps.billing.selectors import whmcs_service_has_active
 from apps.catalog.models import ItemClass, Product, ProductType
 from apps.catalog.services import CATALOG_CACHE_VERSION_KEY
-from apps.integrations.selectors import whmcs_service_has_active
 
 
 @dataclass(frozen=True)

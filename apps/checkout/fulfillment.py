@@ -839,7 +839,7 @@ def _release(run: FulfillmentRun, step: str, exc: Exception, delay: timedelta) -
 
 
 def _sync_billing(user_id: int) -> None:
-    from apps.integrations.whmcs.tasks import sync_customer_billing_task
+    from apps.billing.tasks import sync_customer_billing_task
 
     try:
         sync_customer_billing_task.delay(user_id)

@@ -27,12 +27,12 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
+from apps.billing.selectors import whmcs_service_has_active
 from apps.catalog.models import ItemClass, Product, ProductType
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
 from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import CompositeSubrequest
-from apps.integrations.selectors import whmcs_service_has_active
 from apps.opportunities.services import (
     TOKYO,
     clock_now,

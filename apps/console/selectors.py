@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdMapping, IdVerificationStatus
+from apps.billing.models import WhmcsService
 from apps.catalog.models import ProductType
 from apps.checkout.models import Order, OrderStatus
 from apps.console.models import (
@@ -31,7 +32,7 @@ from apps.console.models import (
     SubjectType,
     SupportCaseQueueItem,
 )
-from apps.integrations.models import OutboxEntry, WhmcsService
+from apps.integrations.models import OutboxEntry
 from apps.opportunities.models import (
     Case,
     CaseComment,

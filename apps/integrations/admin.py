@@ -1,15 +1,6 @@
 from django.contrib import admin
-from django.db.models import Model
-from django.http import HttpRequest
 
-from apps.integrations.models import (
-    EventReplayCursor,
-    OrphanedWhmcsClient,
-    OutboxEntry,
-    WhmcsInvoice,
-    WhmcsPaymentMethod,
-    WhmcsService,
-)
+from apps.integrations.models import EventReplayCursor, OrphanedWhmcsClient, OutboxEntry
 
 
 @admin.register(OutboxEntry)
@@ -49,31 +40,3 @@ class OrphanedWhmcsClientAdmin(admin.ModelAdmin):
     list_display = ("whmcs_client_id", "email", "detected_by", "resolution", "created_at", "resolved_at")
     list_filter = ("detected_by", "resolution")
     search_fields = ("whmcs_client_id", "email", "salesforce_account_id")
-
-
-class WhmcsMirrorAdmin(admin.ModelAdmin):
-    list_select_related = ("user",)
-    raw_id_fields = ("user",)
-    search_fields = ("user__email", "whmcs_id")
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        # Mirrors of WHMCS records: the WHMCS sync is the only writer.
-        return False
-
-
-@admin.register(WhmcsService)
-class WhmcsServiceAdmin(WhmcsMirrorAdmin):
-    list_display = ("name", "user", "status", "billing_cycle", "recurring_amount", "next_due_on", "synced_at")
-    list_filter = ("status", "product_type")
-
-
-@admin.register(WhmcsInvoice)
-class WhmcsInvoiceAdmin(WhmcsMirrorAdmin):
-    list_display = ("__str__", "user", "status", "due_on", "total", "synced_at")
-    list_filter = ("status",)
-
-
-@admin.register(WhmcsPaymentMethod)
-class WhmcsPaymentMethodAdmin(WhmcsMirrorAdmin):
-    list_display = ("__str__", "user", "type", "card_last_four", "expires_on", "synced_at")
-    list_filter = ("type",)

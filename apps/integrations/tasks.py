@@ -1,9 +1,9 @@
-"""Celery discovers tasks in ``<app>.tasks``; the integration tasks live beside their packages."""
+"""Celery entry points of the integration layer: outbox delivery, Salesforce sync, orphaned WHMCS
+clients. The WHMCS billing sync tasks belong to ``apps.billing.tasks``."""
 
 from celery import shared_task
 
 from apps.integrations.retry import Backoff, RetryableErrorTask
-from apps.integrations.whmcs.tasks import sync_all_customers_billing_task, sync_customer_billing_task  # noqa: F401
 
 
 @shared_task(name="integrations.deliver_outbox", ignore_result=True)

@@ -24,8 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import CustomerProfile, IdMapping, User
+from apps.billing.models import WhmcsService
 from apps.catalog.models import ProductType
-from apps.integrations.models import WhmcsService
 from apps.integrations.outbox import PortalRef, WriteBack, outbox_enqueue_salesforce, portal_ref
 from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
 from apps.integrations.salesforce.gateway import CompositeSubrequest

@@ -37,7 +37,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import IdMapping, User
-from apps.integrations.models import WhmcsService
+from apps.billing.models import WhmcsService
 from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, portal_ref
 from apps.integrations.salesforce.field_map import FieldMap, get_field_map
 from apps.integrations.salesforce.gateway import CompositeSubrequest

@@ -13,9 +13,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django.fixtures import Settings
 
 from apps.accounts.models import EligibilityStatus, IdVerificationStatus, User
+from apps.billing.models import WhmcsService
 from apps.catalog.models import Product
 from apps.checkout.models import ActivationStatus, Order, OrderStatus
-from apps.integrations.models import OutboxEntry, WhmcsService
+from apps.integrations.models import OutboxEntry
 from apps.notifications.models import NotificationType
 
 pytestmark = pytest.mark.django_db(transaction=True)

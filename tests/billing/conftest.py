@@ -1,4 +1,5 @@
-"""Shared by the billing and subscription API tests: a signed-in customer and the error bodies."""
+"""Shared by the billing tests: a signed-in customer and the error bodies for the API tests, and
+the WHMCS emulator and client fixtures of ``tests/integrations/whmcs`` for the sync tests."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from django.test import Client
 
 from apps.accounts.models import User
 from tests.factories import CustomerFactory
+from tests.integrations.whmcs.conftest import (  # noqa: F401 (fixtures)
+    emulator,
+    whmcs,
+    whmcs_emulator_session,
+    whmcs_settings,
+)
 
 SYNCED_AT = datetime.datetime(2025, 1, 10, 0, 0, tzinfo=datetime.UTC)
 NOT_AUTHENTICATED = {"detail": "Authentication credentials were not provided.", "code": "not_authenticated"}

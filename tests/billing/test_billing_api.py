@@ -10,7 +10,7 @@ from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
 from apps.accounts.models import User
-from apps.integrations.models import WhmcsInvoice, WhmcsPaymentMethod
+from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod
 from tests.billing.conftest import NOT_AUTHENTICATED, NOT_FOUND, SYNCED_AT
 from tests.factories import CustomerFactory, WhmcsInvoiceFactory, WhmcsPaymentMethodFactory
 

@@ -10,8 +10,8 @@ from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
 from apps.accounts.models import User
+from apps.billing.models import WhmcsService
 from apps.catalog.models import ProductType
-from apps.integrations.models import WhmcsService
 from apps.opportunities.models import CommodityType, LineReturnStatus, OpportunityStage
 from tests.billing.conftest import NOT_AUTHENTICATED, NOT_FOUND, SYNCED_AT
 from tests.factories import CustomerFactory, OpportunityFactory, WhmcsServiceFactory

@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 
 from apps.accounts.models import EligibilityStatus, User
+from apps.billing.models import WhmcsService
 from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
 from apps.catalog.services import catalog_cache_invalidate
-from apps.integrations.models import WhmcsService
 from tests.factories import CustomerFactory, ProductFactory, WhmcsServiceFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
+from apps.billing.models import WhmcsService
 from apps.catalog.models import ProductType
 from apps.integrations.emulators import EmulatorSuite
-from apps.integrations.models import OutboxEntry, WhmcsService
+from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from apps.notifications.models import Notification, NotificationSource, NotificationType
 from apps.opportunities.models import (

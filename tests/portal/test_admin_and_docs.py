@@ -37,6 +37,7 @@ PORTAL_APPS = {
     "verification",
     "opportunities",
     "notifications",
+    "billing",
     "integrations",
 }
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from apps.billing.models import WhmcsInvoice, WhmcsService
 from apps.checkout.fulfillment import (
     ADD_ORDER_SETTLE_MARGIN,
     FulfillmentRetry,
@@ -21,7 +22,7 @@ from apps.checkout.fulfillment import (
 from apps.checkout.models import ActivationStatus, FulfillmentRun, Order, OrderStatus
 from apps.checkout.tasks import fulfill_order_task, resume_fulfillments_task
 from apps.integrations.emulators import EmulatorSuite
-from apps.integrations.models import OutboxEntry, WhmcsInvoice, WhmcsService
+from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from apps.notifications.models import Notification, NotificationType
 from apps.opportunities.models import Opportunity, OpportunityStage

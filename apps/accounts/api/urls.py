@@ -1,7 +1,7 @@
 from django.urls import path
 
 from apps.accounts.api import dashboard, views
-from apps.accounts.api.billing import billing_urlpatterns
+from apps.billing.api.urls import billing_urlpatterns
 
 app_name = "accounts"
 

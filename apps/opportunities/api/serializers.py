@@ -1,4 +1,5 @@
-"""Output shapes shared by the subscription APIs."""
+"""Shapes of the subscription cancellation API. The subscriptions themselves are billing's
+(``apps.billing.api.serializers``)."""
 
 from __future__ import annotations
 
@@ -8,53 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.integrations.models import WhmcsService
-from apps.opportunities.models import LineReturnStatus, OpportunityStage
-
-
-class SubscriptionCancellationSerializer(serializers.Serializer):
-    """The cancellation state of a service, from the Opportunity that names its WHMCS service.
-
-    `scheduled_at` is the SIM scheduled cancellation for SIM opportunities and the internet one
-    otherwise; `line_return_status` applies to internet lines only ("" when not set).
-    """
-
-    stage = serializers.ChoiceField(choices=OpportunityStage.choices, source="cancellation_stage")
-    scheduled_at = serializers.DateTimeField(source="cancellation_scheduled_at", allow_null=True)
-    line_return_status = serializers.ChoiceField(
-        choices=LineReturnStatus.choices, source="cancellation_line_return_status"
-    )
-
-
-class SubscriptionSerializer(serializers.ModelSerializer[WhmcsService]):
-    """A service the customer has in WHMCS. `cancellation` is null when no Opportunity names it."""
-
-    # Reads the cancellation_* annotations that whmcs_service_list() adds.
-
-    cancellation = serializers.SerializerMethodField()
-
-    class Meta:
-        model = WhmcsService
-        fields = [
-            "id",
-            "whmcs_id",
-            "name",
-            "product_type",
-            "status",
-            "billing_cycle",
-            "recurring_amount",
-            "registered_on",
-            "next_due_on",
-            "synced_at",
-            "cancellation",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field(SubscriptionCancellationSerializer(allow_null=True))
-    def get_cancellation(self, service: WhmcsService) -> dict[str, Any] | None:
-        if getattr(service, "cancellation_opportunity_id", None) is None:
-            return None
-        return SubscriptionCancellationSerializer(service).data
+from apps.opportunities.models import OpportunityStage
 
 
 class SubscriptionCancellationInputSerializer(serializers.Serializer):

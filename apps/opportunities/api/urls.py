@@ -1,15 +1,11 @@
 from django.urls import include, path
 
+from apps.billing.api.urls import subscription_urlpatterns
 from apps.opportunities.api.support import support_urlpatterns
-from apps.opportunities.api.views import (
-    SubscriptionCancellationCreateApi,
-    SubscriptionDetailApi,
-    SubscriptionListApi,
-)
+from apps.opportunities.api.views import SubscriptionCancellationCreateApi
 
 urlpatterns = [
-    path("subscriptions", SubscriptionListApi.as_view(), name="subscription-list"),
-    path("subscriptions/<int:service_id>", SubscriptionDetailApi.as_view(), name="subscription-detail"),
+    *subscription_urlpatterns,
     path(
         "subscriptions/<int:service_id>/cancellation",
         SubscriptionCancellationCreateApi.as_view(),

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django.utils import formats, timezone, translation
 
-from apps.integrations.models import WhmcsInvoice, WhmcsPaymentMethod
+from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod
+from apps.billing.tasks import check_invoices_due_task, check_payment_methods_expiring_task
 from apps.notifications.models import Notification, NotificationSource, NotificationType
-from apps.notifications.tasks import check_invoices_due_task, check_payment_methods_expiring_task
 from tests.factories import CustomerFactory, WhmcsInvoiceFactory, WhmcsPaymentMethodFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 """Reads of the WHMCS mirror: a customer's services, invoices and stored payment methods.
 
 Every customer read is served from these portal tables, never from WHMCS itself; the mirror is
-kept fresh by ``apps.integrations.whmcs.sync``. Each function returns the customer's own rows
+kept fresh by ``apps.billing.services``. Each function returns the customer's own rows
 only, in one query whatever the number of rows, so the API can paginate without N+1 queries.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.db.models import Case, F, OuterRef, QuerySet, Subquery, When
 
 from apps.accounts.models import User
+from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
 from apps.catalog.models import ProductType
-from apps.integrations.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
 from apps.opportunities.models import Opportunity
 
 

@@ -21,11 +21,10 @@ from django.utils import timezone
 
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import IdMapping
+from apps.billing.models import WhmcsInvoice, WhmcsMirror, WhmcsPaymentMethod, WhmcsService
 from apps.catalog.models import Product
-from apps.integrations.models import WhmcsInvoice, WhmcsMirror, WhmcsPaymentMethod, WhmcsService
-
-from .client import WhmcsClient, get_whmcs_client
-from .types import WhmcsInvoiceRecord, WhmcsPayMethodRecord, WhmcsServiceRecord
+from apps.integrations.whmcs.client import WhmcsClient, get_whmcs_client
+from apps.integrations.whmcs.types import WhmcsInvoiceRecord, WhmcsPayMethodRecord, WhmcsServiceRecord
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from apps.integrations.models import WhmcsInvoice, WhmcsPaymentMethod
+from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
 

@@ -1,12 +1,13 @@
-"""Customer billing APIs: invoices and stored payment methods, read from the WHMCS mirror.
+"""Customer billing APIs: invoices, stored payment methods and subscriptions (the customer's
+WHMCS services with their cancellation state), read from the WHMCS and Opportunity mirrors.
 
 WHMCS is the system of record; these reads never call it. Money is a decimal string with its
-currency. The URL patterns are exported as ``billing_urlpatterns`` for ``apps.accounts.api.urls``.
+currency. Cancelling a subscription is the Opportunity's business
+(``apps.opportunities.api.views.SubscriptionCancellationCreateApi``).
 """
 
 from __future__ import annotations
 
-from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -16,39 +17,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import User
-from apps.integrations.models import WhmcsInvoice, WhmcsPaymentMethod
-from apps.integrations.selectors import whmcs_invoice_get, whmcs_invoice_list, whmcs_payment_method_list
+from apps.billing.api.serializers import InvoiceSerializer, PaymentMethodSerializer, SubscriptionSerializer
+from apps.billing.models import WhmcsInvoice
+from apps.billing.selectors import (
+    whmcs_invoice_get,
+    whmcs_invoice_list,
+    whmcs_payment_method_list,
+    whmcs_service_get,
+    whmcs_service_list,
+)
 
 
 def _customer(request: Request) -> User:
     user = request.user
     assert isinstance(user, User), "IsAuthenticated lets only signed-in users through"
     return user
-
-
-class InvoiceSerializer(serializers.ModelSerializer[WhmcsInvoice]):
-    """An invoice; `subtotal`, `tax` and `total` are decimal strings in `currency`."""
-
-    currency = serializers.CharField(source="currency_code")
-
-    class Meta:
-        model = WhmcsInvoice
-        ref_name = "Invoice"
-        fields = [
-            "id",
-            "whmcs_id",
-            "number",
-            "status",
-            "issued_on",
-            "due_on",
-            "paid_at",
-            "subtotal",
-            "tax",
-            "total",
-            "currency",
-            "synced_at",
-        ]
-        read_only_fields = fields
 
 
 class InvoiceListApi(APIView):
@@ -92,27 +75,6 @@ class InvoiceDetailApi(APIView):
         return Response(self.OutputSerializer(invoice).data)
 
 
-class PaymentMethodSerializer(serializers.ModelSerializer[WhmcsPaymentMethod]):
-    """A stored payment method: display data only, never a card or account number."""
-
-    class Meta:
-        model = WhmcsPaymentMethod
-        ref_name = "PaymentMethod"
-        fields = [
-            "id",
-            "whmcs_id",
-            "type",
-            "description",
-            "gateway_name",
-            "card_type",
-            "card_last_four",
-            "expires_on",
-            "bank_name",
-            "synced_at",
-        ]
-        read_only_fields = fields
-
-
 class PaymentMethodListApi(APIView):
     class OutputSerializer(serializers.Serializer):
         payment_methods = PaymentMethodSerializer(many=True)
@@ -132,8 +94,33 @@ class PaymentMethodListApi(APIView):
         return Response(self.OutputSerializer(data).data)
 
 
-billing_urlpatterns = [
-    path("billing/invoices", InvoiceListApi.as_view(), name="billing-invoice-list"),
-    path("billing/invoices/<int:invoice_id>", InvoiceDetailApi.as_view(), name="billing-invoice-detail"),
-    path("billing/payment-methods", PaymentMethodListApi.as_view(), name="billing-payment-method-list"),
-]
+class SubscriptionListApi(APIView):
+    pagination_class = PageNumberPagination
+
+    OutputSerializer = SubscriptionSerializer
+
+    @extend_schema(
+        operation_id="subscriptions_list",
+        summary="The customer's subscriptions (WHMCS services), newest first",
+        responses={200: OutputSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        services = whmcs_service_list(user=_customer(request))
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(services, request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class SubscriptionDetailApi(APIView):
+    OutputSerializer = SubscriptionSerializer
+
+    @extend_schema(
+        operation_id="subscriptions_retrieve",
+        summary="One of the customer's subscriptions",
+        responses={200: OutputSerializer},
+    )
+    def get(self, request: Request, service_id: int) -> Response:
+        service = whmcs_service_get(user=_customer(request), service_id=service_id)
+        if service is None:
+            raise NotFound()
+        return Response(self.OutputSerializer(service).data)
