@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import translation
 
 from apps.integrations.emulators import EmulatorSuite
-from apps.integrations.salesforce.field_map import PICKLIST_CHOICES, FieldMap
+from apps.integrations.salesforce.field_map import FieldMap
 from tests.console.conftest import MakeCustomer, pending_eligibility
+from tests.integrations.test_field_map import PICKLIST_CHOICES
 
 pytestmark = pytest.mark.django_db
 
@@ -49,8 +50,8 @@ def test_the_checklist_and_its_forms_are_in_japanese(
 
 
 def test_translated_labels_never_reach_salesforce() -> None:
-    """Picklist values come from the choices' labels, which are now translated: a field map
-    built while Japanese is active must still speak the org's (English) values."""
+    """The choices' labels are translated: a field map built while Japanese is active must still
+    speak the org's (English) values."""
     english = FieldMap()
     with translation.override("ja"):
         japanese = FieldMap()

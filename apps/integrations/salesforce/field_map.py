@@ -1,7 +1,7 @@
 """Every Salesforce object, field and picklist name the portal uses, in one place.
 
 Code never spells a ``__c`` name: it asks this module. The portal stores its own stable values
-(``OpportunityStage.CANCELLING`` is ``"cancelling"``) and translates to and from the org's
+(the Opportunity stage ``"cancelling"``) and translates to and from the org's
 picklist values here, so an org that differs only needs ``SF_FIELD_MAP_OVERRIDES``:
 
     SF_FIELD_MAP_OVERRIDES='{"fields": {"Order": {"activation_error_message": "Activation_Error__c"}},
@@ -23,22 +23,6 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.db.models import TextChoices
-
-from apps.accounts.models import EligibilityStatus, IdVerificationStatus, PortalStatus, RegistrationSource
-from apps.catalog.models import BillingCycle, ItemClass, ProductType
-from apps.checkout.models import ActivationStatus, OrderStatus
-from apps.opportunities.models import (
-    CancellationNotice,
-    CaseOrigin,
-    CasePriority,
-    CaseStatus,
-    CaseType,
-    CommodityType,
-    LineReturnStatus,
-    OpportunitySource,
-    OpportunityStage,
-)
 
 # Portal attribute -> Salesforce field API name, per Salesforce object.
 DEFAULT_FIELDS: dict[str, dict[str, str]] = {
@@ -181,32 +165,11 @@ DEFAULT_FIELDS: dict[str, dict[str, str]] = {
     },
 }
 
-# "<Object>.<attribute>" -> the portal's choices, whose labels are the default picklist values.
-PICKLIST_CHOICES: dict[str, type[TextChoices]] = {
-    "Account.portal_status": PortalStatus,
-    "Account.registration_source": RegistrationSource,
-    "Account.internet_eligibility_status": EligibilityStatus,
-    "Account.id_verification_status": IdVerificationStatus,
-    "Opportunity.stage": OpportunityStage,
-    "Opportunity.commodity_type": CommodityType,
-    "Opportunity.source": OpportunitySource,
-    "Opportunity.cancellation_notice": CancellationNotice,
-    "Opportunity.sim_cancellation_notice": CancellationNotice,
-    "Opportunity.line_return_status": LineReturnStatus,
-    "Order.status": OrderStatus,
-    "Order.activation_status": ActivationStatus,
-    "Case.type": CaseType,
-    "Case.status": CaseStatus,
-    "Case.origin": CaseOrigin,
-    "Case.priority": CasePriority,
-    "Product2.product_type": ProductType,
-    "Product2.item_class": ItemClass,
-    "Product2.billing_cycle": BillingCycle,
-}
-
-# Picklist values whose Salesforce spelling differs from the portal's English label.
+# "<Object>.<attribute>" -> {portal value: the org's picklist value}, for every picklist the portal
+# reads or writes. Spelled out rather than taken from the portal's choices: their labels are
+# translated, the org's values are not, and this module stays free of the domain apps.
+# tests/integrations/test_field_map.py checks every choice the portal stores has its value here.
 DEFAULT_PICKLIST_VALUES: dict[str, dict[str, str]] = {
-    # Spelled out because the portal's labels are translated (ja): the org's values are not.
     "Account.portal_status": {"active": "Active", "inactive": "Inactive"},
     "Account.registration_source": {
         "legacy": "Legacy",
@@ -223,6 +186,63 @@ DEFAULT_PICKLIST_VALUES: dict[str, dict[str, str]] = {
         "verified": "Verified",
         "rejected": "Rejected",
     },
+    "Opportunity.stage": {
+        "introduction": "Introduction",
+        "ready": "Ready",
+        "post_processing": "Post Processing",
+        "active": "Active",
+        "pending": "Pending",
+        "cancelling": "△Cancelling",
+        "cancelled": "〇Cancelled",
+        "void": "Void",
+    },
+    "Opportunity.commodity_type": {
+        "personal_internet": "Personal SonixNet Home Internet",
+        "corporate_internet": "Corporate SonixNet Home Internet",
+        "sim": "SIM",
+        "vpn": "VPN",
+    },
+    "Opportunity.source": {
+        "portal_eligibility_request": "Portal - Internet Eligibility Request",
+        "portal_order_placement": "Portal - Order Placement",
+        "sales_manual": "Sales - Manual",
+    },
+    "Opportunity.cancellation_notice": {"given": "有"},
+    "Opportunity.sim_cancellation_notice": {"given": "有"},
+    "Opportunity.line_return_status": {
+        "not_yet": "NotYet",
+        "sent_kit": "SentKit",
+        "returned_1": "Returned1",
+        "returned_2": "Returned2",
+    },
+    "Order.status": {
+        "draft": "Draft",
+        "pending_review": "Pending Review",
+        "approved": "Approved",
+        "activated": "Activated",
+        "completed": "Completed",
+        "cancelled": "Cancelled",
+    },
+    "Order.activation_status": {
+        "pending_review": "Pending Review",
+        "activating": "Activating",
+        "activated": "Activated",
+        "failed": "Failed",
+    },
+    "Case.type": {
+        "eligibility_check": "Eligibility Check",
+        "id_verification": "ID Verification",
+        "cancellation_request": "Cancellation Request",
+        "general_inquiry": "General Inquiry",
+    },
+    "Case.status": {"new": "New", "working": "Working", "escalated": "Escalated", "closed": "Closed"},
+    "Case.origin": {
+        "portal": "Portal",
+        "portal_website": "Portal Website",
+        "phone": "Phone",
+        "email": "Email",
+    },
+    "Case.priority": {"low": "Low", "medium": "Medium", "high": "High"},
     "Product2.product_type": {"internet": "Internet", "sim": "SIM", "vpn": "VPN"},
     "Product2.item_class": {
         "plan": "Service",
@@ -243,12 +263,10 @@ class FieldMap:
         for obj, names in overrides.get("fields", {}).items():
             self._fields.setdefault(obj, {}).update(names)
 
-        self._to_salesforce: dict[str, dict[str, str]] = {}
-        for key, choices in PICKLIST_CHOICES.items():
-            values = {str(choice.value): str(choice.label) for choice in choices if choice.value != ""}
-            values.update(DEFAULT_PICKLIST_VALUES.get(key, {}))
-            values.update(overrides.get("picklists", {}).get(key, {}))
-            self._to_salesforce[key] = values
+        self._to_salesforce = {
+            key: {**values, **overrides.get("picklists", {}).get(key, {})}
+            for key, values in DEFAULT_PICKLIST_VALUES.items()
+        }
         self._from_salesforce = {
             key: {sf: portal for portal, sf in values.items()} for key, values in self._to_salesforce.items()
         }
