@@ -13,8 +13,8 @@ import pytest
 
 from apps.integrations.salesforce.emulator.eventbus import EventBus
 from apps.integrations.salesforce.emulator.grpc_server import PubSubEmulator
-from apps.integrations.salesforce.pubsub import stubs
 from apps.integrations.salesforce.pubsub.subscriber import AuthMetadata, Backoff, PubSubSubscriber
+from salesforce_pubsub import pubsub_api_pb2, pubsub_api_pb2_grpc
 
 ACCOUNT_TOPIC = "/event/Account_Internet_Eligibility_Update__e"
 ORDER_TOPIC = "/event/OrderProvisionRequested__e"
@@ -131,12 +131,12 @@ def channel(emulator: PubSubEmulator) -> Iterator[grpc.Channel]:
 
 @pytest.fixture
 def stub(channel: grpc.Channel) -> Any:
-    return stubs.load().grpc.PubSubStub(channel)
+    return pubsub_api_pb2_grpc.PubSubStub(channel)
 
 
 @pytest.fixture
 def pb2() -> Any:
-    return stubs.load().pb2
+    return pubsub_api_pb2
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from apps.integrations.salesforce.emulator.grpc_server import (
     UNAVAILABLE_ERROR_CODE,
     PubSubEmulator,
 )
-from apps.integrations.salesforce.pubsub import avro
+from salesforce_pubsub import avro
 
 from .conftest import ACCOUNT_TOPIC, KEEPALIVE_SECONDS, ORDER_TOPIC, ORG_ID, metadata, publish_numbered
 

@@ -23,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from apps.integrations.salesforce.pubsub import avro
+from salesforce_pubsub import avro
 
 SCHEMAS_DIR = Path(__file__).resolve().parent / "schemas"
 REPLAY_ID_LENGTH = 8
