@@ -11,7 +11,6 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import User
 from apps.catalog.models import ProductType
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry, WhmcsService
 from apps.integrations.outbox import outbox_deliver_due
 from apps.notifications.models import Notification, NotificationSource, NotificationType
@@ -25,6 +24,7 @@ from apps.opportunities.models import (
     Opportunity,
     OpportunityStage,
 )
+from emulators import EmulatorSuite
 from tests.factories import CustomerFactory, OpportunityFactory, WhmcsServiceFactory
 
 pytestmark = pytest.mark.django_db

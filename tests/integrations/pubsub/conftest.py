@@ -11,9 +11,9 @@ from typing import Any
 import grpc
 import pytest
 
-from apps.integrations.salesforce.emulator.eventbus import EventBus
-from apps.integrations.salesforce.emulator.grpc_server import PubSubEmulator
 from apps.integrations.salesforce.pubsub.subscriber import AuthMetadata, Backoff, PubSubSubscriber
+from emulators.salesforce.eventbus import EventBus
+from emulators.salesforce.grpc_server import PubSubEmulator
 from salesforce_pubsub import pubsub_api_pb2, pubsub_api_pb2_grpc
 
 ACCOUNT_TOPIC = "/event/Account_Internet_Eligibility_Update__e"

@@ -8,7 +8,6 @@ import logging
 import pytest
 
 from apps.integrations.salesforce.auth import get_session
-from apps.integrations.salesforce.emulator.http_server import SalesforceRestEmulator
 from apps.integrations.salesforce.exceptions import (
     SalesforceDuplicate,
     SalesforceError,
@@ -20,6 +19,7 @@ from apps.integrations.salesforce.exceptions import (
     SalesforceUnavailable,
 )
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
+from emulators.salesforce.http_server import SalesforceRestEmulator
 
 
 def test_injected_503_is_unavailable_and_retryable(

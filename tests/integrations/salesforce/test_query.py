@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from apps.integrations.salesforce.emulator.http_server import SalesforceRestEmulator
 from apps.integrations.salesforce.exceptions import SalesforceMalformedRequest
 from apps.integrations.salesforce.gateway import SalesforceGateway, soql_literal
+from emulators.salesforce.http_server import SalesforceRestEmulator
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from apps.accounts.models import User
 from apps.catalog.models import ProductType
 from apps.integrations.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
 from apps.integrations.whmcs.client import WhmcsClient
-from apps.integrations.whmcs.emulator import WhmcsEmulator
 from apps.integrations.whmcs.exceptions import WhmcsTransportError
 from apps.integrations.whmcs.sync import SyncResult, mapped_billing_user_ids, sync_customer_billing
 from apps.integrations.whmcs.tasks import sync_all_customers_billing_task, sync_customer_billing_task
 from apps.integrations.whmcs.types import AddOrderResult, OrderLine
+from emulators.whmcs import WhmcsEmulator
 
 from .conftest import add_test_client
 from .factories import IdMappingFactory, ProductFactory, UserFactory

@@ -31,7 +31,9 @@ from typing import Any, NoReturn
 
 import grpc
 
-from apps.integrations.salesforce.emulator.eventbus import (
+from salesforce_pubsub import pubsub_api_pb2, pubsub_api_pb2_grpc
+
+from .eventbus import (
     EventBus,
     InvalidEventError,
     InvalidReplayIdError,
@@ -40,7 +42,6 @@ from apps.integrations.salesforce.emulator.eventbus import (
     UnknownSchemaError,
     UnknownTopicError,
 )
-from salesforce_pubsub import pubsub_api_pb2, pubsub_api_pb2_grpc
 
 logger = logging.getLogger(__name__)
 
