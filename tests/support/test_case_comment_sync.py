@@ -205,6 +205,7 @@ def test_a_status_the_portal_still_owes_salesforce_is_not_overwritten(
 
 def test_an_unknown_status_leaves_the_local_one(systems: EmulatorSuite, customer: User) -> None:
     case = ticket_in_salesforce(systems, customer, status=CaseStatus.WORKING)
+    systems.salesforce.store.add_picklist_value("Case", "Status", "On Hold")  # by the org's administrator
     systems.salesforce.store.update_record("Case", case.salesforce_id or "", {"Status": "On Hold"})
 
     sync_case_comments()

@@ -142,6 +142,7 @@ def test_duplicate_value_on_a_unique_field(
     gateway: SalesforceGateway, salesforce: SalesforceRestEmulator
 ) -> None:
     # Given
+    salesforce.store.add_field("Account", "Customer_Number__c")
     salesforce.store.add_unique_field("Account", "Customer_Number__c")
     first = gateway.create("Account", {"Name": "A", "Customer_Number__c": "C-0001"})
 
