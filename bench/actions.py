@@ -29,12 +29,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import api_call_counter
 from bench.report import Row, verdict
+from emulators import EmulatorSuite
 
 PROXY = {"X-Forwarded-Proto": "https"}
 PASSWORD = "violet-harbor-1987"

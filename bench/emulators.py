@@ -9,16 +9,17 @@ from typing import Any
 from django.conf import settings
 from django.test.utils import override_settings
 
-from apps.integrations.emulators import EmulatorSuite
+from apps.devtools.emulators import settings_overrides
 from apps.integrations.salesforce.auth import clear_session_cache
 from bench.env import BenchEnv
+from emulators import EmulatorSuite
 
 
 @contextmanager
 def emulators(env: BenchEnv) -> Iterator[EmulatorSuite]:
     suite = EmulatorSuite(directory=env.workdir / "emulators", keepalive_interval=5.0)
     suite.start()
-    overrides = suite.settings_overrides()
+    overrides = settings_overrides(suite)
     patched: dict[str, Any] = {
         "SALESFORCE": {**settings.SALESFORCE, **overrides["SALESFORCE"]},
         "WHMCS": {**settings.WHMCS, **overrides["WHMCS"]},

@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from apps.integrations.emulators import EmulatorSuite
+from apps.devtools.emulators import process_environment
 from apps.integrations.models import EventReplayCursor
 from apps.integrations.salesforce.events import (
     acquire_lease,
@@ -40,6 +40,7 @@ from apps.notifications.models import Notification, NotificationType
 from bench.data import account_id
 from bench.env import PYTHON, REPO, BenchEnv
 from bench.report import Row, ms, verdict
+from emulators import EmulatorSuite
 
 EVENTS = 5_000
 REDELIVERED = 200
@@ -144,7 +145,7 @@ def run(env: BenchEnv, suite: EmulatorSuite, *, budget: float = 200.0) -> list[R
                 str(total_events),
             ],
             cwd=REPO,
-            env=env.child_env(**suite.process_environment()),
+            env=env.child_env(**process_environment(suite)),
             stdout=output,
             stderr=subprocess.STDOUT,
         )

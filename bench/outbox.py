@@ -30,13 +30,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.integrations import outbox as outbox_module
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due, outbox_enqueue_salesforce
-from apps.integrations.salesforce.emulator.faults import DEFAULT_MESSAGES, FailureRule, FaultDecision
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import CompositeSubrequest, SalesforceGateway, api_call_counter
 from bench.report import Row, verdict
+from emulators import EmulatorSuite
+from emulators.salesforce.faults import DEFAULT_MESSAGES, FailureRule, FaultDecision
 
 ENTRIES = 10_000
 LIMIT_PER_ROUND = 1_000

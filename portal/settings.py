@@ -332,6 +332,10 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=270)
 
 USE_EMULATORS = env.bool("USE_EMULATORS", default=DEBUG)
 EMULATOR_DIR = Path(env.str("EMULATOR_DIR", default=str(VAR_DIR / "emulators")))
+if DEBUG or USE_EMULATORS:
+    # Demo data, run_portal and run_emulators: the only app that imports the emulators package,
+    # so a production install neither loads nor needs it.
+    INSTALLED_APPS.append("apps.devtools")
 
 
 def _connection_setting(name: str, emulator_default: str) -> str:

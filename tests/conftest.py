@@ -9,9 +9,10 @@ import pytest
 from django.core.cache import cache
 from pytest_django.fixtures import Settings as SettingsFixture
 
-from apps.integrations.emulators import EmulatorSuite
+from apps.devtools.emulators import settings_overrides
 from apps.integrations.salesforce.auth import clear_session_cache
 from apps.integrations.salesforce.gateway import api_call_counter
+from emulators import EmulatorSuite
 from portal.celery import app as celery_app
 
 
@@ -54,7 +55,7 @@ def emulator_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulato
 @pytest.fixture
 def systems(emulator_suite: EmulatorSuite, settings: SettingsFixture) -> Iterator[EmulatorSuite]:
     """Point the portal at the emulators; every test starts with empty systems and no faults."""
-    overrides = emulator_suite.settings_overrides()
+    overrides = settings_overrides(emulator_suite)
     settings.SALESFORCE = {**settings.SALESFORCE, **overrides["SALESFORCE"], "TIMEOUT_SECONDS": 5.0}
     settings.WHMCS = {**settings.WHMCS, **overrides["WHMCS"], "TIMEOUT_SECONDS": 5.0}
     emulator_suite.reset()

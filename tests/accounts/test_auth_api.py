@@ -11,9 +11,9 @@ from django.db import IntegrityError
 from rest_framework.test import APIClient
 
 from apps.accounts.models import IdMapping, RegistrationAttempt, RegistrationSource, User
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OrphanedWhmcsClient, OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
+from emulators import EmulatorSuite
 from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

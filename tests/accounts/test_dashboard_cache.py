@@ -19,11 +19,11 @@ from apps.accounts.models import EligibilityStatus, IdVerificationStatus, User
 from apps.accounts.status_events import account_status_event_apply
 from apps.billing.tasks import sync_customer_billing_task
 from apps.console.services import eligibility_mark_eligible
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.whmcs.client import get_whmcs_client
 from apps.integrations.whmcs.types import OrderLine
 from apps.notifications.models import NotificationType
 from apps.notifications.services import notification_create
+from emulators import EmulatorSuite
 from tests.checkout.test_orders_api import eligible_customer, internet_plan, place
 from tests.factories import AgentFactory, CustomerFactory, NotificationFactory
 from tests.verification.test_eligibility_api import ADDRESS

@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from apps.accounts.models import EligibilityStatus, RegistrationSource, User
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.outbox import outbox_deliver_due
+from emulators import EmulatorSuite
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

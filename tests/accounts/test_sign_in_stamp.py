@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
+from emulators import EmulatorSuite
 from tests.factories import CustomerFactory, StaffUserFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,9 +15,9 @@ from apps.billing.services import SyncResult, mapped_billing_user_ids, sync_cust
 from apps.billing.tasks import sync_all_customers_billing_task, sync_customer_billing_task
 from apps.catalog.models import ProductType
 from apps.integrations.whmcs.client import WhmcsClient
-from apps.integrations.whmcs.emulator import WhmcsEmulator
 from apps.integrations.whmcs.exceptions import WhmcsTransportError
 from apps.integrations.whmcs.types import AddOrderResult, OrderLine
+from emulators.whmcs import WhmcsEmulator
 from tests.integrations.whmcs.conftest import add_test_client
 
 from .factories import IdMappingFactory, ProductFactory, UserFactory

@@ -15,10 +15,10 @@ from apps.accounts.models import EligibilityStatus, IdVerificationStatus, User
 from apps.billing.models import WhmcsService
 from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from apps.opportunities.models import CommodityType, Opportunity, OpportunitySource, OpportunityStage
+from emulators import EmulatorSuite
 from tests.factories import (
     CustomerFactory,
     OpportunityFactory,

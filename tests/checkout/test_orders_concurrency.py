@@ -12,9 +12,9 @@ from django.db import connection
 from apps.accounts.models import User
 from apps.catalog.models import Product
 from apps.checkout.models import Order
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.opportunities.models import Opportunity
+from emulators import EmulatorSuite
 from tests.checkout.test_orders_api import (
     api_for,
     eligible_customer,

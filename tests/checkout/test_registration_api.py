@@ -9,9 +9,9 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import IdMapping, RegistrationSource
 from apps.catalog.models import ProductType
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.outbox import outbox_deliver_due
 from apps.opportunities.models import Opportunity, OpportunityStage
+from emulators import EmulatorSuite
 from tests.accounts.test_auth_api import SIGNUP
 
 pytestmark = pytest.mark.django_db

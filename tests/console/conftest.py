@@ -11,9 +11,9 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.accounts.models import EligibilityStatus, IdVerificationStatus, User
-from apps.integrations.emulators import EmulatorSuite
 from apps.opportunities.models import Case, CaseStatus, CaseType
 from apps.verification.models import EligibilityRequest, ResidenceCardSubmission
+from emulators import EmulatorSuite
 from tests.factories import (
     AgentFactory,
     CaseFactory,

@@ -13,7 +13,6 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.catalog.models import ProductType
 from apps.console.models import AgentDecision, DecisionAction
-from apps.integrations.emulators import EmulatorSuite
 from apps.notifications.models import Notification, NotificationSource, NotificationType
 from apps.opportunities.models import (
     CancellationNotice,
@@ -23,6 +22,7 @@ from apps.opportunities.models import (
     Opportunity,
     OpportunityStage,
 )
+from emulators import EmulatorSuite
 from tests.console.conftest import MakeCustomer, account_id_of, deliver_all
 from tests.factories import CaseFactory, OpportunityFactory, WhmcsServiceFactory
 

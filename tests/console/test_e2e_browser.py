@@ -23,7 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django.fixtures import Settings
 
 from apps.accounts.models import User
-from apps.integrations.emulators import EmulatorSuite
+from emulators import EmulatorSuite
 from tests.console.conftest import (
     MakeCustomer,
     account_id_of,

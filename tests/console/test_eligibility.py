@@ -13,11 +13,11 @@ from django.utils import timezone
 from apps.accounts.models import EligibilityStatus, User
 from apps.accounts.status_events import account_status_event_apply
 from apps.console.models import AgentDecision, DecisionAction, SubjectType
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from apps.notifications.models import Notification, NotificationType
 from apps.opportunities.models import CaseStatus
+from emulators import EmulatorSuite
 from tests.console.conftest import MakeCustomer, account_id_of, deliver_all, pending_eligibility
 
 pytestmark = pytest.mark.django_db

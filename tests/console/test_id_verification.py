@@ -12,10 +12,10 @@ from rest_framework.test import APIClient
 from apps.accounts.models import IdVerificationStatus, User
 from apps.accounts.status_events import account_status_event_apply
 from apps.console.models import AgentDecision, DecisionAction, SubjectType
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.notifications.models import Notification, NotificationType
 from apps.verification.models import RejectionReason, ResidenceCardStatusChange, ResidenceCardSubmission
+from emulators import EmulatorSuite
 from tests.console.conftest import MakeCustomer, account_id_of, deliver_all, submitted_card
 from tests.factories import PNG_BYTES, AgentFactory, CustomerFactory, StaffUserFactory
 

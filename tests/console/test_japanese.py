@@ -7,8 +7,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.salesforce.field_map import FieldMap
+from emulators import EmulatorSuite
 from tests.console.conftest import MakeCustomer, pending_eligibility
 from tests.integrations.test_field_map import PICKLIST_CHOICES
 

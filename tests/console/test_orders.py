@@ -15,8 +15,8 @@ from apps.accounts.models import EligibilityStatus, IdVerificationStatus, User
 from apps.catalog.models import ProductType
 from apps.checkout.models import Order, OrderStatus
 from apps.console.models import AgentDecision, DecisionAction
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
+from emulators import EmulatorSuite
 from tests.console.conftest import MakeCustomer, account_id_of, deliver_all
 from tests.factories import OrderFactory, OrderItemFactory, ProductFactory
 

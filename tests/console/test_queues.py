@@ -16,9 +16,9 @@ from apps.accounts.models import EligibilityStatus, IdVerificationStatus
 from apps.catalog.models import ProductType
 from apps.checkout.models import OrderStatus
 from apps.console.selectors import console_queue_counts
-from apps.integrations.emulators import EmulatorSuite
 from apps.opportunities.models import LineReturnStatus, OpportunityStage
 from apps.verification.models import ResidenceCardSubmission
+from emulators import EmulatorSuite
 from tests.console.conftest import MakeCustomer, pending_eligibility
 from tests.factories import (
     AgentFactory,

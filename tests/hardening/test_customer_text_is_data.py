@@ -13,9 +13,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.salesforce.case_comments import sync_case_comments
 from apps.opportunities.models import Case
+from emulators import EmulatorSuite
 from tests.accounts.test_auth_api import SIGNUP
 from tests.factories import AgentFactory, CustomerFactory, ResidenceCardSubmissionFactory
 from tests.opportunities.test_cancellation_api import cancel, customer_with_service

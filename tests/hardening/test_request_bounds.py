@@ -9,7 +9,7 @@ import pytest
 from pytest_django.fixtures import Settings as SettingsFixture
 from rest_framework.test import APIClient
 
-from apps.integrations.emulators import EmulatorSuite
+from emulators import EmulatorSuite
 from portal.parsers import MAX_JSON_DEPTH
 from tests.factories import CustomerFactory
 

@@ -23,7 +23,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis.schemas import APIOperation
 
-from apps.integrations.emulators import EmulatorSuite
+from emulators import EmulatorSuite
 from portal.api import DATABASE_ID_MAX
 from portal.wsgi import application
 from tests.factories import CustomerFactory

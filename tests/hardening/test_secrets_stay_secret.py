@@ -12,11 +12,11 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.outbox import outbox_deliver_due
 from apps.integrations.salesforce.auth import get_session
 from apps.integrations.whmcs.client import WhmcsClient
 from apps.integrations.whmcs.exceptions import WhmcsError
+from emulators import EmulatorSuite
 from tests.accounts.test_auth_api import SIGNUP
 from tests.factories import CustomerFactory
 

@@ -34,8 +34,9 @@ from django.db import connection
 
 from apps.checkout.fulfillment import fulfillment_request
 from apps.checkout.models import ActivationStatus, FulfillmentRun, Order
-from apps.integrations.emulators import EmulatorSuite
+from apps.devtools.emulators import process_environment
 from apps.notifications.models import Notification, NotificationType
+from emulators import EmulatorSuite
 from portal.celery import app as celery_app
 from tests.workers.conftest import ORDER_TOPIC, seed_order
 
@@ -76,7 +77,7 @@ class Workers:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.environment = {
             **{key: value for key, value in os.environ.items() if not key.startswith(("SF_", "WHMCS_"))},
-            **systems.process_environment(),
+            **process_environment(systems),
             "DJANGO_SETTINGS_MODULE": "portal.settings",
             "DATABASE_URL": database_url(),
             "REDIS_URL": settings.REDIS_URL,

@@ -11,7 +11,6 @@ from django.db import connection
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import (
     WriteBack,
@@ -22,6 +21,7 @@ from apps.integrations.outbox import (
 )
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.integrations.tasks import deliver_outbox_task
+from emulators import EmulatorSuite
 from tests.factories import CaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

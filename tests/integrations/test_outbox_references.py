@@ -14,7 +14,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import PAYLOAD_INVALID, OutboxEntry
 from apps.integrations.outbox import (
     PortalRef,
@@ -26,6 +25,7 @@ from apps.integrations.outbox import (
 )
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.opportunities.models import Case
+from emulators import EmulatorSuite
 from tests.factories import (
     AgentFactory,
     CaseFactory,

@@ -11,9 +11,9 @@ from django.core.cache import cache
 from apps.accounts.models import EligibilityStatus, IdVerificationStatus
 from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
 from apps.catalog.services import CATALOG_CACHE_VERSION_KEY
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.salesforce.sync import reconcile_account_statuses, sync_catalog
 from apps.integrations.tasks import reconcile_account_statuses_task, sync_catalog_task
+from emulators import EmulatorSuite
 from tests.factories import CustomerFactory, OutboxEntryFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,6 @@ from rest_framework.test import APIClient
 from apps.accounts.models import User
 from apps.billing.models import WhmcsService
 from apps.catalog.models import ProductType
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from apps.notifications.models import Notification, NotificationSource, NotificationType
@@ -26,6 +25,7 @@ from apps.opportunities.models import (
     Opportunity,
     OpportunityStage,
 )
+from emulators import EmulatorSuite
 from tests.factories import CustomerFactory, OpportunityFactory, WhmcsServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -184,7 +184,7 @@ def test_an_internet_cancellation_schedules_the_end_of_this_month_and_tells_sale
     assert remote_opportunity["CancellationNotice__c"] == "有"
     assert remote_opportunity["ScheduledCancellationDateAndTime__c"] == "2025-03-31T14:59:59.000+0000"
     assert remote_opportunity["LineReturn__c"] == "NotYet"
-    assert "SIMCancellationNotice__c" not in remote_opportunity
+    assert remote_opportunity["SIMCancellationNotice__c"] is None  # never written: the org reads null
 
 
 def test_a_sim_cancellation_sets_the_sim_fields_and_no_line_return(systems: EmulatorSuite) -> None:
@@ -211,8 +211,8 @@ def test_a_sim_cancellation_sets_the_sim_fields_and_no_line_return(systems: Emul
     assert remote["StageName"] == "△Cancelling"
     assert remote["SIMCancellationNotice__c"] == "有"
     assert remote["SIMScheduledCancellationDateAndTime__c"] == "2025-03-31T14:59:59.000+0000"
-    assert "LineReturn__c" not in remote
-    assert "CancellationNotice__c" not in remote
+    assert remote["LineReturn__c"] is None  # never written: the org reads null
+    assert remote["CancellationNotice__c"] is None
     case.refresh_from_db()
     assert sf_record(systems, "Case", case.salesforce_id)["OpportunityId"] == remote["Id"]
 

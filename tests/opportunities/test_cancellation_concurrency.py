@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.notifications.models import Notification
 from apps.opportunities.models import Case
+from emulators import EmulatorSuite
 from tests.opportunities.test_cancellation_api import api_for, cancel, customer_with_service
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,8 +10,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.outbox import DeliveryReport, outbox_deliver_due
+from emulators import EmulatorSuite
 from tests.factories import AgentFactory, CustomerFactory
 
 MakeCustomer = Callable[..., User]

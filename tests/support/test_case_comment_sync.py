@@ -8,11 +8,11 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.integrations.salesforce.case_comments import sync_case_comments
 from apps.integrations.tasks import sync_case_comments_task
 from apps.opportunities.models import Case, CaseComment, CaseStatus, CaseType
+from emulators import EmulatorSuite
 from tests.factories import CaseFactory, OutboxEntryFactory, SupportCaseFactory
 from tests.support.conftest import account_id_of, deliver_all
 
@@ -205,6 +205,7 @@ def test_a_status_the_portal_still_owes_salesforce_is_not_overwritten(
 
 def test_an_unknown_status_leaves_the_local_one(systems: EmulatorSuite, customer: User) -> None:
     case = ticket_in_salesforce(systems, customer, status=CaseStatus.WORKING)
+    systems.salesforce.store.add_picklist_value("Case", "Status", "On Hold")  # by the org's administrator
     systems.salesforce.store.update_record("Case", case.salesforce_id or "", {"Status": "On Hold"})
 
     sync_case_comments()

@@ -17,8 +17,8 @@ from rest_framework.test import APIClient
 from apps.accounts.models import User
 from apps.console.models import AgentDecision, DecisionAction, SubjectType
 from apps.console.services import support_case_reply
-from apps.integrations.emulators import EmulatorSuite
 from apps.opportunities.models import Case, CaseComment, CaseStatus, CaseType
+from emulators import EmulatorSuite
 from portal.exceptions import ApplicationError
 from tests.factories import (
     AgentFactory,

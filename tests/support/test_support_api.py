@@ -10,9 +10,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.opportunities.models import Case, CaseComment, CaseOrigin, CaseStatus, CaseType
+from emulators import EmulatorSuite
 from tests.factories import (
     CaseCommentFactory,
     CaseFactory,

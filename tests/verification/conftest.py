@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
-from apps.integrations.emulators import EmulatorSuite
+from emulators import EmulatorSuite
 from tests.factories import CustomerFactory
 
 MakeCustomer = Callable[..., User]

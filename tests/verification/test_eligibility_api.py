@@ -12,11 +12,11 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import CustomerProfile, EligibilityStatus, User
 from apps.accounts.services import parse_salesforce_datetime
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from apps.opportunities.models import Case, CaseOrigin, CaseStatus, CaseType
 from apps.verification.models import EligibilityRequest
+from emulators import EmulatorSuite
 from tests.factories import CaseFactory, EligibilityRequestFactory, UserFactory
 from tests.verification.conftest import MakeCustomer, salesforce_account
 

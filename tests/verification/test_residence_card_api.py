@@ -22,10 +22,10 @@ from pytest_django.fixtures import Settings as SettingsFixture
 from rest_framework.test import APIClient
 
 from apps.accounts.models import CustomerProfile, IdVerificationStatus, User
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from apps.verification.models import RejectionReason, ResidenceCardStatusChange, ResidenceCardSubmission
+from emulators import EmulatorSuite
 from tests.factories import ResidenceCardSubmissionFactory
 from tests.verification.conftest import MakeCustomer, salesforce_account
 

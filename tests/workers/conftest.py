@@ -15,10 +15,10 @@ from apps.accounts.models import User
 from apps.accounts.registration import WHMCS_CLIENT_NOTE
 from apps.catalog.models import BillingCycle, ItemClass, Product
 from apps.checkout.models import Order, OrderStatus
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import EventReplayCursor
 from apps.integrations.whmcs.client import get_whmcs_client
 from apps.opportunities.models import Opportunity, OpportunityStage
+from emulators import EmulatorSuite
 from tests.factories import (
     CustomerFactory,
     OpportunityFactory,

@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
 from apps.accounts.status_events import account_status_event_apply, account_status_events_apply
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import EventReplayCursor
 from apps.notifications.models import Notification, NotificationSource, NotificationType
 from apps.verification.models import RejectionReason, ResidenceCardSubmission
+from emulators import EmulatorSuite
 from tests.factories import CustomerFactory, ResidenceCardSubmissionFactory
 
 from .conftest import ACCOUNT_TOPIC, republish_last, run_subscriber, seed_cursor

@@ -21,11 +21,11 @@ from apps.checkout.fulfillment import (
 )
 from apps.checkout.models import ActivationStatus, FulfillmentRun, Order, OrderStatus
 from apps.checkout.tasks import fulfill_order_task, resume_fulfillments_task
-from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from apps.notifications.models import Notification, NotificationType
 from apps.opportunities.models import Opportunity, OpportunityStage
+from emulators import EmulatorSuite
 
 from .conftest import (
     ORDER_TOPIC,

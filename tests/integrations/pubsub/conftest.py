@@ -12,10 +12,10 @@ import grpc
 import pytest
 
 from apps.integrations.retry import Backoff
-from apps.integrations.salesforce.emulator.eventbus import EventBus
-from apps.integrations.salesforce.emulator.grpc_server import PubSubEmulator
-from apps.integrations.salesforce.pubsub import stubs
 from apps.integrations.salesforce.pubsub.subscriber import AuthMetadata, PubSubSubscriber
+from emulators.salesforce.eventbus import EventBus
+from emulators.salesforce.grpc_server import PubSubEmulator
+from salesforce_pubsub import pubsub_api_pb2, pubsub_api_pb2_grpc
 
 ACCOUNT_TOPIC = "/event/Account_Internet_Eligibility_Update__e"
 ORDER_TOPIC = "/event/OrderProvisionRequested__e"
@@ -132,12 +132,12 @@ def channel(emulator: PubSubEmulator) -> Iterator[grpc.Channel]:
 
 @pytest.fixture
 def stub(channel: grpc.Channel) -> Any:
-    return stubs.load().grpc.PubSubStub(channel)
+    return pubsub_api_pb2_grpc.PubSubStub(channel)
 
 
 @pytest.fixture
 def pb2() -> Any:
-    return stubs.load().pb2
+    return pubsub_api_pb2
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from pytest_django import Settings
 
 from apps.integrations.models import EventReplayCursor
 from apps.integrations.salesforce import events
-from apps.integrations.salesforce.emulator.eventbus import EventBus
-from apps.integrations.salesforce.emulator.grpc_server import PubSubEmulator
 from apps.integrations.salesforce.events import HandlerRegistry
 from apps.integrations.salesforce.pubsub.subscriber import DecodedEvent
+from emulators.salesforce.eventbus import EventBus
+from emulators.salesforce.grpc_server import PubSubEmulator
 
 from .conftest import ACCOUNT_TOPIC, ORDER_TOPIC, FakeAuth, publish_numbered, wait_until
 

@@ -9,14 +9,14 @@ from typing import Any
 import grpc
 import pytest
 
-from apps.integrations.salesforce.emulator.eventbus import EventBus, decode_replay_id, encode_replay_id
-from apps.integrations.salesforce.emulator.grpc_server import (
+from emulators.salesforce.eventbus import EventBus, decode_replay_id, encode_replay_id
+from emulators.salesforce.grpc_server import (
     AUTH_ERROR_CODE,
     REPLAY_ID_CORRUPTED_ERROR_CODE,
     UNAVAILABLE_ERROR_CODE,
     PubSubEmulator,
 )
-from apps.integrations.salesforce.pubsub import avro
+from salesforce_pubsub import avro
 
 from .conftest import ACCOUNT_TOPIC, KEEPALIVE_SECONDS, ORDER_TOPIC, ORG_ID, metadata, publish_numbered
 

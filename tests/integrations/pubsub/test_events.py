@@ -15,8 +15,6 @@ from django.utils import timezone
 
 from apps.integrations.models import EventReplayCursor, OutboxEntry, TargetSystem
 from apps.integrations.salesforce import events
-from apps.integrations.salesforce.emulator.eventbus import EventBus
-from apps.integrations.salesforce.emulator.grpc_server import PubSubEmulator
 from apps.integrations.salesforce.events import (
     HandlerRegistry,
     LeaseLostError,
@@ -28,6 +26,8 @@ from apps.integrations.salesforce.events import (
     renew_lease,
 )
 from apps.integrations.salesforce.pubsub.subscriber import DecodedEvent, PubSubSubscriber
+from emulators.salesforce.eventbus import EventBus
+from emulators.salesforce.grpc_server import PubSubEmulator
 
 from .conftest import (
     ACCOUNT_TOPIC,

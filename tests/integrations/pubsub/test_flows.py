@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from apps.integrations.salesforce.emulator.eventbus import EventBus
-from apps.integrations.salesforce.emulator.flows import RecordTriggeredFlows, install_flows
+from emulators.salesforce.eventbus import EventBus
+from emulators.salesforce.flows import RecordTriggeredFlows, install_flows
 
 from .conftest import ACCOUNT_TOPIC, ORDER_TOPIC, FakeStore
 

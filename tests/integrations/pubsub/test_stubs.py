@@ -1,95 +1,55 @@
-"""The proto stubs are generated on first use, from a clean state, safely under concurrency."""
+"""The committed Pub/Sub modules are exactly what the proto generates, so CI fails when the proto
+(or the generator) changes without ``python -m salesforce_pubsub.generate``."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from apps.integrations.salesforce.pubsub import stubs
+import salesforce_pubsub
+from salesforce_pubsub import generate, pubsub_api_pb2, pubsub_api_pb2_grpc
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-# Run in a fresh interpreter: the generated messages (eventbus.v1.*) are already registered in
-# this process's descriptor pool by the real stubs.
-GENERATE_AND_IMPORT = """
-import importlib, sys
-from pathlib import Path
-from apps.integrations.salesforce.pubsub import stubs
-
-target = Path(sys.argv[1])
-generated = stubs.ensure_generated(target / "_generated", "stubcheck._generated")
-sys.path.insert(0, str(target.parent))
-grpc_module = importlib.import_module("stubcheck._generated.pubsub_api_pb2_grpc")
-pb2 = importlib.import_module("stubcheck._generated.pubsub_api_pb2")
-service = pb2.DESCRIPTOR.services_by_name["PubSub"]
-print(generated, service.full_name, sorted(m.name for m in service.methods), hasattr(grpc_module, "PubSubStub"))
-"""
+PACKAGE_DIR = Path(salesforce_pubsub.__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
 
 
-def _run_generator(target: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", GENERATE_AND_IMPORT, str(target)],
+def test_regenerating_into_a_temporary_folder_gives_exactly_the_committed_modules(tmp_path: Path) -> None:
+    # When the stubs are generated afresh from the proto
+    written = generate.generate(tmp_path)
+
+    # Then they are byte for byte the committed ones
+    assert sorted(path.name for path in written) == ["pubsub_api_pb2.py", "pubsub_api_pb2_grpc.py"]
+    for path in written:
+        assert path.read_bytes() == (PACKAGE_DIR / path.name).read_bytes(), (
+            f"salesforce_pubsub/{path.name} is out of date: run python -m salesforce_pubsub.generate"
+        )
+
+
+def test_the_check_command_reports_the_committed_modules_current() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "salesforce_pubsub.generate", "--check"],
         cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
+        timeout=60,
     )
 
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "The generated Pub/Sub modules match the proto."
 
-def test_stubs_generate_from_a_clean_state_and_import_by_package_path(tmp_path: Path) -> None:
-    # Given an empty package folder
-    target = tmp_path / "stubcheck"
-    target.mkdir()
-    (target / "__init__.py").write_text("")
 
-    # When a process needs the stubs
-    process = _run_generator(target)
-    stdout, stderr = process.communicate(timeout=60)
+def test_the_committed_modules_describe_the_pubsub_service_and_import_by_package_path() -> None:
+    service = pubsub_api_pb2.DESCRIPTOR.services_by_name["PubSub"]
 
-    # Then they are generated, import each other by package path, and describe eventbus.v1.PubSub
-    assert process.returncode == 0, stderr
-    assert stdout.strip() == (
-        "True eventbus.v1.PubSub "
-        "['GetSchema', 'GetTopic', 'ManagedSubscribe', 'Publish', 'PublishStream', 'Subscribe'] True"
-    )
-    assert stubs.is_current(target / "_generated")
-    assert sorted(path.name for path in (target / "_generated").iterdir()) == [
-        ".lock",
-        ".proto.sha256",
-        "__init__.py",
-        "pubsub_api_pb2.py",
-        "pubsub_api_pb2_grpc.py",
+    assert service.full_name == "eventbus.v1.PubSub"
+    assert sorted(method.name for method in service.methods) == [
+        "GetSchema",
+        "GetTopic",
+        "ManagedSubscribe",
+        "Publish",
+        "PublishStream",
+        "Subscribe",
     ]
-
-
-def test_concurrent_processes_generate_once_and_all_succeed(tmp_path: Path) -> None:
-    # Given an empty package folder
-    target = tmp_path / "stubcheck"
-    target.mkdir()
-    (target / "__init__.py").write_text("")
-
-    # When four processes start at once
-    processes = [_run_generator(target) for _ in range(4)]
-    results = [process.communicate(timeout=60) for process in processes]
-
-    # Then every one imports the stubs, and exactly one generated them
-    assert [process.returncode for process in processes] == [0, 0, 0, 0], [err for _, err in results]
-    assert sorted(out.split()[0] for out, _ in results) == ["False", "False", "False", "True"]
-
-
-def test_a_changed_hash_marks_the_stubs_stale(tmp_path: Path) -> None:
-    # Given current stubs
-    generated = tmp_path / "stubcheck" / "_generated"
-    stubs.ensure_generated(generated, "stubcheck._generated")
-    assert stubs.is_current(generated)
-
-    # When the recorded hash no longer matches the proto
-    (generated / ".proto.sha256").write_text("0" * 64 + "\n")
-
-    # Then they are stale and the next use regenerates them
-    assert not stubs.is_current(generated)
-    assert stubs.ensure_generated(generated, "stubcheck._generated") is True
-    assert stubs.is_current(generated)
+    assert hasattr(pubsub_api_pb2_grpc, "PubSubStub")
+    assert "from salesforce_pubsub import pubsub_api_pb2" in Path(pubsub_api_pb2_grpc.__file__).read_text()

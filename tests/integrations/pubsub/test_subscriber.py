@@ -10,13 +10,13 @@ from typing import Any
 import grpc
 import pytest
 
-from apps.integrations.salesforce.emulator.eventbus import EventBus
-from apps.integrations.salesforce.emulator.grpc_server import PubSubEmulator
 from apps.integrations.salesforce.pubsub.subscriber import (
     DecodedEvent,
     PubSubSubscriber,
     SubscriptionError,
 )
+from emulators.salesforce.eventbus import EventBus
+from emulators.salesforce.grpc_server import PubSubEmulator
 
 from .conftest import (
     ACCOUNT_TOPIC,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from apps.integrations.salesforce.auth import clear_session_cache
-from apps.integrations.salesforce.emulator.http_server import SalesforceRestEmulator
 from apps.integrations.salesforce.gateway import SalesforceGateway, api_call_counter, get_gateway
+from emulators.salesforce.http_server import SalesforceRestEmulator
 
 CONSUMER_KEY = "contract-test-consumer-key"
 USERNAME = "integration@contract-tests.example"

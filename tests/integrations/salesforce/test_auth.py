@@ -16,12 +16,12 @@ from apps.integrations.salesforce.auth import (
     get_session,
     login,
 )
-from apps.integrations.salesforce.emulator.http_server import SalesforceRestEmulator
 from apps.integrations.salesforce.exceptions import (
     SalesforceAuthenticationError,
     SalesforceAuthenticationUnavailable,
     SalesforceUnavailable,
 )
+from emulators.salesforce.http_server import SalesforceRestEmulator
 
 
 def _other_private_key(path: Path) -> Path:

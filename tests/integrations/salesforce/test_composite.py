@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from apps.integrations.salesforce.emulator.http_server import SalesforceRestEmulator
 from apps.integrations.salesforce.exceptions import SalesforceCollectionError, SalesforceCompositeError
 from apps.integrations.salesforce.gateway import CompositeSubrequest, SalesforceGateway, SaveResult
+from emulators.salesforce.http_server import SalesforceRestEmulator
 
 
 def _registration(case_subject: str | None = "Internet eligibility check") -> list[CompositeSubrequest]:

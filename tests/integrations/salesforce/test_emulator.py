@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from apps.integrations.salesforce.emulator.http_server import SalesforceRestEmulator
-from apps.integrations.salesforce.emulator.store import SalesforceStore
 from apps.integrations.salesforce.gateway import CompositeSubrequest, SalesforceGateway
+from emulators.salesforce.http_server import SalesforceRestEmulator
+from emulators.salesforce.store import SalesforceStore
 
 Change = tuple[str, str, dict[str, Any] | None, dict[str, Any]]
 

@@ -8,7 +8,6 @@ import logging
 import pytest
 
 from apps.integrations.salesforce.auth import get_session
-from apps.integrations.salesforce.emulator.http_server import SalesforceRestEmulator
 from apps.integrations.salesforce.exceptions import (
     SalesforceDuplicate,
     SalesforceError,
@@ -20,6 +19,7 @@ from apps.integrations.salesforce.exceptions import (
     SalesforceUnavailable,
 )
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
+from emulators.salesforce.http_server import SalesforceRestEmulator
 
 
 def test_injected_503_is_unavailable_and_retryable(
@@ -142,6 +142,7 @@ def test_duplicate_value_on_a_unique_field(
     gateway: SalesforceGateway, salesforce: SalesforceRestEmulator
 ) -> None:
     # Given
+    salesforce.store.add_field("Account", "Customer_Number__c")
     salesforce.store.add_unique_field("Account", "Customer_Number__c")
     first = gateway.create("Account", {"Name": "A", "Customer_Number__c": "C-0001"})
 

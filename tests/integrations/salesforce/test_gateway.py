@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from apps.integrations.salesforce.emulator.http_server import SalesforceRestEmulator
 from apps.integrations.salesforce.exceptions import SalesforceNotFound, SalesforceSessionExpired
 from apps.integrations.salesforce.gateway import ApiUsage, SalesforceGateway, api_call_counter, get_gateway
+from emulators.salesforce.http_server import SalesforceRestEmulator
 
 SF_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$")
 

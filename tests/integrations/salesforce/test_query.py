@@ -6,14 +6,18 @@ from typing import Any
 
 import pytest
 
-from apps.integrations.salesforce.emulator.http_server import SalesforceRestEmulator
 from apps.integrations.salesforce.exceptions import SalesforceMalformedRequest
 from apps.integrations.salesforce.gateway import SalesforceGateway, soql_literal
+from emulators.salesforce.http_server import SalesforceRestEmulator
 
 
 @pytest.fixture
 def accounts(salesforce: SalesforceRestEmulator) -> dict[str, str]:
-    """Five accounts created as an agent would (no API calls), keyed by name."""
+    """Five accounts created as an agent would (no API calls), keyed by name, with three custom
+    fields the org does not have added to it first, as an administrator would."""
+    salesforce.store.add_field("Account", "Active__c", "boolean")
+    salesforce.store.add_field("Account", "Signed_Up__c", "datetime")
+    salesforce.store.add_field("Account", "Contract_Date__c", "date")
     rows: list[dict[str, Any]] = [
         {
             "Name": "Alpha",
@@ -211,13 +215,26 @@ def test_bad_queries_raise_malformed_request(gateway: SalesforceGateway, soql: s
     assert caught.value.retryable is False
 
 
-def test_unknown_custom_fields_are_null_not_errors(
+def test_a_custom_field_the_org_does_not_have_is_an_invalid_field(
     gateway: SalesforceGateway, salesforce: SalesforceRestEmulator
 ) -> None:
     salesforce.store.create_record("Account", Name="Schemaless")
 
-    assert gateway.query("SELECT Name, Never_Written__c FROM Account") == [
-        {"Name": "Schemaless", "Never_Written__c": None}
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        gateway.query("SELECT Name, Never_Written__c FROM Account")
+
+    assert caught.value.error_code == "INVALID_FIELD"
+    assert "No such column 'Never_Written__c' on entity 'Account'." in caught.value.errors[0].message
+
+
+def test_fields_of_the_org_that_were_never_written_are_null(
+    gateway: SalesforceGateway, salesforce: SalesforceRestEmulator
+) -> None:
+    salesforce.store.create_record("Account", Name="Schemaless")
+    salesforce.store.add_field("Account", "Added_Later__c")
+
+    assert gateway.query("SELECT Name, Internet_Eligibility_Notes__c, Added_Later__c FROM Account") == [
+        {"Name": "Schemaless", "Internet_Eligibility_Notes__c": None, "Added_Later__c": None}
     ]
 
 

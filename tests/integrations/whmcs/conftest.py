@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from apps.integrations.whmcs.client import WhmcsClient
-from apps.integrations.whmcs.emulator import WhmcsEmulator
+from emulators.whmcs import WhmcsEmulator
 
 IDENTIFIER = "test-identifier-7Qk2"
 SECRET = "test-secret-Zr9xW4pL"

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 
 from apps.integrations.whmcs.client import WhmcsClient
-from apps.integrations.whmcs.emulator import WhmcsEmulator
 from apps.integrations.whmcs.exceptions import WhmcsApiError, WhmcsNotFound
 from apps.integrations.whmcs.types import (
     AddOrderResult,
@@ -18,6 +17,7 @@ from apps.integrations.whmcs.types import (
     WhmcsPayMethodRecord,
     WhmcsServiceRecord,
 )
+from emulators.whmcs import WhmcsEmulator
 
 from .conftest import TOKYO, add_test_client
 

@@ -9,7 +9,6 @@ import pytest
 import requests
 
 from apps.integrations.whmcs.client import WhmcsClient
-from apps.integrations.whmcs.emulator import WhmcsEmulator
 from apps.integrations.whmcs.exceptions import (
     WhmcsApiError,
     WhmcsAuthError,
@@ -18,6 +17,7 @@ from apps.integrations.whmcs.exceptions import (
     WhmcsTransportError,
 )
 from apps.integrations.whmcs.types import OrderLine
+from emulators.whmcs import WhmcsEmulator
 
 from .conftest import ACCESS_KEY, IDENTIFIER, SECRET, add_test_client, make_whmcs_client
 

@@ -9,9 +9,9 @@ from typing import Any
 import requests
 
 from apps.integrations.whmcs.client import WhmcsClient
-from apps.integrations.whmcs.emulator import WhmcsEmulator, serve
 from apps.integrations.whmcs.exceptions import WhmcsTransportError
 from apps.integrations.whmcs.types import OrderLine
+from emulators.whmcs import WhmcsEmulator, serve
 
 from .conftest import IDENTIFIER, SECRET, add_test_client, make_whmcs_client
 

@@ -23,7 +23,7 @@ from apps.integrations.whmcs.client import (
     to_decimal,
     to_int,
 )
-from apps.integrations.whmcs.emulator.wire import parse_php_form, php_unserialize_base64
+from emulators.whmcs.wire import parse_php_form, php_unserialize_base64
 
 
 def test_php_serialize_counts_utf8_bytes_of_multibyte_strings() -> None:

@@ -1,2 +1,3 @@
-"""The Salesforce Pub/Sub API (gRPC): the project's proto, its generated stubs, Avro helpers and
-the subscriber. Nothing here touches the database; durable processing is in ``salesforce.events``."""
+"""The portal's Salesforce Pub/Sub API (gRPC) subscriber. The wire code it shares with the
+emulator (proto, generated modules, Avro) is the top-level ``salesforce_pubsub`` package. Nothing
+here touches the database; durable processing is in ``salesforce.events``."""

@@ -35,7 +35,7 @@ from typing import Any, Literal, Protocol
 import grpc
 
 from apps.integrations.retry import Backoff
-from apps.integrations.salesforce.pubsub import avro, stubs
+from salesforce_pubsub import avro, pubsub_api_pb2, pubsub_api_pb2_grpc
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class PubSubSubscriber:
         )
         self._channel: grpc.Channel | None = None
         self._schemas: dict[str, str] = {}
-        self._pb2 = stubs.load().pb2
+        self._pb2: Any = pubsub_api_pb2
 
     # --- Public API ---------------------------------------------------------------------------
 
@@ -251,7 +251,7 @@ class PubSubSubscriber:
     ) -> None:
         pb2 = self._pb2
         metadata = self._auth(force_refresh=force_refresh).grpc_metadata()
-        stub = stubs.load().grpc.PubSubStub(self._get_channel())
+        stub = pubsub_api_pb2_grpc.PubSubStub(self._get_channel())
         topic_info = stub.GetTopic(
             pb2.TopicRequest(topic_name=self.topic), metadata=metadata, timeout=self.rpc_timeout
         )

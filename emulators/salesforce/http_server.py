@@ -1,6 +1,6 @@
 """The Salesforce REST emulator process: HTTPS on loopback in front of ``RestApi`` and ``DriverApi``.
 
-``SalesforceRestEmulator`` is the Python handle tests and ``manage.py run_emulators`` use::
+``SalesforceRestEmulator`` is the Python handle tests and ``EmulatorSuite`` (``suite.py``) use::
 
     emulator = SalesforceRestEmulator(port=0, cert_dir=tmp_path)
     emulator.start()                     # returns once listening; port 0 picks a free port
@@ -20,7 +20,6 @@ import logging
 import socket
 import ssl
 import threading
-from collections.abc import Callable
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -269,44 +268,3 @@ class SalesforceRestEmulator:
 
     def counters(self) -> dict[str, int]:
         return self.store.counters()
-
-
-def serve(
-    *,
-    host: str | None = None,
-    port: int | None = None,
-    cert_dir: str | Path | None = None,
-    state_file: str | Path | None = None,
-    consumer_key: str | None = None,
-    username: str | None = None,
-    stop_event: threading.Event | None = None,
-    on_started: Callable[[SalesforceRestEmulator], None] | None = None,
-) -> None:
-    """Run the emulator with the portal's settings until interrupted (or ``stop_event`` is set).
-
-    Defaults: ``SALESFORCE_EMULATOR`` (host, HTTP port, state file), ``EMULATOR_DIR`` for keys and
-    certificates, and the consumer key / username from ``SALESFORCE``, so the portal's default
-    settings reach it with no set-up.
-    """
-    from django.conf import settings
-
-    emulator_settings = settings.SALESFORCE_EMULATOR
-    emulator = SalesforceRestEmulator(
-        host=host or emulator_settings["HOST"],
-        port=emulator_settings["HTTP_PORT"] if port is None else port,
-        cert_dir=cert_dir or settings.EMULATOR_DIR,
-        consumer_key=consumer_key or settings.SALESFORCE["CLIENT_ID"],
-        username=username or settings.SALESFORCE["USERNAME"],
-        state_file=emulator_settings.get("STATE_FILE") if state_file is None else state_file,
-    )
-    emulator.start()
-    if on_started is not None:
-        on_started(emulator)
-    event = stop_event or threading.Event()
-    try:
-        while not event.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        logger.info("Salesforce REST emulator interrupted")
-    finally:
-        emulator.stop()

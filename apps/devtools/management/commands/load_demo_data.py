@@ -5,7 +5,7 @@ import segno
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.accounts.demo_data import DemoDataError, DemoLogin, load_demo_data
+from apps.devtools.demo_data import DemoDataError, DemoLogin, load_demo_data
 
 
 class Command(BaseCommand):

@@ -31,7 +31,9 @@ from typing import Any, NoReturn
 
 import grpc
 
-from apps.integrations.salesforce.emulator.eventbus import (
+from salesforce_pubsub import pubsub_api_pb2, pubsub_api_pb2_grpc
+
+from .eventbus import (
     EventBus,
     InvalidEventError,
     InvalidReplayIdError,
@@ -40,7 +42,6 @@ from apps.integrations.salesforce.emulator.eventbus import (
     UnknownSchemaError,
     UnknownTopicError,
 )
-from apps.integrations.salesforce.pubsub import stubs
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class _PubSubServicer:
     def __init__(self, emulator: PubSubEmulator) -> None:
         self._emulator = emulator
         self._bus = emulator.bus
-        self._pb2 = stubs.load().pb2
+        self._pb2: Any = pubsub_api_pb2
 
     # --- Common -------------------------------------------------------------------------------
 
@@ -358,7 +359,7 @@ class PubSubEmulator:
         server = grpc.server(
             ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="pubsub-emulator")
         )
-        stubs.load().grpc.add_PubSubServicer_to_server(_PubSubServicer(self), server)
+        pubsub_api_pb2_grpc.add_PubSubServicer_to_server(_PubSubServicer(self), server)
         address = (
             f"[{self.host}]:{self._requested_port}"
             if ":" in self.host

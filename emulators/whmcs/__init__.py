@@ -5,7 +5,7 @@
     ...
     emulator.stop()
 
-``serve()`` runs one until interrupted (``manage.py run_emulators`` uses it).
+``serve()`` runs one until interrupted.
 """
 
 from .server import API_PATH, CONTROL_PREFIX, Fault, WhmcsEmulator, serve

@@ -1,18 +1,20 @@
 """The org's record-triggered flows, as the emulator runs them after each committed record change.
 
-Two flows matter to the portal (seeds 000 "Platform Event Configuration" and 004 "Order Approval
-Flow"):
+Two flows matter to the portal (README "Pointing the portal at real Salesforce" names the
+requirements document that defines them):
 
-- *Portal - Publish Account Status Update*: when an Account's ``internet_eligibility_status`` or
-  ``id_verification_status`` changes, publish ``Account_Internet_Eligibility_Update__e`` with the
-  Account's eligibility and verification fields. Each status field is set only when it changed
-  (the flow's ``ISCHANGED()`` rule), so the portal never re-notifies for an unchanged status.
-- *Order Approval Flow*: when an Order's status changes to Approved, or its activation status
-  changes to Activating (an agent's retry), set the activation status to Activating, clear the
-  activation error fields, and publish ``OrderProvisionRequested__e``.
+- *Portal - Publish Account Status Update*: when an Account's ``Internet_Eligibility_Status__c``
+  or ``Id_Verification_Status__c`` changes, publish ``Account_Internet_Eligibility_Update__e``
+  with the Account's eligibility and verification fields. Each status field is set only when it
+  changed (the flow's ``ISCHANGED()`` rule), so the portal never re-notifies for an unchanged
+  status.
+- *Order Approval Flow*: when an Order's ``Status`` changes to Approved, or its
+  ``Activation_Status__c`` changes to Activating (an agent's retry), set the activation status to
+  Activating, clear the activation error fields, and publish ``OrderProvisionRequested__e``.
 
-Names come from the portal's field map, so the emulated org matches whatever org the portal is
-configured for (``SF_FIELD_MAP_OVERRIDES``).
+Like the flows of a real org they are written against the org's own field names (its schema,
+``schema.py``), not against any client's configuration; the event channels are constructor
+arguments.
 """
 
 from __future__ import annotations
@@ -26,17 +28,35 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
-from django.conf import settings
-
-from apps.integrations.salesforce.emulator.eventbus import EventBus
-from apps.integrations.salesforce.field_map import FieldMap, get_field_map
+from .eventbus import EventBus
 
 logger = logging.getLogger(__name__)
 
 RecordListener = Callable[[str, str, dict[str, Any] | None, dict[str, Any]], None]
 
-# Account attributes whose change triggers the account flow and which are sent only when changed.
-ACCOUNT_STATUS_ATTRIBUTES = ("internet_eligibility_status", "id_verification_status")
+ACCOUNT_EVENT_CHANNEL = "/event/Account_Internet_Eligibility_Update__e"
+ORDER_PROVISION_EVENT_CHANNEL = "/event/OrderProvisionRequested__e"
+
+# Account status fields whose change triggers the account flow; each is sent only when it changed.
+ACCOUNT_STATUS_FIELDS = ("Internet_Eligibility_Status__c", "Id_Verification_Status__c")
+# Account_Internet_Eligibility_Update__e field -> the Account field the flow copies into it.
+ACCOUNT_EVENT_FIELDS = {
+    "Internet_Eligibility__c": "Internet_Eligibility__c",
+    "Internet_Eligibility_Status__c": "Internet_Eligibility_Status__c",
+    "Internet_Eligibility_Request_Date_Time__c": "Internet_Eligibility_Request_Date_Time__c",
+    "Internet_Eligibility_Checked_Date_Time__c": "Internet_Eligibility_Checked_Date_Time__c",
+    "Internet_Eligibility_Notes__c": "Internet_Eligibility_Notes__c",
+    "Internet_Eligibility_Case_Id__c": "Internet_Eligibility_Case_Id__c",
+    "Id_Verification_Status__c": "Id_Verification_Status__c",
+    "Id_Verification_Rejection_Message__c": "Id_Verification_Rejection_Message__c",
+}
+ORDER_APPROVED = "Approved"
+ACTIVATING = "Activating"
+ORDER_ERROR_FIELDS = (
+    "Activation_Error_Code__c",
+    "Activation_Error_Message__c",
+    "Activation_Error_DateTime__c",
+)
 EVENT_SCHEMA_VERSION = 1.0
 
 
@@ -56,17 +76,15 @@ class RecordTriggeredFlows:
         store: RecordStore,
         bus: EventBus,
         *,
-        account_topic: str | None = None,
-        order_topic: str | None = None,
-        field_map: FieldMap | None = None,
+        account_topic: str = ACCOUNT_EVENT_CHANNEL,
+        order_topic: str = ORDER_PROVISION_EVENT_CHANNEL,
         running_user_id: str = "005000000000001AAA",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
         self.bus = bus
-        self.account_topic = account_topic or settings.SALESFORCE["ACCOUNT_EVENT_CHANNEL"]
-        self.order_topic = order_topic or settings.SALESFORCE["ORDER_PROVISION_EVENT_CHANNEL"]
-        self.fields = field_map or get_field_map()
+        self.account_topic = account_topic
+        self.order_topic = order_topic
         self.running_user_id = running_user_id
         self.clock = clock
         self._local = threading.local()
@@ -85,55 +103,35 @@ class RecordTriggeredFlows:
     # --- Flows --------------------------------------------------------------------------------
 
     def _account_status_update(self, record_id: str, before: dict[str, Any], after: dict[str, Any]) -> None:
-        fm = self.fields
-        changed = {
-            attribute
-            for attribute in ACCOUNT_STATUS_ATTRIBUTES
-            if _changed(before, after, fm.field("Account", attribute))
-        }
+        changed = {name for name in ACCOUNT_STATUS_FIELDS if _changed(before, after, name)}
         if not changed:
             return
-        event_object = _event_object(self.account_topic)
-        payload: dict[str, Any] = {}
-        for attribute, event_field in fm.attributes(event_object).items():
-            if attribute == "account_id":
-                payload[event_field] = record_id
-            elif attribute in ACCOUNT_STATUS_ATTRIBUTES and attribute not in changed:
-                payload[event_field] = None
-            else:
-                payload[event_field] = after.get(fm.field("Account", attribute))
+        payload: dict[str, Any] = {"AccountId__c": record_id}
+        for event_field, account_field in ACCOUNT_EVENT_FIELDS.items():
+            unchanged_status = account_field in ACCOUNT_STATUS_FIELDS and account_field not in changed
+            payload[event_field] = None if unchanged_status else after.get(account_field)
         self._publish(self.account_topic, payload)
 
     def _order_approval(self, record_id: str, before: dict[str, Any], after: dict[str, Any]) -> None:
-        fm = self.fields
-        status, activation_status = fm.fields("Order", "status", "activation_status")
-        approved = fm.to_salesforce("Order", "status", "approved")
-        activating = fm.to_salesforce("Order", "activation_status", "activating")
-        approved_now = _changed(before, after, status) and after.get(status) == approved
+        approved_now = _changed(before, after, "Status") and after.get("Status") == ORDER_APPROVED
         retried_now = (
-            _changed(before, after, activation_status) and after.get(activation_status) == activating
+            _changed(before, after, "Activation_Status__c")
+            and after.get("Activation_Status__c") == ACTIVATING
         )
         if not (approved_now or retried_now):
             return
-        update = {
-            activation_status: activating,
-            **{
-                fm.field("Order", attribute): None
-                for attribute in ("activation_error_code", "activation_error_message", "activation_error_at")
-            },
-        }
+        update = {"Activation_Status__c": ACTIVATING, **dict.fromkeys(ORDER_ERROR_FIELDS)}
         with self._running_on("Order", record_id):
             self.store.update_record("Order", record_id, update)
         now = self.clock()
-        event = fm.attributes(_event_object(self.order_topic))
         self._publish(
             self.order_topic,
             {
-                event["order_id"]: record_id,
-                event["idempotency_key"]: f"{record_id}-{now.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z",
-                event["correlation_id"]: str(uuid.uuid4()),
-                event["requested_by"]: after.get("LastModifiedById") or self.running_user_id,
-                event["version"]: EVENT_SCHEMA_VERSION,
+                "OrderId__c": record_id,
+                "IdemKey__c": f"{record_id}-{now.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z",
+                "CorrelationId__c": str(uuid.uuid4()),
+                "RequestedBy__c": after.get("LastModifiedById") or self.running_user_id,
+                "Version__c": EVENT_SCHEMA_VERSION,
             },
         )
 
@@ -169,11 +167,6 @@ def install_flows(store: RecordStore, bus: EventBus, **options: Any) -> RecordTr
 
 def _changed(before: Mapping[str, Any], after: Mapping[str, Any], field: str) -> bool:
     return before.get(field) != after.get(field)
-
-
-def _event_object(topic: str) -> str:
-    """``/event/Name__e`` -> ``Name__e``, the key of the event in the field map."""
-    return topic.rsplit("/", 1)[-1]
 
 
 def _coerce_to_schema(schema_json: str, payload: dict[str, Any]) -> dict[str, Any]:

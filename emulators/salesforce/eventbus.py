@@ -23,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from apps.integrations.salesforce.pubsub import avro
+from salesforce_pubsub import avro
 
 SCHEMAS_DIR = Path(__file__).resolve().parent / "schemas"
 REPLAY_ID_LENGTH = 8
@@ -146,10 +146,6 @@ class EventBus:
                 return self._topics[name].info
             except KeyError:
                 raise UnknownTopicError(name) from None
-
-    def topic_names(self) -> list[str]:
-        with self._condition:
-            return sorted(self._topics)
 
     def schema(self, schema_id: str) -> str:
         with self._condition:

@@ -29,7 +29,8 @@ import jwt
 
 from . import soql
 from .faults import FailureRule, FaultInjector
-from .objects import OBJECT_TYPES, QUERY_LOCATOR_PREFIX
+from .objects import QUERY_LOCATOR_PREFIX
+from .schema import OBJECT_TYPES, SYSTEM_FIELDS
 from .store import RestError, SalesforceStore, not_found
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,15 @@ _DATA_PATH_RE = re.compile(r"^/services/data/v(\d+\.\d+)(?:/(.*))?$")
 _REFERENCE_RE = re.compile(r"@\{([A-Za-z][A-Za-z0-9_]*)\.([^}]+)\}")
 _PATH_PART_RE = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 _REFERENCE_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
+
+_SYSTEM_FIELD_TYPES = {
+    "IsDeleted": "boolean",
+    "CreatedDate": "datetime",
+    "LastModifiedDate": "datetime",
+    "SystemModstamp": "datetime",
+    "CreatedById": "reference",
+    "LastModifiedById": "reference",
+}
 
 HALTED_MESSAGE = "The transaction was rolled back since another operation in the same transaction failed."
 ROLLED_BACK_MESSAGE = (
@@ -410,15 +420,39 @@ class RestApi:
         raise _method_not_allowed()
 
     def _describe(self, sobject: str, version: str) -> dict[str, Any]:
+        """The org's schema of ``sobject`` in the describe call's shape (the parts the emulator keeps)."""
         obj = OBJECT_TYPES[sobject]
+        system = [
+            {"name": name, "type": "id" if name == "Id" else _SYSTEM_FIELD_TYPES.get(name, "string"),
+             "label": name, "custom": False, "nillable": False, "picklistValues": [],
+             "restrictedPicklist": False, "referenceTo": []}
+            for name in SYSTEM_FIELDS
+        ]  # fmt: skip
+        declared = [
+            {
+                "name": item.name,
+                "type": item.type,
+                "label": item.display_label,
+                "custom": item.custom,
+                "nillable": item.name not in obj.required and item.type != "boolean",
+                "picklistValues": [
+                    {"value": value, "label": value, "active": True, "defaultValue": False}
+                    for value in self.store.picklist_values(sobject, item.name)
+                ],
+                "restrictedPicklist": item.restricted,
+                "referenceTo": list(item.reference_to or ()),
+            }
+            for item in self.store.field_definitions(sobject)
+        ]
         return {
             "name": obj.name,
             "label": obj.name,
             "keyPrefix": obj.key_prefix,
+            "custom": False,
             "createable": True,
             "updateable": True,
             "queryable": True,
-            "fields": [{"name": name} for name in obj.all_fields],
+            "fields": system + declared,
             "urls": {"sobject": f"/services/data/v{version}/sobjects/{obj.name}"},
         }
 

@@ -38,7 +38,7 @@ from .wire import parse_php_form
 logger = logging.getLogger(__name__)
 
 API_PATH = "/includes/api.php"
-#: The credentials ``settings.WHMCS`` defaults to, so a bare emulator works with the portal.
+#: Default credentials of a bare emulator (the portal's development settings use the same ones).
 DEFAULT_IDENTIFIER = "portal-emulator-identifier"
 DEFAULT_SECRET = "portal-emulator-secret"
 CONTROL_PREFIX = "/__emulator__/"

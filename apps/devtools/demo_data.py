@@ -31,12 +31,13 @@ from apps.accounts.models import RegistrationSource, User
 from apps.accounts.registration import RegistrationData, customer_register
 from apps.billing.services import sync_customer_billing
 from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
-from apps.integrations.emulators import EmulatorSuite
+from apps.devtools.emulators import emulator_suite_from_settings
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from apps.integrations.salesforce.auth import clear_session_cache
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.sync import sync_catalog
+from emulators import EmulatorSuite
 
 AGENT_EMAIL = "agent@sonixnet.example"
 
@@ -82,7 +83,7 @@ class DemoLogin:
 
 def load_demo_data() -> list[DemoLogin]:
     """Create or refresh the demo records; returns the logins to print."""
-    suite = EmulatorSuite.from_settings()
+    suite = emulator_suite_from_settings()
     if (
         settings.SALESFORCE["LOGIN_URL"] != suite.salesforce.base_url
         or settings.WHMCS["API_URL"] != suite.whmcs.url

@@ -32,15 +32,22 @@ from typing import Any
 from . import soql
 from .objects import (
     CONTENT_DOCUMENT_PREFIX,
-    OBJECT_TYPES,
     ORG_PREFIX,
     USER_PREFIX,
-    ObjectType,
     canonical_object_name,
     make_id,
     normalize_id,
     now_string,
     object_for_id,
+)
+from .schema import (
+    CASE_STATUSES,
+    FIELD_TYPES,
+    OBJECT_TYPES,
+    ORDER_STATUSES,
+    STAGES_BY_NAME,
+    Field,
+    ObjectType,
 )
 
 logger = logging.getLogger(__name__)
@@ -125,6 +132,8 @@ class SalesforceStore:
         self.user_id = user_id or make_id(USER_PREFIX, 9_100_001)
         self._tokens: dict[str, float] = {}
         self._unique_fields: dict[str, set[str]] = {}
+        self._added_fields: dict[str, dict[str, Field]] = {}
+        self._added_values: dict[tuple[str, str], list[str]] = {}
         self._duplicate_rules: dict[str, list[tuple[str, ...]]] = {}
         self._api_daily_max = api_daily_max
         self._clear_state()
@@ -138,7 +147,6 @@ class SalesforceStore:
     def _clear_state(self) -> None:
         self._records: dict[str, dict[str, Record]] = {name: {} for name in OBJECT_TYPES}
         self._deleted: dict[str, dict[str, Record]] = {name: {} for name in OBJECT_TYPES}
-        self._custom_fields: dict[str, dict[str, str]] = {name: {} for name in OBJECT_TYPES}
         self._sequence = 1_000_000
         self._auto_numbers: dict[str, int] = {}
         self._counters: dict[str, int] = dict.fromkeys((*API_CALL_KINDS, "token"), 0)
@@ -155,13 +163,15 @@ class SalesforceStore:
             )
 
     def reset(self) -> None:
-        """Forget records, counters, API usage, unique fields and duplicate rules.
+        """Forget records, counters, API usage, unique fields, duplicate rules and added fields.
 
         Issued sessions stay valid, so a running portal keeps working across a reset.
         """
         with self._lock:
             self._clear_state()
             self._unique_fields.clear()
+            self._added_fields.clear()
+            self._added_values.clear()
             self._duplicate_rules.clear()
             self._seed()
             self._persist()
@@ -248,6 +258,36 @@ class SalesforceStore:
         with self._lock:
             self._duplicate_rules.setdefault(self._object(sobject).name, []).append(tuple(field_names))
 
+    def add_field(
+        self,
+        sobject: str,
+        name: str,
+        type: str = "string",
+        *,
+        picklist: Sequence[str] = (),
+        restricted: bool = False,
+        reference_to: Sequence[str] | None = None,
+    ) -> Field:
+        """Add a field to the org's schema, as an administrator would in Setup (until ``reset``).
+
+        For tests that need a field the org does not have; existing records read it as null.
+        """
+        if type not in FIELD_TYPES:
+            raise ValueError(f"Unknown field type {type!r}")
+        with self._lock:
+            obj = self._object(sobject)
+            if name.lower() in {known.lower() for known in self._field_names(obj)}:
+                raise ValueError(f"{obj.name} already has a field {name}")
+            added = Field(
+                name,
+                type,
+                picklist=tuple(picklist),
+                restricted=restricted,
+                reference_to=tuple(reference_to) if reference_to is not None else None,
+            )
+            self._added_fields.setdefault(obj.name, {})[name.lower()] = added
+            return added
+
     # --- listeners ------------------------------------------------------------------------------
 
     def add_listener(self, callback: ChangeListener) -> None:
@@ -333,23 +373,51 @@ class SalesforceStore:
             raise not_found()
         return OBJECT_TYPES[name]
 
-    def canonical_field(self, sobject: str, name: str, *, register: bool = False) -> str:
+    def add_picklist_value(self, sobject: str, field_name: str, value: str) -> None:
+        """Add a value to a picklist, as an administrator would in Setup (until ``reset``)."""
+        with self._lock:
+            obj = self._object(sobject)
+            definition = self._definition(obj, self.canonical_field(obj.name, field_name))
+            if definition is None or definition.type != "picklist":
+                raise ValueError(f"{obj.name}.{field_name} is not a picklist")
+            values = self._added_values.setdefault((obj.name, definition.name), [])
+            if value not in definition.picklist and value not in values:
+                values.append(value)
+
+    def picklist_values(self, sobject: str, field_name: str) -> tuple[str, ...]:
+        """The values of a picklist field, declared and added."""
+        obj = self._object(sobject)
+        with self._lock:
+            definition = self._definition(obj, self.canonical_field(obj.name, field_name))
+            if definition is None:
+                return ()
+            return definition.picklist + tuple(self._added_values.get((obj.name, definition.name), ()))
+
+    def _field_names(self, obj: ObjectType) -> tuple[str, ...]:
+        """Every field of ``obj``: system, declared and added ones."""
+        added = tuple(item.name for item in self._added_fields.get(obj.name, {}).values())
+        return obj.all_fields + added
+
+    def field_definitions(self, sobject: str) -> list[Field]:
+        """The declared and added fields of ``sobject`` (the describe call's list, minus system fields)."""
+        obj = self._object(sobject)
+        with self._lock:
+            return [*obj.declared, *self._added_fields.get(obj.name, {}).values()]
+
+    def _definition(self, obj: ObjectType, canonical: str) -> Field | None:
+        return obj.field(canonical) or self._added_fields.get(obj.name, {}).get(canonical.lower())
+
+    def canonical_field(self, sobject: str, name: str) -> str:
         """The API name of ``name`` on ``sobject`` (field names are case-insensitive).
 
-        Custom fields (``__c``) need no declaration; unknown standard names raise ``INVALID_FIELD``.
+        Only the org's schema counts: a name it does not have, custom (``__c``) or standard,
+        raises ``INVALID_FIELD`` as in a real org.
         """
         obj = self._object(sobject)
         lower = name.lower()
-        for standard in obj.all_fields:
-            if standard.lower() == lower:
-                return standard
-        custom = self._custom_fields[obj.name]
-        if lower in custom:
-            return custom[lower]
-        if lower.endswith("__c") and lower[0].isalpha():
-            if register:
-                custom[lower] = name
-            return name
+        for known in self._field_names(obj):
+            if known.lower() == lower:
+                return known
         raise RestError(
             400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}", [name]
         )
@@ -378,7 +446,7 @@ class SalesforceStore:
                 continue
             if not isinstance(name, str) or not name:
                 raise RestError(400, "JSON_PARSER_ERROR", "Field names must be strings")
-            canonical = self.canonical_field(obj.name, name, register=True)
+            canonical = self.canonical_field(obj.name, name)
             if not agent and canonical.lower() in read_only:
                 raise RestError(
                     400,
@@ -391,11 +459,31 @@ class SalesforceStore:
                 raise RestError(
                     400, "JSON_PARSER_ERROR", f"Cannot deserialize a JSON object or array into {canonical}"
                 )
+            definition = self._definition(obj, canonical)
+            if (
+                definition is not None
+                and definition.restricted
+                and value is not None
+                and value not in definition.picklist
+                and value not in self._added_values.get((obj.name, definition.name), ())
+            ):
+                raise RestError(
+                    400,
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{definition.display_label}: bad value for restricted picklist field: {value}",
+                    [canonical],
+                )
             cleaned[canonical] = value
         return cleaned
 
     def _check_lookups(self, obj: ObjectType, values: Record) -> None:
-        for field_name, targets in obj.lookups.items():
+        lookups = dict(obj.lookups)
+        for added in self._added_fields.get(obj.name, {}).values():
+            if added.reference_to is not None and all(
+                target in OBJECT_TYPES for target in added.reference_to
+            ):
+                lookups[added.name] = added.reference_to
+        for field_name, targets in lookups.items():
             if field_name not in values:
                 continue
             value = values[field_name]
@@ -464,17 +552,21 @@ class SalesforceStore:
                 str(part) for part in (record.get("FirstName"), record.get("LastName")) if part
             )
         elif obj.name == "Opportunity" and "StageName" in changed:
-            stage = str(record.get("StageName") or "")
-            record["IsClosed"] = stage.startswith("Closed")
-            record["IsWon"] = stage == "Closed Won"
+            stage = STAGES_BY_NAME.get(str(record.get("StageName") or ""))
+            if stage is not None:
+                record["IsClosed"] = stage.closed
+                record["IsWon"] = stage.won
+                record["ForecastCategoryName"] = stage.forecast_category
+                if "Probability" not in changed:
+                    record["Probability"] = stage.probability
         elif obj.name == "Case" and "Status" in changed:
-            closed = str(record.get("Status") or "") == "Closed"
+            closed = CASE_STATUSES.get(str(record.get("Status") or ""), False)
             if closed and not record.get("IsClosed"):
                 record["ClosedDate"] = now_string()
             record["IsClosed"] = closed
         elif obj.name == "Order" and ("Status" in changed or creating):
-            record["StatusCode"] = "Activated" if record.get("Status") == "Activated" else "Draft"
-            if record.get("Status") == "Activated" and not record.get("ActivatedDate"):
+            record["StatusCode"] = ORDER_STATUSES.get(str(record.get("Status") or ""), "Draft")
+            if record["StatusCode"] == "Activated" and not record.get("ActivatedDate"):
                 record["ActivatedDate"] = now_string()
         elif obj.name == "OrderItem":
             if creating:
@@ -560,7 +652,9 @@ class SalesforceStore:
         self._check_lookups(obj, values)
         now = now_string()
         record_id = normalize_id(values.get("Id")) or self._next_id(obj.key_prefix)
-        record: Record = dict.fromkeys(obj.fields)
+        declared = [*obj.declared, *self._added_fields.get(obj.name, {}).values()]
+        # Every field reads as null until set, except checkboxes, which are never null.
+        record: Record = {item.name: False if item.type == "boolean" else None for item in declared}
         record.update(obj.defaults)
         if "OwnerId" in obj.fields:
             record["OwnerId"] = self.user_id
@@ -757,7 +851,6 @@ class SalesforceStore:
                     "auto_numbers": self._auto_numbers,
                     "records": self._records,
                     "deleted": self._deleted,
-                    "custom_fields": self._custom_fields,
                     "counters": self._counters,
                     "api_used": self._api_used,
                     "api_max": self._api_max,
@@ -795,7 +888,6 @@ class SalesforceStore:
         for name in OBJECT_TYPES:
             self._records[name] = data["records"].get(name, {})
             self._deleted[name] = data["deleted"].get(name, {})
-            self._custom_fields[name] = data["custom_fields"].get(name, {})
         self._counters.update(data.get("counters", {}))
         self._api_used = int(data.get("api_used", 0))
         self._api_max = int(data.get("api_max", self._api_daily_max))

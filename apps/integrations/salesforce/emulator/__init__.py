@@ -1,1 +1,0 @@
-"""Local Salesforce emulator: OAuth JWT token endpoint, REST data API and Pub/Sub API."""
