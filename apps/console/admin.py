@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.models import CustomerProfile, EligibilityStatus, User
 from apps.catalog.models import ProductType
 from apps.checkout.models import OrderStatus
+from apps.checkout.selectors import order_prerequisites
 from apps.console import forms as console_forms
 from apps.console import selectors, services
 from apps.console.models import (
@@ -793,7 +794,7 @@ class OrderApprovalQueueAdmin(QueueAdmin):
 
     @admin.display(description=_("prerequisites"))
     def prerequisites(self, obj: Any) -> str:
-        checks = selectors.order_prerequisites(order=obj, profile=self._profile(obj))
+        checks = order_prerequisites(order=obj, profile=self._profile(obj))
         if all(check.met for check in checks):
             return badge(gettext("Met"), "ok")
         return badge(gettext("Not met"), "overdue")
@@ -804,7 +805,7 @@ class OrderApprovalQueueAdmin(QueueAdmin):
     def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
         items = list(obj.items.select_related("product").order_by("id"))
         return {
-            "prerequisites": selectors.order_prerequisites(order=obj),
+            "prerequisites": order_prerequisites(order=obj),
             "items": [(item, item.unit_price * item.quantity) for item in items],
             "pending": obj.status == OrderStatus.PENDING_REVIEW,
             "age_label": age_label(obj.created_at),

@@ -13,15 +13,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from apps.accounts.models import CustomerProfile, EligibilityStatus, IdMapping, IdVerificationStatus
+from apps.accounts.models import CustomerProfile, EligibilityStatus, IdMapping
 from apps.catalog.models import ProductType
-from apps.checkout.models import Order, OrderStatus
+from apps.checkout.models import OrderStatus
 from apps.console.models import (
     AgentDecision,
     CancellationQueueItem,
@@ -345,49 +344,6 @@ def id_verification_latest_submission_id(*, user_id: int) -> int | None:
 
 def customer_profile_for(*, user_id: int) -> CustomerProfile | None:
     return CustomerProfile.objects.filter(user_id=user_id).first()
-
-
-@dataclass(frozen=True)
-class Prerequisite:
-    label: str
-    met: bool
-    detail: str
-
-
-def order_prerequisites(*, order: Order, profile: CustomerProfile | None = None) -> list[Prerequisite]:
-    """Seed 000 "Order Approval Processing" step 1: internet needs an eligibility result, SIM a
-    verified ID (internet too where ``INTERNET_ORDERS_REQUIRE_ID_VERIFICATION`` says so)."""
-    if profile is None:
-        profile = customer_profile_for(user_id=order.user_id) or CustomerProfile(user_id=order.user_id)
-    checks: list[Prerequisite] = []
-    if order.product_type == ProductType.INTERNET:
-        checks.append(
-            Prerequisite(
-                label=gettext("Internet eligibility is set (Eligible)"),
-                met=profile.internet_eligibility_status == EligibilityStatus.ELIGIBLE
-                and bool(profile.internet_eligibility),
-                detail=" · ".join(
-                    part
-                    for part in (
-                        profile.get_internet_eligibility_status_display(),
-                        profile.internet_eligibility,
-                    )
-                    if part
-                ),
-            )
-        )
-    needs_id = order.product_type == ProductType.SIM or (
-        order.product_type == ProductType.INTERNET and settings.INTERNET_ORDERS_REQUIRE_ID_VERIFICATION
-    )
-    if needs_id:
-        checks.append(
-            Prerequisite(
-                label=gettext("ID verification is Verified"),
-                met=profile.id_verification_status == IdVerificationStatus.VERIFIED,
-                detail=profile.get_id_verification_status_display(),
-            )
-        )
-    return checks
 
 
 def cancellation_whmcs_service(*, opportunity: Opportunity) -> WhmcsService | None:

@@ -31,7 +31,8 @@ from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
 from apps.accounts.status_notifications import account_status_notify
 from apps.catalog.models import ProductType
-from apps.checkout.models import Order, OrderStatus
+from apps.checkout.models import Order
+from apps.checkout.services import order_approve as checkout_order_approve
 from apps.console.models import AgentDecision, DecisionAction, SubjectType
 from apps.console.selectors import (
     LINE_RETURN_DONE,
@@ -41,7 +42,6 @@ from apps.console.selectors import (
     customer_account_id,
     eligibility_case,
     id_verification_latest_submission_id,
-    order_prerequisites,
     outbox_unsettled_for_customer,
 )
 from apps.integrations.models import OutboxEntry
@@ -74,6 +74,7 @@ from apps.opportunities.support import (
 )
 from apps.verification.models import RejectionReason, ResidenceCardStatusChange, ResidenceCardSubmission
 from portal.exceptions import ApplicationError, ConflictError
+from portal.transitions import Transition
 
 ELIGIBILITY_OFFERINGS = ("Home 1G", "Mansion 1G", "Home 10G")
 """The usual results of the NTT check (seed 000); the agent may type another one."""
@@ -159,6 +160,29 @@ def _audit(
         after=dict(after),
         note=note,
         outbox_entry=outbox_entry,
+    )
+
+
+def _record(
+    change: Transition,
+    *,
+    agent: User,
+    subject_type: SubjectType,
+    subject_id: Any,
+    action: DecisionAction,
+    note: str = "",
+) -> AgentDecision:
+    """The audit row of a decision the owning service has just made."""
+    return _audit(
+        agent=agent,
+        customer_id=change.user_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        action=action,
+        before=change.before,
+        after=change.after,
+        note=note,
+        outbox_entry=change.outbox_entry,
     )
 
 
@@ -637,33 +661,14 @@ def _decide_field(
 
 
 def order_approve(*, agent: User, order_id: int) -> AgentDecision:
-    """Approve an order in Pending Review whose prerequisites hold (seed 000 "Order Approval
-    Processing"): ``Order.Status = Approved`` in Salesforce, whose Order Approval Flow sets the
-    activation status and publishes ``OrderProvisionRequested__e``; the portal's subscriber then
-    fulfils the order exactly as for an approval made in Salesforce."""
+    """Approve an order through its owner (``checkout.services.order_approve``)."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        if order.status != OrderStatus.PENDING_REVIEW:
-            raise _already_decided(
-                gettext("This order is not waiting for approval (it is %(status)s).")
-                % {"status": order.get_status_display()}
-            )
-        profile = CustomerProfile.objects.filter(user_id=order.user_id).first()
-        unmet = [check.label for check in order_prerequisites(order=order, profile=profile) if not check.met]
-        if unmet:
-            raise ApplicationError(
-                gettext("The order cannot be approved yet: %(unmet)s.") % {"unmet": "; ".join(unmet)},
-                code="prerequisites_not_met",
-            )
-        return _decide_field(
+        change = checkout_order_approve(order_id=order_id)
+        return _record(
+            change,
             agent=agent,
-            instance=order,
-            sobject="Order",
-            model_label="checkout.Order",
-            attribute="status",
-            value=OrderStatus.APPROVED,
-            operation="console.order.approve",
             subject_type=SubjectType.ORDER,
+            subject_id=order_id,
             action=DecisionAction.APPROVE_ORDER,
         )
 
