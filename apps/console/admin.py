@@ -46,6 +46,13 @@ from apps.console.models import (
 )
 from apps.console.views import can_view_documents, residence_card_document
 from apps.opportunities.models import CaseStatus, LineReturnStatus, OpportunityStage
+from apps.opportunities.selectors import cancellation_scheduled_at, cancellation_whmcs_service
+from apps.opportunities.services import (
+    CANCELLATION_CUTOFF_DAY,
+    TOKYO,
+    cancellation_readiness,
+    cancellation_schedule,
+)
 from apps.opportunities.support import (
     CATEGORY_AGENT_LABELS,
     OPEN_STATUSES,
@@ -178,10 +185,8 @@ class CancellationDueFilter(admin.SimpleListFilter):
         return [("due", _("Today or earlier")), ("later", _("Later"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        today = timezone.now().astimezone(selectors.TOKYO).date()
-        end_of_today = datetime.combine(
-            today + timedelta(days=1), datetime.min.time(), tzinfo=selectors.TOKYO
-        )
+        today = timezone.now().astimezone(TOKYO).date()
+        end_of_today = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=TOKYO)
         if self.value() == "due":
             return queryset.filter(scheduled_at__lt=end_of_today)
         if self.value() == "later":
@@ -873,27 +878,27 @@ class CancellationQueueAdmin(QueueAdmin):
 
     @admin.display(description=_("scheduled cancellation"), ordering="scheduled_at")
     def scheduled_date(self, obj: Any) -> Any:
-        scheduled_at = selectors.cancellation_scheduled_at(obj)
-        return scheduled_at.astimezone(selectors.TOKYO).date() if scheduled_at else "—"
+        scheduled_at = cancellation_scheduled_at(obj)
+        return scheduled_at.astimezone(TOKYO).date() if scheduled_at else "—"
 
     def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
         case = selectors.cancellation_case(opportunity=obj)
-        scheduled_at = selectors.cancellation_scheduled_at(obj)
+        scheduled_at = cancellation_scheduled_at(obj)
         requested_at = case.created_at if case else None
-        expected = selectors.expected_cancellation_date(requested_at=requested_at) if requested_at else None
-        scheduled_date = scheduled_at.astimezone(selectors.TOKYO).date() if scheduled_at else None
+        expected = cancellation_schedule(requested_at=requested_at).scheduled_for if requested_at else None
+        scheduled_date = scheduled_at.astimezone(TOKYO).date() if scheduled_at else None
         return {
             "case": case,
             "requested_at": requested_at,
-            "requested_day": requested_at.astimezone(selectors.TOKYO).day if requested_at else None,
-            "cutoff_day": selectors.CANCELLATION_CUTOFF_DAY,
+            "requested_day": requested_at.astimezone(TOKYO).day if requested_at else None,
+            "cutoff_day": CANCELLATION_CUTOFF_DAY,
             "expected_date": expected,
             "scheduled_date": scheduled_date,
             "schedule_matches_rule": expected is not None and expected == scheduled_date,
             "is_internet": obj.product_type == ProductType.INTERNET,
             "line_return_steps": [choice for choice in LineReturnStatus.choices if choice[0]],
-            "whmcs_service": selectors.cancellation_whmcs_service(opportunity=obj),
-            "readiness": services.cancellation_readiness(opportunity=obj),
+            "whmcs_service": cancellation_whmcs_service(opportunity=obj),
+            "readiness": cancellation_readiness(opportunity=obj),
             "cancelling": obj.stage == OpportunityStage.CANCELLING,
         }
 

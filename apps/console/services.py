@@ -18,7 +18,6 @@ the decision expects, under a row lock, so two agents deciding at once cannot bo
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -30,48 +29,22 @@ from django.utils.translation import gettext
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
 from apps.accounts.status_notifications import account_status_notify
-from apps.catalog.models import ProductType
-from apps.checkout.models import Order
 from apps.checkout.services import order_approve as checkout_order_approve
 from apps.console.models import AgentDecision, DecisionAction, SubjectType
 from apps.console.selectors import (
-    LINE_RETURN_DONE,
-    TOKYO,
-    cancellation_scheduled_at,
-    cancellation_whmcs_service,
     customer_account_id,
     eligibility_case,
     id_verification_latest_submission_id,
     outbox_unsettled_for_customer,
 )
 from apps.integrations.models import OutboxEntry
-from apps.integrations.outbox import (
-    PortalRef,
-    WriteBack,
-    outbox_enqueue_salesforce,
-    outbox_mark_applied,
-    outbox_retry,
-    portal_ref,
-)
+from apps.integrations.outbox import outbox_enqueue_salesforce, outbox_mark_applied, outbox_retry
 from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
 from apps.integrations.salesforce.gateway import CompositeSubrequest, is_salesforce_id
-from apps.notifications.models import NotificationSource, NotificationType
-from apps.notifications.services import notification_create
-from apps.opportunities.models import (
-    Case,
-    CaseComment,
-    CaseStatus,
-    LineReturnStatus,
-    Opportunity,
-    OpportunityStage,
-)
-from apps.opportunities.support import (
-    CASE_MODEL,
-    COMMENT_MAX_LENGTH,
-    COMMENT_MODEL,
-    case_comment_subrequest,
-    support_ticket_q,
-)
+from apps.opportunities import services as opportunities
+from apps.opportunities import support
+from apps.opportunities.models import CaseStatus
+from apps.opportunities.services import case_status_change
 from apps.verification.models import RejectionReason, ResidenceCardStatusChange, ResidenceCardSubmission
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition
@@ -125,11 +98,6 @@ def _account_id(user_id: int) -> str:
 
 def _already_decided(message: str) -> ConflictError:
     return ConflictError(message, code="already_decided")
-
-
-def _record_id(instance: Order | Case | Opportunity, model: str) -> str | PortalRef:
-    """The Salesforce ID, or a placeholder the outbox fills in once an earlier entry learns it."""
-    return instance.salesforce_id or portal_ref(model, instance.pk)
 
 
 def _enqueue(*, operation: str, account_id: str, subrequests: list[CompositeSubrequest]) -> OutboxEntry:
@@ -272,14 +240,10 @@ def _eligibility_decide(
                 ),
             )
         ]
-        case_record_id = _eligibility_case_set_status(profile, CaseStatus.CLOSED)
-        if case_record_id:
+        case_update = _eligibility_case_status_change(profile, CaseStatus.CLOSED)
+        if case_update is not None:
             after["case_status"] = CaseStatus.CLOSED.value
-            subrequests.append(
-                CompositeSubrequest.update(
-                    "Case", case_record_id, "case", field_map.record("Case", {"status": CaseStatus.CLOSED})
-                )
-            )
+            subrequests.append(case_update)
         entry = _enqueue(
             operation=f"console.eligibility.{status}", account_id=account_id, subrequests=subrequests
         )
@@ -309,16 +273,15 @@ def _eligibility_decide(
     return decision
 
 
-def _eligibility_case_set_status(profile: CustomerProfile, status: CaseStatus) -> str | PortalRef:
-    """Set the eligibility Case's status locally; returns its Salesforce ID (or a placeholder for
-    one still on its way) for the Salesforce update, or "" when there is no Case to update."""
-    case = eligibility_case(profile=profile)
-    if case is not None:
-        if case.status != status:
-            case.status = status
-            case.save(update_fields=["status", "updated_at"])
-        return _record_id(case, "opportunities.Case")
-    return profile.internet_eligibility_case_id
+def _eligibility_case_status_change(
+    profile: CustomerProfile, status: CaseStatus
+) -> CompositeSubrequest | None:
+    """The eligibility Case follows the decision, through its owner (``case_status_change``)."""
+    return case_status_change(
+        case=eligibility_case(profile=profile),
+        status=status,
+        salesforce_id=profile.internet_eligibility_case_id,
+    )
 
 
 def eligibility_reopen(
@@ -360,14 +323,10 @@ def eligibility_reopen(
                 ),
             )
         ]
-        case_record_id = _eligibility_case_set_status(profile, CaseStatus.NEW)
-        if case_record_id:
+        case_update = _eligibility_case_status_change(profile, CaseStatus.NEW)
+        if case_update is not None:
             after["case_status"] = CaseStatus.NEW.value
-            subrequests.append(
-                CompositeSubrequest.update(
-                    "Case", case_record_id, "case", field_map.record("Case", {"status": CaseStatus.NEW})
-                )
-            )
+            subrequests.append(case_update)
         entry = _enqueue(
             operation="console.eligibility.reopen", account_id=account_id, subrequests=subrequests
         )
@@ -614,54 +573,10 @@ def id_verification_reopen(*, agent: User, submission_id: int, note: str) -> Age
         )
 
 
-# --- Order approval ---------------------------------------------------------------------------
-
-
-def _decide_field(
-    *,
-    agent: User,
-    instance: Order | Opportunity,
-    sobject: str,
-    model_label: str,
-    attribute: str,
-    value: str,
-    operation: str,
-    subject_type: SubjectType,
-    action: DecisionAction,
-) -> AgentDecision:
-    """One field of a mirrored record decided by an agent: set it, send it to Salesforce in one
-    call through the outbox, and record the decision with its before and after."""
-    before = _snapshot(instance, (attribute,))
-    setattr(instance, attribute, value)
-    instance.save(update_fields=[attribute, "updated_at"])
-    if isinstance(instance, Order):
-        dashboard_cache_invalidate(instance.user_id)
-    entry = _enqueue(
-        operation=operation,
-        account_id=_account_id(instance.user_id),
-        subrequests=[
-            CompositeSubrequest.update(
-                sobject,
-                _record_id(instance, model_label),
-                sobject.lower(),
-                get_field_map().record(sobject, {attribute: value}),
-            )
-        ],
-    )
-    return _audit(
-        agent=agent,
-        customer_id=instance.user_id,
-        subject_type=subject_type,
-        subject_id=instance.pk,
-        action=action,
-        before=before,
-        after=_snapshot(instance, (attribute,)),
-        outbox_entry=entry,
-    )
+# --- Order approval (apps.checkout owns the Order) --------------------------------------------
 
 
 def order_approve(*, agent: User, order_id: int) -> AgentDecision:
-    """Approve an order through its owner (``checkout.services.order_approve``)."""
     with transaction.atomic():
         change = checkout_order_approve(order_id=order_id)
         return _record(
@@ -673,172 +588,50 @@ def order_approve(*, agent: User, order_id: int) -> AgentDecision:
         )
 
 
-# --- Cancellation -----------------------------------------------------------------------------
-
-
-def _cancelling_opportunity(opportunity_id: int) -> Opportunity:
-    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity_id)
-    if opportunity.stage != OpportunityStage.CANCELLING:
-        raise _already_decided(
-            gettext("This service is not being cancelled (its stage is %(stage)s).")
-            % {"stage": opportunity.get_stage_display()}
-        )
-    return opportunity
+# --- Cancellation (apps.opportunities owns the Opportunity) -----------------------------------
 
 
 def cancellation_line_return_update(
     *, agent: User, opportunity_id: int, line_return_status: str
 ) -> AgentDecision:
-    """Track the return of the internet equipment (ONU): NotYet → SentKit → Returned1/Returned2."""
-    if line_return_status not in LineReturnStatus.values or not line_return_status:
-        raise ApplicationError(gettext("Choose a line return status."), code="line_return_required")
     with transaction.atomic():
-        opportunity = _cancelling_opportunity(opportunity_id)
-        if opportunity.product_type != ProductType.INTERNET:
-            raise ApplicationError(
-                gettext("Only internet services have equipment to return."), code="no_line_return"
-            )
-        if opportunity.line_return_status == line_return_status:
-            raise ConflictError(gettext("The line return status is already that."), code="unchanged")
-        return _decide_field(
+        change = opportunities.cancellation_line_return_update(
+            opportunity_id=opportunity_id, line_return_status=line_return_status
+        )
+        return _record(
+            change,
             agent=agent,
-            instance=opportunity,
-            sobject="Opportunity",
-            model_label="opportunities.Opportunity",
-            attribute="line_return_status",
-            value=line_return_status,
-            operation="console.cancellation.line_return",
             subject_type=SubjectType.CANCELLATION,
+            subject_id=opportunity_id,
             action=DecisionAction.UPDATE_LINE_RETURN,
         )
 
 
-@dataclass(frozen=True)
-class CancellationReadiness:
-    ready: bool
-    reasons: tuple[str, ...]
-
-
-def cancellation_readiness(*, opportunity: Opportunity, now: datetime | None = None) -> CancellationReadiness:
-    """Seed 000 "Cancellation Processing" steps 4-6: the scheduled date (Japan) has come, and for
-    internet the equipment is back (Returned1 or Returned2)."""
-    now = now or timezone.now()
-    reasons: list[str] = []
-    scheduled_at = cancellation_scheduled_at(opportunity)
-    if scheduled_at is None:
-        reasons.append(gettext("No scheduled cancellation date is set."))
-    elif now.astimezone(TOKYO).date() < scheduled_at.astimezone(TOKYO).date():
-        reasons.append(
-            gettext("The scheduled cancellation date (%(date)s) has not come yet.")
-            % {"date": scheduled_at.astimezone(TOKYO).date().isoformat()}
-        )
-    if (
-        opportunity.product_type == ProductType.INTERNET
-        and opportunity.line_return_status not in LINE_RETURN_DONE
-    ):
-        reasons.append(gettext("The equipment has not been returned yet (line return status)."))
-    return CancellationReadiness(ready=not reasons, reasons=tuple(reasons))
-
-
 def cancellation_complete(*, agent: User, opportunity_id: int, now: datetime | None = None) -> AgentDecision:
-    """The service is terminated: the Opportunity's stage becomes 〇Cancelled and the customer
-    gets a CANCELLATION_COMPLETE notification."""
-    now = now or timezone.now()
     with transaction.atomic():
-        opportunity = _cancelling_opportunity(opportunity_id)
-        readiness = cancellation_readiness(opportunity=opportunity, now=now)
-        if not readiness.ready:
-            raise ApplicationError(" ".join(readiness.reasons), code="cancellation_not_ready")
-        decision = _decide_field(
+        change = opportunities.cancellation_complete(opportunity_id=opportunity_id, now=now)
+        return _record(
+            change,
             agent=agent,
-            instance=opportunity,
-            sobject="Opportunity",
-            model_label="opportunities.Opportunity",
-            attribute="stage",
-            value=OpportunityStage.CANCELLED,
-            operation="console.cancellation.complete",
             subject_type=SubjectType.CANCELLATION,
+            subject_id=opportunity_id,
             action=DecisionAction.COMPLETE_CANCELLATION,
         )
-        service = cancellation_whmcs_service(opportunity=opportunity)
-        notification_create(
-            user_id=opportunity.user_id,
-            type=NotificationType.CANCELLATION_COMPLETE,
-            source=NotificationSource.PORTAL,
-            source_id=opportunity.salesforce_id or f"opportunity:{opportunity.pk}",
-            context={"service_name": service.name if service else opportunity.name},
-            now=now,
-        )
-    return decision
 
 
-# --- Support cases ----------------------------------------------------------------------------
-
-SUPPORT_REPLY_STATUSES = (CaseStatus.WORKING, CaseStatus.ESCALATED, CaseStatus.CLOSED)
-"""The statuses an agent may set with a reply ("" leaves the status as it is)."""
+# --- Support cases (apps.opportunities owns the Case) -----------------------------------------
 
 
 def support_case_reply(*, agent: User, case_id: int, body: str, status: str = "") -> AgentDecision:
-    """Answer a customer's support ticket: a published comment from the agent, shown to the
-    customer at once, and optionally a new Case status (e.g. Closed with the final answer).
-
-    ONE Salesforce call (a Composite request) creates the CaseComment (``IsPublished`` true) and,
-    when the status changes, updates the Case; both wait for the Case if it is still on its way.
-    No notification type exists for replies, so the customer is not notified; they see the reply
-    on the ticket.
-    """
-    body = body.strip()
-    if not body:
-        raise ApplicationError(gettext("Write a reply."), code="reply_required")
-    if len(body) > COMMENT_MAX_LENGTH:
-        raise ApplicationError(
-            gettext("A reply can be at most %(limit)d characters.") % {"limit": COMMENT_MAX_LENGTH},
-            code="reply_too_long",
-        )
-    if status and status not in SUPPORT_REPLY_STATUSES:
-        raise ApplicationError(gettext("Choose a valid status."), code="invalid_status")
-    field_map = get_field_map()
     with transaction.atomic():
-        case = Case.objects.select_for_update().filter(support_ticket_q(), pk=case_id).first()
-        if case is None:
-            raise ApplicationError(gettext("This is not a support case."), code="not_a_support_case")
-        account_id = _account_id(case.user_id)
-        before = _snapshot(case, ("status",))
-        comment = CaseComment.objects.create(
-            case=case,
-            body=body,
-            is_public=True,
-            author=agent,
-            author_name=agent.get_short_name(),
-            from_agent=True,
-        )
-        subrequests = [case_comment_subrequest(case=case, comment=comment, field_map=field_map)]
-        update_fields = ["updated_at"]
-        if status and status != case.status:
-            case.status = status
-            update_fields.append("status")
-            subrequests.append(
-                CompositeSubrequest.update(
-                    "Case", _record_id(case, CASE_MODEL), "case", field_map.record("Case", {"status": status})
-                )
-            )
-        case.save(update_fields=update_fields)
-        entry = outbox_enqueue_salesforce(
-            operation="console.support_case.reply",
-            record_key=f"Account:{account_id}",
-            subrequests=subrequests,
-            write_backs=[WriteBack("comment", COMMENT_MODEL, comment.pk)],
-        )
-        return _audit(
+        change = support.support_case_reply(agent=agent, case_id=case_id, body=body, status=status)
+        return _record(
+            change,
             agent=agent,
-            customer_id=case.user_id,
             subject_type=SubjectType.SUPPORT_CASE,
-            subject_id=case.pk,
+            subject_id=case_id,
             action=DecisionAction.REPLY_SUPPORT_CASE,
-            before=before,
-            after={**_snapshot(case, ("status",)), "comment_id": comment.pk},
-            note=body,
-            outbox_entry=entry,
+            note=body.strip(),
         )
 
 
