@@ -61,7 +61,7 @@ from apps.opportunities.support import (
     support_description_parse,
 )
 from apps.verification.models import RejectionReason, ResidenceCardSubmission
-from apps.verification.selectors import REJECTION_REMEDIATIONS
+from apps.verification.selectors import REJECTION_REMEDIATIONS, eligibility_case, eligibility_latest_request
 from portal.exceptions import ApplicationError
 
 Handler = Callable[[User, Any, dict[str, Any]], AgentDecision]
@@ -600,8 +600,8 @@ class EligibilityQueueAdmin(QueueAdmin):
 
     def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
         return {
-            "eligibility_request": selectors.eligibility_latest_request(user_id=obj.user_id),
-            "case": selectors.eligibility_case(profile=obj),
+            "eligibility_request": eligibility_latest_request(user_id=obj.user_id),
+            "case": eligibility_case(profile=obj),
             "age": selectors.queue_age(obj.internet_eligibility_requested_at),
             "age_label": age_label(obj.internet_eligibility_requested_at),
             "pending": obj.internet_eligibility_status == EligibilityStatus.PENDING,

@@ -28,19 +28,13 @@ from apps.console.models import (
     SupportCaseQueueItem,
 )
 from apps.integrations.models import OutboxEntry
-from apps.opportunities.models import (
-    Case,
-    CaseComment,
-    CaseType,
-    Opportunity,
-    OpportunityStage,
-)
+from apps.opportunities.models import Case, CaseComment, CaseType, Opportunity, OpportunityStage
 from apps.opportunities.services import TOKYO
 from apps.opportunities.support import support_ticket_q
 from apps.verification.models import EligibilityRequest, ResidenceCardSubmission
 
 ELIGIBILITY_SLA = timedelta(days=2)
-"""Seed 000 "Critical Issues" 1: customers are told a check takes 1-2 business days."""
+"""Customers are told a check takes 1-2 business days (``verification.selectors``)."""
 
 UNSETTLED_OUTBOX_STATUSES = (
     OutboxEntry.Status.PENDING,
@@ -302,34 +296,6 @@ def decisions_for(*, subject_type: SubjectType | str, subject_id: Any) -> list[A
         AgentDecision.objects.filter(subject_type=subject_type, subject_id=str(subject_id))
         .select_related("agent", "outbox_entry")
         .order_by("-created_at", "-id")
-    )
-
-
-def eligibility_latest_request(*, user_id: int) -> EligibilityRequest | None:
-    return (
-        EligibilityRequest.objects.filter(user_id=user_id)
-        .select_related("case")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
-
-
-def eligibility_case(*, profile: CustomerProfile) -> Case | None:
-    """The Case of the customer's latest eligibility request (or the one the Account names)."""
-    request = eligibility_latest_request(user_id=profile.user_id)
-    if request is not None and request.case is not None:
-        return request.case
-    if profile.internet_eligibility_case_id:
-        return Case.objects.filter(salesforce_id=profile.internet_eligibility_case_id).first()
-    return None
-
-
-def id_verification_latest_submission_id(*, user_id: int) -> int | None:
-    return (
-        ResidenceCardSubmission.objects.filter(user_id=user_id)
-        .order_by("-submitted_at", "-pk")
-        .values_list("pk", flat=True)
-        .first()
     )
 
 

@@ -1,109 +1,47 @@
-"""Agent decisions: each one a transaction that changes the portal's mirror, records the audit
-row, queues ONE Salesforce call (an outbox entry) and tells the customer.
+"""Agent decisions: each one calls the service that owns the record's status and records the
+console's audit row (``AgentDecision``), in one transaction.
 
-The Salesforce fields written are those of the agents' checklists in Salesforce (seed 000 "Agent
-Workflow & Checklist"), so a decision made here and one made in Salesforce leave the org in the
-same state, and the org's flows react the same way: the Account flow publishes the status event
-and sends its email, and an Order set to Approved publishes ``OrderProvisionRequested__e``, which
-starts fulfillment exactly as an approval in Salesforce does.
-
-Eligibility and ID decisions notify through ``account_status_notify``, the function the platform
-event path uses too, so the customer gets one notification whichever path arrives first.
+The owning services (README, "Who changes a status") change the record, queue the ONE
+Salesforce call that carries the change (an outbox entry) and tell the customer, exactly as they
+do for the customer API and the Salesforce event handlers; they write the Salesforce fields of
+the agents' checklists in Salesforce, so a decision made here and one made in Salesforce leave
+the org in the same state. They also check, under a row lock, that the record is still in the
+state the decision expects, so two agents deciding at once cannot both succeed. This module
+adds the audit row, linked to the outbox entry, and never writes another app's records.
 
 Services never check the agent's permissions: the admin views do (one permission per queue,
-``console.reopen_decision`` for reopening). They do check that the record is still in the state
-the decision expects, under a row lock, so two agents deciding at once cannot both succeed.
+``console.reopen_decision`` for reopening).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from django.db import models, transaction
-from django.utils import timezone
+from django.db import transaction
 from django.utils.translation import gettext
 
-from apps.accounts.dashboard_cache import dashboard_cache_invalidate
-from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
-from apps.accounts.status_notifications import account_status_notify
+from apps.accounts.models import User
+from apps.accounts.services import (
+    customer_eligibility_mark_eligible,
+    customer_eligibility_mark_ineligible,
+    customer_eligibility_reopen,
+)
 from apps.checkout.services import order_approve as checkout_order_approve
 from apps.console.models import AgentDecision, DecisionAction, SubjectType
-from apps.console.selectors import (
-    customer_account_id,
-    eligibility_case,
-    id_verification_latest_submission_id,
-    outbox_unsettled_for_customer,
-)
+from apps.console.selectors import outbox_unsettled_for_customer
 from apps.integrations.models import OutboxEntry
-from apps.integrations.outbox import outbox_enqueue_salesforce, outbox_mark_applied, outbox_retry
-from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
-from apps.integrations.salesforce.gateway import CompositeSubrequest, is_salesforce_id
+from apps.integrations.outbox import outbox_mark_applied, outbox_retry
+from apps.integrations.salesforce.gateway import is_salesforce_id
 from apps.opportunities import services as opportunities
 from apps.opportunities import support
-from apps.opportunities.models import CaseStatus
-from apps.opportunities.services import case_status_change
-from apps.verification.models import RejectionReason, ResidenceCardStatusChange, ResidenceCardSubmission
+from apps.verification.services import residence_card_reject, residence_card_reopen, residence_card_verify
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition
 
 ELIGIBILITY_OFFERINGS = ("Home 1G", "Mansion 1G", "Home 10G")
-"""The usual results of the NTT check (seed 000); the agent may type another one."""
-
-_PROFILE_ELIGIBILITY_FIELDS = (
-    "internet_eligibility",
-    "internet_eligibility_status",
-    "internet_eligibility_checked_at",
-    "internet_eligibility_notes",
-)
-_PROFILE_VERIFICATION_FIELDS = (
-    "id_verification_status",
-    "id_verification_verified_at",
-    "id_verification_note",
-    "id_verification_rejection_message",
-)
-_SUBMISSION_FIELDS = ("status", "rejection_reason", "rejection_message", "reviewed_at", "reviewed_by_id")
-
-
-def agent_display_name(agent: User) -> str:
-    return agent.get_full_name() or agent.email
-
-
-# --- Shared steps -----------------------------------------------------------------------------
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def _snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
-    return {name: _json_value(getattr(instance, name)) for name in fields}
-
-
-def _account_id(user_id: int) -> str:
-    account_id = customer_account_id(user_id=user_id)
-    if not account_id:
-        raise ApplicationError(
-            gettext("This customer has no Salesforce Account yet, so the decision cannot be recorded."),
-            code="account_not_linked",
-        )
-    return account_id
-
-
-def _already_decided(message: str) -> ConflictError:
-    return ConflictError(message, code="already_decided")
-
-
-def _enqueue(*, operation: str, account_id: str, subrequests: list[CompositeSubrequest]) -> OutboxEntry:
-    return outbox_enqueue_salesforce(
-        operation=operation, record_key=f"Account:{account_id}", subrequests=subrequests
-    )
+"""The usual results of the NTT check; the agent may type another one."""
 
 
 def _audit(
@@ -154,422 +92,96 @@ def _record(
     )
 
 
-# --- Internet eligibility ---------------------------------------------------------------------
+# --- Internet eligibility (apps.accounts owns the Account's eligibility) ---------------------
 
 
 def eligibility_mark_eligible(
     *, agent: User, profile_id: int, offering: str, notes: str = "", now: datetime | None = None
 ) -> AgentDecision:
-    """The NTT check found service: the Account gets the offering (e.g. "Home 1G"), Eligible,
-    the checked time and the notes; the eligibility Case is closed; the customer is told."""
-    offering = offering.strip()
-    if not offering:
-        raise ApplicationError(gettext("Choose or type the offering type."), code="offering_required")
-    return _eligibility_decide(
-        agent=agent,
-        profile_id=profile_id,
-        status=EligibilityStatus.ELIGIBLE,
-        offering=offering,
-        notes=notes.strip(),
-        now=now,
-    )
+    with transaction.atomic():
+        change = customer_eligibility_mark_eligible(
+            profile_id=profile_id, offering=offering, notes=notes, now=now
+        )
+        return _record(
+            change,
+            agent=agent,
+            subject_type=SubjectType.ELIGIBILITY,
+            subject_id=profile_id,
+            action=DecisionAction.MARK_ELIGIBLE,
+            note=notes.strip(),
+        )
 
 
 def eligibility_mark_ineligible(
     *, agent: User, profile_id: int, notes: str, now: datetime | None = None
 ) -> AgentDecision:
-    """The NTT check found no service: Ineligible with the notes (the customer reads them); any
-    earlier offering is cleared, since it belonged to an address the customer no longer asks about."""
-    notes = notes.strip()
-    if not notes:
-        raise ApplicationError(
-            gettext("Explain why the address is not eligible; the customer reads this note."),
-            code="notes_required",
-        )
-    return _eligibility_decide(
-        agent=agent,
-        profile_id=profile_id,
-        status=EligibilityStatus.INELIGIBLE,
-        offering="",
-        notes=notes,
-        now=now,
-    )
-
-
-def _eligibility_decide(
-    *,
-    agent: User,
-    profile_id: int,
-    status: EligibilityStatus,
-    offering: str,
-    notes: str,
-    now: datetime | None,
-) -> AgentDecision:
-    now = now or timezone.now()
-    field_map = get_field_map()
     with transaction.atomic():
-        profile = CustomerProfile.objects.select_for_update().get(pk=profile_id)
-        if profile.internet_eligibility_status != EligibilityStatus.PENDING:
-            raise _already_decided(
-                gettext("This eligibility check is not pending any more (it is %(status)s).")
-                % {"status": profile.get_internet_eligibility_status_display()}
-            )
-        account_id = _account_id(profile.user_id)
-        before = _snapshot(profile, _PROFILE_ELIGIBILITY_FIELDS)
-        profile.internet_eligibility = offering
-        profile.internet_eligibility_status = status
-        profile.internet_eligibility_checked_at = now
-        profile.internet_eligibility_notes = notes
-        profile.save(update_fields=[*_PROFILE_ELIGIBILITY_FIELDS, "updated_at"])
-        dashboard_cache_invalidate(profile.user_id)
-        after = _snapshot(profile, _PROFILE_ELIGIBILITY_FIELDS)
-
-        subrequests = [
-            CompositeSubrequest.update(
-                "Account",
-                account_id,
-                "account",
-                field_map.record(
-                    "Account",
-                    {
-                        "internet_eligibility": offering or None,
-                        "internet_eligibility_status": status,
-                        "internet_eligibility_checked_at": salesforce_datetime(now),
-                        "internet_eligibility_notes": notes or None,
-                    },
-                ),
-            )
-        ]
-        case_update = _eligibility_case_status_change(profile, CaseStatus.CLOSED)
-        if case_update is not None:
-            after["case_status"] = CaseStatus.CLOSED.value
-            subrequests.append(case_update)
-        entry = _enqueue(
-            operation=f"console.eligibility.{status}", account_id=account_id, subrequests=subrequests
-        )
-        decision = _audit(
+        change = customer_eligibility_mark_ineligible(profile_id=profile_id, notes=notes, now=now)
+        return _record(
+            change,
             agent=agent,
-            customer_id=profile.user_id,
             subject_type=SubjectType.ELIGIBILITY,
-            subject_id=profile.pk,
-            action=(
-                DecisionAction.MARK_ELIGIBLE
-                if status == EligibilityStatus.ELIGIBLE
-                else DecisionAction.MARK_INELIGIBLE
-            ),
-            before=before,
-            after=after,
-            note=notes,
-            outbox_entry=entry,
+            subject_id=profile_id,
+            action=DecisionAction.MARK_INELIGIBLE,
+            note=notes.strip(),
         )
-        account_status_notify(
-            user_id=profile.user_id,
-            account_id=account_id,
-            eligibility_status=status,
-            offering=offering,
-            eligibility_notes=notes,
-            now=now,
-        )
-    return decision
 
 
-def _eligibility_case_status_change(
-    profile: CustomerProfile, status: CaseStatus
-) -> CompositeSubrequest | None:
-    """The eligibility Case follows the decision, through its owner (``case_status_change``)."""
-    return case_status_change(
-        case=eligibility_case(profile=profile),
-        status=status,
-        salesforce_id=profile.internet_eligibility_case_id,
-    )
-
-
-def eligibility_reopen(
-    *, agent: User, profile_id: int, note: str, now: datetime | None = None
-) -> AgentDecision:
-    """A supervisor takes back an eligibility decision: the check is Pending again (checked time
-    cleared, Case reopened), back in the queue for a new decision."""
-    note = note.strip()
-    field_map = get_field_map()
+def eligibility_reopen(*, agent: User, profile_id: int, note: str) -> AgentDecision:
     with transaction.atomic():
-        profile = CustomerProfile.objects.select_for_update().get(pk=profile_id)
-        if profile.internet_eligibility_status not in (
-            EligibilityStatus.ELIGIBLE,
-            EligibilityStatus.INELIGIBLE,
-        ):
-            raise ConflictError(
-                gettext("Only an eligible or ineligible result can be reopened."), code="not_decided"
-            )
-        account_id = _account_id(profile.user_id)
-        before = _snapshot(profile, _PROFILE_ELIGIBILITY_FIELDS)
-        profile.internet_eligibility_status = EligibilityStatus.PENDING
-        profile.internet_eligibility_checked_at = None
-        profile.save(
-            update_fields=["internet_eligibility_status", "internet_eligibility_checked_at", "updated_at"]
-        )
-        dashboard_cache_invalidate(profile.user_id)
-        after = _snapshot(profile, _PROFILE_ELIGIBILITY_FIELDS)
-        subrequests = [
-            CompositeSubrequest.update(
-                "Account",
-                account_id,
-                "account",
-                field_map.record(
-                    "Account",
-                    {
-                        "internet_eligibility_status": EligibilityStatus.PENDING,
-                        "internet_eligibility_checked_at": None,
-                    },
-                ),
-            )
-        ]
-        case_update = _eligibility_case_status_change(profile, CaseStatus.NEW)
-        if case_update is not None:
-            after["case_status"] = CaseStatus.NEW.value
-            subrequests.append(case_update)
-        entry = _enqueue(
-            operation="console.eligibility.reopen", account_id=account_id, subrequests=subrequests
-        )
-        return _audit(
+        change = customer_eligibility_reopen(profile_id=profile_id)
+        return _record(
+            change,
             agent=agent,
-            customer_id=profile.user_id,
             subject_type=SubjectType.ELIGIBILITY,
-            subject_id=profile.pk,
+            subject_id=profile_id,
             action=DecisionAction.REOPEN_ELIGIBILITY,
-            before=before,
-            after=after,
-            note=note,
-            outbox_entry=entry,
+            note=note.strip(),
         )
 
 
-# --- ID verification --------------------------------------------------------------------------
+# --- ID verification (apps.verification owns the card's review, apps.accounts the Account's) --
 
 
 def id_verification_verify(*, agent: User, submission_id: int, now: datetime | None = None) -> AgentDecision:
-    """The residence card is valid and matches the account: Verified, with the verified time and
-    the note "Verified by <agent>"."""
-    return _id_verification_decide(
-        agent=agent,
-        submission_id=submission_id,
-        status=IdVerificationStatus.VERIFIED,
-        reason="",
-        message="",
-        now=now,
-    )
+    with transaction.atomic():
+        change = residence_card_verify(agent=agent, submission_id=submission_id, now=now)
+        return _record(
+            change,
+            agent=agent,
+            subject_type=SubjectType.ID_VERIFICATION,
+            subject_id=submission_id,
+            action=DecisionAction.VERIFY_ID,
+        )
 
 
 def id_verification_reject(
     *, agent: User, submission_id: int, reason: str, message: str, now: datetime | None = None
 ) -> AgentDecision:
-    """The card cannot be accepted: Rejected, with the structured ``reason`` (kept on the
-    submission, it picks the customer's remediation text) and the customer-facing ``message``
-    (``Id_Verification_Rejection_Message__c``, shown to the customer and in the Salesforce email)."""
-    message = message.strip()
-    if reason not in RejectionReason.values:
-        raise ApplicationError(gettext("Choose a rejection reason."), code="reason_required")
-    if not message:
-        raise ApplicationError(
-            gettext("Write the message the customer will see."), code="rejection_message_required"
-        )
-    return _id_verification_decide(
-        agent=agent,
-        submission_id=submission_id,
-        status=IdVerificationStatus.REJECTED,
-        reason=reason,
-        message=message,
-        now=now,
-    )
-
-
-def _id_verification_decide(
-    *,
-    agent: User,
-    submission_id: int,
-    status: IdVerificationStatus,
-    reason: str,
-    message: str,
-    now: datetime | None,
-) -> AgentDecision:
-    now = now or timezone.now()
-    field_map = get_field_map()
     with transaction.atomic():
-        submission = ResidenceCardSubmission.objects.select_for_update().get(pk=submission_id)
-        profile = CustomerProfile.objects.select_for_update().get(user_id=submission.user_id)
-        if submission.status != ResidenceCardSubmission.Status.SUBMITTED:
-            raise _already_decided(
-                gettext("This residence card has already been reviewed (%(status)s).")
-                % {"status": submission.get_status_display()}
-            )
-        if profile.id_verification_status != IdVerificationStatus.SUBMITTED:
-            raise _already_decided(
-                gettext(
-                    "The account's ID verification is %(status)s, not Submitted; it was decided "
-                    "elsewhere. Ask a supervisor to reopen it if it needs a new decision."
-                )
-                % {"status": profile.get_id_verification_status_display() or "-"}
-            )
-        account_id = _account_id(submission.user_id)
-        before = {
-            "submission": _snapshot(submission, _SUBMISSION_FIELDS),
-            "account": _snapshot(profile, _PROFILE_VERIFICATION_FIELDS),
-        }
-        verified = status == IdVerificationStatus.VERIFIED
-        if verified:
-            note = f"Verified by {agent_display_name(agent)}"
-        else:
-            note = f"Rejected by {agent_display_name(agent)} ({RejectionReason(reason).name.lower()})"
-
-        from_status = submission.status
-        submission.status = (
-            ResidenceCardSubmission.Status.VERIFIED if verified else ResidenceCardSubmission.Status.REJECTED
+        change = residence_card_reject(
+            agent=agent, submission_id=submission_id, reason=reason, message=message, now=now
         )
-        submission.rejection_reason = reason
-        submission.rejection_message = message
-        submission.reviewed_at = now
-        submission.reviewed_by = agent
-        submission.save(
-            update_fields=["status", "rejection_reason", "rejection_message", "reviewed_at", "reviewed_by"]
-        )
-        ResidenceCardStatusChange.objects.create(
-            submission=submission,
-            from_status=from_status,
-            to_status=submission.status,
-            changed_by=agent,
-            note=message or note,
-        )
-
-        profile.id_verification_status = status
-        profile.id_verification_verified_at = now
-        profile.id_verification_note = note
-        profile.id_verification_rejection_message = message
-        profile.save(update_fields=[*_PROFILE_VERIFICATION_FIELDS, "updated_at"])
-        dashboard_cache_invalidate(profile.user_id)
-        after = {
-            "submission": _snapshot(submission, _SUBMISSION_FIELDS),
-            "account": _snapshot(profile, _PROFILE_VERIFICATION_FIELDS),
-        }
-
-        entry = _enqueue(
-            operation=f"console.id_verification.{status}",
-            account_id=account_id,
-            subrequests=[
-                CompositeSubrequest.update(
-                    "Account",
-                    account_id,
-                    "account",
-                    field_map.record(
-                        "Account",
-                        {
-                            "id_verification_status": status,
-                            "id_verification_verified_at": salesforce_datetime(now),
-                            "id_verification_note": note,
-                            "id_verification_rejection_message": message or None,
-                        },
-                    ),
-                )
-            ],
-        )
-        decision = _audit(
+        return _record(
+            change,
             agent=agent,
-            customer_id=submission.user_id,
             subject_type=SubjectType.ID_VERIFICATION,
-            subject_id=submission.pk,
-            action=DecisionAction.VERIFY_ID if verified else DecisionAction.REJECT_ID,
-            before=before,
-            after=after,
-            note=message,
-            outbox_entry=entry,
+            subject_id=submission_id,
+            action=DecisionAction.REJECT_ID,
+            note=message.strip(),
         )
-        account_status_notify(
-            user_id=submission.user_id,
-            account_id=account_id,
-            verification_status=status,
-            rejection_message=message,
-            now=now,
-        )
-    return decision
 
 
 def id_verification_reopen(*, agent: User, submission_id: int, note: str) -> AgentDecision:
-    """A supervisor takes back an ID decision on the customer's latest card: Submitted again
-    (verified time, note and rejection message cleared), back in the queue."""
-    note = note.strip()
-    field_map = get_field_map()
     with transaction.atomic():
-        submission = ResidenceCardSubmission.objects.select_for_update().get(pk=submission_id)
-        profile = CustomerProfile.objects.select_for_update().get(user_id=submission.user_id)
-        decided = (ResidenceCardSubmission.Status.VERIFIED, ResidenceCardSubmission.Status.REJECTED)
-        if submission.status not in decided:
-            raise ConflictError(
-                gettext("Only a verified or rejected card can be reopened."), code="not_decided"
-            )
-        if id_verification_latest_submission_id(user_id=submission.user_id) != submission.pk:
-            raise ConflictError(
-                gettext("The customer has uploaded a newer card; review that one instead."),
-                code="not_latest_submission",
-            )
-        account_id = _account_id(submission.user_id)
-        before = {
-            "submission": _snapshot(submission, _SUBMISSION_FIELDS),
-            "account": _snapshot(profile, _PROFILE_VERIFICATION_FIELDS),
-        }
-        from_status = submission.status
-        submission.status = ResidenceCardSubmission.Status.SUBMITTED
-        submission.rejection_reason = ""
-        submission.rejection_message = ""
-        submission.reviewed_at = None
-        submission.reviewed_by = None
-        submission.save(
-            update_fields=["status", "rejection_reason", "rejection_message", "reviewed_at", "reviewed_by"]
-        )
-        ResidenceCardStatusChange.objects.create(
-            submission=submission,
-            from_status=from_status,
-            to_status=submission.status,
-            changed_by=agent,
-            note=note or "Reopened by a supervisor.",
-        )
-        profile.id_verification_status = IdVerificationStatus.SUBMITTED
-        profile.id_verification_verified_at = None
-        profile.id_verification_note = ""
-        profile.id_verification_rejection_message = ""
-        profile.save(update_fields=[*_PROFILE_VERIFICATION_FIELDS, "updated_at"])
-        dashboard_cache_invalidate(profile.user_id)
-        after = {
-            "submission": _snapshot(submission, _SUBMISSION_FIELDS),
-            "account": _snapshot(profile, _PROFILE_VERIFICATION_FIELDS),
-        }
-        entry = _enqueue(
-            operation="console.id_verification.reopen",
-            account_id=account_id,
-            subrequests=[
-                CompositeSubrequest.update(
-                    "Account",
-                    account_id,
-                    "account",
-                    field_map.record(
-                        "Account",
-                        {
-                            "id_verification_status": IdVerificationStatus.SUBMITTED,
-                            "id_verification_verified_at": None,
-                            "id_verification_note": None,
-                            "id_verification_rejection_message": None,
-                        },
-                    ),
-                )
-            ],
-        )
-        return _audit(
+        change = residence_card_reopen(agent=agent, submission_id=submission_id, note=note)
+        return _record(
+            change,
             agent=agent,
-            customer_id=submission.user_id,
             subject_type=SubjectType.ID_VERIFICATION,
-            subject_id=submission.pk,
+            subject_id=submission_id,
             action=DecisionAction.REOPEN_ID_VERIFICATION,
-            before=before,
-            after=after,
-            note=note,
-            outbox_entry=entry,
+            note=note.strip(),
         )
 
 
