@@ -147,10 +147,6 @@ class EventBus:
             except KeyError:
                 raise UnknownTopicError(name) from None
 
-    def topic_names(self) -> list[str]:
-        with self._condition:
-            return sorted(self._topics)
-
     def schema(self, schema_id: str) -> str:
         with self._condition:
             try:
