@@ -1,8 +1,17 @@
-"""Writes to customer accounts."""
+"""Writes to customer accounts, including the Account's two statuses the portal decides on.
+
+The profile mirrors the Salesforce Account's internet eligibility and ID verification fields;
+this module is their one owner (README, "Who changes a status"). Changes the portal makes are
+the functions below: the customer's requests (called by ``apps.verification``), the agents'
+decisions (called by the console, and for ID verification by ``apps.verification``, which owns
+the residence card under review). Changes made in Salesforce arrive through
+``customer_profiles_apply_account_fields`` (status events and reconciliation).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,12 +30,20 @@ from django.utils.translation import gettext
 
 from apps.accounts.dashboard import invoice_due_notification_context
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
-from apps.accounts.models import CustomerProfile, IdMapping, User
+from apps.accounts.models import CustomerProfile, EligibilityStatus, IdMapping, IdVerificationStatus, User
+from apps.accounts.selectors import decision_account_id
+from apps.accounts.status_notifications import account_status_notify
 from apps.billing.models import WhmcsInvoice
-from apps.integrations.outbox import outbox_enqueue_coalesced_update
+from apps.integrations.outbox import outbox_enqueue_coalesced_update, outbox_enqueue_salesforce
 from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
+from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
+from apps.opportunities.models import CaseStatus
+from apps.opportunities.services import case_status_change
+from apps.verification.selectors import eligibility_case
+from portal.exceptions import ApplicationError, ConflictError
+from portal.transitions import Transition, field_values
 
 _DATETIME_ATTRIBUTES = {
     "last_signed_in_at",
@@ -187,9 +204,10 @@ def password_change(*, user_id: int, new_password: str) -> User:
 
 
 def dashboard_notify_invoice_due(*, user_id: int, invoice_id: int) -> None:
-    """The seed's ``INVOICE_DUE``, created when the dashboard sees an invoice due within 7 days or
-    overdue. The notification service dedupes for 24 hours (the daily billing check uses the same
-    source id); a short cache mark spares the row lock on every dashboard view in between."""
+    """The ``INVOICE_DUE`` notification, created when the dashboard sees an invoice due within 7
+    days or overdue. The notification service dedupes for 24 hours (the daily billing check uses
+    the same source id); a short cache mark spares the row lock on every dashboard view in
+    between."""
     mark = f"dashboard:invoice-due:{user_id}:{invoice_id}"
     if cache.get(mark):
         return
@@ -230,4 +248,383 @@ def customer_sign_in_record(*, user_id: int, now: datetime | None = None) -> Non
         record_id=mapping.salesforce_account_id,
         fields={field_map.field("Account", "last_signed_in_at"): salesforce_datetime(now)},
         delay=timedelta(seconds=settings.SIGN_IN_STAMP_COALESCE_SECONDS),
+    )
+
+
+# --- Internet eligibility -----------------------------------------------------------------------
+
+ELIGIBILITY_FIELDS = (
+    "internet_eligibility",
+    "internet_eligibility_status",
+    "internet_eligibility_checked_at",
+    "internet_eligibility_notes",
+)
+"""The eligibility result an agent's decision sets (and its audit row records)."""
+
+
+def customer_eligibility_request(
+    *, profile: CustomerProfile, account_id: str, case_reference: str, now: datetime
+) -> CompositeSubrequest:
+    """The customer asked for a new eligibility check: Pending, requested ``now``.
+
+    Refused while a check is pending; allowed again after a result (a customer who moves checks
+    the new address). The old result's check time and notes are cleared so the mirror and the
+    Account keep agreeing, and the Case pointer until the new Case's ID is written back; the
+    offering stays until an agent sets a new one. Call inside the caller's transaction with
+    ``profile`` locked; returns the Account update (reference ``account``) for the caller's
+    Composite request, ``case_reference`` being the new Case's ID there (``@{case.id}``).
+    """
+    if profile.internet_eligibility_status == EligibilityStatus.PENDING:
+        raise ConflictError(
+            gettext(
+                "We are already checking internet availability for you. "
+                "You will hear from us when the check is complete."
+            ),
+            code="eligibility_pending",
+        )
+    profile.internet_eligibility_status = EligibilityStatus.PENDING
+    profile.internet_eligibility_requested_at = now
+    profile.internet_eligibility_checked_at = None
+    profile.internet_eligibility_notes = ""
+    profile.internet_eligibility_case_id = ""
+    dashboard_cache_invalidate(profile.user_id)
+    profile.save(
+        update_fields=[
+            "internet_eligibility_status",
+            "internet_eligibility_requested_at",
+            "internet_eligibility_checked_at",
+            "internet_eligibility_notes",
+            "internet_eligibility_case_id",
+            "updated_at",
+        ]
+    )
+    return CompositeSubrequest.update(
+        "Account",
+        account_id,
+        "account",
+        get_field_map().record(
+            "Account",
+            {
+                "internet_eligibility_status": EligibilityStatus.PENDING,
+                "internet_eligibility_requested_at": salesforce_datetime(now),
+                "internet_eligibility_case_id": case_reference,
+                "internet_eligibility_checked_at": None,
+                "internet_eligibility_notes": None,
+            },
+        ),
+    )
+
+
+def customer_eligibility_mark_eligible(
+    *, profile_id: int, offering: str, notes: str = "", now: datetime | None = None
+) -> Transition:
+    """An agent's NTT check found service: the Account gets the offering (e.g. "Home 1G"),
+    Eligible, the checked time and the notes; the eligibility Case is closed; the customer is
+    told."""
+    offering = offering.strip()
+    if not offering:
+        raise ApplicationError(gettext("Choose or type the offering type."), code="offering_required")
+    return _eligibility_decide(
+        profile_id=profile_id,
+        status=EligibilityStatus.ELIGIBLE,
+        offering=offering,
+        notes=notes.strip(),
+        now=now,
+    )
+
+
+def customer_eligibility_mark_ineligible(
+    *, profile_id: int, notes: str, now: datetime | None = None
+) -> Transition:
+    """An agent's NTT check found no service: Ineligible with the notes (the customer reads them);
+    any earlier offering is cleared, since it belonged to an address the customer no longer asks
+    about."""
+    notes = notes.strip()
+    if not notes:
+        raise ApplicationError(
+            gettext("Explain why the address is not eligible; the customer reads this note."),
+            code="notes_required",
+        )
+    return _eligibility_decide(
+        profile_id=profile_id, status=EligibilityStatus.INELIGIBLE, offering="", notes=notes, now=now
+    )
+
+
+def _eligibility_decide(
+    *, profile_id: int, status: EligibilityStatus, offering: str, notes: str, now: datetime | None
+) -> Transition:
+    """The decision on a pending check, under the profile's row lock (two agents deciding at
+    once cannot both succeed): ONE Salesforce call for the Account and the Case, and the
+    notification the status event would give (``account_status_notify``, so the customer is told
+    once whichever path arrives first)."""
+    now = now or timezone.now()
+    field_map = get_field_map()
+    with transaction.atomic():
+        profile = CustomerProfile.objects.select_for_update().get(pk=profile_id)
+        if profile.internet_eligibility_status != EligibilityStatus.PENDING:
+            raise ConflictError(
+                gettext("This eligibility check is not pending any more (it is %(status)s).")
+                % {"status": profile.get_internet_eligibility_status_display()},
+                code="already_decided",
+            )
+        account_id = decision_account_id(user_id=profile.user_id)
+        before = field_values(profile, ELIGIBILITY_FIELDS)
+        profile.internet_eligibility = offering
+        profile.internet_eligibility_status = status
+        profile.internet_eligibility_checked_at = now
+        profile.internet_eligibility_notes = notes
+        profile.save(update_fields=[*ELIGIBILITY_FIELDS, "updated_at"])
+        dashboard_cache_invalidate(profile.user_id)
+        after = field_values(profile, ELIGIBILITY_FIELDS)
+
+        subrequests = [
+            CompositeSubrequest.update(
+                "Account",
+                account_id,
+                "account",
+                field_map.record(
+                    "Account",
+                    {
+                        "internet_eligibility": offering or None,
+                        "internet_eligibility_status": status,
+                        "internet_eligibility_checked_at": salesforce_datetime(now),
+                        "internet_eligibility_notes": notes or None,
+                    },
+                ),
+            )
+        ]
+        case_update = _eligibility_case_status_change(profile, CaseStatus.CLOSED)
+        if case_update is not None:
+            after["case_status"] = CaseStatus.CLOSED.value
+            subrequests.append(case_update)
+        entry = outbox_enqueue_salesforce(
+            operation=f"console.eligibility.{status}",
+            record_key=f"Account:{account_id}",
+            subrequests=subrequests,
+        )
+        account_status_notify(
+            user_id=profile.user_id,
+            account_id=account_id,
+            eligibility_status=status,
+            offering=offering,
+            eligibility_notes=notes,
+            now=now,
+        )
+    return Transition(user_id=profile.user_id, before=before, after=after, outbox_entry=entry)
+
+
+def _eligibility_case_status_change(
+    profile: CustomerProfile, status: CaseStatus
+) -> CompositeSubrequest | None:
+    """The eligibility Case follows the decision: its status set locally (when the portal has the
+    Case) and the Salesforce update for it, or None when there is no Case."""
+    return case_status_change(
+        case=eligibility_case(profile=profile),
+        status=status,
+        salesforce_id=profile.internet_eligibility_case_id,
+    )
+
+
+def customer_eligibility_reopen(*, profile_id: int) -> Transition:
+    """A supervisor takes back an eligibility decision: the check is Pending again (checked time
+    cleared, Case reopened), back in the queue for a new decision."""
+    field_map = get_field_map()
+    with transaction.atomic():
+        profile = CustomerProfile.objects.select_for_update().get(pk=profile_id)
+        if profile.internet_eligibility_status not in (
+            EligibilityStatus.ELIGIBLE,
+            EligibilityStatus.INELIGIBLE,
+        ):
+            raise ConflictError(
+                gettext("Only an eligible or ineligible result can be reopened."), code="not_decided"
+            )
+        account_id = decision_account_id(user_id=profile.user_id)
+        before = field_values(profile, ELIGIBILITY_FIELDS)
+        profile.internet_eligibility_status = EligibilityStatus.PENDING
+        profile.internet_eligibility_checked_at = None
+        profile.save(
+            update_fields=["internet_eligibility_status", "internet_eligibility_checked_at", "updated_at"]
+        )
+        dashboard_cache_invalidate(profile.user_id)
+        after = field_values(profile, ELIGIBILITY_FIELDS)
+        subrequests = [
+            CompositeSubrequest.update(
+                "Account",
+                account_id,
+                "account",
+                field_map.record(
+                    "Account",
+                    {
+                        "internet_eligibility_status": EligibilityStatus.PENDING,
+                        "internet_eligibility_checked_at": None,
+                    },
+                ),
+            )
+        ]
+        case_update = _eligibility_case_status_change(profile, CaseStatus.NEW)
+        if case_update is not None:
+            after["case_status"] = CaseStatus.NEW.value
+            subrequests.append(case_update)
+        entry = outbox_enqueue_salesforce(
+            operation="console.eligibility.reopen",
+            record_key=f"Account:{account_id}",
+            subrequests=subrequests,
+        )
+    return Transition(user_id=profile.user_id, before=before, after=after, outbox_entry=entry)
+
+
+# --- ID verification ----------------------------------------------------------------------------
+
+ID_VERIFICATION_FIELDS = (
+    "id_verification_status",
+    "id_verification_verified_at",
+    "id_verification_note",
+    "id_verification_rejection_message",
+)
+"""The verification result an agent's decision sets (and its audit row records)."""
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    """A change of the profile's status fields made inside the caller's transaction: the
+    Account it belongs to, the fields before and after (``ID_VERIFICATION_FIELDS``), and the
+    Account update (reference ``account``) for the caller's Composite request."""
+
+    account_id: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    subrequest: CompositeSubrequest
+
+
+def customer_id_verification_refuse_if_open(profile: CustomerProfile) -> None:
+    """While a residence card waits for review or once one is accepted, another upload is refused."""
+    if profile.id_verification_status == IdVerificationStatus.SUBMITTED:
+        raise ConflictError(
+            gettext("Your residence card is being reviewed. You can upload a new one if we ask you to."),
+            code="id_verification_pending",
+        )
+    if profile.id_verification_status == IdVerificationStatus.VERIFIED:
+        raise ConflictError(
+            gettext(
+                "Your identity is already verified; there is no need to upload your residence card again."
+            ),
+            code="id_verification_verified",
+        )
+
+
+def customer_id_verification_submit(
+    *, profile: CustomerProfile, account_id: str, now: datetime
+) -> CompositeSubrequest:
+    """The customer uploaded a residence card: Submitted, clearing the last rejection. Refused
+    while a card is under review or once verified. Call inside the caller's transaction with
+    ``profile`` locked; returns the Account update for the caller's Composite request."""
+    customer_id_verification_refuse_if_open(profile)
+    profile.id_verification_status = IdVerificationStatus.SUBMITTED
+    profile.id_verification_submitted_at = now
+    profile.id_verification_rejection_message = ""
+    profile.id_verification_note = ""
+    dashboard_cache_invalidate(profile.user_id)
+    profile.save(
+        update_fields=[
+            "id_verification_status",
+            "id_verification_submitted_at",
+            "id_verification_rejection_message",
+            "id_verification_note",
+            "updated_at",
+        ]
+    )
+    return CompositeSubrequest.update(
+        "Account",
+        account_id,
+        "account",
+        get_field_map().record(
+            "Account",
+            {
+                "id_verification_status": IdVerificationStatus.SUBMITTED,
+                "id_verification_submitted_at": salesforce_datetime(now),
+                "id_verification_rejection_message": None,
+                "id_verification_note": None,
+            },
+        ),
+    )
+
+
+def customer_id_verification_decide(
+    *,
+    profile: CustomerProfile,
+    status: IdVerificationStatus,
+    note: str,
+    rejection_message: str,
+    now: datetime,
+) -> AccountChange:
+    """An agent's decision on the card under review: Verified or Rejected, the decision time, the
+    agent's ``note`` and the customer-facing ``rejection_message``. Refused unless the Account is
+    Submitted (it was decided elsewhere). Call inside the caller's transaction (the one that
+    closes the residence card's review) with ``profile`` locked."""
+    if profile.id_verification_status != IdVerificationStatus.SUBMITTED:
+        raise ConflictError(
+            gettext(
+                "The account's ID verification is %(status)s, not Submitted; it was decided "
+                "elsewhere. Ask a supervisor to reopen it if it needs a new decision."
+            )
+            % {"status": profile.get_id_verification_status_display() or "-"},
+            code="already_decided",
+        )
+    return _id_verification_set(
+        profile,
+        status=status,
+        verified_at=now,
+        note=note,
+        rejection_message=rejection_message,
+        salesforce_values={
+            "id_verification_status": status,
+            "id_verification_verified_at": salesforce_datetime(now),
+            "id_verification_note": note,
+            "id_verification_rejection_message": rejection_message or None,
+        },
+    )
+
+
+def customer_id_verification_reopen(*, profile: CustomerProfile) -> AccountChange:
+    """A supervisor takes back an ID decision: Submitted again, the verified time, note and
+    rejection message cleared. Call inside the caller's transaction with ``profile`` locked."""
+    return _id_verification_set(
+        profile,
+        status=IdVerificationStatus.SUBMITTED,
+        verified_at=None,
+        note="",
+        rejection_message="",
+        salesforce_values={
+            "id_verification_status": IdVerificationStatus.SUBMITTED,
+            "id_verification_verified_at": None,
+            "id_verification_note": None,
+            "id_verification_rejection_message": None,
+        },
+    )
+
+
+def _id_verification_set(
+    profile: CustomerProfile,
+    *,
+    status: IdVerificationStatus,
+    verified_at: datetime | None,
+    note: str,
+    rejection_message: str,
+    salesforce_values: dict[str, Any],
+) -> AccountChange:
+    account_id = decision_account_id(user_id=profile.user_id)
+    before = field_values(profile, ID_VERIFICATION_FIELDS)
+    profile.id_verification_status = status
+    profile.id_verification_verified_at = verified_at
+    profile.id_verification_note = note
+    profile.id_verification_rejection_message = rejection_message
+    profile.save(update_fields=[*ID_VERIFICATION_FIELDS, "updated_at"])
+    dashboard_cache_invalidate(profile.user_id)
+    return AccountChange(
+        account_id=account_id,
+        before=before,
+        after=field_values(profile, ID_VERIFICATION_FIELDS),
+        subrequest=CompositeSubrequest.update(
+            "Account", account_id, "account", get_field_map().record("Account", salesforce_values)
+        ),
     )

@@ -1,8 +1,7 @@
 """Order fulfillment: an approved Salesforce Order becomes an active WHMCS service.
 
-Seed 000 steps 9-10, seed 004 "Order Approval Flow", seed 002 "Order Notifications". An agent
-approves the Order (or, to retry, sets its activation status back to Activating); Salesforce's
-flow publishes ``OrderProvisionRequested__e``; then
+An agent approves the Order (or, to retry, sets its activation status back to Activating);
+Salesforce's Order Approval Flow publishes ``OrderProvisionRequested__e``; then
 
 1. :func:`fulfillment_request` (the event handler, inside the event's transaction) records the
    IdemKey on the order's :class:`FulfillmentRun` and queues ``checkout.fulfill_order`` after
@@ -17,9 +16,9 @@ flow publishes ``OrderProvisionRequested__e``; then
      the catalog, tagged in its notes with the Salesforce Order id;
    - **WHMCS AcceptOrder** (runs the provisioning module);
    - **complete**: the portal Order is Activated, the Opportunity Active with the WHMCS service
-     id, and the same change goes to Salesforce as ONE outbox entry (a Composite updating the
-     Order and the Opportunity); ``ORDER_ACTIVATED`` is sent and the customer's WHMCS billing
-     mirror is synced.
+     id (``opportunities.services.opportunity_activate``, which owns the stage), and the same
+     change goes to Salesforce as ONE outbox entry (a Composite updating the Order and the
+     Opportunity); ``ORDER_ACTIVATED`` is sent and the customer's WHMCS billing mirror is synced.
 
 A retry resumes after the last step with an outcome. WHMCS ``AddOrder`` is never sent twice for
 one order: when an earlier attempt sent it without learning the result (timeout, crash), the next
@@ -70,7 +69,8 @@ from apps.integrations.whmcs.exceptions import WhmcsError
 from apps.integrations.whmcs.types import OrderLine, WhmcsOrderRecord
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
-from apps.opportunities.models import Opportunity, OpportunityStage
+from apps.opportunities.models import Opportunity
+from apps.opportunities.services import opportunity_activate
 
 logger = logging.getLogger(__name__)
 
@@ -667,10 +667,11 @@ def _complete(run: FulfillmentRun) -> None:
         opportunity = order.opportunity
         if opportunity is None and run.salesforce_opportunity_id:
             opportunity = Opportunity.objects.filter(salesforce_id=run.salesforce_opportunity_id).first()
-        if opportunity is not None:
-            opportunity.stage = OpportunityStage.ACTIVE
-            opportunity.whmcs_service_id = run.whmcs_service_id
-            opportunity.save(update_fields=["stage", "whmcs_service_id", "updated_at"])
+        opportunity_update = opportunity_activate(
+            opportunity=opportunity,
+            salesforce_id=run.salesforce_opportunity_id,
+            whmcs_service_id=run.whmcs_service_id,
+        )
 
         if run.salesforce_updated_at is None:
             subrequests = [
@@ -691,21 +692,8 @@ def _complete(run: FulfillmentRun) -> None:
                     ),
                 )
             ]
-            opportunity_sf_id = run.salesforce_opportunity_id or (
-                opportunity.salesforce_id if opportunity else ""
-            )
-            if opportunity_sf_id:
-                subrequests.append(
-                    CompositeSubrequest.update(
-                        "Opportunity",
-                        opportunity_sf_id,
-                        "opportunity",
-                        fm.record(
-                            "Opportunity",
-                            {"stage": OpportunityStage.ACTIVE, "whmcs_service_id": run.whmcs_service_id},
-                        ),
-                    )
-                )
+            if opportunity_update is not None:
+                subrequests.append(opportunity_update)
             outbox_enqueue_salesforce(
                 operation="order.fulfillment.activated",
                 record_key=_record_key(run),

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from dataclasses import dataclass
 
-from apps.accounts.models import User
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext
+
+from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
+from apps.catalog.models import ProductType
 from apps.checkout.models import Order, OrderItem
 
 
@@ -22,3 +27,48 @@ def order_list(*, user: User) -> QuerySet[Order]:
 def order_get(*, user: User, order_id: int) -> Order | None:
     """One of the customer's orders by its portal pk, or None if it is not theirs."""
     return order_list(user=user).filter(pk=order_id).first()
+
+
+@dataclass(frozen=True)
+class Prerequisite:
+    label: str
+    met: bool
+    detail: str
+
+
+def order_prerequisites(*, order: Order, profile: CustomerProfile | None = None) -> list[Prerequisite]:
+    """What an order needs before an agent approves it: internet an eligibility result, SIM a
+    verified ID (internet too where ``INTERNET_ORDERS_REQUIRE_ID_VERIFICATION`` says so)."""
+    if profile is None:
+        profile = CustomerProfile.objects.filter(user_id=order.user_id).first() or CustomerProfile(
+            user_id=order.user_id
+        )
+    checks: list[Prerequisite] = []
+    if order.product_type == ProductType.INTERNET:
+        checks.append(
+            Prerequisite(
+                label=gettext("Internet eligibility is set (Eligible)"),
+                met=profile.internet_eligibility_status == EligibilityStatus.ELIGIBLE
+                and bool(profile.internet_eligibility),
+                detail=" · ".join(
+                    part
+                    for part in (
+                        profile.get_internet_eligibility_status_display(),
+                        profile.internet_eligibility,
+                    )
+                    if part
+                ),
+            )
+        )
+    needs_id = order.product_type == ProductType.SIM or (
+        order.product_type == ProductType.INTERNET and settings.INTERNET_ORDERS_REQUIRE_ID_VERIFICATION
+    )
+    if needs_id:
+        checks.append(
+            Prerequisite(
+                label=gettext("ID verification is Verified"),
+                met=profile.id_verification_status == IdVerificationStatus.VERIFIED,
+                detail=profile.get_id_verification_status_display(),
+            )
+        )
+    return checks

@@ -1,4 +1,4 @@
-"""Order placement (seed 000 "Opportunity Management Module"; seed 004 "Order Placement").
+"""Order placement and approval: this app owns the Order's status (README, "Who changes a status").
 
 A customer's order becomes, in ONE transaction: the Opportunity it belongs to (found or created,
 moved to Post Processing), the Order (Pending Review) with its items, and ONE outbox entry whose
@@ -9,6 +9,9 @@ Each order carries the customer's ``Idempotency-Key``. A repeat with the same ke
 order placed the first time (no new rows, no new outbox entry); the same key with a different
 request is refused. Concurrent duplicates meet the customer lock and, failing that, the unique
 constraint on ``(user, idempotency_key)``.
+
+An agent's approval (``order_approve``) sets the Order to Approved; fulfillment (``fulfillment``)
+takes it from there to Activated or Failed.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
+from apps.accounts.selectors import decision_account_id
 from apps.billing.selectors import whmcs_service_has_active
 from apps.catalog.models import ItemClass, Product, ProductType
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
-from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce
+from apps.checkout.selectors import order_prerequisites
+from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, portal_ref
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.opportunities.services import (
@@ -41,6 +46,7 @@ from apps.opportunities.services import (
     opportunity_match_for_order,
 )
 from portal.exceptions import ApplicationError, ConflictError
+from portal.transitions import Transition, field_values
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 ORDER_MODEL = "checkout.Order"
@@ -246,8 +252,8 @@ def _place(
 
 
 def _check_prerequisites(*, profile: CustomerProfile, product_type: str) -> None:
-    """Seed 000 "Data Flow by Product Type": internet needs a confirmed eligibility check, SIM a
-    verified residence card; internet needs ID verification too where the setting says so."""
+    """Internet needs a confirmed eligibility check, SIM a verified residence card; internet
+    needs ID verification too where ``INTERNET_ORDERS_REQUIRE_ID_VERIFICATION`` says so."""
     id_verified = profile.id_verification_status == IdVerificationStatus.VERIFIED
     if product_type == ProductType.INTERNET:
         if profile.internet_eligibility_status != EligibilityStatus.ELIGIBLE:
@@ -308,3 +314,44 @@ def _validated_products(
         if any(plan.eligibility_offering and plan.eligibility_offering != offering for plan in plans):
             raise refuse(_("This plan is not available for your address."))
     return products
+
+
+def order_approve(*, order_id: int) -> Transition:
+    """An agent approves an order in Pending Review whose prerequisites hold
+    (``order_prerequisites``): ``Order.Status = Approved`` in Salesforce, whose Order Approval
+    Flow sets the activation status and publishes ``OrderProvisionRequested__e``; the portal's
+    subscriber then fulfils the order exactly as for an approval made in Salesforce."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status != OrderStatus.PENDING_REVIEW:
+            raise ConflictError(
+                _("This order is not waiting for approval (it is %(status)s).")
+                % {"status": order.get_status_display()},
+                code="already_decided",
+            )
+        profile = CustomerProfile.objects.filter(user_id=order.user_id).first()
+        unmet = [check.label for check in order_prerequisites(order=order, profile=profile) if not check.met]
+        if unmet:
+            raise ApplicationError(
+                _("The order cannot be approved yet: %(unmet)s.") % {"unmet": "; ".join(unmet)},
+                code="prerequisites_not_met",
+            )
+        before = field_values(order, ("status",))
+        order.status = OrderStatus.APPROVED
+        order.save(update_fields=["status", "updated_at"])
+        dashboard_cache_invalidate(order.user_id)
+        entry = outbox_enqueue_salesforce(
+            operation="console.order.approve",
+            record_key=f"Account:{decision_account_id(user_id=order.user_id)}",
+            subrequests=[
+                CompositeSubrequest.update(
+                    "Order",
+                    order.salesforce_id or portal_ref(ORDER_MODEL, order.pk),
+                    "order",
+                    get_field_map().record("Order", {"status": OrderStatus.APPROVED}),
+                )
+            ],
+        )
+        return Transition(
+            user_id=order.user_id, before=before, after=field_values(order, ("status",)), outbox_entry=entry
+        )

@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.models import CustomerProfile, EligibilityStatus, User
 from apps.catalog.models import ProductType
 from apps.checkout.models import OrderStatus
+from apps.checkout.selectors import order_prerequisites
 from apps.console import forms as console_forms
 from apps.console import selectors, services
 from apps.console.models import (
@@ -45,6 +46,13 @@ from apps.console.models import (
 )
 from apps.console.views import can_view_documents, residence_card_document
 from apps.opportunities.models import CaseStatus, LineReturnStatus, OpportunityStage
+from apps.opportunities.selectors import cancellation_scheduled_at, cancellation_whmcs_service
+from apps.opportunities.services import (
+    CANCELLATION_CUTOFF_DAY,
+    TOKYO,
+    cancellation_readiness,
+    cancellation_schedule,
+)
 from apps.opportunities.support import (
     CATEGORY_AGENT_LABELS,
     OPEN_STATUSES,
@@ -53,7 +61,7 @@ from apps.opportunities.support import (
     support_description_parse,
 )
 from apps.verification.models import RejectionReason, ResidenceCardSubmission
-from apps.verification.selectors import REJECTION_REMEDIATIONS
+from apps.verification.selectors import REJECTION_REMEDIATIONS, eligibility_case, eligibility_latest_request
 from portal.exceptions import ApplicationError
 
 Handler = Callable[[User, Any, dict[str, Any]], AgentDecision]
@@ -177,10 +185,8 @@ class CancellationDueFilter(admin.SimpleListFilter):
         return [("due", _("Today or earlier")), ("later", _("Later"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        today = timezone.now().astimezone(selectors.TOKYO).date()
-        end_of_today = datetime.combine(
-            today + timedelta(days=1), datetime.min.time(), tzinfo=selectors.TOKYO
-        )
+        today = timezone.now().astimezone(TOKYO).date()
+        end_of_today = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=TOKYO)
         if self.value() == "due":
             return queryset.filter(scheduled_at__lt=end_of_today)
         if self.value() == "later":
@@ -594,8 +600,8 @@ class EligibilityQueueAdmin(QueueAdmin):
 
     def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
         return {
-            "eligibility_request": selectors.eligibility_latest_request(user_id=obj.user_id),
-            "case": selectors.eligibility_case(profile=obj),
+            "eligibility_request": eligibility_latest_request(user_id=obj.user_id),
+            "case": eligibility_case(profile=obj),
             "age": selectors.queue_age(obj.internet_eligibility_requested_at),
             "age_label": age_label(obj.internet_eligibility_requested_at),
             "pending": obj.internet_eligibility_status == EligibilityStatus.PENDING,
@@ -793,7 +799,7 @@ class OrderApprovalQueueAdmin(QueueAdmin):
 
     @admin.display(description=_("prerequisites"))
     def prerequisites(self, obj: Any) -> str:
-        checks = selectors.order_prerequisites(order=obj, profile=self._profile(obj))
+        checks = order_prerequisites(order=obj, profile=self._profile(obj))
         if all(check.met for check in checks):
             return badge(gettext("Met"), "ok")
         return badge(gettext("Not met"), "overdue")
@@ -804,7 +810,7 @@ class OrderApprovalQueueAdmin(QueueAdmin):
     def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
         items = list(obj.items.select_related("product").order_by("id"))
         return {
-            "prerequisites": selectors.order_prerequisites(order=obj),
+            "prerequisites": order_prerequisites(order=obj),
             "items": [(item, item.unit_price * item.quantity) for item in items],
             "pending": obj.status == OrderStatus.PENDING_REVIEW,
             "age_label": age_label(obj.created_at),
@@ -872,27 +878,27 @@ class CancellationQueueAdmin(QueueAdmin):
 
     @admin.display(description=_("scheduled cancellation"), ordering="scheduled_at")
     def scheduled_date(self, obj: Any) -> Any:
-        scheduled_at = selectors.cancellation_scheduled_at(obj)
-        return scheduled_at.astimezone(selectors.TOKYO).date() if scheduled_at else "—"
+        scheduled_at = cancellation_scheduled_at(obj)
+        return scheduled_at.astimezone(TOKYO).date() if scheduled_at else "—"
 
     def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
         case = selectors.cancellation_case(opportunity=obj)
-        scheduled_at = selectors.cancellation_scheduled_at(obj)
+        scheduled_at = cancellation_scheduled_at(obj)
         requested_at = case.created_at if case else None
-        expected = selectors.expected_cancellation_date(requested_at=requested_at) if requested_at else None
-        scheduled_date = scheduled_at.astimezone(selectors.TOKYO).date() if scheduled_at else None
+        expected = cancellation_schedule(requested_at=requested_at).scheduled_for if requested_at else None
+        scheduled_date = scheduled_at.astimezone(TOKYO).date() if scheduled_at else None
         return {
             "case": case,
             "requested_at": requested_at,
-            "requested_day": requested_at.astimezone(selectors.TOKYO).day if requested_at else None,
-            "cutoff_day": selectors.CANCELLATION_CUTOFF_DAY,
+            "requested_day": requested_at.astimezone(TOKYO).day if requested_at else None,
+            "cutoff_day": CANCELLATION_CUTOFF_DAY,
             "expected_date": expected,
             "scheduled_date": scheduled_date,
             "schedule_matches_rule": expected is not None and expected == scheduled_date,
             "is_internet": obj.product_type == ProductType.INTERNET,
             "line_return_steps": [choice for choice in LineReturnStatus.choices if choice[0]],
-            "whmcs_service": selectors.cancellation_whmcs_service(opportunity=obj),
-            "readiness": services.cancellation_readiness(opportunity=obj),
+            "whmcs_service": cancellation_whmcs_service(opportunity=obj),
+            "readiness": cancellation_readiness(opportunity=obj),
             "cancelling": obj.stage == OpportunityStage.CANCELLING,
         }
 

@@ -7,22 +7,17 @@ Public holidays are not known to the portal and count as business days.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from apps.accounts.models import CustomerProfile, EligibilityStatus, IdMapping, IdVerificationStatus
-from apps.billing.models import WhmcsService
-from apps.catalog.models import ProductType
-from apps.checkout.models import Order, OrderStatus
+from apps.accounts.models import CustomerProfile, EligibilityStatus, IdMapping
+from apps.checkout.models import OrderStatus
 from apps.console.models import (
     AgentDecision,
     CancellationQueueItem,
@@ -33,21 +28,13 @@ from apps.console.models import (
     SupportCaseQueueItem,
 )
 from apps.integrations.models import OutboxEntry
-from apps.opportunities.models import (
-    Case,
-    CaseComment,
-    CaseType,
-    LineReturnStatus,
-    Opportunity,
-    OpportunityStage,
-)
-from apps.opportunities.support import OPEN_STATUSES, support_ticket_q
+from apps.opportunities.models import Case, CaseComment, CaseType, Opportunity, OpportunityStage
+from apps.opportunities.services import TOKYO
+from apps.opportunities.support import support_ticket_q
 from apps.verification.models import EligibilityRequest, ResidenceCardSubmission
 
-TOKYO = ZoneInfo("Asia/Tokyo")
-CANCELLATION_CUTOFF_DAY = 25
 ELIGIBILITY_SLA = timedelta(days=2)
-"""Seed 000 "Critical Issues" 1: customers are told a check takes 1-2 business days."""
+"""Customers are told a check takes 1-2 business days (``verification.selectors``)."""
 
 UNSETTLED_OUTBOX_STATUSES = (
     OutboxEntry.Status.PENDING,
@@ -217,10 +204,6 @@ def support_case_queue_items() -> QuerySet[SupportCaseQueueItem]:
     return _with_sync_flags(queryset)
 
 
-def support_case_queue_open() -> QuerySet[SupportCaseQueueItem]:
-    return support_case_queue_items().filter(status__in=OPEN_STATUSES)
-
-
 def support_case_thread(*, case: Case) -> list[CaseComment]:
     """Every comment of the Case, published or not (agents see internal ones too), oldest first."""
     return list(CaseComment.objects.filter(case=case).select_related("author").order_by("created_at", "pk"))
@@ -316,107 +299,8 @@ def decisions_for(*, subject_type: SubjectType | str, subject_id: Any) -> list[A
     )
 
 
-def eligibility_latest_request(*, user_id: int) -> EligibilityRequest | None:
-    return (
-        EligibilityRequest.objects.filter(user_id=user_id)
-        .select_related("case")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
-
-
-def eligibility_case(*, profile: CustomerProfile) -> Case | None:
-    """The Case of the customer's latest eligibility request (or the one the Account names)."""
-    request = eligibility_latest_request(user_id=profile.user_id)
-    if request is not None and request.case is not None:
-        return request.case
-    if profile.internet_eligibility_case_id:
-        return Case.objects.filter(salesforce_id=profile.internet_eligibility_case_id).first()
-    return None
-
-
-def id_verification_latest_submission_id(*, user_id: int) -> int | None:
-    return (
-        ResidenceCardSubmission.objects.filter(user_id=user_id)
-        .order_by("-submitted_at", "-pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
-
-
 def customer_profile_for(*, user_id: int) -> CustomerProfile | None:
     return CustomerProfile.objects.filter(user_id=user_id).first()
-
-
-@dataclass(frozen=True)
-class Prerequisite:
-    label: str
-    met: bool
-    detail: str
-
-
-def order_prerequisites(*, order: Order, profile: CustomerProfile | None = None) -> list[Prerequisite]:
-    """Seed 000 "Order Approval Processing" step 1: internet needs an eligibility result, SIM a
-    verified ID (internet too where ``INTERNET_ORDERS_REQUIRE_ID_VERIFICATION`` says so)."""
-    if profile is None:
-        profile = customer_profile_for(user_id=order.user_id) or CustomerProfile(user_id=order.user_id)
-    checks: list[Prerequisite] = []
-    if order.product_type == ProductType.INTERNET:
-        checks.append(
-            Prerequisite(
-                label=gettext("Internet eligibility is set (Eligible)"),
-                met=profile.internet_eligibility_status == EligibilityStatus.ELIGIBLE
-                and bool(profile.internet_eligibility),
-                detail=" · ".join(
-                    part
-                    for part in (
-                        profile.get_internet_eligibility_status_display(),
-                        profile.internet_eligibility,
-                    )
-                    if part
-                ),
-            )
-        )
-    needs_id = order.product_type == ProductType.SIM or (
-        order.product_type == ProductType.INTERNET and settings.INTERNET_ORDERS_REQUIRE_ID_VERIFICATION
-    )
-    if needs_id:
-        checks.append(
-            Prerequisite(
-                label=gettext("ID verification is Verified"),
-                met=profile.id_verification_status == IdVerificationStatus.VERIFIED,
-                detail=profile.get_id_verification_status_display(),
-            )
-        )
-    return checks
-
-
-def cancellation_whmcs_service(*, opportunity: Opportunity) -> WhmcsService | None:
-    if opportunity.whmcs_service_id is None:
-        return None
-    return WhmcsService.objects.filter(
-        user_id=opportunity.user_id, whmcs_id=opportunity.whmcs_service_id
-    ).first()
-
-
-def cancellation_scheduled_at(opportunity: Opportunity) -> datetime | None:
-    if opportunity.product_type == ProductType.SIM:
-        return opportunity.sim_scheduled_cancellation_at or opportunity.scheduled_cancellation_at
-    return opportunity.scheduled_cancellation_at or opportunity.sim_scheduled_cancellation_at
-
-
-LINE_RETURN_DONE = (LineReturnStatus.RETURNED_1, LineReturnStatus.RETURNED_2)
-
-
-def expected_cancellation_date(*, requested_at: datetime) -> date:
-    """The 25th rule (seed 000 "Cancellation Processing" step 2), on the Japanese calendar:
-    requested before the 25th, the service ends on the last day of this month; on or after the
-    25th, on the last day of next month."""
-    local = requested_at.astimezone(TOKYO)
-    year, month = local.year, local.month
-    if local.day >= CANCELLATION_CUTOFF_DAY:
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def cancellation_case(*, opportunity: Opportunity) -> Case | None:

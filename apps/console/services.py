@@ -1,140 +1,47 @@
-"""Agent decisions: each one a transaction that changes the portal's mirror, records the audit
-row, queues ONE Salesforce call (an outbox entry) and tells the customer.
+"""Agent decisions: each one calls the service that owns the record's status and records the
+console's audit row (``AgentDecision``), in one transaction.
 
-The Salesforce fields written are those of the agents' checklists in Salesforce (seed 000 "Agent
-Workflow & Checklist"), so a decision made here and one made in Salesforce leave the org in the
-same state, and the org's flows react the same way: the Account flow publishes the status event
-and sends its email, and an Order set to Approved publishes ``OrderProvisionRequested__e``, which
-starts fulfillment exactly as an approval in Salesforce does.
-
-Eligibility and ID decisions notify through ``account_status_notify``, the function the platform
-event path uses too, so the customer gets one notification whichever path arrives first.
+The owning services (README, "Who changes a status") change the record, queue the ONE
+Salesforce call that carries the change (an outbox entry) and tell the customer, exactly as they
+do for the customer API and the Salesforce event handlers; they write the Salesforce fields of
+the agents' checklists in Salesforce, so a decision made here and one made in Salesforce leave
+the org in the same state. They also check, under a row lock, that the record is still in the
+state the decision expects, so two agents deciding at once cannot both succeed. This module
+adds the audit row, linked to the outbox entry, and never writes another app's records.
 
 Services never check the agent's permissions: the admin views do (one permission per queue,
-``console.reopen_decision`` for reopening). They do check that the record is still in the state
-the decision expects, under a row lock, so two agents deciding at once cannot both succeed.
+``console.reopen_decision`` for reopening).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from django.db import models, transaction
-from django.utils import timezone
+from django.db import transaction
 from django.utils.translation import gettext
 
-from apps.accounts.dashboard_cache import dashboard_cache_invalidate
-from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
-from apps.accounts.status_notifications import account_status_notify
-from apps.catalog.models import ProductType
-from apps.checkout.models import Order, OrderStatus
+from apps.accounts.models import User
+from apps.accounts.services import (
+    customer_eligibility_mark_eligible,
+    customer_eligibility_mark_ineligible,
+    customer_eligibility_reopen,
+)
+from apps.checkout.services import order_approve as checkout_order_approve
 from apps.console.models import AgentDecision, DecisionAction, SubjectType
-from apps.console.selectors import (
-    LINE_RETURN_DONE,
-    TOKYO,
-    cancellation_scheduled_at,
-    cancellation_whmcs_service,
-    customer_account_id,
-    eligibility_case,
-    id_verification_latest_submission_id,
-    order_prerequisites,
-    outbox_unsettled_for_customer,
-)
+from apps.console.selectors import outbox_unsettled_for_customer
 from apps.integrations.models import OutboxEntry
-from apps.integrations.outbox import (
-    PortalRef,
-    WriteBack,
-    outbox_enqueue_salesforce,
-    outbox_mark_applied,
-    outbox_retry,
-    portal_ref,
-)
-from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
-from apps.integrations.salesforce.gateway import CompositeSubrequest, is_salesforce_id
-from apps.notifications.models import NotificationSource, NotificationType
-from apps.notifications.services import notification_create
-from apps.opportunities.models import (
-    Case,
-    CaseComment,
-    CaseStatus,
-    LineReturnStatus,
-    Opportunity,
-    OpportunityStage,
-)
-from apps.opportunities.support import (
-    CASE_MODEL,
-    COMMENT_MAX_LENGTH,
-    COMMENT_MODEL,
-    case_comment_subrequest,
-    support_ticket_q,
-)
-from apps.verification.models import RejectionReason, ResidenceCardStatusChange, ResidenceCardSubmission
+from apps.integrations.outbox import outbox_mark_applied, outbox_retry
+from apps.integrations.salesforce.gateway import is_salesforce_id
+from apps.opportunities import services as opportunities
+from apps.opportunities import support
+from apps.verification.services import residence_card_reject, residence_card_reopen, residence_card_verify
 from portal.exceptions import ApplicationError, ConflictError
+from portal.transitions import Transition
 
 ELIGIBILITY_OFFERINGS = ("Home 1G", "Mansion 1G", "Home 10G")
-"""The usual results of the NTT check (seed 000); the agent may type another one."""
-
-_PROFILE_ELIGIBILITY_FIELDS = (
-    "internet_eligibility",
-    "internet_eligibility_status",
-    "internet_eligibility_checked_at",
-    "internet_eligibility_notes",
-)
-_PROFILE_VERIFICATION_FIELDS = (
-    "id_verification_status",
-    "id_verification_verified_at",
-    "id_verification_note",
-    "id_verification_rejection_message",
-)
-_SUBMISSION_FIELDS = ("status", "rejection_reason", "rejection_message", "reviewed_at", "reviewed_by_id")
-
-
-def agent_display_name(agent: User) -> str:
-    return agent.get_full_name() or agent.email
-
-
-# --- Shared steps -----------------------------------------------------------------------------
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def _snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
-    return {name: _json_value(getattr(instance, name)) for name in fields}
-
-
-def _account_id(user_id: int) -> str:
-    account_id = customer_account_id(user_id=user_id)
-    if not account_id:
-        raise ApplicationError(
-            gettext("This customer has no Salesforce Account yet, so the decision cannot be recorded."),
-            code="account_not_linked",
-        )
-    return account_id
-
-
-def _already_decided(message: str) -> ConflictError:
-    return ConflictError(message, code="already_decided")
-
-
-def _record_id(instance: Order | Case | Opportunity, model: str) -> str | PortalRef:
-    """The Salesforce ID, or a placeholder the outbox fills in once an earlier entry learns it."""
-    return instance.salesforce_id or portal_ref(model, instance.pk)
-
-
-def _enqueue(*, operation: str, account_id: str, subrequests: list[CompositeSubrequest]) -> OutboxEntry:
-    return outbox_enqueue_salesforce(
-        operation=operation, record_key=f"Account:{account_id}", subrequests=subrequests
-    )
+"""The usual results of the NTT check; the agent may type another one."""
 
 
 def _audit(
@@ -162,678 +69,181 @@ def _audit(
     )
 
 
-# --- Internet eligibility ---------------------------------------------------------------------
+def _record(
+    change: Transition,
+    *,
+    agent: User,
+    subject_type: SubjectType,
+    subject_id: Any,
+    action: DecisionAction,
+    note: str = "",
+) -> AgentDecision:
+    """The audit row of a decision the owning service has just made."""
+    return _audit(
+        agent=agent,
+        customer_id=change.user_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        action=action,
+        before=change.before,
+        after=change.after,
+        note=note,
+        outbox_entry=change.outbox_entry,
+    )
+
+
+# --- Internet eligibility (apps.accounts owns the Account's eligibility) ---------------------
 
 
 def eligibility_mark_eligible(
     *, agent: User, profile_id: int, offering: str, notes: str = "", now: datetime | None = None
 ) -> AgentDecision:
-    """The NTT check found service: the Account gets the offering (e.g. "Home 1G"), Eligible,
-    the checked time and the notes; the eligibility Case is closed; the customer is told."""
-    offering = offering.strip()
-    if not offering:
-        raise ApplicationError(gettext("Choose or type the offering type."), code="offering_required")
-    return _eligibility_decide(
-        agent=agent,
-        profile_id=profile_id,
-        status=EligibilityStatus.ELIGIBLE,
-        offering=offering,
-        notes=notes.strip(),
-        now=now,
-    )
+    with transaction.atomic():
+        change = customer_eligibility_mark_eligible(
+            profile_id=profile_id, offering=offering, notes=notes, now=now
+        )
+        return _record(
+            change,
+            agent=agent,
+            subject_type=SubjectType.ELIGIBILITY,
+            subject_id=profile_id,
+            action=DecisionAction.MARK_ELIGIBLE,
+            note=notes.strip(),
+        )
 
 
 def eligibility_mark_ineligible(
     *, agent: User, profile_id: int, notes: str, now: datetime | None = None
 ) -> AgentDecision:
-    """The NTT check found no service: Ineligible with the notes (the customer reads them); any
-    earlier offering is cleared, since it belonged to an address the customer no longer asks about."""
-    notes = notes.strip()
-    if not notes:
-        raise ApplicationError(
-            gettext("Explain why the address is not eligible; the customer reads this note."),
-            code="notes_required",
-        )
-    return _eligibility_decide(
-        agent=agent,
-        profile_id=profile_id,
-        status=EligibilityStatus.INELIGIBLE,
-        offering="",
-        notes=notes,
-        now=now,
-    )
-
-
-def _eligibility_decide(
-    *,
-    agent: User,
-    profile_id: int,
-    status: EligibilityStatus,
-    offering: str,
-    notes: str,
-    now: datetime | None,
-) -> AgentDecision:
-    now = now or timezone.now()
-    field_map = get_field_map()
     with transaction.atomic():
-        profile = CustomerProfile.objects.select_for_update().get(pk=profile_id)
-        if profile.internet_eligibility_status != EligibilityStatus.PENDING:
-            raise _already_decided(
-                gettext("This eligibility check is not pending any more (it is %(status)s).")
-                % {"status": profile.get_internet_eligibility_status_display()}
-            )
-        account_id = _account_id(profile.user_id)
-        before = _snapshot(profile, _PROFILE_ELIGIBILITY_FIELDS)
-        profile.internet_eligibility = offering
-        profile.internet_eligibility_status = status
-        profile.internet_eligibility_checked_at = now
-        profile.internet_eligibility_notes = notes
-        profile.save(update_fields=[*_PROFILE_ELIGIBILITY_FIELDS, "updated_at"])
-        dashboard_cache_invalidate(profile.user_id)
-        after = _snapshot(profile, _PROFILE_ELIGIBILITY_FIELDS)
-
-        subrequests = [
-            CompositeSubrequest.update(
-                "Account",
-                account_id,
-                "account",
-                field_map.record(
-                    "Account",
-                    {
-                        "internet_eligibility": offering or None,
-                        "internet_eligibility_status": status,
-                        "internet_eligibility_checked_at": salesforce_datetime(now),
-                        "internet_eligibility_notes": notes or None,
-                    },
-                ),
-            )
-        ]
-        case_record_id = _eligibility_case_set_status(profile, CaseStatus.CLOSED)
-        if case_record_id:
-            after["case_status"] = CaseStatus.CLOSED.value
-            subrequests.append(
-                CompositeSubrequest.update(
-                    "Case", case_record_id, "case", field_map.record("Case", {"status": CaseStatus.CLOSED})
-                )
-            )
-        entry = _enqueue(
-            operation=f"console.eligibility.{status}", account_id=account_id, subrequests=subrequests
-        )
-        decision = _audit(
+        change = customer_eligibility_mark_ineligible(profile_id=profile_id, notes=notes, now=now)
+        return _record(
+            change,
             agent=agent,
-            customer_id=profile.user_id,
             subject_type=SubjectType.ELIGIBILITY,
-            subject_id=profile.pk,
-            action=(
-                DecisionAction.MARK_ELIGIBLE
-                if status == EligibilityStatus.ELIGIBLE
-                else DecisionAction.MARK_INELIGIBLE
-            ),
-            before=before,
-            after=after,
-            note=notes,
-            outbox_entry=entry,
+            subject_id=profile_id,
+            action=DecisionAction.MARK_INELIGIBLE,
+            note=notes.strip(),
         )
-        account_status_notify(
-            user_id=profile.user_id,
-            account_id=account_id,
-            eligibility_status=status,
-            offering=offering,
-            eligibility_notes=notes,
-            now=now,
-        )
-    return decision
 
 
-def _eligibility_case_set_status(profile: CustomerProfile, status: CaseStatus) -> str | PortalRef:
-    """Set the eligibility Case's status locally; returns its Salesforce ID (or a placeholder for
-    one still on its way) for the Salesforce update, or "" when there is no Case to update."""
-    case = eligibility_case(profile=profile)
-    if case is not None:
-        if case.status != status:
-            case.status = status
-            case.save(update_fields=["status", "updated_at"])
-        return _record_id(case, "opportunities.Case")
-    return profile.internet_eligibility_case_id
-
-
-def eligibility_reopen(
-    *, agent: User, profile_id: int, note: str, now: datetime | None = None
-) -> AgentDecision:
-    """A supervisor takes back an eligibility decision: the check is Pending again (checked time
-    cleared, Case reopened), back in the queue for a new decision."""
-    note = note.strip()
-    field_map = get_field_map()
+def eligibility_reopen(*, agent: User, profile_id: int, note: str) -> AgentDecision:
     with transaction.atomic():
-        profile = CustomerProfile.objects.select_for_update().get(pk=profile_id)
-        if profile.internet_eligibility_status not in (
-            EligibilityStatus.ELIGIBLE,
-            EligibilityStatus.INELIGIBLE,
-        ):
-            raise ConflictError(
-                gettext("Only an eligible or ineligible result can be reopened."), code="not_decided"
-            )
-        account_id = _account_id(profile.user_id)
-        before = _snapshot(profile, _PROFILE_ELIGIBILITY_FIELDS)
-        profile.internet_eligibility_status = EligibilityStatus.PENDING
-        profile.internet_eligibility_checked_at = None
-        profile.save(
-            update_fields=["internet_eligibility_status", "internet_eligibility_checked_at", "updated_at"]
-        )
-        dashboard_cache_invalidate(profile.user_id)
-        after = _snapshot(profile, _PROFILE_ELIGIBILITY_FIELDS)
-        subrequests = [
-            CompositeSubrequest.update(
-                "Account",
-                account_id,
-                "account",
-                field_map.record(
-                    "Account",
-                    {
-                        "internet_eligibility_status": EligibilityStatus.PENDING,
-                        "internet_eligibility_checked_at": None,
-                    },
-                ),
-            )
-        ]
-        case_record_id = _eligibility_case_set_status(profile, CaseStatus.NEW)
-        if case_record_id:
-            after["case_status"] = CaseStatus.NEW.value
-            subrequests.append(
-                CompositeSubrequest.update(
-                    "Case", case_record_id, "case", field_map.record("Case", {"status": CaseStatus.NEW})
-                )
-            )
-        entry = _enqueue(
-            operation="console.eligibility.reopen", account_id=account_id, subrequests=subrequests
-        )
-        return _audit(
+        change = customer_eligibility_reopen(profile_id=profile_id)
+        return _record(
+            change,
             agent=agent,
-            customer_id=profile.user_id,
             subject_type=SubjectType.ELIGIBILITY,
-            subject_id=profile.pk,
+            subject_id=profile_id,
             action=DecisionAction.REOPEN_ELIGIBILITY,
-            before=before,
-            after=after,
-            note=note,
-            outbox_entry=entry,
+            note=note.strip(),
         )
 
 
-# --- ID verification --------------------------------------------------------------------------
+# --- ID verification (apps.verification owns the card's review, apps.accounts the Account's) --
 
 
 def id_verification_verify(*, agent: User, submission_id: int, now: datetime | None = None) -> AgentDecision:
-    """The residence card is valid and matches the account: Verified, with the verified time and
-    the note "Verified by <agent>"."""
-    return _id_verification_decide(
-        agent=agent,
-        submission_id=submission_id,
-        status=IdVerificationStatus.VERIFIED,
-        reason="",
-        message="",
-        now=now,
-    )
+    with transaction.atomic():
+        change = residence_card_verify(agent=agent, submission_id=submission_id, now=now)
+        return _record(
+            change,
+            agent=agent,
+            subject_type=SubjectType.ID_VERIFICATION,
+            subject_id=submission_id,
+            action=DecisionAction.VERIFY_ID,
+        )
 
 
 def id_verification_reject(
     *, agent: User, submission_id: int, reason: str, message: str, now: datetime | None = None
 ) -> AgentDecision:
-    """The card cannot be accepted: Rejected, with the structured ``reason`` (kept on the
-    submission, it picks the customer's remediation text) and the customer-facing ``message``
-    (``Id_Verification_Rejection_Message__c``, shown to the customer and in the Salesforce email)."""
-    message = message.strip()
-    if reason not in RejectionReason.values:
-        raise ApplicationError(gettext("Choose a rejection reason."), code="reason_required")
-    if not message:
-        raise ApplicationError(
-            gettext("Write the message the customer will see."), code="rejection_message_required"
-        )
-    return _id_verification_decide(
-        agent=agent,
-        submission_id=submission_id,
-        status=IdVerificationStatus.REJECTED,
-        reason=reason,
-        message=message,
-        now=now,
-    )
-
-
-def _id_verification_decide(
-    *,
-    agent: User,
-    submission_id: int,
-    status: IdVerificationStatus,
-    reason: str,
-    message: str,
-    now: datetime | None,
-) -> AgentDecision:
-    now = now or timezone.now()
-    field_map = get_field_map()
     with transaction.atomic():
-        submission = ResidenceCardSubmission.objects.select_for_update().get(pk=submission_id)
-        profile = CustomerProfile.objects.select_for_update().get(user_id=submission.user_id)
-        if submission.status != ResidenceCardSubmission.Status.SUBMITTED:
-            raise _already_decided(
-                gettext("This residence card has already been reviewed (%(status)s).")
-                % {"status": submission.get_status_display()}
-            )
-        if profile.id_verification_status != IdVerificationStatus.SUBMITTED:
-            raise _already_decided(
-                gettext(
-                    "The account's ID verification is %(status)s, not Submitted; it was decided "
-                    "elsewhere. Ask a supervisor to reopen it if it needs a new decision."
-                )
-                % {"status": profile.get_id_verification_status_display() or "-"}
-            )
-        account_id = _account_id(submission.user_id)
-        before = {
-            "submission": _snapshot(submission, _SUBMISSION_FIELDS),
-            "account": _snapshot(profile, _PROFILE_VERIFICATION_FIELDS),
-        }
-        verified = status == IdVerificationStatus.VERIFIED
-        if verified:
-            note = f"Verified by {agent_display_name(agent)}"
-        else:
-            note = f"Rejected by {agent_display_name(agent)} ({RejectionReason(reason).name.lower()})"
-
-        from_status = submission.status
-        submission.status = (
-            ResidenceCardSubmission.Status.VERIFIED if verified else ResidenceCardSubmission.Status.REJECTED
+        change = residence_card_reject(
+            agent=agent, submission_id=submission_id, reason=reason, message=message, now=now
         )
-        submission.rejection_reason = reason
-        submission.rejection_message = message
-        submission.reviewed_at = now
-        submission.reviewed_by = agent
-        submission.save(
-            update_fields=["status", "rejection_reason", "rejection_message", "reviewed_at", "reviewed_by"]
-        )
-        ResidenceCardStatusChange.objects.create(
-            submission=submission,
-            from_status=from_status,
-            to_status=submission.status,
-            changed_by=agent,
-            note=message or note,
-        )
-
-        profile.id_verification_status = status
-        profile.id_verification_verified_at = now
-        profile.id_verification_note = note
-        profile.id_verification_rejection_message = message
-        profile.save(update_fields=[*_PROFILE_VERIFICATION_FIELDS, "updated_at"])
-        dashboard_cache_invalidate(profile.user_id)
-        after = {
-            "submission": _snapshot(submission, _SUBMISSION_FIELDS),
-            "account": _snapshot(profile, _PROFILE_VERIFICATION_FIELDS),
-        }
-
-        entry = _enqueue(
-            operation=f"console.id_verification.{status}",
-            account_id=account_id,
-            subrequests=[
-                CompositeSubrequest.update(
-                    "Account",
-                    account_id,
-                    "account",
-                    field_map.record(
-                        "Account",
-                        {
-                            "id_verification_status": status,
-                            "id_verification_verified_at": salesforce_datetime(now),
-                            "id_verification_note": note,
-                            "id_verification_rejection_message": message or None,
-                        },
-                    ),
-                )
-            ],
-        )
-        decision = _audit(
+        return _record(
+            change,
             agent=agent,
-            customer_id=submission.user_id,
             subject_type=SubjectType.ID_VERIFICATION,
-            subject_id=submission.pk,
-            action=DecisionAction.VERIFY_ID if verified else DecisionAction.REJECT_ID,
-            before=before,
-            after=after,
-            note=message,
-            outbox_entry=entry,
+            subject_id=submission_id,
+            action=DecisionAction.REJECT_ID,
+            note=message.strip(),
         )
-        account_status_notify(
-            user_id=submission.user_id,
-            account_id=account_id,
-            verification_status=status,
-            rejection_message=message,
-            now=now,
-        )
-    return decision
 
 
 def id_verification_reopen(*, agent: User, submission_id: int, note: str) -> AgentDecision:
-    """A supervisor takes back an ID decision on the customer's latest card: Submitted again
-    (verified time, note and rejection message cleared), back in the queue."""
-    note = note.strip()
-    field_map = get_field_map()
     with transaction.atomic():
-        submission = ResidenceCardSubmission.objects.select_for_update().get(pk=submission_id)
-        profile = CustomerProfile.objects.select_for_update().get(user_id=submission.user_id)
-        decided = (ResidenceCardSubmission.Status.VERIFIED, ResidenceCardSubmission.Status.REJECTED)
-        if submission.status not in decided:
-            raise ConflictError(
-                gettext("Only a verified or rejected card can be reopened."), code="not_decided"
-            )
-        if id_verification_latest_submission_id(user_id=submission.user_id) != submission.pk:
-            raise ConflictError(
-                gettext("The customer has uploaded a newer card; review that one instead."),
-                code="not_latest_submission",
-            )
-        account_id = _account_id(submission.user_id)
-        before = {
-            "submission": _snapshot(submission, _SUBMISSION_FIELDS),
-            "account": _snapshot(profile, _PROFILE_VERIFICATION_FIELDS),
-        }
-        from_status = submission.status
-        submission.status = ResidenceCardSubmission.Status.SUBMITTED
-        submission.rejection_reason = ""
-        submission.rejection_message = ""
-        submission.reviewed_at = None
-        submission.reviewed_by = None
-        submission.save(
-            update_fields=["status", "rejection_reason", "rejection_message", "reviewed_at", "reviewed_by"]
-        )
-        ResidenceCardStatusChange.objects.create(
-            submission=submission,
-            from_status=from_status,
-            to_status=submission.status,
-            changed_by=agent,
-            note=note or "Reopened by a supervisor.",
-        )
-        profile.id_verification_status = IdVerificationStatus.SUBMITTED
-        profile.id_verification_verified_at = None
-        profile.id_verification_note = ""
-        profile.id_verification_rejection_message = ""
-        profile.save(update_fields=[*_PROFILE_VERIFICATION_FIELDS, "updated_at"])
-        dashboard_cache_invalidate(profile.user_id)
-        after = {
-            "submission": _snapshot(submission, _SUBMISSION_FIELDS),
-            "account": _snapshot(profile, _PROFILE_VERIFICATION_FIELDS),
-        }
-        entry = _enqueue(
-            operation="console.id_verification.reopen",
-            account_id=account_id,
-            subrequests=[
-                CompositeSubrequest.update(
-                    "Account",
-                    account_id,
-                    "account",
-                    field_map.record(
-                        "Account",
-                        {
-                            "id_verification_status": IdVerificationStatus.SUBMITTED,
-                            "id_verification_verified_at": None,
-                            "id_verification_note": None,
-                            "id_verification_rejection_message": None,
-                        },
-                    ),
-                )
-            ],
-        )
-        return _audit(
+        change = residence_card_reopen(agent=agent, submission_id=submission_id, note=note)
+        return _record(
+            change,
             agent=agent,
-            customer_id=submission.user_id,
             subject_type=SubjectType.ID_VERIFICATION,
-            subject_id=submission.pk,
+            subject_id=submission_id,
             action=DecisionAction.REOPEN_ID_VERIFICATION,
-            before=before,
-            after=after,
-            note=note,
-            outbox_entry=entry,
+            note=note.strip(),
         )
 
 
-# --- Order approval ---------------------------------------------------------------------------
-
-
-def _decide_field(
-    *,
-    agent: User,
-    instance: Order | Opportunity,
-    sobject: str,
-    model_label: str,
-    attribute: str,
-    value: str,
-    operation: str,
-    subject_type: SubjectType,
-    action: DecisionAction,
-) -> AgentDecision:
-    """One field of a mirrored record decided by an agent: set it, send it to Salesforce in one
-    call through the outbox, and record the decision with its before and after."""
-    before = _snapshot(instance, (attribute,))
-    setattr(instance, attribute, value)
-    instance.save(update_fields=[attribute, "updated_at"])
-    if isinstance(instance, Order):
-        dashboard_cache_invalidate(instance.user_id)
-    entry = _enqueue(
-        operation=operation,
-        account_id=_account_id(instance.user_id),
-        subrequests=[
-            CompositeSubrequest.update(
-                sobject,
-                _record_id(instance, model_label),
-                sobject.lower(),
-                get_field_map().record(sobject, {attribute: value}),
-            )
-        ],
-    )
-    return _audit(
-        agent=agent,
-        customer_id=instance.user_id,
-        subject_type=subject_type,
-        subject_id=instance.pk,
-        action=action,
-        before=before,
-        after=_snapshot(instance, (attribute,)),
-        outbox_entry=entry,
-    )
+# --- Order approval (apps.checkout owns the Order) --------------------------------------------
 
 
 def order_approve(*, agent: User, order_id: int) -> AgentDecision:
-    """Approve an order in Pending Review whose prerequisites hold (seed 000 "Order Approval
-    Processing"): ``Order.Status = Approved`` in Salesforce, whose Order Approval Flow sets the
-    activation status and publishes ``OrderProvisionRequested__e``; the portal's subscriber then
-    fulfils the order exactly as for an approval made in Salesforce."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        if order.status != OrderStatus.PENDING_REVIEW:
-            raise _already_decided(
-                gettext("This order is not waiting for approval (it is %(status)s).")
-                % {"status": order.get_status_display()}
-            )
-        profile = CustomerProfile.objects.filter(user_id=order.user_id).first()
-        unmet = [check.label for check in order_prerequisites(order=order, profile=profile) if not check.met]
-        if unmet:
-            raise ApplicationError(
-                gettext("The order cannot be approved yet: %(unmet)s.") % {"unmet": "; ".join(unmet)},
-                code="prerequisites_not_met",
-            )
-        return _decide_field(
+        change = checkout_order_approve(order_id=order_id)
+        return _record(
+            change,
             agent=agent,
-            instance=order,
-            sobject="Order",
-            model_label="checkout.Order",
-            attribute="status",
-            value=OrderStatus.APPROVED,
-            operation="console.order.approve",
             subject_type=SubjectType.ORDER,
+            subject_id=order_id,
             action=DecisionAction.APPROVE_ORDER,
         )
 
 
-# --- Cancellation -----------------------------------------------------------------------------
-
-
-def _cancelling_opportunity(opportunity_id: int) -> Opportunity:
-    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity_id)
-    if opportunity.stage != OpportunityStage.CANCELLING:
-        raise _already_decided(
-            gettext("This service is not being cancelled (its stage is %(stage)s).")
-            % {"stage": opportunity.get_stage_display()}
-        )
-    return opportunity
+# --- Cancellation (apps.opportunities owns the Opportunity) -----------------------------------
 
 
 def cancellation_line_return_update(
     *, agent: User, opportunity_id: int, line_return_status: str
 ) -> AgentDecision:
-    """Track the return of the internet equipment (ONU): NotYet → SentKit → Returned1/Returned2."""
-    if line_return_status not in LineReturnStatus.values or not line_return_status:
-        raise ApplicationError(gettext("Choose a line return status."), code="line_return_required")
     with transaction.atomic():
-        opportunity = _cancelling_opportunity(opportunity_id)
-        if opportunity.product_type != ProductType.INTERNET:
-            raise ApplicationError(
-                gettext("Only internet services have equipment to return."), code="no_line_return"
-            )
-        if opportunity.line_return_status == line_return_status:
-            raise ConflictError(gettext("The line return status is already that."), code="unchanged")
-        return _decide_field(
+        change = opportunities.cancellation_line_return_update(
+            opportunity_id=opportunity_id, line_return_status=line_return_status
+        )
+        return _record(
+            change,
             agent=agent,
-            instance=opportunity,
-            sobject="Opportunity",
-            model_label="opportunities.Opportunity",
-            attribute="line_return_status",
-            value=line_return_status,
-            operation="console.cancellation.line_return",
             subject_type=SubjectType.CANCELLATION,
+            subject_id=opportunity_id,
             action=DecisionAction.UPDATE_LINE_RETURN,
         )
 
 
-@dataclass(frozen=True)
-class CancellationReadiness:
-    ready: bool
-    reasons: tuple[str, ...]
-
-
-def cancellation_readiness(*, opportunity: Opportunity, now: datetime | None = None) -> CancellationReadiness:
-    """Seed 000 "Cancellation Processing" steps 4-6: the scheduled date (Japan) has come, and for
-    internet the equipment is back (Returned1 or Returned2)."""
-    now = now or timezone.now()
-    reasons: list[str] = []
-    scheduled_at = cancellation_scheduled_at(opportunity)
-    if scheduled_at is None:
-        reasons.append(gettext("No scheduled cancellation date is set."))
-    elif now.astimezone(TOKYO).date() < scheduled_at.astimezone(TOKYO).date():
-        reasons.append(
-            gettext("The scheduled cancellation date (%(date)s) has not come yet.")
-            % {"date": scheduled_at.astimezone(TOKYO).date().isoformat()}
-        )
-    if (
-        opportunity.product_type == ProductType.INTERNET
-        and opportunity.line_return_status not in LINE_RETURN_DONE
-    ):
-        reasons.append(gettext("The equipment has not been returned yet (line return status)."))
-    return CancellationReadiness(ready=not reasons, reasons=tuple(reasons))
-
-
 def cancellation_complete(*, agent: User, opportunity_id: int, now: datetime | None = None) -> AgentDecision:
-    """The service is terminated: the Opportunity's stage becomes 〇Cancelled and the customer
-    gets a CANCELLATION_COMPLETE notification."""
-    now = now or timezone.now()
     with transaction.atomic():
-        opportunity = _cancelling_opportunity(opportunity_id)
-        readiness = cancellation_readiness(opportunity=opportunity, now=now)
-        if not readiness.ready:
-            raise ApplicationError(" ".join(readiness.reasons), code="cancellation_not_ready")
-        decision = _decide_field(
+        change = opportunities.cancellation_complete(opportunity_id=opportunity_id, now=now)
+        return _record(
+            change,
             agent=agent,
-            instance=opportunity,
-            sobject="Opportunity",
-            model_label="opportunities.Opportunity",
-            attribute="stage",
-            value=OpportunityStage.CANCELLED,
-            operation="console.cancellation.complete",
             subject_type=SubjectType.CANCELLATION,
+            subject_id=opportunity_id,
             action=DecisionAction.COMPLETE_CANCELLATION,
         )
-        service = cancellation_whmcs_service(opportunity=opportunity)
-        notification_create(
-            user_id=opportunity.user_id,
-            type=NotificationType.CANCELLATION_COMPLETE,
-            source=NotificationSource.PORTAL,
-            source_id=opportunity.salesforce_id or f"opportunity:{opportunity.pk}",
-            context={"service_name": service.name if service else opportunity.name},
-            now=now,
-        )
-    return decision
 
 
-# --- Support cases ----------------------------------------------------------------------------
-
-SUPPORT_REPLY_STATUSES = (CaseStatus.WORKING, CaseStatus.ESCALATED, CaseStatus.CLOSED)
-"""The statuses an agent may set with a reply ("" leaves the status as it is)."""
+# --- Support cases (apps.opportunities owns the Case) -----------------------------------------
 
 
 def support_case_reply(*, agent: User, case_id: int, body: str, status: str = "") -> AgentDecision:
-    """Answer a customer's support ticket: a published comment from the agent, shown to the
-    customer at once, and optionally a new Case status (e.g. Closed with the final answer).
-
-    ONE Salesforce call (a Composite request) creates the CaseComment (``IsPublished`` true) and,
-    when the status changes, updates the Case; both wait for the Case if it is still on its way.
-    No notification type exists for replies, so the customer is not notified; they see the reply
-    on the ticket.
-    """
-    body = body.strip()
-    if not body:
-        raise ApplicationError(gettext("Write a reply."), code="reply_required")
-    if len(body) > COMMENT_MAX_LENGTH:
-        raise ApplicationError(
-            gettext("A reply can be at most %(limit)d characters.") % {"limit": COMMENT_MAX_LENGTH},
-            code="reply_too_long",
-        )
-    if status and status not in SUPPORT_REPLY_STATUSES:
-        raise ApplicationError(gettext("Choose a valid status."), code="invalid_status")
-    field_map = get_field_map()
     with transaction.atomic():
-        case = Case.objects.select_for_update().filter(support_ticket_q(), pk=case_id).first()
-        if case is None:
-            raise ApplicationError(gettext("This is not a support case."), code="not_a_support_case")
-        account_id = _account_id(case.user_id)
-        before = _snapshot(case, ("status",))
-        comment = CaseComment.objects.create(
-            case=case,
-            body=body,
-            is_public=True,
-            author=agent,
-            author_name=agent.get_short_name(),
-            from_agent=True,
-        )
-        subrequests = [case_comment_subrequest(case=case, comment=comment, field_map=field_map)]
-        update_fields = ["updated_at"]
-        if status and status != case.status:
-            case.status = status
-            update_fields.append("status")
-            subrequests.append(
-                CompositeSubrequest.update(
-                    "Case", _record_id(case, CASE_MODEL), "case", field_map.record("Case", {"status": status})
-                )
-            )
-        case.save(update_fields=update_fields)
-        entry = outbox_enqueue_salesforce(
-            operation="console.support_case.reply",
-            record_key=f"Account:{account_id}",
-            subrequests=subrequests,
-            write_backs=[WriteBack("comment", COMMENT_MODEL, comment.pk)],
-        )
-        return _audit(
+        change = support.support_case_reply(agent=agent, case_id=case_id, body=body, status=status)
+        return _record(
+            change,
             agent=agent,
-            customer_id=case.user_id,
             subject_type=SubjectType.SUPPORT_CASE,
-            subject_id=case.pk,
+            subject_id=case_id,
             action=DecisionAction.REPLY_SUPPORT_CASE,
-            before=before,
-            after={**_snapshot(case, ("status",)), "comment_id": comment.pk},
-            note=body,
-            outbox_entry=entry,
+            note=body.strip(),
         )
 
 

@@ -1,13 +1,16 @@
-"""Writes to Opportunities: matching an order to its Opportunity, and cancellation requests.
+"""Writes to Opportunities and Cases: order matching, the cancellation process, Case statuses.
 
-Both follow seed 000 ("Opportunity Management Module", "Cancellation Processing") and seed 004
-("Data Flow Summary" 3 and 5). The portal row changes and the ONE Salesforce Composite request
-that carries the change (an outbox entry) commit together; nothing here calls Salesforce.
+This app owns every status of its records (README, "Who changes a status"): the Opportunity's
+stage and cancellation fields, and the Case's status. The customer API, the agent console,
+fulfillment and the Salesforce sync all change them through the functions here (support tickets
+in ``support``). The portal row changes and the ONE Salesforce Composite request that carries the
+change (an outbox entry) commit together; nothing here calls Salesforce. Salesforce field and
+picklist names are in ``apps/integrations/salesforce/field_map.py``.
 
 Matching runs under a row lock on the customer (their ``CustomerProfile``), the portal's
-equivalent of the seed's ``opportunity:{accountId}:{productType}`` distributed lock, and the
-partial unique constraint ``opportunity_one_open_per_product_type`` makes a second open
-Opportunity for one customer and product type impossible even if a writer forgets the lock.
+equivalent of a distributed ``opportunity:{accountId}:{productType}`` lock, and the partial
+unique constraint ``opportunity_one_open_per_product_type`` makes a second open Opportunity for
+one customer and product type impossible even if a writer forgets the lock.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -24,8 +28,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import CustomerProfile, IdMapping, User
+from apps.accounts.selectors import decision_account_id
 from apps.billing.models import WhmcsService
 from apps.catalog.models import ProductType
+from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import PortalRef, WriteBack, outbox_enqueue_salesforce, portal_ref
 from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
 from apps.integrations.salesforce.gateway import CompositeSubrequest
@@ -45,16 +51,20 @@ from apps.opportunities.models import (
     OpportunitySource,
     OpportunityStage,
 )
+from apps.opportunities.selectors import cancellation_scheduled_at, cancellation_whmcs_service
 from portal.exceptions import ApplicationError, ConflictError
+from portal.transitions import Transition, field_values
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+"""Japan time: the calendar of the 25th rule, and of every business date the portal decides."""
 CANCELLATION_CUTOFF_DAY = 25
+"""From this day of the month (Japan time) a cancellation ends at the end of next month."""
 CANCELLABLE_PRODUCT_TYPES = (ProductType.INTERNET, ProductType.SIM)
 
 OPPORTUNITY_MODEL = "opportunities.Opportunity"
 CASE_MODEL = "opportunities.Case"
 
-# Which existing Opportunity an order without an explicit one may join (seed 000 matching rules).
+# Which existing Opportunity an order without an explicit one may join (the matching rules below).
 REUSABLE_STAGES: dict[str, tuple[str, ...]] = {
     ProductType.INTERNET: (OpportunityStage.INTRODUCTION, OpportunityStage.READY),
     ProductType.SIM: tuple(OPEN_STAGES),
@@ -138,7 +148,7 @@ def opportunity_match_for_order(
 ) -> OrderOpportunity:
     """Find or create the Opportunity for a new order and move it to Post Processing.
 
-    Rules (seed 000 "Opportunity Management Module"):
+    Rules:
 
     * an explicit ``opportunity_id`` is used as is; it must be the customer's, open and of the
       order's product type (else a validation error on ``opportunity_id``);
@@ -250,7 +260,7 @@ class CancellationSchedule:
 
 
 def cancellation_schedule(*, requested_at: datetime) -> CancellationSchedule:
-    """The 25th rule (seed 000 "Cancellation Processing"), decided on the Japanese calendar.
+    """The 25th rule, decided on the Japanese calendar: the one place it is written.
 
     Requested before the 25th (Asia/Tokyo): the service ends at the end of this month; on or
     after the 25th: at the end of next month. The end is 23:59:59 Japan time on the month's last
@@ -333,18 +343,14 @@ def subscription_cancellation_request(
 
         opportunity.stage = OpportunityStage.CANCELLING
         if service.product_type == ProductType.SIM:
-            changed = {
-                "sim_cancellation_notice": CancellationNotice.GIVEN,
-                "sim_scheduled_cancellation_at": schedule.scheduled_at,
-            }
+            opportunity.sim_cancellation_notice = CancellationNotice.GIVEN
+            opportunity.sim_scheduled_cancellation_at = schedule.scheduled_at
+            changed: tuple[str, ...] = ("sim_cancellation_notice", "sim_scheduled_cancellation_at")
         else:
-            changed = {
-                "cancellation_notice": CancellationNotice.GIVEN,
-                "scheduled_cancellation_at": schedule.scheduled_at,
-                "line_return_status": LineReturnStatus.NOT_YET,
-            }
-        for attribute, value in changed.items():
-            setattr(opportunity, attribute, value)
+            opportunity.cancellation_notice = CancellationNotice.GIVEN
+            opportunity.scheduled_cancellation_at = schedule.scheduled_at
+            opportunity.line_return_status = LineReturnStatus.NOT_YET
+            changed = ("cancellation_notice", "scheduled_cancellation_at", "line_return_status")
         opportunity.save(update_fields=["stage", *changed, "updated_at"])
 
         case = Case(
@@ -361,13 +367,12 @@ def subscription_cancellation_request(
         case.save(force_insert=True)
 
         field_map = get_field_map()
-        opportunity_fields = {
-            "stage": opportunity.stage,
-            **{
-                attribute: salesforce_datetime(value) if isinstance(value, datetime) else value
-                for attribute, value in changed.items()
-            },
-        }
+        opportunity_fields: dict[str, Any] = {"stage": opportunity.stage}
+        for attribute in changed:
+            value = getattr(opportunity, attribute)
+            opportunity_fields[attribute] = (
+                salesforce_datetime(value) if isinstance(value, datetime) else value
+            )
         outbox_enqueue_salesforce(
             operation="opportunity.cancellation_request",
             record_key=f"Account:{account_id}",
@@ -426,4 +431,186 @@ def _case_description(*, service: WhmcsService, comments: str, schedule: Cancell
             "Customer comments:",
             comments or "(none)",
         ]
+    )
+
+
+# --- Cancellation: the agent's steps ------------------------------------------------------
+
+LINE_RETURN_DONE = (LineReturnStatus.RETURNED_1, LineReturnStatus.RETURNED_2)
+"""The internet equipment is back: the cancellation may be completed."""
+
+
+@dataclass(frozen=True)
+class CancellationReadiness:
+    ready: bool
+    reasons: tuple[str, ...]
+
+
+def cancellation_readiness(*, opportunity: Opportunity, now: datetime | None = None) -> CancellationReadiness:
+    """Whether the cancellation may be completed: the scheduled date (Japan) has come, and for
+    internet the equipment is back (Returned1 or Returned2). ``reasons`` says what is missing."""
+    now = now or timezone.now()
+    reasons: list[str] = []
+    scheduled_at = cancellation_scheduled_at(opportunity)
+    if scheduled_at is None:
+        reasons.append(_("No scheduled cancellation date is set."))
+    elif now.astimezone(TOKYO).date() < scheduled_at.astimezone(TOKYO).date():
+        reasons.append(
+            _("The scheduled cancellation date (%(date)s) has not come yet.")
+            % {"date": scheduled_at.astimezone(TOKYO).date().isoformat()}
+        )
+    if (
+        opportunity.product_type == ProductType.INTERNET
+        and opportunity.line_return_status not in LINE_RETURN_DONE
+    ):
+        reasons.append(_("The equipment has not been returned yet (line return status)."))
+    return CancellationReadiness(ready=not reasons, reasons=tuple(reasons))
+
+
+def _cancelling_opportunity(opportunity_id: int) -> Opportunity:
+    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity_id)
+    if opportunity.stage != OpportunityStage.CANCELLING:
+        raise ConflictError(
+            _("This service is not being cancelled (its stage is %(stage)s).")
+            % {"stage": opportunity.get_stage_display()},
+            code="already_decided",
+        )
+    return opportunity
+
+
+def _opportunity_update_enqueue(
+    *, opportunity: Opportunity, operation: str, fields: dict[str, Any]
+) -> OutboxEntry:
+    """ONE Salesforce call updating the Opportunity (or the one an earlier entry still creates)."""
+    return outbox_enqueue_salesforce(
+        operation=operation,
+        record_key=f"Account:{decision_account_id(user_id=opportunity.user_id)}",
+        subrequests=[
+            CompositeSubrequest.update(
+                "Opportunity",
+                _salesforce_id_or_ref(opportunity),
+                "opportunity",
+                get_field_map().record("Opportunity", fields),
+            )
+        ],
+    )
+
+
+def cancellation_line_return_update(*, opportunity_id: int, line_return_status: str) -> Transition:
+    """An agent tracks the return of the internet equipment (ONU): NotYet → SentKit →
+    Returned1/Returned2, on the Opportunity being cancelled."""
+    if line_return_status not in LineReturnStatus.values or not line_return_status:
+        raise ApplicationError(_("Choose a line return status."), code="line_return_required")
+    with transaction.atomic():
+        opportunity = _cancelling_opportunity(opportunity_id)
+        if opportunity.product_type != ProductType.INTERNET:
+            raise ApplicationError(
+                _("Only internet services have equipment to return."), code="no_line_return"
+            )
+        if opportunity.line_return_status == line_return_status:
+            raise ConflictError(_("The line return status is already that."), code="unchanged")
+        before = field_values(opportunity, ("line_return_status",))
+        opportunity.line_return_status = line_return_status
+        opportunity.save(update_fields=["line_return_status", "updated_at"])
+        entry = _opportunity_update_enqueue(
+            opportunity=opportunity,
+            operation="console.cancellation.line_return",
+            fields={"line_return_status": line_return_status},
+        )
+        return Transition(
+            user_id=opportunity.user_id,
+            before=before,
+            after=field_values(opportunity, ("line_return_status",)),
+            outbox_entry=entry,
+        )
+
+
+def cancellation_complete(*, opportunity_id: int, now: datetime | None = None) -> Transition:
+    """An agent completes the cancellation once the service is terminated and the cancellation is
+    ready (``cancellation_readiness``): the Opportunity's stage becomes 〇Cancelled and the
+    customer gets a CANCELLATION_COMPLETE notification."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        opportunity = _cancelling_opportunity(opportunity_id)
+        readiness = cancellation_readiness(opportunity=opportunity, now=now)
+        if not readiness.ready:
+            raise ApplicationError(" ".join(readiness.reasons), code="cancellation_not_ready")
+        before = field_values(opportunity, ("stage",))
+        opportunity.stage = OpportunityStage.CANCELLED
+        opportunity.save(update_fields=["stage", "updated_at"])
+        entry = _opportunity_update_enqueue(
+            opportunity=opportunity,
+            operation="console.cancellation.complete",
+            fields={"stage": OpportunityStage.CANCELLED},
+        )
+        service = cancellation_whmcs_service(opportunity=opportunity)
+        notification_create(
+            user_id=opportunity.user_id,
+            type=NotificationType.CANCELLATION_COMPLETE,
+            source=NotificationSource.PORTAL,
+            source_id=opportunity.salesforce_id or f"opportunity:{opportunity.pk}",
+            context={"service_name": service.name if service else opportunity.name},
+            now=now,
+        )
+        return Transition(
+            user_id=opportunity.user_id,
+            before=before,
+            after=field_values(opportunity, ("stage",)),
+            outbox_entry=entry,
+        )
+
+
+# --- Fulfillment ----------------------------------------------------------------------------
+
+
+def opportunity_activate(
+    *, opportunity: Opportunity | None, salesforce_id: str = "", whmcs_service_id: int | None
+) -> CompositeSubrequest | None:
+    """The order is fulfilled: the Opportunity is Active with the WHMCS service it became.
+
+    ``opportunity`` is the portal row (None when the portal has not mirrored it) and
+    ``salesforce_id`` the Opportunity the Salesforce Order names. Call inside the caller's
+    transaction; returns the Opportunity update for the caller's Composite request (reference
+    ``opportunity``), or None when Salesforce has no Opportunity to update.
+    """
+    if opportunity is not None:
+        opportunity.stage = OpportunityStage.ACTIVE
+        opportunity.whmcs_service_id = whmcs_service_id
+        opportunity.save(update_fields=["stage", "whmcs_service_id", "updated_at"])
+        salesforce_id = salesforce_id or opportunity.salesforce_id or ""
+    if not salesforce_id:
+        return None
+    return CompositeSubrequest.update(
+        "Opportunity",
+        salesforce_id,
+        "opportunity",
+        get_field_map().record(
+            "Opportunity", {"stage": OpportunityStage.ACTIVE, "whmcs_service_id": whmcs_service_id}
+        ),
+    )
+
+
+# --- Case status ----------------------------------------------------------------------------
+
+
+def case_status_change(
+    *, case: Case | None, status: str, salesforce_id: str = ""
+) -> CompositeSubrequest | None:
+    """Set a Case's status from the portal (an agent's eligibility decision or ticket reply).
+
+    ``case`` is the portal row, or None for a Case only Salesforce has (``salesforce_id``).
+    Call inside the caller's transaction; returns the Case update for the caller's Composite
+    request (reference ``case``; it waits for a Case still on its way), or None when there is no
+    Case to update. Changes Salesforce makes come back through ``support_case_apply_salesforce``.
+    """
+    record_id: str | PortalRef = salesforce_id
+    if case is not None:
+        if case.status != status:
+            case.status = status
+            case.save(update_fields=["status", "updated_at"])
+        record_id = case.salesforce_id or portal_ref(CASE_MODEL, case.pk)
+    if not record_id:
+        return None
+    return CompositeSubrequest.update(
+        "Case", record_id, "case", get_field_map().record("Case", {"status": status})
     )

@@ -1,6 +1,6 @@
 """Support cases: customers open tickets, read them with their public comments, and reply.
 
-Which Cases a customer sees follows seed 000 "Case Management Strategy":
+Which Cases a customer sees:
 
 * support tickets (Type "General Inquiry", Origin "Portal Website"): shown with their details
   and their published comments;
@@ -10,13 +10,15 @@ Which Cases a customer sees follows seed 000 "Case Management Strategy":
 
 Writes commit the portal row together with ONE outbox entry (one Salesforce Composite call):
 the Case (linked to the customer's Account and, when the customer names one of their services,
-that service's Opportunity), or the CaseComment (``IsPublished`` true). The customer sees the row
-at once, in state "submitting" until the outbox has written back the Salesforce ID.
+that service's Opportunity), or the CaseComment (``IsPublished`` true), with the Case's new
+status when an agent's reply sets one. The customer sees the row at once, in state "submitting"
+until the outbox has written back the Salesforce ID. A ticket's status changes only here and in
+``services.case_status_change`` (README, "Who changes a status"): by an agent's reply in the
+console, or by an agent in Salesforce (``support_case_apply_salesforce``, called by the sync).
 
 Reads come from the portal DB only and are never cached, so a comment added here, by an agent in
 the console or by an agent in Salesforce (picked up by ``integrations.sync_case_comments``) is in
-the next read: there is no cache to invalidate (the seed's BFF had to invalidate one on every
-comment; not having it is simpler).
+the next read: there is no cache to invalidate.
 
 The category is not a Case field of the org: it heads the Case's Description, which is where
 agents read it in Salesforce, and is parsed back from there for the customer's view.
@@ -25,9 +27,10 @@ agents read it in Salesforce, and is parsed back from there for the customer's v
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -37,6 +40,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import IdMapping, User
+from apps.accounts.selectors import decision_account_id
 from apps.billing.models import WhmcsService
 from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, portal_ref
 from apps.integrations.salesforce.field_map import FieldMap, get_field_map
@@ -50,7 +54,9 @@ from apps.opportunities.models import (
     CaseType,
     Opportunity,
 )
+from apps.opportunities.services import case_status_change
 from portal.exceptions import ApplicationError, ConflictError
+from portal.transitions import Transition, field_values
 
 CASE_MODEL = "opportunities.Case"
 COMMENT_MODEL = "opportunities.CaseComment"
@@ -100,10 +106,12 @@ STATE_LABELS = {
     CaseStatus.CLOSED: _("Closed"),
 }
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.WORKING, CaseStatus.ESCALATED)
+SUPPORT_REPLY_STATUSES = (CaseStatus.WORKING, CaseStatus.ESCALATED, CaseStatus.CLOSED)
+"""The statuses an agent may set with a reply ("" leaves the status as it is)."""
 
 
 def support_ticket_q(prefix: str = "") -> Q:
-    """The Cases that are customer support tickets (seed 000: Origin "Portal Website")."""
+    """The Cases that are customer support tickets (Origin "Portal Website")."""
     return Q(**{f"{prefix}type": CaseType.GENERAL_INQUIRY, f"{prefix}origin": CaseOrigin.PORTAL_WEBSITE})
 
 
@@ -425,6 +433,76 @@ def support_case_comment_add(*, user: User, case_id: int, body: str) -> CaseComm
     return comment
 
 
-def case_comments_for_agents(*, case: Case) -> Iterable[CaseComment]:
-    """Every comment of a Case, published or not, oldest first (the console's thread)."""
-    return CaseComment.objects.filter(case=case).select_related("author").order_by("created_at", "pk")
+def support_case_reply(*, agent: User, case_id: int, body: str, status: str = "") -> Transition:
+    """An agent answers a customer's support ticket: a published comment from the agent, shown to
+    the customer at once, and optionally a new Case status (e.g. Closed with the final answer).
+
+    ONE Salesforce call (a Composite request) creates the CaseComment (``IsPublished`` true) and,
+    when the status changes, updates the Case; both wait for the Case if it is still on its way.
+    No notification type exists for replies, so the customer is not notified; they see the reply
+    on the ticket. The transition's ``after`` names the new comment (``comment_id``).
+    """
+    body = body.strip()
+    if not body:
+        raise ApplicationError(gettext("Write a reply."), code="reply_required")
+    if len(body) > COMMENT_MAX_LENGTH:
+        raise ApplicationError(
+            gettext("A reply can be at most %(limit)d characters.") % {"limit": COMMENT_MAX_LENGTH},
+            code="reply_too_long",
+        )
+    if status and status not in SUPPORT_REPLY_STATUSES:
+        raise ApplicationError(gettext("Choose a valid status."), code="invalid_status")
+    field_map = get_field_map()
+    with transaction.atomic():
+        case = Case.objects.select_for_update().filter(support_ticket_q(), pk=case_id).first()
+        if case is None:
+            raise ApplicationError(gettext("This is not a support case."), code="not_a_support_case")
+        account_id = decision_account_id(user_id=case.user_id)
+        before = field_values(case, ("status",))
+        comment = CaseComment.objects.create(
+            case=case,
+            body=body,
+            is_public=True,
+            author=agent,
+            author_name=agent.get_short_name(),
+            from_agent=True,
+        )
+        subrequests = [case_comment_subrequest(case=case, comment=comment, field_map=field_map)]
+        status_update = (
+            case_status_change(case=case, status=status) if status and status != case.status else None
+        )
+        if status_update is None:
+            case.save(update_fields=["updated_at"])
+        else:
+            subrequests.append(status_update)
+        entry = outbox_enqueue_salesforce(
+            operation="console.support_case.reply",
+            record_key=f"Account:{account_id}",
+            subrequests=subrequests,
+            write_backs=[WriteBack("comment", COMMENT_MODEL, comment.pk)],
+        )
+        return Transition(
+            user_id=case.user_id,
+            before=before,
+            after={**field_values(case, ("status",)), "comment_id": comment.pk},
+            outbox_entry=entry,
+        )
+
+
+def support_case_apply_salesforce(
+    *, case: Case, status: str, case_number: str, modified_at: datetime | None, now: datetime
+) -> bool:
+    """Mirror what Salesforce holds of a support ticket (an agent worked it there): its status
+    (``""`` keeps the portal's, e.g. while the portal still owes Salesforce a change), its case
+    number and ``SystemModstamp``. Values older than the mirror's are ignored. Returns whether a
+    mirrored value changed. Call inside the sync's transaction with ``case`` locked."""
+    if case.salesforce_modified_at and modified_at and modified_at < case.salesforce_modified_at:
+        return False
+    changed: dict[str, Any] = {"salesforce_modified_at": modified_at, "synced_at": now}
+    if case_number:
+        changed["case_number"] = case_number
+    if status:
+        changed["status"] = status
+    differs = any(getattr(case, name) != value for name, value in changed.items() if name != "synced_at")
+    Case.objects.filter(pk=case.pk).update(**changed)
+    return differs

@@ -3,8 +3,8 @@
 The status fields are the profile's mirror of the Salesforce Account; the portal's own rows
 (eligibility requests, residence card submissions) add what the Account does not hold: the
 address that was asked about, whether the Case has reached Salesforce, the structured rejection
-reason and the document's details. Seed 000 "Critical Issues" 1 and 2: a pending check shows the
-expected timeline, and a rejection comes with what to do about it.
+reason and the document's details. A pending check shows the expected timeline, and a
+rejection comes with what to do about it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy
 
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus
+from apps.opportunities.models import Case
 from apps.verification.models import EligibilityRequest, RejectionReason, ResidenceCardSubmission
 
 REJECTION_REMEDIATIONS: dict[str, Promise] = {
@@ -36,8 +37,7 @@ REJECTION_REMEDIATIONS: dict[str, Promise] = {
         "If anything is unclear, contact support and we will help."
     ),
 }
-"""What the customer should do for each structured rejection reason (seed 000 "Recommended CX
-Improvements", REJECTION_REASONS)."""
+"""What the customer should do for each structured rejection reason."""
 
 
 def rejection_remediation(reason: str) -> str:
@@ -65,14 +65,30 @@ class EligibilityOverview:
     address: EligibilityRequest | None
 
 
-def eligibility_overview(*, user_id: int) -> EligibilityOverview:
-    """The customer's internet eligibility: the mirrored result and their latest request."""
-    profile = _profile(user_id)
-    latest = (
+def eligibility_latest_request(*, user_id: int) -> EligibilityRequest | None:
+    """The customer's latest eligibility request, with its Case."""
+    return (
         EligibilityRequest.objects.filter(user_id=user_id)
         .select_related("case")
         .order_by("-created_at", "-pk")
-    ).first()
+        .first()
+    )
+
+
+def eligibility_case(*, profile: CustomerProfile) -> Case | None:
+    """The Case of the customer's latest eligibility request (or the one the Account names)."""
+    request = eligibility_latest_request(user_id=profile.user_id)
+    if request is not None and request.case is not None:
+        return request.case
+    if profile.internet_eligibility_case_id:
+        return Case.objects.filter(salesforce_id=profile.internet_eligibility_case_id).first()
+    return None
+
+
+def eligibility_overview(*, user_id: int) -> EligibilityOverview:
+    """The customer's internet eligibility: the mirrored result and their latest request."""
+    profile = _profile(user_id)
+    latest = eligibility_latest_request(user_id=user_id)
     status = profile.internet_eligibility_status
     # The Case reached Salesforce once its ID came back (on the Case row or, for a request made
     # outside the portal, on the Account's eligibility case field).
@@ -99,6 +115,16 @@ def eligibility_overview(*, user_id: int) -> EligibilityOverview:
 
 
 # --- Residence card (ID verification) --------------------------------------------------------
+
+
+def residence_card_latest_submission_id(*, user_id: int) -> int | None:
+    """The customer's latest residence card (the one a review or a reopening applies to)."""
+    return (
+        ResidenceCardSubmission.objects.filter(user_id=user_id)
+        .order_by("-submitted_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 @dataclass(frozen=True)

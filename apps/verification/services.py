@@ -1,10 +1,14 @@
-"""Writes for internet eligibility requests and residence card (ID) submissions.
+"""Writes for internet eligibility requests and residence card (ID) submissions and reviews.
 
 Both are customer requests to an agent, recorded in the portal DB and promised to Salesforce in
 the same transaction (one outbox entry = one Composite call), so the customer's request succeeds
-even while Salesforce is down. Seed 000 "Eligibility Validation Module" and "ID Verification
-Module" describe the Salesforce side; the agent's answer comes back through the Account's
-platform event and reconciliation, not through these services.
+even while Salesforce is down. This app owns the requests and the residence cards' review status
+(README, "Who changes a status"); the Account's status fields they move belong to
+``apps.accounts.services``, which these functions call. An agent answers an eligibility request
+through ``apps.accounts.services``, and reviews a card here (``residence_card_verify``,
+``residence_card_reject``, ``residence_card_reopen``) from the console; a decision made in
+Salesforce comes back through the Account's platform event
+(``residence_card_record_salesforce_decisions``).
 """
 
 from __future__ import annotations
@@ -21,9 +25,17 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
-from apps.accounts.models import CustomerProfile, EligibilityStatus, IdMapping, IdVerificationStatus
+from apps.accounts.models import CustomerProfile, IdMapping, IdVerificationStatus, User
+from apps.accounts.services import (
+    customer_eligibility_request,
+    customer_id_verification_decide,
+    customer_id_verification_refuse_if_open,
+    customer_id_verification_reopen,
+    customer_id_verification_submit,
+)
+from apps.accounts.status_notifications import account_status_notify
 from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, portal_file_base64
-from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
+from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.opportunities.models import Case, CaseOrigin, CasePriority, CaseStatus, CaseType
 from apps.verification.models import (
@@ -32,15 +44,14 @@ from apps.verification.models import (
     ResidenceCardStatusChange,
     ResidenceCardSubmission,
 )
+from apps.verification.selectors import residence_card_latest_submission_id
 from apps.verification.uploads import residence_card_inspect
 from portal.exceptions import ApplicationError, ConflictError
 from portal.storage import private_storage
+from portal.transitions import Transition, field_values
 
 ELIGIBILITY_CASE_SUBJECT = "Internet availability check request (Portal)"
-"""The agents' queue filters on this exact subject (seed 000 "Agent Workflow & Checklist")."""
-
-RESIDENCE_CARD_OPEN_STATUSES = (IdVerificationStatus.SUBMITTED, IdVerificationStatus.VERIFIED)
-"""While the card is waiting for review or already accepted, another upload is refused."""
+"""The agents' queue in Salesforce filters on this exact subject."""
 
 
 def _customer(user_id: int, *, lock: bool) -> tuple[CustomerProfile, str]:
@@ -97,27 +108,20 @@ def eligibility_request_create(
     notes: str = "",
     now: datetime | None = None,
 ) -> EligibilityRequest:
-    """Ask an agent to check internet availability at an address (seed 000, journey step 4).
+    """Ask an agent to check internet availability at an address.
 
     Refused while a check is pending; allowed again after a result (a customer who moves checks
-    the new address). Creates the Case and the request, marks the profile mirror pending, and
-    enqueues ONE Salesforce call: create the Case and point the Account at it
-    (``Internet_Eligibility_Case_Id__c = @{case.id}``). The old result's check time and notes are
-    cleared on both sides so the mirror and the Account keep agreeing; the offering itself stays
-    until the agent sets a new one.
+    the new address). Marks the profile mirror pending (``customer_eligibility_request``),
+    creates the Case and the request, and enqueues ONE Salesforce call: create the Case and point
+    the Account at it (``Internet_Eligibility_Case_Id__c = @{case.id}``).
     """
     now = now or timezone.now()
     field_map = get_field_map()
     with transaction.atomic():
         profile, account_id = _customer(user_id, lock=True)
-        if profile.internet_eligibility_status == EligibilityStatus.PENDING:
-            raise ConflictError(
-                gettext(
-                    "We are already checking internet availability for you. "
-                    "You will hear from us when the check is complete."
-                ),
-                code="eligibility_pending",
-            )
+        account_update = customer_eligibility_request(
+            profile=profile, account_id=account_id, case_reference="@{case.id}", now=now
+        )
         request = EligibilityRequest(
             user_id=user_id,
             postal_code=postal_code,
@@ -143,23 +147,6 @@ def eligibility_request_create(
         request.full_clean(exclude=["user", "case"])
         request.save()
 
-        profile.internet_eligibility_status = EligibilityStatus.PENDING
-        profile.internet_eligibility_requested_at = now
-        profile.internet_eligibility_checked_at = None
-        profile.internet_eligibility_notes = ""
-        profile.internet_eligibility_case_id = ""
-        dashboard_cache_invalidate(profile.user_id)
-        profile.save(
-            update_fields=[
-                "internet_eligibility_status",
-                "internet_eligibility_requested_at",
-                "internet_eligibility_checked_at",
-                "internet_eligibility_notes",
-                "internet_eligibility_case_id",
-                "updated_at",
-            ]
-        )
-
         outbox_enqueue_salesforce(
             operation="eligibility.request",
             record_key=f"Account:{account_id}",
@@ -180,21 +167,7 @@ def eligibility_request_create(
                         },
                     ),
                 ),
-                CompositeSubrequest.update(
-                    "Account",
-                    account_id,
-                    "account",
-                    field_map.record(
-                        "Account",
-                        {
-                            "internet_eligibility_status": EligibilityStatus.PENDING,
-                            "internet_eligibility_requested_at": salesforce_datetime(now),
-                            "internet_eligibility_case_id": "@{case.id}",
-                            "internet_eligibility_checked_at": None,
-                            "internet_eligibility_notes": None,
-                        },
-                    ),
-                ),
+                account_update,
             ],
             write_backs=[
                 WriteBack("case", "opportunities.Case", case.pk),
@@ -207,43 +180,30 @@ def eligibility_request_create(
 # --- Residence card (ID verification) --------------------------------------------------------
 
 
-def _refuse_if_open(profile: CustomerProfile) -> None:
-    if profile.id_verification_status == IdVerificationStatus.SUBMITTED:
-        raise ConflictError(
-            gettext("Your residence card is being reviewed. You can upload a new one if we ask you to."),
-            code="id_verification_pending",
-        )
-    if profile.id_verification_status == IdVerificationStatus.VERIFIED:
-        raise ConflictError(
-            gettext(
-                "Your identity is already verified; there is no need to upload your residence card again."
-            ),
-            code="id_verification_verified",
-        )
-
-
 def residence_card_submit(
     *, user_id: int, uploaded_file: IO[bytes], now: datetime | None = None
 ) -> ResidenceCardSubmission:
-    """Store a residence card for review and tell Salesforce (seed 000 "ID Verification Module").
+    """Store a residence card for review and tell Salesforce.
 
     The file is checked by content (``uploads``) and stored privately under a generated name. In
     one transaction: the submission and its first history step, the profile mirror set to
-    Submitted (clearing the last rejection), and ONE Salesforce call: a ContentVersion published
-    to the Account plus the Account's verification fields. Refused while a card is under review or
-    once verified; allowed again after a rejection. If the transaction fails the stored file is
-    deleted, so no document is left without its row.
+    Submitted (``customer_id_verification_submit``, clearing the last rejection), and ONE
+    Salesforce call: a ContentVersion published to the Account plus the Account's verification
+    fields. Refused while a card is under review or once verified; allowed again after a
+    rejection. If the transaction fails the stored file is deleted, so no document is left
+    without its row.
     """
     now = now or timezone.now()
     profile, _ = _customer(user_id, lock=False)
-    _refuse_if_open(profile)  # early answer before reading the file; checked again under the lock
+    # An early answer before reading the file; checked again under the lock.
+    customer_id_verification_refuse_if_open(profile)
     inspected = residence_card_inspect(uploaded_file, max_bytes=settings.RESIDENCE_CARD_MAX_BYTES)
     field_map = get_field_map()
     stored_name = ""
     try:
         with transaction.atomic():
             profile, account_id = _customer(user_id, lock=True)
-            _refuse_if_open(profile)
+            account_update = customer_id_verification_submit(profile=profile, account_id=account_id, now=now)
             submission = ResidenceCardSubmission(
                 user_id=user_id,
                 content_type=inspected.content_type,
@@ -262,21 +222,6 @@ def residence_card_submit(
                 to_status=ResidenceCardSubmission.Status.SUBMITTED,
                 changed_by_id=user_id,
                 note="Uploaded by the customer in the portal.",
-            )
-
-            profile.id_verification_status = IdVerificationStatus.SUBMITTED
-            profile.id_verification_submitted_at = now
-            profile.id_verification_rejection_message = ""
-            profile.id_verification_note = ""
-            dashboard_cache_invalidate(user_id)
-            profile.save(
-                update_fields=[
-                    "id_verification_status",
-                    "id_verification_submitted_at",
-                    "id_verification_rejection_message",
-                    "id_verification_note",
-                    "updated_at",
-                ]
             )
 
             file_name = posixpath.basename(stored_name)
@@ -299,20 +244,7 @@ def residence_card_submit(
                             },
                         ),
                     ),
-                    CompositeSubrequest.update(
-                        "Account",
-                        account_id,
-                        "account",
-                        field_map.record(
-                            "Account",
-                            {
-                                "id_verification_status": IdVerificationStatus.SUBMITTED,
-                                "id_verification_submitted_at": salesforce_datetime(now),
-                                "id_verification_rejection_message": None,
-                                "id_verification_note": None,
-                            },
-                        ),
-                    ),
+                    account_update,
                 ],
                 write_backs=[
                     WriteBack(
@@ -330,22 +262,15 @@ def residence_card_submit(
     return submission
 
 
-def residence_card_record_salesforce_decision(
-    *, user_id: int, status: str, rejection_message: str = ""
-) -> bool:
-    """Close the submission under review when the decision was made in Salesforce itself.
+def residence_card_record_salesforce_decisions(decisions: Sequence[tuple[int, str, str]]) -> list[bool]:
+    """Close the submissions under review whose decision was made in Salesforce itself.
 
     The console records its own decisions on the submission; an agent working in Salesforce
     only changes the Account, so the status event brings the outcome here. Rejections made there
-    carry no structured reason: they are filed as "other". Returns whether a submission moved.
+    carry no structured reason: they are filed as "other". ``(user_id, status,
+    rejection_message)`` decisions are applied in order, with one locking read. Returns, for each,
+    whether a submission moved (the first final decision for a customer closes the submission).
     """
-    return residence_card_record_salesforce_decisions([(user_id, status, rejection_message)])[0]
-
-
-def residence_card_record_salesforce_decisions(decisions: Sequence[tuple[int, str, str]]) -> list[bool]:
-    """``residence_card_record_salesforce_decision`` for many ``(user_id, status,
-    rejection_message)`` decisions, applied in order, with one locking read. Returns, for each,
-    whether a submission moved (the first final decision for a customer closes the submission)."""
     final = (ResidenceCardSubmission.Status.VERIFIED, ResidenceCardSubmission.Status.REJECTED)
     user_ids = {user_id for user_id, status, _ in decisions if status in final}
     if not user_ids:
@@ -365,17 +290,197 @@ def residence_card_record_salesforce_decisions(decisions: Sequence[tuple[int, st
             moved.append(submission is not None)
             if submission is None:
                 continue
-            submission.status = status
-            submission.reviewed_at = now
-            if status == ResidenceCardSubmission.Status.REJECTED:
-                submission.rejection_reason = RejectionReason.OTHER
-                submission.rejection_message = rejection_message
-            submission.save(update_fields=["status", "reviewed_at", "rejection_reason", "rejection_message"])
-            dashboard_cache_invalidate(user_id)
-            ResidenceCardStatusChange.objects.create(
-                submission=submission,
-                from_status=ResidenceCardSubmission.Status.SUBMITTED,
-                to_status=status,
+            rejected = status == ResidenceCardSubmission.Status.REJECTED
+            _review_status_set(
+                submission,
+                status=status,
+                reviewed_at=now,
+                reviewed_by_id=submission.reviewed_by_id,
+                rejection_reason=RejectionReason.OTHER if rejected else submission.rejection_reason,
+                rejection_message=rejection_message if rejected else submission.rejection_message,
+                changed_by=None,
                 note="Decided in Salesforce",
             )
     return moved
+
+
+def _review_status_set(
+    submission: ResidenceCardSubmission,
+    *,
+    status: str,
+    reviewed_at: datetime | None,
+    reviewed_by_id: int | None,
+    rejection_reason: str,
+    rejection_message: str,
+    changed_by: User | None,
+    note: str,
+) -> None:
+    """The one place a residence card's review status changes: the submission's review fields
+    and the step in its history."""
+    from_status = submission.status
+    submission.status = status
+    submission.rejection_reason = rejection_reason
+    submission.rejection_message = rejection_message
+    submission.reviewed_at = reviewed_at
+    submission.reviewed_by_id = reviewed_by_id
+    submission.save(
+        update_fields=["status", "rejection_reason", "rejection_message", "reviewed_at", "reviewed_by"]
+    )
+    dashboard_cache_invalidate(submission.user_id)
+    ResidenceCardStatusChange.objects.create(
+        submission=submission, from_status=from_status, to_status=status, changed_by=changed_by, note=note
+    )
+
+
+# --- Residence card review (the agents' decisions) ----------------------------------------------
+
+_REVIEW_FIELDS = ("status", "rejection_reason", "rejection_message", "reviewed_at", "reviewed_by_id")
+"""What a review changes on the submission (and its audit row records)."""
+
+
+def _reviewer_name(agent: User) -> str:
+    return agent.get_full_name() or agent.email
+
+
+def residence_card_verify(*, agent: User, submission_id: int, now: datetime | None = None) -> Transition:
+    """The residence card is valid and matches the account: Verified, with the verified time and
+    the note "Verified by <agent>"."""
+    return _residence_card_decide(
+        agent=agent,
+        submission_id=submission_id,
+        status=IdVerificationStatus.VERIFIED,
+        reason="",
+        message="",
+        now=now,
+    )
+
+
+def residence_card_reject(
+    *, agent: User, submission_id: int, reason: str, message: str, now: datetime | None = None
+) -> Transition:
+    """The card cannot be accepted: Rejected, with the structured ``reason`` (kept on the
+    submission, it picks the customer's remediation text) and the customer-facing ``message``
+    (``Id_Verification_Rejection_Message__c``, shown to the customer and in the Salesforce email)."""
+    message = message.strip()
+    if reason not in RejectionReason.values:
+        raise ApplicationError(gettext("Choose a rejection reason."), code="reason_required")
+    if not message:
+        raise ApplicationError(
+            gettext("Write the message the customer will see."), code="rejection_message_required"
+        )
+    return _residence_card_decide(
+        agent=agent,
+        submission_id=submission_id,
+        status=IdVerificationStatus.REJECTED,
+        reason=reason,
+        message=message,
+        now=now,
+    )
+
+
+def _residence_card_decide(
+    *,
+    agent: User,
+    submission_id: int,
+    status: IdVerificationStatus,
+    reason: str,
+    message: str,
+    now: datetime | None,
+) -> Transition:
+    """The decision on a card under review, under row locks on the submission and the profile
+    (in that order, as the status events take them), so two agents deciding at once cannot both
+    succeed: the submission closed, the Account's verification fields, ONE Salesforce call, and
+    the notification the status event would give (``account_status_notify``: once per decision,
+    whichever path arrives first)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        submission = ResidenceCardSubmission.objects.select_for_update().get(pk=submission_id)
+        profile = CustomerProfile.objects.select_for_update().get(user_id=submission.user_id)
+        if submission.status != ResidenceCardSubmission.Status.SUBMITTED:
+            raise ConflictError(
+                gettext("This residence card has already been reviewed (%(status)s).")
+                % {"status": submission.get_status_display()},
+                code="already_decided",
+            )
+        verified = status == IdVerificationStatus.VERIFIED
+        if verified:
+            note = f"Verified by {_reviewer_name(agent)}"
+        else:
+            note = f"Rejected by {_reviewer_name(agent)} ({RejectionReason(reason).name.lower()})"
+        before = field_values(submission, _REVIEW_FIELDS)
+        account = customer_id_verification_decide(
+            profile=profile, status=status, note=note, rejection_message=message, now=now
+        )
+        review_status = (
+            ResidenceCardSubmission.Status.VERIFIED if verified else ResidenceCardSubmission.Status.REJECTED
+        )
+        _review_status_set(
+            submission,
+            status=review_status,
+            reviewed_at=now,
+            reviewed_by_id=agent.pk,
+            rejection_reason=reason,
+            rejection_message=message,
+            changed_by=agent,
+            note=message or note,
+        )
+        entry = outbox_enqueue_salesforce(
+            operation=f"console.id_verification.{status}",
+            record_key=f"Account:{account.account_id}",
+            subrequests=[account.subrequest],
+        )
+        account_status_notify(
+            user_id=submission.user_id,
+            account_id=account.account_id,
+            verification_status=status,
+            rejection_message=message,
+            now=now,
+        )
+    return Transition(
+        user_id=submission.user_id,
+        before={"submission": before, "account": account.before},
+        after={"submission": field_values(submission, _REVIEW_FIELDS), "account": account.after},
+        outbox_entry=entry,
+    )
+
+
+def residence_card_reopen(*, agent: User, submission_id: int, note: str) -> Transition:
+    """A supervisor takes back the decision on the customer's latest card: Submitted again (the
+    Account's verified time, note and rejection message cleared), back in the queue."""
+    note = note.strip()
+    with transaction.atomic():
+        submission = ResidenceCardSubmission.objects.select_for_update().get(pk=submission_id)
+        profile = CustomerProfile.objects.select_for_update().get(user_id=submission.user_id)
+        decided = (ResidenceCardSubmission.Status.VERIFIED, ResidenceCardSubmission.Status.REJECTED)
+        if submission.status not in decided:
+            raise ConflictError(
+                gettext("Only a verified or rejected card can be reopened."), code="not_decided"
+            )
+        if residence_card_latest_submission_id(user_id=submission.user_id) != submission.pk:
+            raise ConflictError(
+                gettext("The customer has uploaded a newer card; review that one instead."),
+                code="not_latest_submission",
+            )
+        before = field_values(submission, _REVIEW_FIELDS)
+        account = customer_id_verification_reopen(profile=profile)
+        _review_status_set(
+            submission,
+            status=ResidenceCardSubmission.Status.SUBMITTED,
+            reviewed_at=None,
+            reviewed_by_id=None,
+            rejection_reason="",
+            rejection_message="",
+            changed_by=agent,
+            note=note or "Reopened by a supervisor.",
+        )
+        entry = outbox_enqueue_salesforce(
+            operation="console.id_verification.reopen",
+            record_key=f"Account:{account.account_id}",
+            subrequests=[account.subrequest],
+        )
+    return Transition(
+        user_id=submission.user_id,
+        before={"submission": before, "account": account.before},
+        after={"submission": field_values(submission, _REVIEW_FIELDS), "account": account.after},
+        outbox_entry=entry,
+    )

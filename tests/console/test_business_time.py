@@ -9,7 +9,6 @@ from apps.console.selectors import (
     ELIGIBILITY_SLA,
     business_time_before,
     business_time_between,
-    expected_cancellation_date,
     queue_age,
 )
 
@@ -45,9 +44,3 @@ def test_the_sla_cutoff_is_two_business_days_back() -> None:
     cutoff = business_time_before(now, ELIGIBILITY_SLA)
     assert cutoff == jst(2026, 1, 9, 10)  # the Friday before, the weekend skipped
     assert business_time_between(cutoff, now) == ELIGIBILITY_SLA
-
-
-def test_the_25th_rule() -> None:
-    assert expected_cancellation_date(requested_at=jst(2026, 1, 24, 23, 59)).isoformat() == "2026-01-31"
-    assert expected_cancellation_date(requested_at=jst(2026, 1, 25, 0, 0)).isoformat() == "2026-02-28"
-    assert expected_cancellation_date(requested_at=jst(2026, 12, 25, 9)).isoformat() == "2027-01-31"

@@ -130,3 +130,33 @@ def test_the_day_is_decided_in_japan_not_in_utc() -> None:
 def test_a_naive_time_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         cancellation_schedule(requested_at=datetime.datetime(2025, 3, 24, 12, 0))
+
+
+def test_the_25th_rule() -> None:
+    # Moved from the console's tests: the console's checklist uses this same function.
+    def scheduled_for(requested_at: datetime.datetime) -> str:
+        return cancellation_schedule(requested_at=requested_at).scheduled_for.isoformat()
+
+    assert scheduled_for(jst(2026, 1, 24, 23, 59)) == "2026-01-31"
+    assert scheduled_for(jst(2026, 1, 25, 0, 0)) == "2026-02-28"
+    assert scheduled_for(jst(2026, 12, 25, 9)) == "2027-01-31"
+
+
+@pytest.mark.parametrize(
+    ("requested_at", "scheduled_for"),
+    [
+        # The cutoff instant is 00:00:00 on the 25th in Japan, 15:00:00 UTC on the 24th.
+        (datetime.datetime(2025, 3, 24, 14, 59, 59, 999999, tzinfo=UTC), datetime.date(2025, 3, 31)),
+        (datetime.datetime(2025, 3, 24, 15, 0, 0, tzinfo=UTC), datetime.date(2025, 4, 30)),
+        # Over the year end: the 24th of December is this year, the 25th January of the next.
+        (datetime.datetime(2025, 12, 24, 14, 59, 59, 999999, tzinfo=UTC), datetime.date(2025, 12, 31)),
+        (datetime.datetime(2025, 12, 24, 15, 0, 0, tzinfo=UTC), datetime.date(2026, 1, 31)),
+        # Late on the last day of a month in UTC is already the next month in Japan.
+        (datetime.datetime(2025, 11, 30, 15, 0, 0, tzinfo=UTC), datetime.date(2025, 12, 31)),
+        (datetime.datetime(2025, 12, 31, 15, 0, 0, tzinfo=UTC), datetime.date(2026, 1, 31)),
+    ],
+)
+def test_the_cutoff_instant_and_the_rollovers(
+    requested_at: datetime.datetime, scheduled_for: datetime.date
+) -> None:
+    assert cancellation_schedule(requested_at=requested_at).scheduled_for == scheduled_for

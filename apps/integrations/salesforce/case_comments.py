@@ -31,7 +31,7 @@ from apps.integrations.models import OutboxEntry
 from apps.integrations.salesforce.field_map import FieldMap, get_field_map
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway, soql_literal
 from apps.opportunities.models import Case, CaseComment, CaseOrigin
-from apps.opportunities.support import support_ticket_q
+from apps.opportunities.support import support_case_apply_salesforce, support_ticket_q
 
 logger = logging.getLogger(__name__)
 
@@ -139,25 +139,22 @@ def _apply_cases(
         # The status is translated on its own: a value the portal does not know must not stop
         # the rest of the record.
         values = field_map.from_record("Case", {k: v for k, v in record.items() if k != status_field})
-        modified_at = parse_salesforce_datetime(values.get("modified_at"))
-        if case.salesforce_modified_at and modified_at and modified_at < case.salesforce_modified_at:
-            continue
-        changed: dict[str, Any] = {"salesforce_modified_at": modified_at, "synced_at": now}
-        if values.get("case_number"):
-            changed["case_number"] = values["case_number"]
+        status = ""
         if _account_id(case) not in owed:
             try:
-                status = field_map.from_salesforce("Case", "status", record.get(status_field))
+                status = field_map.from_salesforce("Case", "status", record.get(status_field)) or ""
             except ValueError:
                 logger.warning(
                     "Case %s has a status the portal does not know; kept as it was", case.salesforce_id
                 )
-            else:
-                if status:
-                    changed["status"] = status
-        if any(getattr(case, name) != value for name, value in changed.items() if name != "synced_at"):
+        if support_case_apply_salesforce(
+            case=case,
+            status=status,
+            case_number=values.get("case_number") or "",
+            modified_at=parse_salesforce_datetime(values.get("modified_at")),
+            now=now,
+        ):
             report.cases_updated += 1
-        Case.objects.filter(pk=case.pk).update(**changed)
 
 
 def _account_id(case: Case) -> str:
