@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from apps.accounts.models import CustomerProfile, IdMapping, PortalStatus, RegistrationSource, User
 from apps.accounts.services import customer_profile_apply_account_fields
+from apps.accounts.sync import ACCOUNT_STATUS_ATTRIBUTES
 from apps.integrations.outbox import outbox_enqueue_salesforce
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import (
@@ -16,7 +17,6 @@ from apps.integrations.salesforce.gateway import (
     get_gateway,
     soql_literal,
 )
-from apps.integrations.salesforce.sync import ACCOUNT_STATUS_ATTRIBUTES
 
 
 def customer_link_legacy(

@@ -23,7 +23,6 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext
@@ -35,7 +34,11 @@ from apps.accounts.selectors import decision_account_id
 from apps.accounts.status_notifications import account_status_notify
 from apps.billing.models import WhmcsInvoice
 from apps.integrations.outbox import outbox_enqueue_coalesced_update, outbox_enqueue_salesforce
-from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
+from apps.integrations.salesforce.field_map import (
+    get_field_map,
+    parse_salesforce_datetime,
+    salesforce_datetime,
+)
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
@@ -66,16 +69,6 @@ ACCOUNT_MIRROR_ATTRIBUTES = _DATETIME_ATTRIBUTES | {
     "id_verification_note",
     "id_verification_rejection_message",
 }
-
-
-def parse_salesforce_datetime(value: Any) -> datetime | None:
-    """A Salesforce REST datetime (``2013-05-20T20:49:32.000+0000``) as an aware datetime."""
-    if value in (None, "") or isinstance(value, datetime):
-        return value or None
-    text = str(value)
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":  # Salesforce's "+0000"
-        text = f"{text[:-2]}:{text[-2:]}"
-    return parse_datetime(text)
 
 
 def customer_profile_apply_account_fields(*, user_id: int, values: dict[str, Any]) -> list[str]:

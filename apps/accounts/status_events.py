@@ -36,9 +36,9 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.accounts.models import CustomerProfile, IdMapping
-from apps.accounts.services import customer_profiles_apply_account_fields, parse_salesforce_datetime
+from apps.accounts.services import customer_profiles_apply_account_fields
 from apps.accounts.status_notifications import AccountStatusDecision, account_status_notify_many
-from apps.integrations.salesforce.field_map import get_field_map
+from apps.integrations.salesforce.field_map import get_field_map, parse_salesforce_datetime
 from apps.verification.services import residence_card_record_salesforce_decisions
 
 logger = logging.getLogger(__name__)

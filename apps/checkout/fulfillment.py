@@ -46,7 +46,6 @@ from django.utils import timezone
 
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import IdMapping
-from apps.accounts.services import parse_salesforce_datetime
 from apps.catalog.models import BillingCycle, ItemClass, Product
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
 from apps.checkout.models_fulfillment import FulfillmentRun
@@ -56,7 +55,12 @@ from apps.integrations.salesforce.exceptions import (
     SalesforceErrorDetail,
     error_for_response,
 )
-from apps.integrations.salesforce.field_map import FieldMap, get_field_map, salesforce_datetime
+from apps.integrations.salesforce.field_map import (
+    FieldMap,
+    get_field_map,
+    parse_salesforce_datetime,
+    salesforce_datetime,
+)
 from apps.integrations.salesforce.gateway import (
     CompositeSubrequest,
     SalesforceGateway,

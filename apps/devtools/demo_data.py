@@ -31,12 +31,12 @@ from apps.accounts.models import RegistrationSource, User
 from apps.accounts.registration import RegistrationData, customer_register
 from apps.billing.services import sync_customer_billing
 from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
+from apps.catalog.sync import sync_catalog
 from apps.devtools.emulators import emulator_suite_from_settings
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from apps.integrations.salesforce.auth import clear_session_cache
 from apps.integrations.salesforce.field_map import get_field_map
-from apps.integrations.salesforce.sync import sync_catalog
 from emulators import EmulatorSuite
 
 AGENT_EMAIL = "agent@sonixnet.example"

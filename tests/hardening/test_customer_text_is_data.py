@@ -13,7 +13,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
-from apps.integrations.salesforce.case_comments import sync_case_comments
+from apps.opportunities.case_comment_sync import sync_case_comments
 from apps.opportunities.models import Case
 from emulators import EmulatorSuite
 from tests.accounts.test_auth_api import SIGNUP

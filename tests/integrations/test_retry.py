@@ -7,8 +7,8 @@ import pytest
 
 from apps.billing.tasks import sync_customer_billing_task
 from apps.catalog.models import Product
+from apps.catalog.tasks import sync_catalog_task
 from apps.integrations.retry import Backoff, RetryableErrorTask
-from apps.integrations.tasks import sync_catalog_task
 from emulators import EmulatorSuite
 from tests.integrations.test_salesforce_sync import add_product
 

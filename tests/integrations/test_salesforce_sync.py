@@ -9,10 +9,12 @@ import pytest
 from django.core.cache import cache
 
 from apps.accounts.models import EligibilityStatus, IdVerificationStatus
+from apps.accounts.sync import reconcile_account_statuses
+from apps.accounts.tasks import reconcile_account_statuses_task
 from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
 from apps.catalog.services import CATALOG_CACHE_VERSION_KEY
-from apps.integrations.salesforce.sync import reconcile_account_statuses, sync_catalog
-from apps.integrations.tasks import reconcile_account_statuses_task, sync_catalog_task
+from apps.catalog.sync import sync_catalog
+from apps.catalog.tasks import sync_catalog_task
 from emulators import EmulatorSuite
 from tests.factories import CustomerFactory, OutboxEntryFactory
 

@@ -9,9 +9,9 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import User
 from apps.integrations.models import OutboxEntry
-from apps.integrations.salesforce.case_comments import sync_case_comments
-from apps.integrations.tasks import sync_case_comments_task
+from apps.opportunities.case_comment_sync import sync_case_comments
 from apps.opportunities.models import Case, CaseComment, CaseStatus, CaseType
+from apps.opportunities.tasks import sync_case_comments_task
 from emulators import EmulatorSuite
 from tests.factories import CaseFactory, OutboxEntryFactory, SupportCaseFactory
 from tests.support.conftest import account_id_of, deliver_all

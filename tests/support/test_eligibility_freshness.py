@@ -19,8 +19,8 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import EligibilityStatus, User
 from apps.accounts.status_events import account_status_event_apply
+from apps.accounts.sync import reconcile_account_statuses
 from apps.catalog.models import ProductType
-from apps.integrations.salesforce.sync import reconcile_account_statuses
 from emulators import EmulatorSuite
 from tests.factories import CustomerFactory, ProductFactory
 

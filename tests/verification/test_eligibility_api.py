@@ -11,9 +11,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import CustomerProfile, EligibilityStatus, User
-from apps.accounts.services import parse_salesforce_datetime
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
+from apps.integrations.salesforce.field_map import parse_salesforce_datetime
 from apps.opportunities.models import Case, CaseOrigin, CaseStatus, CaseType
 from apps.verification.models import EligibilityRequest
 from emulators import EmulatorSuite

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from apps.accounts.models import RegistrationAttempt
 from apps.accounts.registration import WHMCS_CLIENT_NOTE
+from apps.accounts.tasks import detect_orphaned_whmcs_clients_task
 from apps.integrations.models import OrphanedWhmcsClient
-from apps.integrations.tasks import detect_orphaned_whmcs_clients_task
 from apps.integrations.whmcs.client import get_whmcs_client
 from apps.integrations.whmcs.types import OrderLine
 from emulators import EmulatorSuite

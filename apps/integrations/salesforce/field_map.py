@@ -23,6 +23,7 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
+from django.utils.dateparse import parse_datetime
 
 # Portal attribute -> Salesforce field API name, per Salesforce object.
 DEFAULT_FIELDS: dict[str, dict[str, str]] = {
@@ -333,6 +334,16 @@ def salesforce_datetime(value: datetime) -> str:
         raise ValueError("Salesforce datetimes must be timezone-aware")
     utc = value.astimezone(UTC)
     return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}+0000"
+
+
+def parse_salesforce_datetime(value: Any) -> datetime | None:
+    """A Salesforce REST datetime (``2013-05-20T20:49:32.000+0000``) as an aware datetime."""
+    if value in (None, "") or isinstance(value, datetime):
+        return value or None
+    text = str(value)
+    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":  # Salesforce's "+0000"
+        text = f"{text[:-2]}:{text[-2:]}"
+    return parse_datetime(text)
 
 
 @cache

@@ -1,5 +1,5 @@
 """``manage.py cleanup_orphaned_whmcs_clients``: list, close or delete WHMCS clients the portal
-created that no portal user maps to (see ``apps.integrations.orphans`` for the safety rules).
+created that no portal user maps to (see ``apps.accounts.orphans`` for the safety rules).
 
 A dry run by default: it lists each orphan, why it is orphaned and what ``--apply`` would do.
 ``--apply`` closes them; ``--apply --delete`` deletes those with no invoices and no services
@@ -16,7 +16,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from apps.integrations.orphans import Action, OrphanOutcome, orphaned_whmcs_clients_cleanup
+from apps.accounts.orphans import Action, OrphanOutcome, orphaned_whmcs_clients_cleanup
 from apps.integrations.whmcs.exceptions import WhmcsError
 
 _DRY_RUN_WORDS = {Action.CLOSE: "would close", Action.DELETE: "would delete"}

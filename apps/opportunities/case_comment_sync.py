@@ -26,9 +26,8 @@ from django.db import transaction
 from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
-from apps.accounts.services import parse_salesforce_datetime
 from apps.integrations.models import OutboxEntry
-from apps.integrations.salesforce.field_map import FieldMap, get_field_map
+from apps.integrations.salesforce.field_map import FieldMap, get_field_map, parse_salesforce_datetime
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway, soql_literal
 from apps.opportunities.models import Case, CaseComment, CaseOrigin
 from apps.opportunities.support import support_case_apply_salesforce, support_ticket_q

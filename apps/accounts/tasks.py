@@ -1,0 +1,34 @@
+"""Celery entry points of accounts. Thin on purpose: one service call each."""
+
+from celery import shared_task
+
+from apps.integrations.retry import Backoff, RetryableErrorTask
+
+# Task names keep their ``integrations.`` prefix: beat's schedule rows and queued messages name them.
+
+
+@shared_task(name="integrations.reconcile_account_statuses", ignore_result=True, base=RetryableErrorTask)
+def reconcile_account_statuses_task() -> dict[str, int]:
+    """Catch Account status changes whose platform event was missed."""
+    from apps.accounts.sync import reconcile_account_statuses
+
+    report = reconcile_account_statuses()
+    return {"fetched": report.fetched, "updated": report.updated}
+
+
+@shared_task(
+    name="integrations.detect_orphaned_whmcs_clients",
+    base=RetryableErrorTask,
+    backoff=Backoff(initial=10 * 60, maximum=60 * 60),
+    ignore_result=True,
+    max_retries=3,
+    soft_time_limit=30 * 60,
+    time_limit=35 * 60,
+)
+def detect_orphaned_whmcs_clients_task() -> int:
+    """Record WHMCS clients registration created that no portal user maps to. Changes nothing in
+    WHMCS (``manage.py cleanup_orphaned_whmcs_clients --apply`` acts on them); retries when WHMCS
+    is unreachable. Run daily from beat."""
+    from apps.accounts.orphans import orphaned_whmcs_clients_detect
+
+    return len(orphaned_whmcs_clients_detect())

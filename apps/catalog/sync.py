@@ -1,0 +1,113 @@
+"""Catalog sync: Product2 and its standard price, pulled from Salesforce into ``Product``
+(incremental on ``SystemModstamp``, see ``apps.integrations.salesforce.sync``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from apps.catalog.models import Product
+from apps.catalog.services import catalog_cache_invalidate
+from apps.integrations.salesforce.field_map import FieldMap, get_field_map, parse_salesforce_datetime
+from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway, soql_literal
+from apps.integrations.salesforce.sync import SyncReport, since_clause
+
+logger = logging.getLogger(__name__)
+
+
+def sync_catalog(*, gateway: SalesforceGateway | None = None, full: bool = False) -> SyncReport:
+    """Mirror Product2 (and its standard price) into ``Product``; invalidates the catalog cache."""
+    field_map = get_field_map()
+    gateway = gateway or get_gateway()
+    cursor = None if full else Product.objects.aggregate(cursor=Max("salesforce_modified_at"))["cursor"]
+    product_fields = field_map.attributes("Product2")
+    modstamp = product_fields["modified_at"]
+    soql = (
+        f"SELECT Id, {', '.join(sorted(set(product_fields.values())))} FROM Product2"
+        f"{since_clause(modstamp, cursor)} ORDER BY {modstamp}"
+    )
+    records = gateway.query(soql)
+    prices = _standard_prices(gateway, field_map, [record["Id"] for record in records])
+
+    report = SyncReport(fetched=len(records))
+    with transaction.atomic():
+        for record in records:
+            values = field_map.from_record("Product2", record)
+            price = prices.get(record["Id"])
+            if price is None:
+                report.unknown.append(record["Id"])
+                logger.warning("Product2 %s has no active standard price; not offered", record["Id"])
+            defaults = {
+                "name": values.get("name") or "",
+                "sku": values.get("sku") or "",
+                "description": values.get("description") or "",
+                "product_type": values["product_type"],
+                "item_class": values["item_class"],
+                "billing_cycle": values["billing_cycle"],
+                "whmcs_product_id": int(values["whmcs_product_id"])
+                if values.get("whmcs_product_id")
+                else None,
+                "config_options": _json_object(values.get("config_options")),
+                "eligibility_offering": values.get("eligibility_offering") or "",
+                "is_family_discount": bool(values.get("is_family_discount")),
+                "display_order": int(values.get("display_order") or 0),
+                "price": price if price is not None else Decimal("0"),
+                "is_active": bool(values.get("is_active")) and price is not None,
+                "salesforce_modified_at": parse_salesforce_datetime(values.get("modified_at")),
+                "synced_at": timezone.now(),
+            }
+            _, created = Product.objects.update_or_create(salesforce_id=record["Id"], defaults=defaults)
+            if created:
+                report.created += 1
+            else:
+                report.updated += 1
+        if records:
+            transaction.on_commit(catalog_cache_invalidate)
+    logger.info(
+        "Catalog sync: %s fetched, %s created, %s updated", report.fetched, report.created, report.updated
+    )
+    return report
+
+
+def _standard_prices(
+    gateway: SalesforceGateway, field_map: FieldMap, product_ids: list[str]
+) -> dict[str, Decimal]:
+    """Each product's active price in the org's standard price book."""
+    if not product_ids:
+        return {}
+    is_standard = field_map.field("Pricebook2", "is_standard")
+    books = gateway.query(f"SELECT Id FROM Pricebook2 WHERE {is_standard} = true LIMIT 1")
+    if not books:
+        return {}
+    pricebook_id, product_id, unit_price, is_active = field_map.fields(
+        "PricebookEntry", "pricebook_id", "product_id", "unit_price", "is_active"
+    )
+    prices: dict[str, Decimal] = {}
+    for start in range(0, len(product_ids), 200):
+        ids = ", ".join(soql_literal(value) for value in product_ids[start : start + 200])
+        soql = (
+            f"SELECT {product_id}, {unit_price} FROM PricebookEntry WHERE {is_active} = true"
+            f" AND {pricebook_id} = {soql_literal(books[0]['Id'])} AND {product_id} IN ({ids})"
+        )
+        for row in gateway.query(soql):
+            prices[row[product_id]] = Decimal(str(row[unit_price]))
+    return prices
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    if not value:
+        return {}
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value)
+    except (TypeError, ValueError):
+        logger.warning("Ignoring config options that are not JSON")
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
