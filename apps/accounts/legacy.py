@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.accounts.models import CustomerProfile, IdMapping, PortalStatus, RegistrationSource, User
 from apps.accounts.services import customer_profile_apply_account_fields
 from apps.accounts.sync import ACCOUNT_STATUS_ATTRIBUTES
-from apps.integrations.outbox import outbox_enqueue_salesforce
+from apps.integrations.outbox import account_record_key, outbox_enqueue_salesforce
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import (
     CompositeSubrequest,
@@ -82,7 +82,7 @@ def customer_link_legacy(
         )
         outbox_enqueue_salesforce(
             operation="account.link_legacy",
-            record_key=f"Account:{account['Id']}",
+            record_key=account_record_key(account["Id"]),
             subrequests=[
                 CompositeSubrequest.update(
                     "Account",

@@ -39,7 +39,7 @@ from apps.accounts.models import (
 )
 from apps.catalog.models import ProductType
 from apps.integrations.models import OrphanedWhmcsClient
-from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce
+from apps.integrations.outbox import WriteBack, account_record_key, outbox_enqueue_salesforce
 from apps.integrations.salesforce.exceptions import SalesforceError
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import CompositeSubrequest, SalesforceGateway, get_gateway
@@ -333,7 +333,7 @@ def _create_portal_records(
         write_backs.append(WriteBack("opportunity", "opportunities.Opportunity", opportunity.pk))
     outbox_enqueue_salesforce(
         operation="registration.link_whmcs_client",
-        record_key=f"Account:{account_id}",
+        record_key=account_record_key(account_id),
         subrequests=subrequests,
         write_backs=write_backs,
     )

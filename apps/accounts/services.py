@@ -33,7 +33,11 @@ from apps.accounts.models import CustomerProfile, EligibilityStatus, IdMapping, 
 from apps.accounts.selectors import decision_account_id
 from apps.accounts.status_notifications import account_status_notify
 from apps.billing.models import WhmcsInvoice
-from apps.integrations.outbox import outbox_enqueue_coalesced_update, outbox_enqueue_salesforce
+from apps.integrations.outbox import (
+    account_record_key,
+    outbox_enqueue_coalesced_update,
+    outbox_enqueue_salesforce,
+)
 from apps.integrations.salesforce.field_map import (
     get_field_map,
     parse_salesforce_datetime,
@@ -236,7 +240,7 @@ def customer_sign_in_record(*, user_id: int, now: datetime | None = None) -> Non
     field_map = get_field_map()
     outbox_enqueue_coalesced_update(
         operation="account.last_sign_in",
-        record_key=f"Account:{mapping.salesforce_account_id}:last-sign-in",
+        record_key=account_record_key(mapping.salesforce_account_id, "last-sign-in"),
         sobject="Account",
         record_id=mapping.salesforce_account_id,
         fields={field_map.field("Account", "last_signed_in_at"): salesforce_datetime(now)},
@@ -392,7 +396,7 @@ def _eligibility_decide(
             subrequests.append(case_update)
         entry = outbox_enqueue_salesforce(
             operation=f"console.eligibility.{status}",
-            record_key=f"Account:{account_id}",
+            record_key=account_record_key(account_id),
             subrequests=subrequests,
         )
         account_status_notify(
@@ -460,7 +464,7 @@ def customer_eligibility_reopen(*, profile_id: int) -> Transition:
             subrequests.append(case_update)
         entry = outbox_enqueue_salesforce(
             operation="console.eligibility.reopen",
-            record_key=f"Account:{account_id}",
+            record_key=account_record_key(account_id),
             subrequests=subrequests,
         )
     return Transition(user_id=profile.user_id, before=before, after=after, outbox_entry=entry)

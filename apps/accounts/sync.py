@@ -12,6 +12,7 @@ from django.db.models import Max
 from apps.accounts.models import CustomerProfile, IdMapping
 from apps.accounts.services import customer_profile_apply_account_fields
 from apps.integrations.models import OutboxEntry
+from apps.integrations.outbox import account_record_key
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
 from apps.integrations.salesforce.sync import SyncReport, since_clause
@@ -66,14 +67,14 @@ def reconcile_account_statuses(*, gateway: SalesforceGateway | None = None, full
     # leave those accounts for the next run, after the outbox delivered.
     owed = set(
         OutboxEntry.objects.filter(
-            record_key__in=[f"Account:{account_id}" for account_id in users_by_account],
+            record_key__in=[account_record_key(account_id) for account_id in users_by_account],
             status__in=[OutboxEntry.Status.PENDING, OutboxEntry.Status.IN_PROGRESS],
         ).values_list("record_key", flat=True)
     )
     with transaction.atomic():
         for record in records:
             user_id = users_by_account.get(record["Id"])
-            if user_id is None or f"Account:{record['Id']}" in owed:
+            if user_id is None or account_record_key(record["Id"]) in owed:
                 continue
             values = field_map.from_record("Account", record)
             changed = customer_profile_apply_account_fields(user_id=user_id, values=values)

@@ -49,7 +49,7 @@ from apps.accounts.models import IdMapping
 from apps.catalog.models import BillingCycle, ItemClass, Product
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
 from apps.checkout.models_fulfillment import FulfillmentRun
-from apps.integrations.outbox import outbox_enqueue_salesforce
+from apps.integrations.outbox import account_record_key, outbox_enqueue_salesforce
 from apps.integrations.salesforce.exceptions import (
     SalesforceError,
     SalesforceErrorDetail,
@@ -874,7 +874,7 @@ def _ids(run: FulfillmentRun) -> dict[str, Any]:
 
 def _record_key(run: FulfillmentRun) -> str:
     if run.salesforce_account_id:
-        return f"Account:{run.salesforce_account_id}"
+        return account_record_key(run.salesforce_account_id)
     return f"Order:{run.salesforce_order_id}"
 
 

@@ -35,7 +35,7 @@ from apps.billing.selectors import whmcs_service_has_active
 from apps.catalog.models import ItemClass, Product, ProductType
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
 from apps.checkout.selectors import order_prerequisites
-from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, portal_ref
+from apps.integrations.outbox import WriteBack, account_record_key, outbox_enqueue_salesforce, portal_ref
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.opportunities.services import (
@@ -244,7 +244,7 @@ def _place(
         write_backs.append(WriteBack(reference, ORDER_ITEM_MODEL, item.pk))
     outbox_enqueue_salesforce(
         operation="order.place",
-        record_key=f"Account:{account_id}",
+        record_key=account_record_key(account_id),
         subrequests=subrequests,
         write_backs=write_backs,
     )
@@ -342,7 +342,7 @@ def order_approve(*, order_id: int) -> Transition:
         dashboard_cache_invalidate(order.user_id)
         entry = outbox_enqueue_salesforce(
             operation="console.order.approve",
-            record_key=f"Account:{decision_account_id(user_id=order.user_id)}",
+            record_key=account_record_key(decision_account_id(user_id=order.user_id)),
             subrequests=[
                 CompositeSubrequest.update(
                     "Order",

@@ -28,6 +28,7 @@ from apps.console.models import (
     SupportCaseQueueItem,
 )
 from apps.integrations.models import OutboxEntry
+from apps.integrations.outbox import account_record_key
 from apps.opportunities.models import Case, CaseComment, CaseType, Opportunity, OpportunityStage
 from apps.opportunities.services import TOKYO
 from apps.opportunities.support import support_ticket_q
@@ -284,7 +285,7 @@ def outbox_unsettled_for_customer(*, user_id: int, extra_keys: tuple[str, ...] =
     account_id = customer_account_id(user_id=user_id)
     condition = Q(pk__in=[])
     if account_id:
-        key = f"Account:{account_id}"
+        key = account_record_key(account_id)
         condition |= Q(record_key=key) | Q(record_key__startswith=f"{key}:")
     for extra in extra_keys:
         condition |= Q(record_key=extra)

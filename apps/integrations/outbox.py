@@ -159,6 +159,13 @@ def _queued_form(
     return queued, fills
 
 
+def account_record_key(account_id: str, stream: str = "") -> str:
+    """The ``record_key`` of a change to one customer's Salesforce Account and the records under
+    it: entries sharing it are delivered strictly in order. ``stream`` gives a change its own
+    order (e.g. the coalesced sign-in stamp, which must not hold back other changes)."""
+    return f"Account:{account_id}:{stream}" if stream else f"Account:{account_id}"
+
+
 def outbox_enqueue_salesforce(
     *,
     operation: str,

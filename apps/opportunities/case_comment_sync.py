@@ -27,6 +27,7 @@ from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
 from apps.integrations.models import OutboxEntry
+from apps.integrations.outbox import account_record_key
 from apps.integrations.salesforce.field_map import FieldMap, get_field_map, parse_salesforce_datetime
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway, soql_literal
 from apps.opportunities.models import Case, CaseComment, CaseOrigin
@@ -59,7 +60,7 @@ def _since(field_name: str, moment: datetime) -> str:
 def _owed_account_ids(account_ids: set[str]) -> set[str]:
     """Accounts with changes the portal has not delivered to Salesforce yet."""
     keys = OutboxEntry.objects.filter(
-        record_key__in=[f"Account:{account_id}" for account_id in account_ids],
+        record_key__in=[account_record_key(account_id) for account_id in account_ids],
         status__in=[OutboxEntry.Status.PENDING, OutboxEntry.Status.IN_PROGRESS],
     ).values_list("record_key", flat=True)
     return {key.removeprefix("Account:") for key in keys}

@@ -32,7 +32,13 @@ from apps.accounts.selectors import decision_account_id
 from apps.billing.models import WhmcsService
 from apps.catalog.models import ProductType
 from apps.integrations.models import OutboxEntry
-from apps.integrations.outbox import PortalRef, WriteBack, outbox_enqueue_salesforce, portal_ref
+from apps.integrations.outbox import (
+    PortalRef,
+    WriteBack,
+    account_record_key,
+    outbox_enqueue_salesforce,
+    portal_ref,
+)
 from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.notifications.models import NotificationSource, NotificationType
@@ -375,7 +381,7 @@ def subscription_cancellation_request(
             )
         outbox_enqueue_salesforce(
             operation="opportunity.cancellation_request",
-            record_key=f"Account:{account_id}",
+            record_key=account_record_key(account_id),
             subrequests=[
                 CompositeSubrequest.create(
                     "Case",
@@ -484,7 +490,7 @@ def _opportunity_update_enqueue(
     """ONE Salesforce call updating the Opportunity (or the one an earlier entry still creates)."""
     return outbox_enqueue_salesforce(
         operation=operation,
-        record_key=f"Account:{decision_account_id(user_id=opportunity.user_id)}",
+        record_key=account_record_key(decision_account_id(user_id=opportunity.user_id)),
         subrequests=[
             CompositeSubrequest.update(
                 "Opportunity",

@@ -42,7 +42,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.models import IdMapping, User
 from apps.accounts.selectors import decision_account_id
 from apps.billing.models import WhmcsService
-from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, portal_ref
+from apps.integrations.outbox import WriteBack, account_record_key, outbox_enqueue_salesforce, portal_ref
 from apps.integrations.salesforce.field_map import FieldMap, get_field_map
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.opportunities.models import (
@@ -378,7 +378,7 @@ def support_case_create(
             )
         outbox_enqueue_salesforce(
             operation="support.case_create",
-            record_key=f"Account:{account_id}",
+            record_key=account_record_key(account_id),
             subrequests=[CompositeSubrequest.create("Case", "case", field_map.record("Case", values))],
             write_backs=[WriteBack("case", CASE_MODEL, case.pk)],
         )
@@ -425,7 +425,7 @@ def support_case_comment_add(*, user: User, case_id: int, body: str) -> CaseComm
         case.save(update_fields=["updated_at"])
         outbox_enqueue_salesforce(
             operation="support.comment_add",
-            record_key=f"Account:{account_id}",
+            record_key=account_record_key(account_id),
             subrequests=[case_comment_subrequest(case=case, comment=comment, field_map=field_map)],
             write_backs=[WriteBack("comment", COMMENT_MODEL, comment.pk)],
         )
@@ -477,7 +477,7 @@ def support_case_reply(*, agent: User, case_id: int, body: str, status: str = ""
             subrequests.append(status_update)
         entry = outbox_enqueue_salesforce(
             operation="console.support_case.reply",
-            record_key=f"Account:{account_id}",
+            record_key=account_record_key(account_id),
             subrequests=subrequests,
             write_backs=[WriteBack("comment", COMMENT_MODEL, comment.pk)],
         )

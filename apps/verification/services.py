@@ -34,7 +34,12 @@ from apps.accounts.services import (
     customer_id_verification_submit,
 )
 from apps.accounts.status_notifications import account_status_notify
-from apps.integrations.outbox import WriteBack, outbox_enqueue_salesforce, portal_file_base64
+from apps.integrations.outbox import (
+    WriteBack,
+    account_record_key,
+    outbox_enqueue_salesforce,
+    portal_file_base64,
+)
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.opportunities.models import Case, CaseOrigin, CasePriority, CaseStatus, CaseType
@@ -149,7 +154,7 @@ def eligibility_request_create(
 
         outbox_enqueue_salesforce(
             operation="eligibility.request",
-            record_key=f"Account:{account_id}",
+            record_key=account_record_key(account_id),
             subrequests=[
                 CompositeSubrequest.create(
                     "Case",
@@ -227,7 +232,7 @@ def residence_card_submit(
             file_name = posixpath.basename(stored_name)
             outbox_enqueue_salesforce(
                 operation="verification.residence_card",
-                record_key=f"Account:{account_id}",
+                record_key=account_record_key(account_id),
                 subrequests=[
                     CompositeSubrequest.create(
                         "ContentVersion",
@@ -426,7 +431,7 @@ def _residence_card_decide(
         )
         entry = outbox_enqueue_salesforce(
             operation=f"console.id_verification.{status}",
-            record_key=f"Account:{account.account_id}",
+            record_key=account_record_key(account.account_id),
             subrequests=[account.subrequest],
         )
         account_status_notify(
@@ -475,7 +480,7 @@ def residence_card_reopen(*, agent: User, submission_id: int, note: str) -> Tran
         )
         entry = outbox_enqueue_salesforce(
             operation="console.id_verification.reopen",
-            record_key=f"Account:{account.account_id}",
+            record_key=account_record_key(account.account_id),
             subrequests=[account.subrequest],
         )
     return Transition(
