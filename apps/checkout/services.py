@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
-from apps.accounts.selectors import decision_account_id
+from apps.accounts.selectors import customer_account_id, decision_account_id
 from apps.billing.selectors import whmcs_service_has_active
 from apps.catalog.models import ItemClass, Product, ProductType
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
@@ -42,7 +42,6 @@ from apps.opportunities.services import (
     TOKYO,
     clock_now,
     customer_lock,
-    customer_salesforce_account_id,
     opportunity_match_for_order,
 )
 from portal.exceptions import ApplicationError, ConflictError
@@ -166,7 +165,7 @@ def _place(
 ) -> Order:
     _check_prerequisites(profile=profile, product_type=product_type)
     products = _validated_products(user=user, profile=profile, product_type=product_type, lines=lines)
-    account_id = customer_salesforce_account_id(user=user)
+    account_id = customer_account_id(user_id=user.pk)
     today = now.astimezone(TOKYO).date()
 
     match = opportunity_match_for_order(

@@ -30,6 +30,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import CustomerProfile, EligibilityStatus, User
+from apps.accounts.selectors import salesforce_account_id_of
 from apps.catalog.models import ProductType
 from apps.checkout.models import OrderStatus
 from apps.checkout.selectors import order_prerequisites
@@ -433,7 +434,7 @@ class QueueAdmin(admin.ModelAdmin):
             "subtitle": capfirst(self.opts.verbose_name),
             "customer": customer,
             "profile": profile,
-            "account_id": selectors.customer_account_id(user_id=customer.pk),
+            "account_id": salesforce_account_id_of(user_id=customer.pk),
             "panels": panels,
             "synced_at": self.synced_at(obj),
             "record_salesforce_id": self.salesforce_id(obj),
@@ -570,7 +571,7 @@ class EligibilityQueueAdmin(QueueAdmin):
         return customer_label(obj.user)
 
     def salesforce_id(self, obj: Any) -> str:
-        return selectors.customer_account_id(user_id=obj.user_id)
+        return salesforce_account_id_of(user_id=obj.user_id)
 
     def decision_available(self, obj: Any, decision: Decision) -> bool:
         pending = obj.internet_eligibility_status == EligibilityStatus.PENDING
@@ -717,7 +718,7 @@ class IdVerificationQueueAdmin(QueueAdmin):
         return customer_label(obj.user)
 
     def salesforce_id(self, obj: Any) -> str:
-        return selectors.customer_account_id(user_id=obj.user_id)
+        return salesforce_account_id_of(user_id=obj.user_id)
 
     def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
         return {

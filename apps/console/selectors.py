@@ -16,7 +16,8 @@ from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from apps.accounts.models import CustomerProfile, EligibilityStatus, IdMapping
+from apps.accounts.models import CustomerProfile, EligibilityStatus
+from apps.accounts.selectors import salesforce_account_id_of
 from apps.checkout.models import OrderStatus
 from apps.console.models import (
     AgentDecision,
@@ -272,17 +273,10 @@ def console_queue_counts(*, user: Any, now: datetime | None = None) -> list[Queu
 # --- Record pages -----------------------------------------------------------------------------
 
 
-def customer_account_id(*, user_id: int) -> str:
-    return (
-        IdMapping.objects.filter(user_id=user_id).values_list("salesforce_account_id", flat=True).first()
-        or ""
-    )
-
-
 def outbox_unsettled_for_customer(*, user_id: int, extra_keys: tuple[str, ...] = ()) -> list[OutboxEntry]:
     """The customer's Salesforce writes that have not been delivered (pending, in progress,
     failed), oldest first: everything queued under their Account, plus ``extra_keys``."""
-    account_id = customer_account_id(user_id=user_id)
+    account_id = salesforce_account_id_of(user_id=user_id)
     condition = Q(pk__in=[])
     if account_id:
         key = account_record_key(account_id)

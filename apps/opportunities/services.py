@@ -27,8 +27,8 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.accounts.models import CustomerProfile, IdMapping, User
-from apps.accounts.selectors import decision_account_id
+from apps.accounts.models import CustomerProfile, User
+from apps.accounts.selectors import customer_account_id, decision_account_id
 from apps.billing.models import WhmcsService
 from apps.catalog.models import ProductType
 from apps.integrations.models import OutboxEntry
@@ -107,16 +107,6 @@ def customer_lock(*, user: User) -> CustomerProfile:
             _("Your customer account is not set up. Please contact support."), code="customer_profile_missing"
         )
     return profile
-
-
-def customer_salesforce_account_id(*, user: User) -> str:
-    """The customer's Salesforce Account ID (from the ID mapping registration created)."""
-    account_id = IdMapping.objects.filter(user=user).values_list("salesforce_account_id", flat=True).first()
-    if not account_id:
-        raise ApplicationError(
-            _("Your customer account is not set up. Please contact support."), code="account_not_linked"
-        )
-    return account_id
 
 
 def _salesforce_id_or_ref(opportunity: Opportunity) -> str | PortalRef:
@@ -345,7 +335,7 @@ def subscription_cancellation_request(
                 _("We cannot process this cancellation online. Please contact support."),
                 code="cancellation_unavailable",
             )
-        account_id = customer_salesforce_account_id(user=user)
+        account_id = customer_account_id(user_id=user.pk)
 
         opportunity.stage = OpportunityStage.CANCELLING
         if service.product_type == ProductType.SIM:

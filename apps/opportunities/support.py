@@ -39,8 +39,8 @@ from django.http import Http404
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import IdMapping, User
-from apps.accounts.selectors import decision_account_id
+from apps.accounts.models import User
+from apps.accounts.selectors import customer_account_id, decision_account_id
 from apps.billing.models import WhmcsService
 from apps.integrations.outbox import WriteBack, account_record_key, outbox_enqueue_salesforce, portal_ref
 from apps.integrations.salesforce.field_map import FieldMap, get_field_map
@@ -293,15 +293,6 @@ def support_case_view(*, user: User, case: Case) -> SupportCaseView:
 # --- Writes ---------------------------------------------------------------------------------
 
 
-def _account_id(user: User) -> str:
-    account_id = IdMapping.objects.filter(user=user).values_list("salesforce_account_id", flat=True).first()
-    if not account_id:
-        raise ApplicationError(
-            gettext("Your customer account is not set up. Please contact support."), code="account_not_linked"
-        )
-    return account_id
-
-
 def case_comment_subrequest(*, case: Case, comment: CaseComment, field_map: FieldMap) -> CompositeSubrequest:
     """Create the CaseComment, published (the customer sees it), on the Case or on the Case an
     earlier outbox entry is still creating."""
@@ -343,7 +334,7 @@ def support_case_create(
             raise ValidationError({"service_id": [gettext("This service is not one of yours.")]})
     field_map = get_field_map()
     with transaction.atomic():
-        account_id = _account_id(user)
+        account_id = customer_account_id(user_id=user.pk)
         opportunity = None
         if service is not None:
             opportunity = (
@@ -411,7 +402,7 @@ def support_case_comment_add(*, user: User, case_id: int, body: str) -> CaseComm
                 gettext("This case is closed. Please open a new case if you need more help."),
                 code="case_closed",
             )
-        account_id = _account_id(user)
+        account_id = customer_account_id(user_id=user.pk)
         comment = CaseComment(
             case=case,
             body=body,

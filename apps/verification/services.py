@@ -25,7 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
-from apps.accounts.models import CustomerProfile, IdMapping, IdVerificationStatus, User
+from apps.accounts.models import CustomerProfile, IdVerificationStatus, User
+from apps.accounts.selectors import salesforce_account_id_of
 from apps.accounts.services import (
     customer_eligibility_request,
     customer_id_verification_decide,
@@ -63,9 +64,7 @@ def _customer(user_id: int, *, lock: bool) -> tuple[CustomerProfile, str]:
     """The customer's profile (row-locked when ``lock``) and Salesforce Account ID."""
     profiles = CustomerProfile.objects.select_for_update() if lock else CustomerProfile.objects.all()
     profile = profiles.filter(user_id=user_id).first()
-    account_id = (
-        IdMapping.objects.filter(user_id=user_id).values_list("salesforce_account_id", flat=True).first()
-    )
+    account_id = salesforce_account_id_of(user_id=user_id)
     if profile is None or not account_id:
         raise ApplicationError(
             gettext("Your customer account is not set up yet. Please contact support."),
