@@ -233,7 +233,7 @@ def _tasks(dashboard: Dashboard) -> list[Task]:
         and profile.internet_eligibility_status == EligibilityStatus.ELIGIBLE
         and profile.id_verification_status in (IdVerificationStatus.NOT_SUBMITTED, "")
     ):
-        # Internet orders need a verified ID in this deployment (seed 000 leaves it open).
+        # Internet orders need a verified ID in this deployment (INTERNET_ORDERS_REQUIRE_ID_VERIFICATION).
         tasks.append(
             Task(
                 type="id_verification_required",

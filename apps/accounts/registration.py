@@ -1,6 +1,6 @@
 """Registration: the one synchronous flow that spans Salesforce, WHMCS and the portal DB.
 
-The seed's seven steps, in order:
+Seven steps, in order:
 
 1. Salesforce Account (with the generated customer number, portal status Active and the
    registration source) and 2. its Contact — together, as ONE Composite call;
@@ -302,7 +302,7 @@ def _create_portal_records(
     ]
     write_backs = []
     if order_type == ProductType.SIM:
-        # The seed creates the SIM Opportunity at checkout registration; order placement then
+        # The SIM Opportunity is created at checkout registration; order placement then
         # finds it (SIM: "open or new") and moves it on.
         opportunity = Opportunity.objects.create(
             user=user,

@@ -2,13 +2,12 @@
 
 Salesforce's *Portal - Publish Account Status Update* flow publishes
 ``Account_Internet_Eligibility_Update__e`` when an Account's eligibility or ID verification status
-changes; each status field is set only when it changed (the flow's ``ISCHANGED()`` rule, seed 000
-"Platform Event Configuration"). For each status the event carries:
+changes; each status field is set only when it changed (the flow's ``ISCHANGED()`` rule). For
+each status the event carries:
 
 * the profile mirror is updated with the status and its details (offering, notes, dates, case,
   rejection message), unless the mirror already holds a newer Account state;
-* a notification is created for final states only (seed 002 "Eligibility & Verification
-  Notifications"): eligibility Eligible / Ineligible (not Pending), verification Verified /
+* a notification is created for final states only: eligibility Eligible / Ineligible (not Pending), verification Verified /
   Rejected (not Submitted).
 
 One decision gives one notification, however often it arrives (a redelivered event, the same

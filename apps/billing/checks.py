@@ -2,7 +2,7 @@
 
 Both read only the portal's mirror (kept fresh by the hourly WHMCS sync), never WHMCS itself, and
 create notifications through ``notification_create``, whose 24-hour dedupe for these two types
-(seed 002 "Dedupe Behavior") makes a re-run on the same day a no-op while a daily run reminds
+makes a re-run on the same day a no-op while a daily run reminds
 the customer again the next day until they act.
 """
 
@@ -25,9 +25,8 @@ CARD_TYPES = (WhmcsPaymentMethod.Type.CREDIT_CARD, WhmcsPaymentMethod.Type.REMOT
 
 
 def invoice_due_notifications_create(*, today: date | None = None) -> int:
-    """``INVOICE_DUE`` for every unpaid invoice due within 7 days or already overdue (seed 002
-    "Invoice Due Notifications"). ``source_id`` is the WHMCS invoice id. Returns how many were
-    created."""
+    """``INVOICE_DUE`` for every unpaid invoice due within 7 days or already overdue.
+    ``source_id`` is the WHMCS invoice id. Returns how many were created."""
     today = today or timezone.localdate()
     invoices = WhmcsInvoice.objects.filter(
         status=WhmcsInvoice.Status.UNPAID, due_on__lte=today + INVOICE_DUE_WITHIN

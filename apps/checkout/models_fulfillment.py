@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class FulfillmentRun(models.Model):
-    """One Salesforce Order's way from "Approved" to an active WHMCS service (seed 000 steps 9-10).
+    """One Salesforce Order's way from "Approved" to an active WHMCS service.
 
     There is one run per Salesforce Order. Every ``OrderProvisionRequested__e`` for the order (the
     approval, and each retry an agent asks for by setting the activation status back to

@@ -1,4 +1,4 @@
-"""In-app notifications: the seed schema's ``Notification`` with its types, sources and indexes."""
+"""In-app notifications: ``Notification`` with its types, sources and indexes."""
 
 import uuid
 from datetime import datetime
@@ -36,8 +36,8 @@ def default_expiry() -> datetime:
 
 
 class Notification(models.Model):
-    """The seed's ``Notification`` row. Optional text columns are NULL (not "") as in the seed
-    schema, so "no message" and "an empty message" stay distinct."""
+    """One in-app notification. Optional text columns are NULL (not ""), so "no message" and
+    "an empty message" stay distinct."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -61,7 +61,7 @@ class Notification(models.Model):
         blank=True,
         help_text=_("For deduplication, e.g. the Account ID."),
     )
-    # Not in the seed schema: the template parameters, so title and message can be rendered in
+    # The template parameters, so title and message can be rendered in
     # the reader's language (en/ja) at read time. ``title``/``message`` keep the English text.
     context = models.JSONField(_("template parameters"), default=dict, blank=True)
     read = models.BooleanField(_("read"), default=False)

@@ -1,7 +1,7 @@
 """The text of every notification type: title, message, call to action.
 
 Strings are ``gettext_lazy`` with named ``%(parameter)s`` placeholders, so one template renders in
-English (stored on the row, as the seed does) and in the reader's language at read time (the row
+English (stored on the row) and in the reader's language at read time (the row
 keeps the parameters in ``Notification.context``). The wording follows the Salesforce email
 templates the customer receives for the same events, so inbox and portal say the same thing.
 Titles carry the "notification title" message context, so in Japanese they can read as a sentence

@@ -56,8 +56,7 @@ def notification_create(
     A duplicate is a notification for the same user, type and ``source_id`` created within the
     type's dedupe window (24 hours for invoice due, payment method expiring and announcements,
     1 hour otherwise), read or dismissed or not; then nothing is created and ``None`` is returned.
-    Without a ``source_id`` there is nothing to dedupe on and the notification is always created
-    (as in the seed's service).
+    Without a ``source_id`` there is nothing to dedupe on and the notification is always created.
 
     Title, message and action come from the type's template, rendered in English for the row;
     ``context`` holds the template parameters (only those the template uses are kept, so nothing

@@ -99,8 +99,8 @@ class Opportunity(models.Model):
         verbose_name_plural = _("opportunities")
         ordering = ["-created_at"]
         constraints = [
-            # The DB-level guarantee behind order matching (seed 000 "Opportunity Matching Race
-            # Condition"): at most one open Opportunity per customer and product type. VPN orders
+            # The DB-level guarantee behind order matching (two orders placed at once must not
+            # both open one): at most one open Opportunity per customer and product type. VPN orders
             # always open a new Opportunity, so VPN is exempt.
             models.UniqueConstraint(
                 fields=["user", "product_type"],

@@ -7,7 +7,7 @@ picklist values here, so an org that differs only needs ``SF_FIELD_MAP_OVERRIDES
     SF_FIELD_MAP_OVERRIDES='{"fields": {"Order": {"activation_error_message": "Activation_Error__c"}},
                              "picklists": {"Order.activation_status": {"activated": "Provisioned"}}}'
 
-Where the seed documents disagree, the defaults follow the newer flow review (000):
+Where the org's requirements and its newer flow review disagree, the defaults follow the review:
 ``Activation_Error_Code__c`` / ``Activation_Error_Message__c`` rather than ``Activation_Error__c``,
 ``Activated`` rather than ``Provisioned``, ``〇Cancelled`` rather than ``△Cancelled``, and the
 Opportunity source field ``Opportunity_Source__c`` (the review's field table once calls it
