@@ -9,7 +9,8 @@ from django.utils import translation
 
 from apps.integrations.emulators import EmulatorSuite
 from apps.integrations.salesforce.field_map import PICKLIST_CHOICES, FieldMap
-from tests.console.conftest import MakeCustomer, pending_eligibility
+from tests.console.conftest import pending_eligibility
+from tests.helpers import MakeCustomer
 
 pytestmark = pytest.mark.django_db
 

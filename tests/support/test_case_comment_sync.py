@@ -14,7 +14,7 @@ from apps.integrations.salesforce.case_comments import sync_case_comments
 from apps.integrations.tasks import sync_case_comments_task
 from apps.opportunities.models import Case, CaseComment, CaseStatus, CaseType
 from tests.factories import CaseFactory, OutboxEntryFactory, SupportCaseFactory
-from tests.support.conftest import account_id_of, deliver_all
+from tests.helpers import account_id_of, deliver_all
 
 pytestmark = pytest.mark.django_db
 

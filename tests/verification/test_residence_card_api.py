@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 from PIL import Image
@@ -27,7 +26,9 @@ from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from apps.verification.models import RejectionReason, ResidenceCardStatusChange, ResidenceCardSubmission
 from tests.factories import ResidenceCardSubmissionFactory
-from tests.verification.conftest import MakeCustomer, salesforce_account
+from tests.helpers import MakeCustomer
+from tests.scenarios import png_bytes, upload
+from tests.verification.conftest import salesforce_account
 
 pytestmark = pytest.mark.django_db
 
@@ -35,12 +36,6 @@ URL = "/api/verification/residence-card"
 
 
 # --- Files -----------------------------------------------------------------------------------
-
-
-def png_bytes(size: tuple[int, int] = (32, 24)) -> bytes:
-    buffer = io.BytesIO()
-    Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def jpeg_bytes(size: tuple[int, int] = (64, 48)) -> bytes:
@@ -98,10 +93,6 @@ def pdf_object_stream(content: bytes, *, flate: bool = True) -> bytes:
         + data
         + b"\nendstream endobj"
     )
-
-
-def upload(content: bytes, name: str = "card.png", content_type: str = "image/png") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, content, content_type=content_type)
 
 
 def stored_files() -> list[Path]:

@@ -4,7 +4,6 @@ provisions the order in the WHMCS emulator and reports back to Salesforce."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -25,8 +24,8 @@ from apps.integrations.models import OutboxEntry, WhmcsInvoice, WhmcsService
 from apps.integrations.outbox import outbox_deliver_due
 from apps.notifications.models import Notification, NotificationType
 from apps.opportunities.models import Opportunity, OpportunityStage
-
-from .conftest import (
+from tests.helpers import wait_until
+from tests.scenarios import (
     ORDER_TOPIC,
     ApprovedOrderScenario,
     republish_last,
@@ -275,9 +274,7 @@ def test_an_add_order_whose_answer_was_lost_is_found_instead_of_placed_again(
     # When the first attempt times out and the next one runs once WHMCS has the order
     with pytest.raises(FulfillmentRetry):
         fulfillment_run_execute(run_id=run.pk)
-    deadline = time.monotonic() + 5
-    while not systems.whmcs.state.orders and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: systems.whmcs.state.orders, timeout=5, message="WHMCS to place the order")
     fulfillment_run_execute(run_id=run.pk)
 
     # Then the order WHMCS placed is used and no second one exists

@@ -17,6 +17,7 @@ from apps.integrations.salesforce.pubsub.subscriber import (
     PubSubSubscriber,
     SubscriptionError,
 )
+from tests.helpers import wait_until
 
 from .conftest import (
     ACCOUNT_TOPIC,
@@ -25,7 +26,6 @@ from .conftest import (
     Background,
     FakeAuth,
     publish_numbered,
-    wait_until,
 )
 
 
