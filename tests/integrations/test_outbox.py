@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -23,6 +22,7 @@ from apps.integrations.outbox import (
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.integrations.tasks import deliver_outbox_task
 from tests.factories import CaseFactory, UserFactory
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -328,12 +328,11 @@ def test_a_create_whose_answer_is_lost_is_held_for_an_agent_instead_of_sent_agai
     assert (entry.status, entry.sending_since) == (OutboxEntry.Status.FAILED, None)
     assert entry.last_error.startswith("OUTCOME_UNKNOWN: ")
     assert "check there before retrying" in entry.last_error
-    deadline = time.monotonic() + 5
-    while (
-        not systems.salesforce.store.find_records("Case", AccountId=account_id)
-        and time.monotonic() < deadline
-    ):
-        time.sleep(0.05)
+    wait_until(
+        lambda: systems.salesforce.store.find_records("Case", AccountId=account_id),
+        timeout=5,
+        message="Salesforce to finish the create the portal stopped waiting for",
+    )
     make_due()
     assert outbox_deliver_due().delivered == []
     assert len(systems.salesforce.store.find_records("Case", AccountId=account_id)) == 1
@@ -348,7 +347,12 @@ def test_an_update_whose_answer_is_lost_is_simply_sent_again(
     systems.salesforce.add_latency(1.0, path_prefix="composite", count=1)
 
     first = outbox_deliver_due()
-    time.sleep(1.0)  # The slow answer lands; applying the update again changes nothing.
+    # The slow answer lands (Salesforce applied the update); applying it again changes nothing.
+    wait_until(
+        lambda: systems.salesforce.store.get_record("Account", account_id)["Name"] == "Sato Hanako",
+        timeout=5,
+        message="Salesforce to apply the update the portal stopped waiting for",
+    )
     make_due()
     second = outbox_deliver_due()
 

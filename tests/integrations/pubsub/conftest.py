@@ -4,7 +4,6 @@ small fakes for the pieces other packages own (token validation, the session, th
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -83,14 +82,6 @@ class FakeStore:
 
 def metadata(token: str = GOOD_TOKEN) -> tuple[tuple[str, str], ...]:
     return AuthMetadata(access_token=token, instance_url=INSTANCE_URL, tenant_id=ORG_ID).grpc_metadata()
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0, message: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Timed out waiting for {message}")
-        time.sleep(0.01)
 
 
 def publish_numbered(bus: EventBus, topic: str, count: int, start: int = 1) -> list[str]:
