@@ -97,6 +97,18 @@ def api_for(user: User | None) -> APIClient:
     return client
 
 
+# --- Backing services -------------------------------------------------------------------------
+
+UNREACHABLE_REDIS = {
+    "default": {
+        "BACKEND": "portal.cache.DegradingRedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+"""``CACHES`` as production configures them, with Redis down (nothing listens on port 1)."""
+
+
 # --- The outbox -------------------------------------------------------------------------------
 
 
