@@ -89,6 +89,60 @@ def test_single_record_updates_of_many_customers_share_one_collections_call(syst
     )
 
 
+def test_a_shared_collections_call_that_fails_as_a_whole_is_retried_for_every_update_in_it(
+    systems: EmulatorSuite,
+) -> None:
+    # Given updates of three customers' Accounts, which go out together in one Collections call
+    account_ids = [account(systems, Name=f"Customer {n}") for n in range(3)]
+    entries = [enqueue_account_update(account_id, Portal_Status__c="Active") for account_id in account_ids]
+    systems.salesforce.fail_next(
+        1, status=503, error_code="SERVER_UNAVAILABLE", path_prefix="composite/sobjects"
+    )
+
+    # When that call fails as a whole
+    first = outbox_deliver_due()
+
+    # Then every update in it waits for another try, and Salesforce changed nothing
+    assert (sorted(first.retrying), first.delivered, first.failed) == (sorted(e.pk for e in entries), [], [])
+    assert first.api_calls == 1
+    for entry in OutboxEntry.objects.filter(pk__in=[e.pk for e in entries]):
+        assert (entry.status, entry.attempts) == (OutboxEntry.Status.PENDING, 1)
+        assert "SERVER_UNAVAILABLE" in entry.last_error
+    assert [
+        systems.salesforce.store.get_record("Account", a).get("Portal_Status__c") for a in account_ids
+    ] == [None] * 3
+
+    # And the next run delivers them all, still in one call
+    make_due()
+    second = outbox_deliver_due()
+
+    assert (sorted(second.delivered), second.api_calls) == (sorted(e.pk for e in entries), 1)
+    assert [systems.salesforce.store.get_record("Account", a)["Portal_Status__c"] for a in account_ids] == [
+        "Active"
+    ] * 3
+
+
+def test_a_shared_collections_call_refused_as_a_whole_fails_every_update_in_it(
+    systems: EmulatorSuite,
+) -> None:
+    account_ids = [account(systems, Name=f"Customer {n}") for n in range(2)]
+    entries = [enqueue_account_update(account_id, Portal_Status__c="Active") for account_id in account_ids]
+    systems.salesforce.fail_next(
+        1, status=400, error_code="JSON_PARSER_ERROR", path_prefix="composite/sobjects"
+    )
+
+    report = outbox_deliver_due()
+
+    assert (sorted(report.failed), report.retrying, report.delivered) == (
+        sorted(e.pk for e in entries),
+        [],
+        [],
+    )
+    for entry in OutboxEntry.objects.filter(pk__in=[e.pk for e in entries]):
+        assert entry.status == OutboxEntry.Status.FAILED
+        assert "JSON_PARSER_ERROR" in entry.last_error
+
+
 def test_a_503_is_retried_later_and_the_record_is_created_once(systems: EmulatorSuite) -> None:
     account_id = account(systems)
     entry = outbox_enqueue_salesforce(
