@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -51,6 +52,27 @@ def wait_until(
             extra = f"\n{details()}" if details is not None else ""
             pytest.fail(f"Timed out after {timeout} s waiting for {message}{extra}")
         time.sleep(interval)
+
+
+class Background:
+    """Runs a callable in a thread and re-raises its exception on ``join``."""
+
+    def __init__(self, target: Callable[[], None], name: str = "test-background") -> None:
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(target,), name=name, daemon=True)
+        self.thread.start()
+
+    def _run(self, target: Callable[[], None]) -> None:
+        try:
+            target()
+        except BaseException as exc:  # Surfaced by join().
+            self.error = exc
+
+    def join(self, timeout: float = 10.0) -> None:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "the background thread did not stop"
+        if self.error is not None:
+            raise self.error
 
 
 # --- Customers --------------------------------------------------------------------------------

@@ -28,13 +28,12 @@ from apps.integrations.salesforce.events import (
     renew_lease,
 )
 from apps.integrations.salesforce.pubsub.subscriber import DecodedEvent, PubSubSubscriber
-from tests.helpers import wait_until
+from tests.helpers import Background, wait_until
 
 from .conftest import (
     ACCOUNT_TOPIC,
     FAST_BACKOFF,
     ORDER_TOPIC,
-    Background,
     FakeAuth,
     publish_numbered,
 )

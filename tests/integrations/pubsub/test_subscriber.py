@@ -17,13 +17,12 @@ from apps.integrations.salesforce.pubsub.subscriber import (
     PubSubSubscriber,
     SubscriptionError,
 )
-from tests.helpers import wait_until
+from tests.helpers import Background, wait_until
 
 from .conftest import (
     ACCOUNT_TOPIC,
     GOOD_TOKEN,
     ORDER_TOPIC,
-    Background,
     FakeAuth,
     publish_numbered,
 )
