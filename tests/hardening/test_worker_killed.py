@@ -55,8 +55,8 @@ pytestmark = [
 ]
 
 
-def wait_until(predicate: Callable[[], object], *, timeout: float, message: str, log: Path) -> None:
-    """``tests.helpers.wait_until``, showing the workers' log when it times out."""
+def wait_showing_log(predicate: Callable[[], object], *, timeout: float, message: str, log: Path) -> None:
+    """``tests.helpers.wait_until``, showing the tail of the workers' log when it times out."""
 
     def log_tail() -> str:
         return "worker log:\n" + (log.read_text(errors="replace")[-4000:] if log.exists() else "")
@@ -172,7 +172,7 @@ def approve_and_queue(systems: EmulatorSuite) -> tuple[FulfillmentRun, str]:
 
 
 def assert_fulfilled_once(systems: EmulatorSuite, run: FulfillmentRun, order_id: str, log: Path) -> None:
-    wait_until(
+    wait_showing_log(
         lambda: FulfillmentRun.objects.filter(pk=run.pk, status=FulfillmentRun.Status.SUCCEEDED).exists(),
         timeout=90,
         message="the fulfillment to finish",
@@ -185,7 +185,7 @@ def assert_fulfilled_once(systems: EmulatorSuite, run: FulfillmentRun, order_id:
     assert [step for step in run.steps if step["step"] == "whmcs_add_order"][-1]["found_existing"] is True
     assert Order.objects.get(salesforce_id=order_id).activation_status == ActivationStatus.ACTIVATED
     assert Notification.objects.filter(type=NotificationType.ORDER_ACTIVATED).count() == 1
-    wait_until(
+    wait_showing_log(
         lambda: (systems.salesforce.store.get_record("Order", order_id) or {}).get("Status") == "Activated",
         timeout=60,
         message="Salesforce to show the order activated",
@@ -202,7 +202,7 @@ def test_a_pool_process_killed_during_add_order_is_replaced_and_the_order_placed
 
     # When an approved order's task is waiting on AddOrder and its pool process is killed
     run, order_id = approve_and_queue(systems)
-    wait_until(
+    wait_showing_log(
         lambda: systems.whmcs.calls.get("addorder") == 1, timeout=60, message="AddOrder", log=workers.log
     )
     [pool_process] = pool_processes(worker)
@@ -222,14 +222,14 @@ def test_a_worker_killed_during_add_order_is_taken_over_by_the_next_worker_once(
 
     # When the whole worker is killed while its task waits on AddOrder
     run, order_id = approve_and_queue(systems)
-    wait_until(
+    wait_showing_log(
         lambda: systems.whmcs.calls.get("addorder") == 1, timeout=60, message="AddOrder", log=workers.log
     )
     workers.kill_all()
 
     # Then a worker started once the task's message is past its visibility timeout (1 s) restores
     # it and finishes it once
-    wait_until(
+    wait_showing_log(
         lambda: oldest_unacknowledged_age() > 1.2,
         timeout=30,
         message="the unacknowledged message to pass the visibility timeout",
