@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,11 +10,13 @@ import pytest
 from django.core.cache import cache
 from pytest_django.fixtures import Settings as SettingsFixture
 
+from apps.accounts.models import User
 from apps.devtools.emulators import settings_overrides
 from apps.integrations.salesforce.auth import clear_session_cache
 from apps.integrations.salesforce.gateway import api_call_counter
 from emulators import EmulatorSuite
 from portal.celery import app as celery_app
+from tests import helpers
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +68,18 @@ def systems(emulator_suite: EmulatorSuite, settings: SettingsFixture) -> Iterato
     emulator_suite.salesforce.clear_faults()
     emulator_suite.whmcs.clear_faults()
     clear_session_cache()
+
+
+@pytest.fixture
+def make_customer(systems: EmulatorSuite) -> helpers.MakeCustomer:
+    """Make customers whose Salesforce Account exists in the emulator (``tests.helpers.make_customer``)."""
+    return functools.partial(helpers.make_customer, systems)
+
+
+@pytest.fixture
+def customer(make_customer: helpers.MakeCustomer) -> User:
+    """A customer named Hana Sato, with a Salesforce Account in the emulator."""
+    return make_customer()
 
 
 @pytest.fixture

@@ -10,11 +10,14 @@ the magic bytes say what it claims to be (``filetype``), and then the matching p
   first frame completely, which catches truncated files.
 * PDFs must start with ``%PDF-``, end with ``%%EOF`` and carry nothing active: no JavaScript
   (``/JavaScript``, ``/JS``, which an ``/OpenAction`` or ``/AA`` would run), no ``/Launch``
-  actions, no embedded files or rich media. Names are compared after ``#xx`` escapes are decoded
-  (``/J#53`` is ``/JS``), object streams (where PDF 1.5+ hides dictionaries inside compressed
-  streams) are inflated and checked too, and stream data is skipped so that image bytes that
-  happen to spell ``/JS`` do not refuse a genuine scan. Encrypted PDFs are refused: the agent
-  could not open them and their object streams cannot be checked.
+  actions, no embedded files or rich media. pypdf parses every object in the file and in its
+  object streams (where PDF 1.5+ keeps dictionaries compressed), strictly; its names are compared
+  with ``#xx`` escapes decoded (``/J#53`` is ``/JS``), while strings and stream data are content,
+  so image bytes that happen to spell ``/JS`` do not refuse a genuine scan. Encrypted PDFs are
+  refused: the agent could not open them and their object streams cannot be checked. A file
+  pypdf cannot parse, or that is too large a structure to parse in well under a second (objects,
+  parser calls and decoded bytes are counted, see ``_PdfFile``), is refused as one that could not
+  be checked.
 
 Every refusal is a Django ``ValidationError`` on ``file`` with a stable code, so the API answers
 400 ``{"file": [message]}``.
@@ -25,16 +28,27 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
-import zlib
 from dataclasses import dataclass
 from io import BytesIO
-from typing import IO
+from typing import IO, Any, cast
 
 import filetype
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 from PIL import Image
+from pypdf import apply_configuration
+from pypdf.errors import PdfReadError
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    IndirectObject,
+    NameObject,
+    NullObject,
+    PdfObject,
+    StreamObject,
+    read_object,
+)
 
 MAX_IMAGE_PIXELS = 4096 * 4096
 """About 16.8 megapixels, which decode in at most 64 MiB (RGBA): far more than a readable photo of
@@ -56,24 +70,27 @@ _PILLOW_FORMATS = {"image/png": {"PNG"}, "image/jpeg": {"JPEG", "MPO"}}
 PDF_FORBIDDEN_NAMES = frozenset(
     {"JavaScript", "JS", "Launch", "EmbeddedFile", "EmbeddedFiles", "RichMedia", "XFA"}
 )
-_PDF_FILTERS = frozenset(
-    {
-        "FlateDecode", "Fl", "LZWDecode", "LZW", "ASCIIHexDecode", "AHx", "ASCII85Decode", "A85",
-        "RunLengthDecode", "RL", "Crypt", "JBIG2Decode", "DCTDecode", "DCT", "JPXDecode",
-        "CCITTFaxDecode", "CCF",
-    }
-)  # fmt: skip
 _PDF_EOF_WINDOW = 1024
-_PDF_MAX_INFLATED_BYTES = 20 * 1024 * 1024
-_PDF_MAX_STRUCTURE_TOKENS = 200_000
-_PDF_MAX_STREAMS = 20_000  # "stream" and "endstream" keywords
-_PDF_NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]*)")
-_PDF_HEX_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_PDF_STREAM = re.compile(rb"stream(?:\r\n|\n|\r)")
-_PDF_LENGTH = re.compile(rb"/Length\s+(\d+)(?!\d)(?!\s+\d+\s+R)")
-_PDF_EOL = re.compile(rb"[\r\n]")
-_PDF_DELIMITER = re.compile(rb"[%()<>]")
-_PDF_STRING_SPECIAL = re.compile(rb"\\.|[()]", re.DOTALL)
+_PDF_MAX_OBJECTS = 10_000
+"""Indirect objects a PDF may hold, in the file and in its object streams together: a scan of a
+card has a few dozen, an export from an office program a few hundred."""
+_PDF_MAX_PARSER_CALLS = 300_000
+"""Reads and seeks pypdf's parser may make. Its parser is pure Python, so this bounds the time a
+crafted file can take (about half a second on a 2-core machine). A scan needs about a thousand,
+a page of text exported from a browser about 50,000."""
+_PDF_MAX_DECODED_BYTES = 20 * 1024 * 1024
+"""Bytes the object streams of one file may decode to, all together."""
+_PDF_WHITESPACE = rb"[\x00\t\n\x0c\r ]"
+# Possessive, and never starting inside a number: linear on any input (about 0.3 s for 10 MB).
+_PDF_OBJECT_HEADER = re.compile(
+    rb"(?<![0-9])([0-9]{1,10}+)" + _PDF_WHITESPACE + rb"++([0-9]{1,5}+)" + _PDF_WHITESPACE
+    + rb"++obj(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])"
+)  # fmt: skip
+_PDF_TRAILER = re.compile(rb"trailer" + _PDF_WHITESPACE + rb"*(?=<<)")
+_PDF_SKIP_WHITESPACE = re.compile(_PDF_WHITESPACE + rb"*")
+_PDF_OBJECT_STREAM_HEADER = re.compile(
+    _PDF_WHITESPACE + rb"*(?:[0-9]+(?:" + _PDF_WHITESPACE + rb"+[0-9]+)*)?" + _PDF_WHITESPACE + rb"*"
+)
 
 
 @dataclass(frozen=True)
@@ -197,8 +214,11 @@ def _check_pdf(content: bytes) -> None:
             gettext("The PDF file is damaged or incomplete. Please export or scan it again."), "invalid_pdf"
         )
     try:
-        structure, object_streams = _pdf_structure_and_object_streams(content)
-        names = _pdf_names(structure)
+        pdf = _PdfFile(content)
+        objects = pdf.objects()
+        names: set[str] = set()
+        for obj in [*objects, *pdf.trailers()]:
+            _collect_names(obj, names)
         if "Encrypt" in names:
             raise _refuse(
                 gettext(
@@ -206,12 +226,13 @@ def _check_pdf(content: bytes) -> None:
                 ),
                 "encrypted_pdf",
             )
-        inflated_total = 0
-        for dictionary, data in object_streams:
-            inflated = _inflate_object_stream(dictionary, data, _PDF_MAX_INFLATED_BYTES - inflated_total)
-            inflated_total += len(inflated)
-            names |= _pdf_names(inflated)
-    except ValueError:
+        for obj in objects:
+            if isinstance(obj, StreamObject) and ("/First" in obj or obj.get("/Type") == "/ObjStm"):
+                for compressed in pdf.object_stream_objects(obj):
+                    _collect_names(compressed, names)
+    except ValidationError:
+        raise
+    except Exception:  # pypdf raises many types on hostile input; all mean "could not be checked".
         raise _refuse(
             gettext("The PDF file could not be checked. Please save it as a plain PDF or upload a photo."),
             "invalid_pdf",
@@ -226,157 +247,142 @@ def _check_pdf(content: bytes) -> None:
         )
 
 
-def _pdf_name(raw: bytes) -> str:
-    """A PDF name with its ``#xx`` escapes decoded (``J#61vaScript`` → ``JavaScript``)."""
-    if b"#" in raw:
-        raw = _PDF_HEX_ESCAPE.sub(lambda match: bytes([int(match.group(1), 16)]), raw)
-    return raw.decode("latin-1")
+class _PdfTooComplex(ValueError):
+    """The file is beyond what is checked (objects, parser calls, decoded bytes)."""
 
 
-def _pdf_name_list(data: bytes) -> list[str]:
-    """Every PDF name in ``data``, in order."""
-    return [_pdf_name(raw) for raw in _PDF_NAME.findall(data)]
+class _PdfFile:
+    """A PDF as pypdf's parser reads it, object by object.
 
+    Every ``N G obj`` header anywhere in the file is parsed, not only the objects a
+    cross-reference table lists: that is what a viewer finds when it rebuilds a damaged or lying
+    cross-reference (pypdf does the same), so no table can hide an object from the check. Each
+    object stream (``/Type /ObjStm``, or anything with ``/First``) is decoded with pypdf's
+    filters and its objects are parsed at the offsets its header gives, as a viewer reads them.
 
-def _pdf_names(data: bytes) -> set[str]:
-    """The distinct PDF names in ``data``."""
-    return {_pdf_name(raw) for raw in set(_PDF_NAME.findall(data))}
-
-
-def _pdf_structure_and_object_streams(content: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    """The file without its stream data (objects, dictionaries, trailer), and the dictionary and
-    raw data of each object stream. ``ValueError`` if the structure does not parse.
-
-    Each stream's own dictionary is the one that ends right before its ``stream`` keyword. A
-    stream ends at the first ``endstream`` or after its direct ``/Length``, whichever comes
-    first: where the two disagree the rest is checked as structure, so a lying length can only
-    make the check stricter. Names are collected from all structure text, strings and comments
-    included, so nothing can be hidden from the check by wrapping it in a string.
+    Parsing is strict: a duplicate key, a stream without its length or ``endstream``, a name or
+    reference that does not parse is an error rather than something skipped. This class stands in
+    for pypdf's reader (``strict`` and ``get_object``, which the parser calls to resolve an
+    indirect ``/Length`` or ``/Filter``), so that every read it makes is counted.
     """
-    structure = bytearray()
-    object_streams: list[tuple[bytes, bytes]] = []
-    position = 0
-    next_endstream = -2  # not searched yet; -1: there is none left
-    tokens_left = _PDF_MAX_STRUCTURE_TOKENS
-    streams_left = _PDF_MAX_STREAMS
-    while (match := _PDF_STREAM.search(content, position)) is not None:
-        streams_left -= 1
-        if streams_left < 0:
-            raise ValueError("too many streams to check")
-        if content[max(0, match.start() - 3) : match.start()] == b"end":
-            structure += content[position : match.end()]
-            position = match.end()
-            continue
-        header = content[position : match.start()]
-        structure += header
-        dictionary, tokens_used = _pdf_stream_dictionary(header, tokens_left)
-        tokens_left -= tokens_used
-        data_start = match.end()
-        if next_endstream != -1 and next_endstream < data_start:
-            next_endstream = content.find(b"endstream", data_start)
-        end = len(content) if next_endstream == -1 else next_endstream
-        length = _PDF_LENGTH.search(dictionary)
-        if length is not None:
-            end = min(end, data_start + int(length.group(1)))
-        # Readers locate compressed objects through the xref stream and need only /N and /First,
-        # not /Type /ObjStm: either marks a stream whose content is checked as structure.
-        if _pdf_names(dictionary) & {"ObjStm", "First"}:
-            object_streams.append((dictionary, content[data_start:end]))
-        position = end
-    structure += content[position:]
-    return bytes(structure), object_streams
+
+    strict = True
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+        self.calls_left = _PDF_MAX_PARSER_CALLS
+        self.decoded_left = _PDF_MAX_DECODED_BYTES
+        self.objects_left = _PDF_MAX_OBJECTS
+        self.headers: dict[tuple[int, int], list[int]] = {}
+        for match in _PDF_OBJECT_HEADER.finditer(content):
+            self._count_object()
+            key = (int(match.group(1)), int(match.group(2)))
+            self.headers.setdefault(key, []).append(match.end())
+        self._resolved: dict[tuple[int, int], PdfObject] = {}
+
+    def objects(self) -> list[PdfObject]:
+        """Every indirect object in the file, in file order."""
+        positions = sorted(position for found in self.headers.values() for position in found)
+        return [self._parse(self.content, position) for position in positions]
+
+    def trailers(self) -> list[PdfObject]:
+        """The dictionary after each ``trailer`` keyword (cross-reference streams are objects)."""
+        return [self._parse(self.content, match.end()) for match in _PDF_TRAILER.finditer(self.content)]
+
+    def object_stream_objects(self, stream: StreamObject) -> list[PdfObject]:
+        """The objects an object stream holds, parsed where its header says they are."""
+        with apply_configuration(
+            zlib_maximum_output_length=self.decoded_left,
+            lzw_maximum_output_length=self.decoded_left,
+            run_length_maximum_output_length=self.decoded_left,
+            brotli_maximum_output_length=self.decoded_left,
+            jbig2_maximum_output_length=self.decoded_left,
+            array_based_stream_maximum_output_length=self.decoded_left,
+            stream_decoding_work_maximum_length=2 * _PDF_MAX_DECODED_BYTES,
+            zlib_maximum_recovery_input_length=0,  # A broken Flate stream is refused, not guessed at.
+            jbig2dec_binary=None,
+        ):
+            data = stream.get_data()
+        self.decoded_left -= len(data)
+        if self.decoded_left < 0:
+            raise _PdfTooComplex("object streams too large")
+        count, first = stream["/N"], stream["/First"]
+        if not isinstance(count, int) or not isinstance(first, int) or not 0 <= first <= len(data):
+            raise ValueError("an object stream without a sound /N and /First")
+        header = _PDF_OBJECT_STREAM_HEADER.fullmatch(data, 0, first)
+        numbers = [int(number) for number in re.findall(rb"[0-9]+", data[:first])] if header else []
+        if count < 0 or len(numbers) != 2 * count:
+            raise ValueError("an object stream whose header does not list /N objects")
+        objects = []
+        for offset in numbers[1::2]:
+            self._count_object()
+            if first + offset >= len(data):
+                raise ValueError("an object outside its object stream")
+            compressed = self._parse(data, first + offset)
+            if isinstance(compressed, StreamObject):  # Not allowed there; not checked either.
+                raise ValueError("a stream inside an object stream")
+            objects.append(compressed)
+        return objects
+
+    def get_object(self, reference: IndirectObject | int) -> PdfObject:
+        """The object a reference points at (pypdf's parser resolves an indirect ``/Length`` or
+        ``/Filter`` through this); its last definition, as after incremental updates."""
+        if isinstance(reference, int):
+            reference = IndirectObject(reference, 0, self)
+        key = (reference.idnum, reference.generation)
+        if key not in self._resolved:
+            found = self.headers.get(key)
+            if not found:
+                raise PdfReadError(f"object {key} does not exist")
+            self._resolved[key] = NullObject()  # A reference loop ends here.
+            self._resolved[key] = self._parse(self.content, found[-1])
+        return self._resolved[key]
+
+    def spend(self) -> None:
+        self.calls_left -= 1
+        if self.calls_left < 0:
+            raise _PdfTooComplex("too complex to check")
+
+    def _count_object(self) -> None:
+        self.objects_left -= 1
+        if self.objects_left < 0:
+            raise _PdfTooComplex("too many objects to check")
+
+    def _parse(self, data: bytes, position: int) -> PdfObject:
+        stream = _CountedStream(data, self)
+        skipped = _PDF_SKIP_WHITESPACE.match(data, position)
+        stream.seek(skipped.end() if skipped else position)
+        return read_object(stream, cast(Any, self))  # This class stands in for the reader.
 
 
-def _pdf_stream_dictionary(header: bytes, max_tokens: int) -> tuple[bytes, int]:
-    """The top-level ``<< >>`` dictionary that ends ``header`` (the text before a ``stream``
-    keyword), found by tokenizing forward so that strings and comments cannot fake its limits,
-    and how many delimiters that took (at most ``max_tokens``, which bounds the work a hostile
-    file can cause)."""
-    depth = 0
-    start = 0
-    last: tuple[int, int] | None = None
-    index = 0
-    tokens = 0
-    while (special := _PDF_DELIMITER.search(header, index)) is not None:
-        tokens += 1
-        if tokens > max_tokens:
-            raise ValueError("too complex to check")
-        index = special.start()
-        if header.startswith(b"%", index):
-            newline = _PDF_EOL.search(header, index)
-            index = newline.end() if newline else len(header)
-        elif header.startswith(b"(", index):
-            index, string_tokens = _pdf_string_end(header, index, max_tokens - tokens)
-            tokens += string_tokens
-        elif header.startswith(b"<<", index):
-            if depth == 0:
-                start = index
-            depth += 1
-            index += 2
-        elif header.startswith(b">>", index):
-            depth -= 1
-            index += 2
-            if depth < 0:
-                raise ValueError("unbalanced dictionary")
-            if depth == 0:
-                last = (start, index)
-        elif header.startswith(b"<", index):
-            close = header.find(b">", index)
-            if close == -1:
-                raise ValueError("unterminated hex string")
-            index = close + 1
-        else:
-            index += 1  # a lone ">" or ")": not valid PDF, but harmless here
-    if depth != 0 or last is None or header[last[1] :].strip():
-        raise ValueError("a stream without its dictionary")
-    return header[last[0] : last[1]], tokens
+class _CountedStream(BytesIO):
+    """File data for pypdf's parser, counting its reads and seeks against the check's budget."""
+
+    def __init__(self, data: bytes, pdf: _PdfFile) -> None:
+        super().__init__(data)
+        self._pdf = pdf
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        self._pdf.spend()
+        return super().read(size)
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        self._pdf.spend()
+        return super().seek(offset, whence)
 
 
-def _pdf_string_end(data: bytes, start: int, max_tokens: int) -> tuple[int, int]:
-    """The index just after the literal string opening at ``start`` (nested parentheses, escapes),
-    and how many tokens that took."""
-    depth = 0
-    index = start
-    tokens = 0
-    while (special := _PDF_STRING_SPECIAL.search(data, index)) is not None:
-        tokens += 1
-        if tokens > max_tokens:
-            raise ValueError("too complex to check")
-        index = special.end()
-        token = special.group()
-        if token == b"(":
-            depth += 1
-        elif token == b")":
-            depth -= 1
-            if depth == 0:
-                return index, tokens
-    raise ValueError("unterminated string")
-
-
-def _inflate_object_stream(dictionary: bytes, data: bytes, budget: int) -> bytes:
-    """The dictionaries inside an object stream; ``ValueError`` if it cannot be read safely.
-
-    Only what producers of scans actually write is supported: no filter, or exactly one
-    ``FlateDecode`` without predictor parameters. Anything else (other or chained filters) could
-    hide a dictionary from this check, so it is refused rather than guessed at.
-    """
-    names = _pdf_name_list(dictionary)
-    if {"DecodeParms", "DP", "F", "FFilter", "FDecodeParms"} & set(names):
-        raise ValueError("predictors and external stream data are not supported")
-    filters = [name for name in names if name in _PDF_FILTERS]
-    if "Filter" in names and not filters:
-        raise ValueError("an indirect filter cannot be checked")
-    if not filters:
-        if len(data) > budget:
-            raise ValueError("object streams too large")
-        return data
-    if len(filters) != 1 or filters[0] not in ("FlateDecode", "Fl"):
-        raise ValueError("only a single FlateDecode filter is supported")
-    decompressor = zlib.decompressobj()
-    try:
-        inflated = decompressor.decompress(data, budget + 1)
-    except zlib.error as exc:
-        raise ValueError("not a valid Flate stream") from exc
-    if len(inflated) > budget or decompressor.unconsumed_tail:
-        raise ValueError("object streams too large")
-    return inflated
+def _collect_names(obj: PdfObject, names: set[str]) -> None:
+    """Add every name in ``obj`` (dictionary keys and name values, ``#xx`` escapes decoded by
+    pypdf, without the slash) to ``names``. Strings and stream data are content, not names;
+    references are not followed (their objects are checked on their own)."""
+    pending = [obj]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, NameObject):
+            names.add(item[1:])
+        elif isinstance(item, DictionaryObject):
+            for key, value in item.items():
+                names.add(key[1:])
+                pending.append(value)
+        elif isinstance(item, ArrayObject):
+            pending.extend(item)

@@ -15,23 +15,9 @@ from apps.integrations.models import OrphanedWhmcsClient, OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from emulators import EmulatorSuite
 from tests.factories import CustomerFactory, UserFactory
+from tests.scenarios import SIGNUP
 
 pytestmark = pytest.mark.django_db
-
-SIGNUP = {
-    "email": "Hana.Sato@Example.com",
-    "password": "violet-harbor-1987",
-    "first_name": "Hana",
-    "last_name": "Sato",
-    "first_name_kana": "ハナ",
-    "last_name_kana": "サトウ",
-    "phone_number": "090-1234-5678",
-    "postal_code": "1500002",
-    "prefecture": "東京都",
-    "city": "Shibuya-ku",
-    "address_line1": "2-21-1 Shibuya",
-    "birth_date": "1990-04-01",
-}
 
 
 @pytest.fixture

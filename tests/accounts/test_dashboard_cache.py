@@ -24,11 +24,21 @@ from apps.integrations.whmcs.types import OrderLine
 from apps.notifications.models import NotificationType
 from apps.notifications.services import notification_create
 from emulators import EmulatorSuite
-from tests.checkout.test_orders_api import eligible_customer, internet_plan, place
 from tests.factories import AgentFactory, CustomerFactory, NotificationFactory
-from tests.verification.test_eligibility_api import ADDRESS
-from tests.verification.test_residence_card_api import png_bytes, upload
-from tests.workers.conftest import ORDER_TOPIC, run_subscriber, seed_cursor, seed_order, whmcs_client
+from tests.helpers import account_id_of, make_customer
+from tests.scenarios import (
+    ADDRESS,
+    ORDER_TOPIC,
+    eligible_customer,
+    internet_plan,
+    place,
+    png_bytes,
+    run_subscriber,
+    seed_cursor,
+    seed_order,
+    upload,
+    whmcs_client,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -104,8 +114,7 @@ def test_notifications_created_read_and_dismissed_show_at_once() -> None:
 
 
 def test_an_eligibility_request_and_its_decision_show_at_once(systems: EmulatorSuite) -> None:
-    account = systems.salesforce.store.create_record("Account", {"Name": "Sato Hana"})
-    customer = CustomerFactory(id_mapping__salesforce_account_id=account["Id"])
+    customer = make_customer(systems)
     api = signed_in(customer)
     assert api.get(STATUS).json()["internet_eligibility"]["status"] == ""
 
@@ -121,8 +130,7 @@ def test_an_eligibility_request_and_its_decision_show_at_once(systems: EmulatorS
 
 
 def test_a_residence_card_upload_and_a_decision_from_salesforce_show_at_once(systems: EmulatorSuite) -> None:
-    account = systems.salesforce.store.create_record("Account", {"Name": "Sato Hana"})
-    customer = CustomerFactory(id_mapping__salesforce_account_id=account["Id"])
+    customer = make_customer(systems)
     api = signed_in(customer)
     assert (
         api.get(STATUS).json()["residence_card_verification"]["status"] == IdVerificationStatus.NOT_SUBMITTED
@@ -133,7 +141,7 @@ def test_a_residence_card_upload_and_a_decision_from_salesforce_show_at_once(sys
     assert api.get(STATUS).json()["residence_card_verification"]["status"] == IdVerificationStatus.SUBMITTED
 
     account_status_event_apply(
-        payload={"AccountId__c": account["Id"], "Id_Verification_Status__c": "Verified"}
+        payload={"AccountId__c": account_id_of(customer), "Id_Verification_Status__c": "Verified"}
     )
     body = api.get(STATUS).json()
     assert body["residence_card_verification"]["status"] == IdVerificationStatus.VERIFIED

@@ -9,7 +9,8 @@ from rest_framework.test import APIClient
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from emulators import EmulatorSuite
-from tests.factories import CustomerFactory, StaffUserFactory
+from tests.factories import StaffUserFactory
+from tests.helpers import account_id_of, make_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -17,10 +18,7 @@ CREDENTIALS = {"email": "ren@example.com", "password": "correct-horse-battery"}
 
 
 def test_many_sign_ins_within_the_window_cost_one_salesforce_call(systems: EmulatorSuite) -> None:
-    customer = CustomerFactory(email="ren@example.com")
-    account = systems.salesforce.store.create_record("Account", {"Name": "Ren"})
-    customer.id_mapping.salesforce_account_id = account["Id"]
-    customer.id_mapping.save()
+    customer = make_customer(systems, email="ren@example.com", account={"Name": "Ren"})
 
     for _ in range(6):
         api = APIClient()
@@ -36,15 +34,12 @@ def test_many_sign_ins_within_the_window_cost_one_salesforce_call(systems: Emula
 
     assert report.delivered == [entry.pk]
     assert report.api_calls == 1
-    stamped = systems.salesforce.store.get_record("Account", account["Id"])["Portal_Last_SignIn__c"]
+    stamped = systems.salesforce.store.get_record("Account", account_id_of(customer))["Portal_Last_SignIn__c"]
     assert stamped.startswith(customer.profile.last_signed_in_at.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
 def test_a_sign_in_after_delivery_starts_a_new_window(systems: EmulatorSuite) -> None:
-    customer = CustomerFactory(email="ren@example.com")
-    account = systems.salesforce.store.create_record("Account", {"Name": "Ren"})
-    customer.id_mapping.salesforce_account_id = account["Id"]
-    customer.id_mapping.save()
+    make_customer(systems, email="ren@example.com", account={"Name": "Ren"})
     APIClient().post("/api/auth/login", CREDENTIALS, format="json")
     OutboxEntry.objects.update(next_attempt_at=timezone.now())
     outbox_deliver_due()

@@ -13,7 +13,6 @@ from tests.factories import CustomerFactory
 from tests.integrations.whmcs.conftest import (  # noqa: F401 (fixtures)
     emulator,
     whmcs,
-    whmcs_emulator_session,
     whmcs_settings,
 )
 

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsFixture
-from rest_framework.test import APIClient
 
-from apps.accounts.models import EligibilityStatus, IdVerificationStatus, User
+from apps.accounts.models import EligibilityStatus, IdVerificationStatus
 from apps.billing.models import WhmcsService
 from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
@@ -24,117 +23,29 @@ from tests.factories import (
     OpportunityFactory,
     OrderFactory,
     OrderItemFactory,
-    ProductFactory,
     WhmcsServiceFactory,
+)
+from tests.helpers import api_for, make_customer
+from tests.scenarios import (
+    ORDERS_URL,
+    catalog_product,
+    eligible_customer,
+    internet_plan,
+    place,
+    sim_plan,
+    verified_customer,
 )
 
 pytestmark = pytest.mark.django_db
 
-ORDERS_URL = "/api/orders"
 TODAY = timezone.localdate()
 
 
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def salesforce_customer(systems: EmulatorSuite, **profile: Any) -> User:
-    """A customer whose Salesforce Account exists in the emulator."""
-    account = systems.salesforce.store.create_record("Account", {"Name": "Sato Hana"})
-    user = CustomerFactory.create(first_name="Hana", last_name="Sato")
-    user.id_mapping.salesforce_account_id = account["Id"]
-    user.id_mapping.save()
-    for name, value in profile.items():
-        setattr(user.profile, name, value)
-    user.profile.save()
-    return user
-
-
-def eligible_customer(systems: EmulatorSuite, **profile: Any) -> User:
-    return salesforce_customer(
-        systems,
-        internet_eligibility_status=EligibilityStatus.ELIGIBLE,
-        internet_eligibility="Home 1G",
-        **profile,
-    )
-
-
-def verified_customer(systems: EmulatorSuite, **profile: Any) -> User:
-    return salesforce_customer(systems, id_verification_status=IdVerificationStatus.VERIFIED, **profile)
-
-
-def catalog_product(
-    systems: EmulatorSuite,
-    *,
-    name: str,
-    product_type: str = ProductType.INTERNET,
-    item_class: str = ItemClass.PLAN,
-    price: str = "4980.00",
-    billing_cycle: str = BillingCycle.MONTHLY,
-    **fields: Any,
-) -> Product:
-    """A Product2 with its standard price book entry in the emulator, and its portal mirror."""
-    store = systems.salesforce.store
-    product2 = store.create_record("Product2", {"Name": name, "IsActive": True})
-    standard = store.find_records("Pricebook2", IsStandard=True)[0]
-    store.create_record(
-        "PricebookEntry",
-        {
-            "Pricebook2Id": standard["Id"],
-            "Product2Id": product2["Id"],
-            "UnitPrice": float(price),
-            "IsActive": True,
-        },
-    )
-    return ProductFactory.create(
-        salesforce_id=product2["Id"],
-        name=name,
-        sku=name.upper().replace(" ", "-"),
-        product_type=product_type,
-        item_class=item_class,
-        price=Decimal(price),
-        billing_cycle=billing_cycle,
-        **fields,
-    )
-
-
-def internet_plan(systems: EmulatorSuite, **fields: Any) -> Product:
-    fields.setdefault("eligibility_offering", "Home 1G")
-    return catalog_product(systems, name="Home 1G", **fields)
-
-
-def sim_plan(systems: EmulatorSuite, **fields: Any) -> Product:
-    return catalog_product(systems, name="SIM 20GB", product_type=ProductType.SIM, price="2980.00", **fields)
-
-
 def vpn_plan(systems: EmulatorSuite) -> Product:
     return catalog_product(systems, name="VPN Router", product_type=ProductType.VPN, price="1100.00")
-
-
-def api_for(user: User | None) -> APIClient:
-    api = APIClient()
-    if user is not None:
-        api.force_authenticate(user)
-    return api
-
-
-def place(
-    api: APIClient,
-    product_type: str,
-    items: list[tuple[Product | int, int]],
-    *,
-    key: str | None = "key-1",
-    **extra: Any,
-) -> Any:
-    body = {
-        "product_type": product_type,
-        "items": [
-            {"product_id": product.pk if isinstance(product, Product) else product, "quantity": quantity}
-            for product, quantity in items
-        ],
-        **extra,
-    }
-    headers = {} if key is None else {"Idempotency-Key": key}
-    return api.post(ORDERS_URL, body, format="json", headers=headers)
 
 
 def sf_record(systems: EmulatorSuite, sobject: str, record_id: str | None) -> dict[str, Any]:
@@ -324,7 +235,7 @@ def test_a_sim_order_moves_the_checkout_opportunity_to_post_processing(systems: 
 
 def test_a_vpn_order_always_opens_a_new_opportunity(systems: EmulatorSuite) -> None:
     # Given a customer with a VPN order already in progress
-    user = salesforce_customer(systems)
+    user = make_customer(systems)
     earlier = OpportunityFactory.create(
         user=user,
         product_type=ProductType.VPN,
@@ -426,7 +337,7 @@ def test_an_order_needs_a_usable_idempotency_key(systems: EmulatorSuite, key: st
     "status", [EligibilityStatus.NOT_REQUESTED, EligibilityStatus.PENDING, EligibilityStatus.INELIGIBLE]
 )
 def test_internet_needs_a_confirmed_eligibility(systems: EmulatorSuite, status: str) -> None:
-    user = salesforce_customer(systems, internet_eligibility_status=status)
+    user = make_customer(systems, internet_eligibility_status=status)
     plan = internet_plan(systems, eligibility_offering="")
 
     response = place(api_for(user), "internet", [(plan, 1)])
@@ -446,7 +357,7 @@ def test_internet_needs_a_confirmed_eligibility(systems: EmulatorSuite, status: 
     [IdVerificationStatus.NOT_SUBMITTED, IdVerificationStatus.SUBMITTED, IdVerificationStatus.REJECTED],
 )
 def test_sim_needs_a_verified_residence_card(systems: EmulatorSuite, status: str) -> None:
-    user = salesforce_customer(systems, id_verification_status=status)
+    user = make_customer(systems, id_verification_status=status)
     plan = sim_plan(systems)
 
     response = place(api_for(user), "sim", [(plan, 1)])
@@ -675,7 +586,7 @@ def test_a_sim_order_joins_an_open_opportunity_in_any_open_stage(systems: Emulat
 
 
 def test_an_explicit_opportunity_is_used(systems: EmulatorSuite) -> None:
-    user = salesforce_customer(systems)
+    user = make_customer(systems)
     chosen = OpportunityFactory.create(
         user=user,
         product_type=ProductType.VPN,

@@ -15,14 +15,8 @@ from apps.checkout.models import Order
 from apps.integrations.models import OutboxEntry
 from apps.opportunities.models import Opportunity
 from emulators import EmulatorSuite
-from tests.checkout.test_orders_api import (
-    api_for,
-    eligible_customer,
-    internet_plan,
-    place,
-    sim_plan,
-    verified_customer,
-)
+from tests.helpers import api_for
+from tests.scenarios import eligible_customer, internet_plan, place, sim_plan, verified_customer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

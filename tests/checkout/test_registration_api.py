@@ -12,7 +12,7 @@ from apps.catalog.models import ProductType
 from apps.integrations.outbox import outbox_deliver_due
 from apps.opportunities.models import Opportunity, OpportunityStage
 from emulators import EmulatorSuite
-from tests.accounts.test_auth_api import SIGNUP
+from tests.scenarios import SIGNUP
 
 pytestmark = pytest.mark.django_db
 

@@ -1,9 +1,9 @@
-"""Agents, supervisors and customers for the console tests; customers have a Salesforce Account
-in the emulator, so decisions can be delivered and checked there."""
+"""Agents and supervisors for the console tests, and customers waiting in its queues; customers
+have a Salesforce Account in the emulator (``make_customer``), so decisions can be delivered and
+checked there."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 import pytest
@@ -17,12 +17,10 @@ from emulators import EmulatorSuite
 from tests.factories import (
     AgentFactory,
     CaseFactory,
-    CustomerFactory,
     EligibilityRequestFactory,
     ResidenceCardSubmissionFactory,
 )
-
-MakeCustomer = Callable[..., User]
+from tests.helpers import MakeCustomer, account_id_of
 
 
 @pytest.fixture
@@ -47,29 +45,6 @@ def supervisor_client(supervisor: User) -> Client:
     client = Client()
     client.force_login(supervisor)
     return client
-
-
-@pytest.fixture
-def make_customer(systems: EmulatorSuite) -> MakeCustomer:
-    def make(**profile_fields: object) -> User:
-        account = systems.salesforce.store.create_record("Account", {"Name": "Sato Hana"})
-        return CustomerFactory(
-            first_name="Hana",
-            last_name="Sato",
-            id_mapping__salesforce_account_id=account["Id"],
-            **{f"profile__{name}": value for name, value in profile_fields.items()},
-        )
-
-    return make
-
-
-@pytest.fixture
-def customer(make_customer: MakeCustomer) -> User:
-    return make_customer()
-
-
-def account_id_of(user: User) -> str:
-    return user.id_mapping.salesforce_account_id
 
 
 def pending_eligibility(
@@ -123,15 +98,3 @@ def submitted_card(
     )
     submission = ResidenceCardSubmissionFactory(user=user, **submission_fields)
     return user, submission
-
-
-def deliver_all() -> list[int]:
-    """Deliver the outbox until nothing is due (entries of one Account go one per run, in order)."""
-    from apps.integrations.outbox import outbox_deliver_due
-
-    delivered: list[int] = []
-    while True:
-        report = outbox_deliver_due()
-        if not report.delivered:
-            return delivered
-        delivered += report.delivered

@@ -23,8 +23,8 @@ from apps.opportunities.models import (
     OpportunityStage,
 )
 from emulators import EmulatorSuite
-from tests.console.conftest import MakeCustomer, account_id_of, deliver_all
 from tests.factories import CaseFactory, OpportunityFactory, WhmcsServiceFactory
+from tests.helpers import MakeCustomer, account_id_of, deliver_all
 
 pytestmark = pytest.mark.django_db
 

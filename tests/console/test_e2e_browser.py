@@ -4,13 +4,12 @@ An agent signs in to admin, opens the ID verification queue, views the submitted
 rejects it with a reason; then opens the eligibility queue and marks a request eligible. Each
 time the customer's own API shows the decision and exactly one notification.
 
-Skipped on a developer machine without Chromium; with ``CI`` set it runs (and fails if Chromium
+Skipped on a developer machine without Chromium; with ``CI`` true it runs (and fails if Chromium
 is missing), since CI installs it.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,14 +23,9 @@ from pytest_django.fixtures import Settings
 
 from apps.accounts.models import User
 from emulators import EmulatorSuite
-from tests.console.conftest import (
-    MakeCustomer,
-    account_id_of,
-    deliver_all,
-    pending_eligibility,
-    submitted_card,
-)
+from tests.console.conftest import pending_eligibility, submitted_card
 from tests.factories import AgentFactory
+from tests.helpers import MakeCustomer, account_id_of, deliver_all, in_ci
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -44,7 +38,7 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "correct-horse-battery"  # UserFactory's
 
-if not CHROMIUM.exists() and not os.environ.get("CI"):
+if not CHROMIUM.exists() and not in_ci():
     pytest.skip(
         "Chromium is not installed at /usr/bin/chromium (CI installs it and runs this test)",
         allow_module_level=True,
@@ -59,7 +53,11 @@ from playwright.sync_api import (  # noqa: E402
     sync_playwright,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # Chromium starts once per test and every page waits up to 10 s for what it expects.
+    pytest.mark.timeout(300),
+]
 
 
 @pytest.fixture

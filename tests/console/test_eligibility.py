@@ -18,7 +18,8 @@ from apps.integrations.outbox import outbox_deliver_due
 from apps.notifications.models import Notification, NotificationType
 from apps.opportunities.models import CaseStatus
 from emulators import EmulatorSuite
-from tests.console.conftest import MakeCustomer, account_id_of, deliver_all, pending_eligibility
+from tests.console.conftest import pending_eligibility
+from tests.helpers import MakeCustomer, account_id_of, deliver_all
 
 pytestmark = pytest.mark.django_db
 
@@ -189,7 +190,7 @@ def test_an_agent_cannot_reopen_but_a_supervisor_can(
     assert reopen.note == "Wrong building"
     assert reopen.before["internet_eligibility_status"] == "eligible"
     assert reopen.after["internet_eligibility_status"] == "pending"
-    assert len(deliver_all()) == 2
+    assert len(deliver_all().delivered) == 2
     account = systems.salesforce.store.get_record("Account", account_id_of(user))
     assert account["Internet_Eligibility_Status__c"] == "Pending"
     assert account["Internet_Eligibility_Checked_Date_Time__c"] is None

@@ -16,8 +16,9 @@ from apps.integrations.models import OutboxEntry
 from apps.notifications.models import Notification, NotificationType
 from apps.verification.models import RejectionReason, ResidenceCardStatusChange, ResidenceCardSubmission
 from emulators import EmulatorSuite
-from tests.console.conftest import MakeCustomer, account_id_of, deliver_all, submitted_card
+from tests.console.conftest import submitted_card
 from tests.factories import PNG_BYTES, AgentFactory, CustomerFactory, StaffUserFactory
+from tests.helpers import MakeCustomer, account_id_of, deliver_all
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +134,7 @@ def test_verify_writes_the_account_the_history_and_one_notification(
     assert decision.after["account"]["id_verification_status"] == "verified"
 
     events_before = len(systems.bus.events(ACCOUNT_TOPIC))
-    assert deliver_all() == [OutboxEntry.objects.get().pk]
+    assert deliver_all().delivered == [OutboxEntry.objects.get().pk]
     account = systems.salesforce.store.get_record("Account", account_id_of(user))
     assert account["Id_Verification_Status__c"] == "Verified"
     assert account["Id_Verification_Note__c"] == "Verified by Aoi Tanaka"

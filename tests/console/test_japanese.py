@@ -9,8 +9,8 @@ from django.utils import translation
 
 from apps.integrations.salesforce.field_map import FieldMap
 from emulators import EmulatorSuite
-from tests.console.conftest import MakeCustomer, pending_eligibility
-from tests.integrations.test_field_map import PICKLIST_CHOICES
+from tests.console.conftest import pending_eligibility
+from tests.helpers import PICKLIST_CHOICES, MakeCustomer
 
 pytestmark = pytest.mark.django_db
 

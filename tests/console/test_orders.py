@@ -17,8 +17,8 @@ from apps.checkout.models import Order, OrderStatus
 from apps.console.models import AgentDecision, DecisionAction
 from apps.integrations.models import OutboxEntry
 from emulators import EmulatorSuite
-from tests.console.conftest import MakeCustomer, account_id_of, deliver_all
 from tests.factories import OrderFactory, OrderItemFactory, ProductFactory
+from tests.helpers import MakeCustomer, account_id_of, deliver_all
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +90,7 @@ def test_approve_writes_approved_to_salesforce_and_the_flow_requests_provisionin
         {"status": "pending_review"},
         {"status": "approved"},
     )
-    assert deliver_all() == [OutboxEntry.objects.get().pk]
+    assert deliver_all().delivered == [OutboxEntry.objects.get().pk]
     sf_order = systems.salesforce.store.get_record("Order", order.salesforce_id)
     assert sf_order["Status"] == "Approved"
     assert sf_order["Activation_Status__c"] == "Activating"

@@ -19,7 +19,7 @@ from apps.console.selectors import console_queue_counts
 from apps.opportunities.models import LineReturnStatus, OpportunityStage
 from apps.verification.models import ResidenceCardSubmission
 from emulators import EmulatorSuite
-from tests.console.conftest import MakeCustomer, pending_eligibility
+from tests.console.conftest import pending_eligibility
 from tests.factories import (
     AgentFactory,
     CustomerFactory,
@@ -27,6 +27,7 @@ from tests.factories import (
     OrderFactory,
     ResidenceCardSubmissionFactory,
 )
+from tests.helpers import MakeCustomer
 
 pytestmark = pytest.mark.django_db
 

@@ -16,10 +16,9 @@ from apps.accounts.models import User
 from apps.opportunities.case_comment_sync import sync_case_comments
 from apps.opportunities.models import Case
 from emulators import EmulatorSuite
-from tests.accounts.test_auth_api import SIGNUP
 from tests.factories import AgentFactory, CustomerFactory, ResidenceCardSubmissionFactory
-from tests.opportunities.test_cancellation_api import cancel, customer_with_service
-from tests.support.conftest import deliver_all
+from tests.helpers import deliver_all, make_customer
+from tests.scenarios import SIGNUP, cancel, customer_with_service
 
 pytestmark = pytest.mark.django_db
 
@@ -52,16 +51,11 @@ def signed_in(user: User) -> APIClient:
     return client
 
 
-def linked_customer(systems: EmulatorSuite) -> User:
-    account = systems.salesforce.store.create_record("Account", {"Name": "Sato Hana"})
-    return CustomerFactory.create(id_mapping__salesforce_account_id=account["Id"])
-
-
 def test_a_support_ticket_and_its_comment_reach_salesforce_and_come_back_as_typed(
     systems: EmulatorSuite, secrets_in_the_portal: dict[str, Any]
 ) -> None:
     text = secrets_in_the_portal["text"]
-    api = signed_in(linked_customer(systems))
+    api = signed_in(make_customer(systems))
     created = api.post(
         "/api/support/cases",
         {"subject": text[:200], "description": text, "category": "billing"},
@@ -93,7 +87,7 @@ def test_an_eligibility_request_reaches_salesforce_and_comes_back_as_typed(
     systems: EmulatorSuite, secrets_in_the_portal: dict[str, Any]
 ) -> None:
     text = secrets_in_the_portal["text"]
-    api = signed_in(linked_customer(systems))
+    api = signed_in(make_customer(systems))
     address = {
         "postal_code": "1500002",
         "prefecture": "東京都",

@@ -17,8 +17,9 @@ from apps.integrations.salesforce.auth import get_session
 from apps.integrations.whmcs.client import WhmcsClient
 from apps.integrations.whmcs.exceptions import WhmcsError
 from emulators import EmulatorSuite
-from tests.accounts.test_auth_api import SIGNUP
 from tests.factories import CustomerFactory
+from tests.helpers import run_python
+from tests.scenarios import SIGNUP
 
 pytestmark = pytest.mark.django_db
 
@@ -97,8 +98,6 @@ def test_a_reset_link_printed_by_the_development_mail_backend_has_its_token_mask
 
 
 def test_the_embedded_default_prints_mail_through_the_masking_backend() -> None:
-    from tests.portal.test_settings import run_python
-
     result = run_python(
         "import portal.settings as s; print(s.EMAIL_BACKEND)", {"DEBUG": "true"}, Path(tempfile.mkdtemp())
     )

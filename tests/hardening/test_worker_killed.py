@@ -13,7 +13,7 @@ WHMCS's AddOrder, so WHMCS places the order after its caller is gone. Two ways t
 Either way the redelivered task takes over its own claim, finds the order WHMCS placed instead of
 placing another, and finishes: one WHMCS order, one activation, one notification.
 
-Skipped without Redis on a developer machine; with ``CI`` set it runs (CI has Redis).
+Skipped without Redis on a developer machine; with ``CI`` true it runs (CI has Redis).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection
 
@@ -38,26 +39,38 @@ from apps.devtools.emulators import process_environment
 from apps.notifications.models import Notification, NotificationType
 from emulators import EmulatorSuite
 from portal.celery import app as celery_app
-from tests.workers.conftest import ORDER_TOPIC, seed_order
+from tests import helpers
+from tests.helpers import in_ci
+from tests.scenarios import ORDER_TOPIC, seed_order
 
 REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
-        not settings.REDIS_URL and not os.environ.get("CI"),
+        not settings.REDIS_URL and not in_ci(),
         reason="needs the Redis broker (REDIS_URL); CI provides it and runs this test",
     ),
+    # Workers start and stop, and each test waits up to 90 s for a fulfillment.
+    pytest.mark.timeout(300),
 ]
 
 
-def wait_until(predicate: Callable[[], object], *, timeout: float, message: str, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
-            pytest.fail(f"timed out waiting for {message}; worker log:\n{tail}")
-        time.sleep(0.1)
+def wait_showing_log(predicate: Callable[[], object], *, timeout: float, message: str, log: Path) -> None:
+    """``tests.helpers.wait_until``, showing the tail of the workers' log when it times out."""
+
+    def log_tail() -> str:
+        return "worker log:\n" + (log.read_text(errors="replace")[-4000:] if log.exists() else "")
+
+    helpers.wait_until(predicate, timeout=timeout, message=message, interval=0.1, details=log_tail)
+
+
+def oldest_unacknowledged_age() -> float:
+    """Seconds since the broker handed out the oldest message no worker acknowledged (kombu's
+    Redis transport keeps them in ``unacked_index``, scored by delivery time); 0 if none."""
+    with redis.Redis.from_url(settings.REDIS_URL) as client:
+        oldest = client.zrange("unacked_index", 0, 0, withscores=True)
+        return time.time() - oldest[0][1] if oldest else 0.0
 
 
 def database_url() -> str:
@@ -160,7 +173,7 @@ def approve_and_queue(systems: EmulatorSuite) -> tuple[FulfillmentRun, str]:
 
 
 def assert_fulfilled_once(systems: EmulatorSuite, run: FulfillmentRun, order_id: str, log: Path) -> None:
-    wait_until(
+    wait_showing_log(
         lambda: FulfillmentRun.objects.filter(pk=run.pk, status=FulfillmentRun.Status.SUCCEEDED).exists(),
         timeout=90,
         message="the fulfillment to finish",
@@ -173,7 +186,7 @@ def assert_fulfilled_once(systems: EmulatorSuite, run: FulfillmentRun, order_id:
     assert [step for step in run.steps if step["step"] == "whmcs_add_order"][-1]["found_existing"] is True
     assert Order.objects.get(salesforce_id=order_id).activation_status == ActivationStatus.ACTIVATED
     assert Notification.objects.filter(type=NotificationType.ORDER_ACTIVATED).count() == 1
-    wait_until(
+    wait_showing_log(
         lambda: (systems.salesforce.store.get_record("Order", order_id) or {}).get("Status") == "Activated",
         timeout=60,
         message="Salesforce to show the order activated",
@@ -190,7 +203,7 @@ def test_a_pool_process_killed_during_add_order_is_replaced_and_the_order_placed
 
     # When an approved order's task is waiting on AddOrder and its pool process is killed
     run, order_id = approve_and_queue(systems)
-    wait_until(
+    wait_showing_log(
         lambda: systems.whmcs.calls.get("addorder") == 1, timeout=60, message="AddOrder", log=workers.log
     )
     [pool_process] = pool_processes(worker)
@@ -210,12 +223,18 @@ def test_a_worker_killed_during_add_order_is_taken_over_by_the_next_worker_once(
 
     # When the whole worker is killed while its task waits on AddOrder
     run, order_id = approve_and_queue(systems)
-    wait_until(
+    wait_showing_log(
         lambda: systems.whmcs.calls.get("addorder") == 1, timeout=60, message="AddOrder", log=workers.log
     )
     workers.kill_all()
 
-    # Then a worker started later restores the unacknowledged task and finishes it once
-    time.sleep(1.5)  # Past the visibility timeout below.
+    # Then a worker started once the task's message is past its visibility timeout (1 s) restores
+    # it and finishes it once
+    wait_showing_log(
+        lambda: oldest_unacknowledged_age() > 1.2,
+        timeout=30,
+        message="the unacknowledged message to pass the visibility timeout",
+        log=workers.log,
+    )
     workers.start(CELERY_BROKER_VISIBILITY_TIMEOUT="1")
     assert_fulfilled_once(systems, run, order_id, workers.log)

@@ -1,24 +1,14 @@
 from __future__ import annotations
 
 import pytest
-from django.db.models import TextChoices
 from pytest_django.fixtures import Settings
 
-from apps.accounts.models import EligibilityStatus, IdVerificationStatus, PortalStatus, RegistrationSource
-from apps.catalog.models import BillingCycle, ItemClass, ProductType
-from apps.checkout.models import ActivationStatus, OrderStatus
+from apps.checkout.models import ActivationStatus
 from apps.integrations.salesforce.field_map import DEFAULT_PICKLIST_VALUES, FieldMap, get_field_map
 from apps.opportunities.models import (
-    CancellationNotice,
-    CaseOrigin,
-    CasePriority,
-    CaseStatus,
-    CaseType,
-    CommodityType,
-    LineReturnStatus,
-    OpportunitySource,
     OpportunityStage,
 )
+from tests.helpers import PICKLIST_CHOICES
 
 
 def test_defaults_follow_the_flow_review() -> None:
@@ -76,30 +66,6 @@ def test_record_translates_attributes_and_clears_empty_picklists() -> None:
         "Id_Verification_Status__c": None,
         "Internet_Eligibility_Notes__c": "x",
     }
-
-
-# The portal's choices stored in each mapped picklist field.
-PICKLIST_CHOICES: dict[str, type[TextChoices]] = {
-    "Account.portal_status": PortalStatus,
-    "Account.registration_source": RegistrationSource,
-    "Account.internet_eligibility_status": EligibilityStatus,
-    "Account.id_verification_status": IdVerificationStatus,
-    "Opportunity.stage": OpportunityStage,
-    "Opportunity.commodity_type": CommodityType,
-    "Opportunity.source": OpportunitySource,
-    "Opportunity.cancellation_notice": CancellationNotice,
-    "Opportunity.sim_cancellation_notice": CancellationNotice,
-    "Opportunity.line_return_status": LineReturnStatus,
-    "Order.status": OrderStatus,
-    "Order.activation_status": ActivationStatus,
-    "Case.type": CaseType,
-    "Case.status": CaseStatus,
-    "Case.origin": CaseOrigin,
-    "Case.priority": CasePriority,
-    "Product2.product_type": ProductType,
-    "Product2.item_class": ItemClass,
-    "Product2.billing_cycle": BillingCycle,
-}
 
 
 def test_every_choice_the_portal_stores_has_its_picklist_value() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -23,6 +22,7 @@ from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.integrations.tasks import deliver_outbox_task
 from emulators import EmulatorSuite
 from tests.factories import CaseFactory, UserFactory
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +87,60 @@ def test_single_record_updates_of_many_customers_share_one_collections_call(syst
     assert all(
         systems.salesforce.store.get_record("Account", a)["Portal_Status__c"] == "Active" for a in account_ids
     )
+
+
+def test_a_shared_collections_call_that_fails_as_a_whole_is_retried_for_every_update_in_it(
+    systems: EmulatorSuite,
+) -> None:
+    # Given updates of three customers' Accounts, which go out together in one Collections call
+    account_ids = [account(systems, Name=f"Customer {n}") for n in range(3)]
+    entries = [enqueue_account_update(account_id, Portal_Status__c="Active") for account_id in account_ids]
+    systems.salesforce.fail_next(
+        1, status=503, error_code="SERVER_UNAVAILABLE", path_prefix="composite/sobjects"
+    )
+
+    # When that call fails as a whole
+    first = outbox_deliver_due()
+
+    # Then every update in it waits for another try, and Salesforce changed nothing
+    assert (sorted(first.retrying), first.delivered, first.failed) == (sorted(e.pk for e in entries), [], [])
+    assert first.api_calls == 1
+    for entry in OutboxEntry.objects.filter(pk__in=[e.pk for e in entries]):
+        assert (entry.status, entry.attempts) == (OutboxEntry.Status.PENDING, 1)
+        assert "SERVER_UNAVAILABLE" in entry.last_error
+    assert [
+        systems.salesforce.store.get_record("Account", a).get("Portal_Status__c") for a in account_ids
+    ] == [None] * 3
+
+    # And the next run delivers them all, still in one call
+    make_due()
+    second = outbox_deliver_due()
+
+    assert (sorted(second.delivered), second.api_calls) == (sorted(e.pk for e in entries), 1)
+    assert [systems.salesforce.store.get_record("Account", a)["Portal_Status__c"] for a in account_ids] == [
+        "Active"
+    ] * 3
+
+
+def test_a_shared_collections_call_refused_as_a_whole_fails_every_update_in_it(
+    systems: EmulatorSuite,
+) -> None:
+    account_ids = [account(systems, Name=f"Customer {n}") for n in range(2)]
+    entries = [enqueue_account_update(account_id, Portal_Status__c="Active") for account_id in account_ids]
+    systems.salesforce.fail_next(
+        1, status=400, error_code="JSON_PARSER_ERROR", path_prefix="composite/sobjects"
+    )
+
+    report = outbox_deliver_due()
+
+    assert (sorted(report.failed), report.retrying, report.delivered) == (
+        sorted(e.pk for e in entries),
+        [],
+        [],
+    )
+    for entry in OutboxEntry.objects.filter(pk__in=[e.pk for e in entries]):
+        assert entry.status == OutboxEntry.Status.FAILED
+        assert "JSON_PARSER_ERROR" in entry.last_error
 
 
 def test_a_503_is_retried_later_and_the_record_is_created_once(systems: EmulatorSuite) -> None:
@@ -328,12 +382,11 @@ def test_a_create_whose_answer_is_lost_is_held_for_an_agent_instead_of_sent_agai
     assert (entry.status, entry.sending_since) == (OutboxEntry.Status.FAILED, None)
     assert entry.last_error.startswith("OUTCOME_UNKNOWN: ")
     assert "check there before retrying" in entry.last_error
-    deadline = time.monotonic() + 5
-    while (
-        not systems.salesforce.store.find_records("Case", AccountId=account_id)
-        and time.monotonic() < deadline
-    ):
-        time.sleep(0.05)
+    wait_until(
+        lambda: systems.salesforce.store.find_records("Case", AccountId=account_id),
+        timeout=5,
+        message="Salesforce to finish the create the portal stopped waiting for",
+    )
     make_due()
     assert outbox_deliver_due().delivered == []
     assert len(systems.salesforce.store.find_records("Case", AccountId=account_id)) == 1
@@ -348,7 +401,12 @@ def test_an_update_whose_answer_is_lost_is_simply_sent_again(
     systems.salesforce.add_latency(1.0, path_prefix="composite", count=1)
 
     first = outbox_deliver_due()
-    time.sleep(1.0)  # The slow answer lands; applying the update again changes nothing.
+    # The slow answer lands (Salesforce applied the update); applying it again changes nothing.
+    wait_until(
+        lambda: systems.salesforce.store.get_record("Account", account_id)["Name"] == "Sato Hanako",
+        timeout=5,
+        message="Salesforce to apply the update the portal stopped waiting for",
+    )
     make_due()
     second = outbox_deliver_due()
 

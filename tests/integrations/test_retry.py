@@ -10,7 +10,7 @@ from apps.catalog.models import Product
 from apps.catalog.tasks import sync_catalog_task
 from apps.integrations.retry import Backoff, RetryableErrorTask
 from emulators import EmulatorSuite
-from tests.integrations.test_salesforce_sync import add_product
+from tests.helpers import add_product
 
 pytestmark = pytest.mark.django_db
 

@@ -17,39 +17,9 @@ from apps.catalog.sync import sync_catalog
 from apps.catalog.tasks import sync_catalog_task
 from emulators import EmulatorSuite
 from tests.factories import CustomerFactory, OutboxEntryFactory
+from tests.helpers import add_product
 
 pytestmark = pytest.mark.django_db
-
-
-def add_product(systems: EmulatorSuite, *, price: str | None = "5280", **fields: object) -> str:
-    store = systems.salesforce.store
-    product = store.create_record(
-        "Product2",
-        {
-            "Name": "SonixNet Home 1G",
-            "ProductCode": "NET-HOME-1G",
-            "IsActive": True,
-            "Product_Type__c": "Internet",
-            "Item_Class__c": "Service",
-            "Billing_Cycle__c": "Monthly",
-            "WHMCS_Product_Id__c": "1",
-            "Portal_ConfigOptions_JSON__c": '{"router": "wifi6"}',
-            "Eligibility_Offering__c": "Home 1G",
-            **fields,
-        },
-    )
-    if price is not None:
-        standard = store.find_records("Pricebook2", IsStandard=True)[0]
-        store.create_record(
-            "PricebookEntry",
-            {
-                "Pricebook2Id": standard["Id"],
-                "Product2Id": product["Id"],
-                "UnitPrice": float(price),
-                "IsActive": True,
-            },
-        )
-    return product["Id"]
 
 
 def test_catalog_sync_mirrors_product2_with_its_standard_price(systems: EmulatorSuite) -> None:

@@ -7,9 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from rest_framework.test import APIClient
 
-from apps.accounts.models import User
 from apps.billing.models import WhmcsService
 from apps.catalog.models import ProductType
 from apps.integrations.models import OutboxEntry
@@ -20,13 +18,14 @@ from apps.opportunities.models import (
     Case,
     CaseOrigin,
     CaseType,
-    CommodityType,
     LineReturnStatus,
     Opportunity,
     OpportunityStage,
 )
 from emulators import EmulatorSuite
-from tests.factories import CustomerFactory, OpportunityFactory, WhmcsServiceFactory
+from tests.factories import CustomerFactory
+from tests.helpers import api_for
+from tests.scenarios import cancel, customer_with_service
 
 pytestmark = pytest.mark.django_db
 
@@ -47,57 +46,6 @@ def frozen_now(monkeypatch: pytest.MonkeyPatch) -> list[datetime.datetime]:
 def url(service: WhmcsService | int) -> str:
     service_id = service.pk if isinstance(service, WhmcsService) else service
     return f"/api/subscriptions/{service_id}/cancellation"
-
-
-def api_for(user: User | None) -> APIClient:
-    api = APIClient()
-    if user is not None:
-        api.force_authenticate(user)
-    return api
-
-
-def customer_with_service(
-    systems: EmulatorSuite,
-    *,
-    product_type: str = ProductType.INTERNET,
-    name: str = "SonixNet Home 1G",
-    status: str = WhmcsService.Status.ACTIVE,
-    stage: str = OpportunityStage.ACTIVE,
-    whmcs_id: int = 5001,
-) -> tuple[User, WhmcsService, Opportunity]:
-    """A customer with an Active service and its Active Opportunity, in the portal and in Salesforce."""
-    store = systems.salesforce.store
-    account = store.create_record("Account", {"Name": "Sato Hana"})
-    user = CustomerFactory.create(first_name="Hana", last_name="Sato")
-    user.id_mapping.salesforce_account_id = account["Id"]
-    user.id_mapping.save()
-    remote = store.create_record(
-        "Opportunity",
-        {
-            "AccountId": account["Id"],
-            "Name": f"Sato Hana - {name}",
-            "StageName": "Active",
-            "CloseDate": "2024-04-01",
-        },
-    )
-    opportunity = OpportunityFactory.create(
-        user=user,
-        salesforce_id=remote["Id"],
-        product_type=product_type,
-        commodity_type=CommodityType.SIM
-        if product_type == ProductType.SIM
-        else CommodityType.PERSONAL_INTERNET,
-        stage=stage,
-        whmcs_service_id=whmcs_id,
-    )
-    service = WhmcsServiceFactory.create(
-        user=user, whmcs_id=whmcs_id, name=name, product_type=product_type, status=status
-    )
-    return user, service, opportunity
-
-
-def cancel(api: APIClient, service: WhmcsService | int, **body: Any) -> Any:
-    return api.post(url(service), {"confirm": True, **body}, format="json")
 
 
 def sf_record(systems: EmulatorSuite, sobject: str, record_id: str | None) -> dict[str, Any]:

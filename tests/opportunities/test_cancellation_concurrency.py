@@ -12,7 +12,8 @@ from apps.integrations.models import OutboxEntry
 from apps.notifications.models import Notification
 from apps.opportunities.models import Case
 from emulators import EmulatorSuite
-from tests.opportunities.test_cancellation_api import api_for, cancel, customer_with_service
+from tests.helpers import api_for
+from tests.scenarios import cancel, customer_with_service
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,6 +18,7 @@ from tests.factories import (
     ProductFactory,
     UserFactory,
 )
+from tests.helpers import UNREACHABLE_REDIS
 
 pytestmark = pytest.mark.django_db
 
@@ -144,15 +145,6 @@ def test_with_the_database_down_readyz_fails_and_says_why_to_monitoring_only(
     assert (anonymous.status_code, anonymous.json()) == (503, {"status": "down"})
     assert monitored.status_code == 503
     assert monitored.json()["checks"] == {"database": {"status": "down", "error": "OperationalError"}}
-
-
-UNREACHABLE_REDIS = {
-    "default": {
-        "BACKEND": "portal.cache.DegradingRedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",
-        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-    }
-}
 
 
 def test_an_unreachable_cache_degrades_but_keeps_serving(monitoring: Client) -> None:

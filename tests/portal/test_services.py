@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
 from portal.celery import app as celery_app
+from tests.helpers import in_ci
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+IN_CI = in_ci()
 
 
 @pytest.mark.django_db

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+from tests.helpers import run_python
+
 PRODUCTION_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "x7!kq2-production-secret-for-tests-only-0123456789abcdefghijklmnop",
@@ -48,20 +46,6 @@ print(json.dumps({
     "HSTS": s.SECURE_HSTS_SECONDS,
 }))
 """
-
-
-def run_python(code: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    clean = {
-        key: value
-        for key, value in os.environ.items()
-        if key
-        not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE"}
-        and not key.startswith(("SF_", "WHMCS_", "EMAIL_", "USE_EMULATORS", "PORTAL_FRONTEND_URL"))
-    }
-    clean.update({"PATH": os.environ["PATH"], "EMULATOR_DIR": str(tmp_path / "emulators"), **env})
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=BASE_DIR, env=clean, capture_output=True, text=True, timeout=60
-    )
 
 
 def read_settings(env: dict[str, str], tmp_path: Path) -> dict[str, object]:

@@ -14,7 +14,7 @@ from apps.opportunities.models import Case, CaseComment, CaseStatus, CaseType
 from apps.opportunities.tasks import sync_case_comments_task
 from emulators import EmulatorSuite
 from tests.factories import CaseFactory, OutboxEntryFactory, SupportCaseFactory
-from tests.support.conftest import account_id_of, deliver_all
+from tests.helpers import account_id_of, deliver_all
 
 pytestmark = pytest.mark.django_db
 

@@ -28,7 +28,7 @@ from tests.factories import (
     StaffUserFactory,
     SupportCaseFactory,
 )
-from tests.support.conftest import MakeCustomer, account_id_of, deliver_all
+from tests.helpers import MakeCustomer, account_id_of, deliver_all
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from tests.factories import (
     SupportCaseFactory,
     WhmcsServiceFactory,
 )
-from tests.support.conftest import MakeCustomer, account_id_of, api_for, deliver_all
+from tests.helpers import MakeCustomer, account_id_of, api_for, deliver_all
 
 pytestmark = pytest.mark.django_db
 

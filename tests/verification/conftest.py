@@ -1,8 +1,7 @@
-"""Customers whose Salesforce Account exists in the emulator, and API clients signed in as them."""
+"""API clients for the verification tests (customers come from ``make_customer``/``customer``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,26 +9,6 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import User
 from emulators import EmulatorSuite
-from tests.factories import CustomerFactory
-
-MakeCustomer = Callable[..., User]
-
-
-@pytest.fixture
-def make_customer(systems: EmulatorSuite) -> MakeCustomer:
-    def make(**profile_fields: object) -> User:
-        account = systems.salesforce.store.create_record("Account", {"Name": "Sato Hana"})
-        return CustomerFactory.create(
-            id_mapping__salesforce_account_id=account["Id"],
-            **{f"profile__{name}": value for name, value in profile_fields.items()},
-        )
-
-    return make
-
-
-@pytest.fixture
-def customer(make_customer: MakeCustomer) -> User:
-    return make_customer()
 
 
 @pytest.fixture

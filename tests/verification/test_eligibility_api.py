@@ -18,20 +18,13 @@ from apps.opportunities.models import Case, CaseOrigin, CaseStatus, CaseType
 from apps.verification.models import EligibilityRequest
 from emulators import EmulatorSuite
 from tests.factories import CaseFactory, EligibilityRequestFactory, UserFactory
-from tests.verification.conftest import MakeCustomer, salesforce_account
+from tests.helpers import MakeCustomer
+from tests.scenarios import ADDRESS
+from tests.verification.conftest import salesforce_account
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/eligibility-request"
-ADDRESS = {
-    "postal_code": "1500002",
-    "prefecture": "東京都",
-    "city": "Shibuya-ku",
-    "address_line1": "2-21-1 Shibuya",
-    "address_line2": "Room 1203",
-    "housing_type": "apartment",
-    "notes": "Fibre socket in the living room.",
-}
 TIMELINE = (
     "Our team is checking NTT serviceability for your address. This usually takes 1-2 business days, "
     "and we will email you when it is complete."

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 from PIL import Image
@@ -27,7 +26,9 @@ from apps.integrations.outbox import outbox_deliver_due
 from apps.verification.models import RejectionReason, ResidenceCardStatusChange, ResidenceCardSubmission
 from emulators import EmulatorSuite
 from tests.factories import ResidenceCardSubmissionFactory
-from tests.verification.conftest import MakeCustomer, salesforce_account
+from tests.helpers import MakeCustomer
+from tests.scenarios import png_bytes, upload
+from tests.verification.conftest import salesforce_account
 
 pytestmark = pytest.mark.django_db
 
@@ -35,12 +36,6 @@ URL = "/api/verification/residence-card"
 
 
 # --- Files -----------------------------------------------------------------------------------
-
-
-def png_bytes(size: tuple[int, int] = (32, 24)) -> bytes:
-    buffer = io.BytesIO()
-    Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def jpeg_bytes(size: tuple[int, int] = (64, 48)) -> bytes:
@@ -98,10 +93,6 @@ def pdf_object_stream(content: bytes, *, flate: bool = True) -> bytes:
         + data
         + b"\nendstream endobj"
     )
-
-
-def upload(content: bytes, name: str = "card.png", content_type: str = "image/png") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, content, content_type=content_type)
 
 
 def stored_files() -> list[Path]:
@@ -359,6 +350,65 @@ def test_an_object_stream_that_cannot_be_checked_is_refused(
     )
 
     response = api.post(URL, {"file": upload(pdf_bytes(stream), "card.pdf")}, format="multipart")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "file": ["The PDF file could not be checked. Please save it as a plain PDF or upload a photo."]
+    }
+    assert_nothing_stored(customer)
+
+
+def deflate_with_stored_prefix(stored: bytes, compressed: bytes) -> bytes:
+    """zlib data holding ``stored`` in a stored block (its bytes appear in the data as they are)
+    followed by ``compressed`` in a compressed block: one valid stream that inflates to both."""
+    block = b"\x00" + struct.pack("<HH", len(stored), len(stored) ^ 0xFFFF) + stored
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    tail = compressor.compress(compressed) + compressor.flush()
+    return b"\x78\x01" + block + tail + struct.pack(">I", zlib.adler32(stored + compressed))
+
+
+def test_a_script_past_an_endstream_inside_compressed_object_stream_data_is_refused(
+    api: APIClient, customer: User, systems: EmulatorSuite
+) -> None:
+    # An object stream whose /Length is an indirect reference and whose compressed data holds the
+    # bytes "endstream" (a stored block: here inside a harmless annotation's text). A check that
+    # ends the stream at the first "endstream" inflates only the harmless part; a reader follows
+    # /Length, as pypdf does, and finds the script in the rest.
+    annotation = b"<< /Type /Annot /Subtype /Text /Contents (see endstream) >>"
+    script = b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"
+    header = b"7 0 8 %d " % len(annotation)
+    data = deflate_with_stored_prefix(header + annotation, script)
+    assert b"endstream" in data
+    assert b"/JS" not in data
+    stream = (
+        b"9 0 obj << /Type /ObjStm /N 2 /First %d /Filter /FlateDecode /Length 10 0 R >>\nstream\n"
+        % len(header)
+        + data
+        + b"\nendstream endobj"
+    )
+    content = pdf_bytes(stream, b"10 0 obj %d endobj" % len(data))
+
+    response = api.post(URL, {"file": upload(content, "card.pdf")}, format="multipart")
+
+    assert response.status_code == 400
+    assert response.json() == {"file": [UNSAFE_PDF]}
+    assert_nothing_stored(customer)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # A million numbers in nested arrays: pypdf alone would spend seconds parsing them.
+        pytest.param(
+            pdf_bytes(b"5 0 obj [" + (b"[" + b"0 " * 1000 + b"] ") * 1000 + b"] endobj"), id="dense"
+        ),
+        pytest.param(pdf_bytes(*[b"%d 0 obj null endobj" % n for n in range(5, 10_005)]), id="many-objects"),
+    ],
+)
+def test_a_pdf_too_complex_to_check_quickly_is_refused(
+    api: APIClient, customer: User, systems: EmulatorSuite, content: bytes
+) -> None:
+    response = api.post(URL, {"file": upload(content, "card.pdf")}, format="multipart")
 
     assert response.status_code == 400
     assert response.json() == {

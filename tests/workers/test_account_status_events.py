@@ -17,15 +17,15 @@ from apps.integrations.models import EventReplayCursor
 from apps.notifications.models import Notification, NotificationSource, NotificationType
 from apps.verification.models import RejectionReason, ResidenceCardSubmission
 from emulators import EmulatorSuite
-from tests.factories import CustomerFactory, ResidenceCardSubmissionFactory
-
-from .conftest import ACCOUNT_TOPIC, republish_last, run_subscriber, seed_cursor
+from tests.factories import ResidenceCardSubmissionFactory
+from tests.helpers import account_id_of, make_customer
+from tests.scenarios import ACCOUNT_TOPIC, republish_last, run_subscriber, seed_cursor
 
 
 def customer_with_account(systems: EmulatorSuite, **fields: object) -> tuple[User, str]:
-    account = systems.salesforce.store.create_record("Account", {"Name": "Sato Hana", **fields})
-    customer = CustomerFactory(id_mapping__salesforce_account_id=account["Id"])
-    return customer, account["Id"]
+    """A customer whose Salesforce Account has ``fields``; returns them and the Account ID."""
+    customer = make_customer(systems, account=fields)
+    return customer, account_id_of(customer)
 
 
 def notifications(user: User) -> list[tuple[str, str | None, str | None]]:

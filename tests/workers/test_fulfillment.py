@@ -4,10 +4,10 @@ provisions the order in the WHMCS emulator and reports back to Salesforce."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -26,8 +26,8 @@ from apps.integrations.outbox import outbox_deliver_due
 from apps.notifications.models import Notification, NotificationType
 from apps.opportunities.models import Opportunity, OpportunityStage
 from emulators import EmulatorSuite
-
-from .conftest import (
+from tests.helpers import Background, wait_until
+from tests.scenarios import (
     ORDER_TOPIC,
     ApprovedOrderScenario,
     republish_last,
@@ -276,9 +276,7 @@ def test_an_add_order_whose_answer_was_lost_is_found_instead_of_placed_again(
     # When the first attempt times out and the next one runs once WHMCS has the order
     with pytest.raises(FulfillmentRetry):
         fulfillment_run_execute(run_id=run.pk)
-    deadline = time.monotonic() + 5
-    while not systems.whmcs.state.orders and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: systems.whmcs.state.orders, timeout=5, message="WHMCS to place the order")
     fulfillment_run_execute(run_id=run.pk)
 
     # Then the order WHMCS placed is used and no second one exists
@@ -342,6 +340,53 @@ def test_a_task_redelivered_after_its_worker_died_takes_its_claim_over_and_no_ot
     assert other is None
     assert redelivered == FulfillmentRun.Status.SUCCEEDED
     assert len(systems.whmcs.state.orders) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("eager_celery")
+def test_a_request_while_the_order_is_being_fulfilled_is_recorded_and_left_to_the_run_in_progress(
+    systems: EmulatorSuite,
+) -> None:
+    # Given an approved order whose fulfillment is under way: its task waits on a slow AddOrder
+    scenario = seed_order(systems)
+    first = provision_request(systems, scenario)
+    systems.whmcs.inject_fault(action="AddOrder", kind="latency", seconds=2.0)
+
+    def handle_first_request() -> None:
+        try:
+            # Celery runs eagerly: the task runs here, when the request commits.
+            fulfillment_request(payload=first, event_id="evt-1")
+        finally:
+            connection.close()
+
+    fulfilling = Background(handle_first_request, name="fulfillment")
+    wait_until(lambda: systems.whmcs.calls.get("addorder") == 1, message="the run's AddOrder")
+    run = FulfillmentRun.objects.get(salesforce_order_id=scenario.order_id)
+    assert run.status == FulfillmentRun.Status.RUNNING
+
+    # When the agent sets the order to Activating again meanwhile: a request with a new IdemKey
+    systems.salesforce.store.update_record(
+        "Order", scenario.order_id, {"Activation_Status__c": "Pending Review"}
+    )
+    systems.salesforce.store.update_record("Order", scenario.order_id, {"Activation_Status__c": "Activating"})
+    second = systems.bus.decode(systems.bus.events(ORDER_TOPIC)[-1])
+    assert second["IdemKey__c"] != first["IdemKey__c"]
+    recorded = fulfillment_request(payload=second, event_id="evt-2")
+
+    # Then it is recorded on the run in progress, which finishes undisturbed with one WHMCS order
+    assert recorded is not None
+    assert (recorded.pk, recorded.status) == (run.pk, FulfillmentRun.Status.RUNNING)
+    fulfilling.join(timeout=60)
+    run.refresh_from_db()
+    assert run.status == FulfillmentRun.Status.SUCCEEDED
+    assert (run.idempotency_keys, run.last_idempotency_key) == (
+        [first["IdemKey__c"], second["IdemKey__c"]],
+        second["IdemKey__c"],
+    )
+    assert [step["step"] for step in run.steps].count("requested") == 1
+    assert whmcs_calls(systems) == {"addorder": 1, "acceptorder": 1, "getorders": 0}
+    assert len(systems.whmcs.state.orders) == 1
+    assert fulfillment_request(payload=second, event_id="evt-2") == run  # Already handled.
 
 
 @pytest.mark.django_db

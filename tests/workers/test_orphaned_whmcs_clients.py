@@ -18,8 +18,7 @@ from apps.integrations.whmcs.client import get_whmcs_client
 from apps.integrations.whmcs.types import OrderLine
 from emulators import EmulatorSuite
 from tests.factories import CustomerFactory, OrphanedWhmcsClientFactory, RegistrationAttemptFactory
-
-from .conftest import whmcs_client
+from tests.scenarios import whmcs_client
 
 pytestmark = pytest.mark.django_db
 

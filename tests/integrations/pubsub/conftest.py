@@ -3,8 +3,6 @@ small fakes for the pieces other packages own (token validation, the session, th
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -86,14 +84,6 @@ def metadata(token: str = GOOD_TOKEN) -> tuple[tuple[str, str], ...]:
     return AuthMetadata(access_token=token, instance_url=INSTANCE_URL, tenant_id=ORG_ID).grpc_metadata()
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0, message: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Timed out waiting for {message}")
-        time.sleep(0.01)
-
-
 def publish_numbered(bus: EventBus, topic: str, count: int, start: int = 1) -> list[str]:
     """Publish ``count`` order events whose event IDs are ``evt-<n>``; returns the IDs."""
     ids = []
@@ -155,24 +145,3 @@ def make_subscriber(emulator: PubSubEmulator) -> Iterator[Callable[..., PubSubSu
     yield make
     for subscriber in created:
         subscriber.close()
-
-
-class Background:
-    """Runs a callable in a thread and re-raises its exception on ``join``."""
-
-    def __init__(self, target: Callable[[], None], name: str = "test-background") -> None:
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, args=(target,), name=name, daemon=True)
-        self.thread.start()
-
-    def _run(self, target: Callable[[], None]) -> None:
-        try:
-            target()
-        except BaseException as exc:  # Surfaced by join().
-            self.error = exc
-
-    def join(self, timeout: float = 10.0) -> None:
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), "the background thread did not stop"
-        if self.error is not None:
-            raise self.error

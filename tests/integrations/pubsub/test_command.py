@@ -19,8 +19,9 @@ from apps.integrations.salesforce.events import HandlerRegistry
 from apps.integrations.salesforce.pubsub.subscriber import DecodedEvent
 from emulators.salesforce.eventbus import EventBus
 from emulators.salesforce.grpc_server import PubSubEmulator
+from tests.helpers import wait_until
 
-from .conftest import ACCOUNT_TOPIC, ORDER_TOPIC, FakeAuth, publish_numbered, wait_until
+from .conftest import ACCOUNT_TOPIC, ORDER_TOPIC, FakeAuth, publish_numbered
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

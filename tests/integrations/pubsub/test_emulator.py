@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 import pytest
 
+from salesforce_pubsub import avro
 from emulators.salesforce.eventbus import EventBus, decode_replay_id, encode_replay_id
 from emulators.salesforce.grpc_server import (
     AUTH_ERROR_CODE,
@@ -16,7 +17,7 @@ from emulators.salesforce.grpc_server import (
     UNAVAILABLE_ERROR_CODE,
     PubSubEmulator,
 )
-from salesforce_pubsub import avro
+from tests.helpers import wait_until
 
 from .conftest import ACCOUNT_TOPIC, KEEPALIVE_SECONDS, ORDER_TOPIC, ORG_ID, metadata, publish_numbered
 
@@ -265,9 +266,7 @@ def test_drop_streams_and_fail_next_inject_unavailable(
 ) -> None:
     first = pb2.FetchRequest(topic_name=ORDER_TOPIC, num_requested=5)
     responses = stub.Subscribe(_Requests(first), metadata=metadata())
-    deadline = time.monotonic() + 5
-    while emulator.active_streams() == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: emulator.active_streams() == 1, timeout=5, message="the stream")
 
     assert emulator.drop_streams() == 1
     with pytest.raises(grpc.RpcError) as dropped:

@@ -28,15 +28,14 @@ from apps.integrations.salesforce.events import (
 from apps.integrations.salesforce.pubsub.subscriber import DecodedEvent, PubSubSubscriber
 from emulators.salesforce.eventbus import EventBus
 from emulators.salesforce.grpc_server import PubSubEmulator
+from tests.helpers import Background, wait_until
 
 from .conftest import (
     ACCOUNT_TOPIC,
     FAST_BACKOFF,
     ORDER_TOPIC,
-    Background,
     FakeAuth,
     publish_numbered,
-    wait_until,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -96,6 +95,23 @@ def _consumer(
 
 def _start(consumer: TopicConsumer, stop: threading.Event) -> Background:
     return Background(lambda: consumer.run(stop), name=f"consumer {consumer.owner}")
+
+
+@pytest.fixture
+def refused_polls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How many times each owner asked for the lease and was refused: a standby's polls, the
+    positive marker that it kept checking while another subscriber held the topic."""
+    refused: Counter[str] = Counter()
+    acquire = events.acquire_lease
+
+    def counting(topic: str, owner: str, ttl: timedelta = events.DEFAULT_LEASE_TTL) -> bool:
+        taken = acquire(topic, owner, ttl)
+        if not taken:
+            refused[owner] += 1
+        return taken
+
+    monkeypatch.setattr(events, "acquire_lease", counting)
+    return refused
 
 
 def _position_cursor_at_tip(bus: EventBus, topic: str = ORDER_TOPIC) -> None:
@@ -302,7 +318,9 @@ def test_keepalive_moves_the_cursor_of_an_idle_topic(bus: EventBus, emulator: Pu
     assert _cursor().events_processed == 1
 
 
-def test_a_standby_takes_over_when_the_leader_stops(bus: EventBus, emulator: PubSubEmulator) -> None:
+def test_a_standby_takes_over_when_the_leader_stops(
+    bus: EventBus, emulator: PubSubEmulator, refused_polls: Counter[str]
+) -> None:
     # Given a leader and a standby
     _position_cursor_at_tip(bus)
     handler = RecordingHandler()
@@ -314,7 +332,8 @@ def test_a_standby_takes_over_when_the_leader_stops(bus: EventBus, emulator: Pub
     standby_run = _start(standby, stop_standby)
     publish_numbered(bus, ORDER_TOPIC, 3)
     wait_until(lambda: leader.events_handled == 3, message="the leader's events")
-    time.sleep(0.2)  # Several standby polls: it must not take the lease while the leader holds it.
+    polls = refused_polls["worker-b"]
+    wait_until(lambda: refused_polls["worker-b"] >= polls + 3, message="three more polls of the standby")
     assert not standby.is_leader.is_set()
 
     # When the leader stops (releasing the lease) and more events come
@@ -362,7 +381,7 @@ def test_a_standby_takes_over_when_the_leaders_lease_expires(bus: EventBus, emul
 
 
 def test_a_leader_whose_lease_is_taken_stops_without_committing(
-    bus: EventBus, emulator: PubSubEmulator
+    bus: EventBus, emulator: PubSubEmulator, refused_polls: Counter[str]
 ) -> None:
     # Given a leader with a short lease
     _position_cursor_at_tip(bus)
@@ -377,8 +396,9 @@ def test_a_leader_whose_lease_is_taken_stops_without_committing(
         lease_owner="worker-b", lease_expires_at=timezone.now() + timedelta(seconds=60)
     )
     wait_until(lambda: not leader.is_leader.is_set(), message="the leader to step down")
+    polls = refused_polls["worker-a"]
     publish_numbered(bus, ORDER_TOPIC, 2)
-    time.sleep(0.3)
+    wait_until(lambda: refused_polls["worker-a"] >= polls + 2, message="two polls of the old leader")
 
     # Then the old leader handled nothing and stands by
     stop.set()

@@ -17,15 +17,14 @@ from apps.integrations.salesforce.pubsub.subscriber import (
 )
 from emulators.salesforce.eventbus import EventBus
 from emulators.salesforce.grpc_server import PubSubEmulator
+from tests.helpers import Background, wait_until
 
 from .conftest import (
     ACCOUNT_TOPIC,
     GOOD_TOKEN,
     ORDER_TOPIC,
-    Background,
     FakeAuth,
     publish_numbered,
-    wait_until,
 )
 
 

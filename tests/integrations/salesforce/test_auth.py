@@ -93,8 +93,8 @@ def test_assertion_claims_follow_the_jwt_bearer_flow(salesforce: SalesforceRestE
     claims = jwt.decode(build_assertion(config, now=1_700_000_000), options={"verify_signature": False})
 
     assert claims == {
-        "iss": "contract-test-consumer-key",
-        "sub": "integration@contract-tests.example",
+        "iss": "portal-emulator-consumer-key",
+        "sub": "integration@portal.emulator",
         "aud": salesforce.base_url,
         "exp": 1_700_000_180,
     }

@@ -46,7 +46,8 @@ def test_listeners_see_api_and_agent_changes(
     order = salesforce.store.create_record(
         "Order", AccountId=order_account, Status="Draft", EffectiveDate="2025-04-01"
     )
-    salesforce.store.update_record("Order", order["Id"], {"Status": "Approved"})
+    # (Not "Approved": that would run the org's Order flow, whose own change listeners see too.)
+    salesforce.store.update_record("Order", order["Id"], {"Status": "Pending Review"})
 
     # Then
     assert [(sobject, before is None) for sobject, _, before, _ in changes] == [
@@ -57,7 +58,7 @@ def test_listeners_see_api_and_agent_changes(
     _, record_id, before, after = changes[2]
     assert record_id == order["Id"]
     assert before is not None
-    assert (before["Status"], after["Status"]) == ("Draft", "Approved")
+    assert (before["Status"], after["Status"]) == ("Draft", "Pending Review")
 
 
 def test_listeners_run_after_commit_and_not_for_rolled_back_work(

@@ -1,5 +1,5 @@
-"""One WHMCS emulator on a free loopback port for the whole session, emptied before each test,
-and a real client pointed at it: the contract tests exercise the client over HTTP."""
+"""The WHMCS contract tests run a real client over HTTP against the session's WHMCS emulator
+(``systems`` in ``tests/conftest.py``), emptied before each test."""
 
 from __future__ import annotations
 
@@ -10,25 +10,20 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from apps.integrations.whmcs.client import WhmcsClient
+from emulators import EmulatorSuite
 from emulators.whmcs import WhmcsEmulator
 
-IDENTIFIER = "test-identifier-7Qk2"
-SECRET = "test-secret-Zr9xW4pL"
-ACCESS_KEY = "test-access-key-M3n8"
+IDENTIFIER = EmulatorSuite.whmcs_identifier
+SECRET = EmulatorSuite.whmcs_secret
+ACCESS_KEY = (
+    "test-access-key-M3n8"  # Sent by the client; the emulator, like WHMCS without one set, ignores it.
+)
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
-@pytest.fixture(scope="session")
-def whmcs_emulator_session() -> Iterator[WhmcsEmulator]:
-    emulator = WhmcsEmulator(IDENTIFIER, SECRET, "127.0.0.1", port=0, timezone=TOKYO).start()
-    yield emulator
-    emulator.stop()
-
-
 @pytest.fixture
-def emulator(whmcs_emulator_session: WhmcsEmulator) -> WhmcsEmulator:
-    whmcs_emulator_session.reset()
-    return whmcs_emulator_session
+def emulator(systems: EmulatorSuite) -> WhmcsEmulator:
+    return systems.whmcs
 
 
 def make_whmcs_client(emulator: WhmcsEmulator, **overrides: Any) -> WhmcsClient:

@@ -12,6 +12,7 @@ from apps.integrations.whmcs.client import WhmcsClient
 from apps.integrations.whmcs.exceptions import WhmcsTransportError
 from apps.integrations.whmcs.types import OrderLine
 from emulators.whmcs import WhmcsEmulator, serve
+from tests.helpers import wait_until
 
 from .conftest import IDENTIFIER, SECRET, add_test_client, make_whmcs_client
 
@@ -218,20 +219,23 @@ def test_serve_runs_until_stopped(tmp_path: Path) -> None:
     thread.start()
 
     # when a client talks to it and it is stopped
-    client_id = 0
+    client = WhmcsClient(f"http://127.0.0.1:{port}/includes/api.php", IDENTIFIER, SECRET, timeout=2.0)
+    client_ids: list[int] = []
+
+    def served() -> bool:
+        try:
+            client_ids.append(add_test_client(client))
+        except WhmcsTransportError:  # not listening yet
+            return False
+        return True
+
     try:
-        client = WhmcsClient(f"http://127.0.0.1:{port}/includes/api.php", IDENTIFIER, SECRET, timeout=2.0)
-        for _ in range(50):
-            try:
-                client_id = add_test_client(client)
-                break
-            except WhmcsTransportError:  # not listening yet
-                stop.wait(0.02)
+        wait_until(served, timeout=5, interval=0.02, message="the emulator to answer")
     finally:
         stop.set()
         thread.join(timeout=5)
 
     # then it served the call and kept the state on disk
-    assert client_id == 1
+    assert client_ids == [1]
     assert not thread.is_alive()
     assert '"taro@example.com"' in state_file.read_text(encoding="utf-8")
