@@ -9,7 +9,6 @@ from typing import Any
 import grpc
 import pytest
 
-from salesforce_pubsub import avro
 from emulators.salesforce.eventbus import EventBus, decode_replay_id, encode_replay_id
 from emulators.salesforce.grpc_server import (
     AUTH_ERROR_CODE,
@@ -17,6 +16,7 @@ from emulators.salesforce.grpc_server import (
     UNAVAILABLE_ERROR_CODE,
     PubSubEmulator,
 )
+from salesforce_pubsub import avro
 from tests.helpers import wait_until
 
 from .conftest import ACCOUNT_TOPIC, KEEPALIVE_SECONDS, ORDER_TOPIC, ORG_ID, metadata, publish_numbered
