@@ -35,7 +35,12 @@ from apps.billing.selectors import whmcs_service_has_active
 from apps.catalog.models import ItemClass, Product, ProductType
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
 from apps.checkout.selectors import order_prerequisites
-from apps.integrations.outbox import WriteBack, account_record_key, outbox_enqueue_salesforce, portal_ref
+from apps.integrations.outbox import (
+    WriteBack,
+    account_record_key,
+    outbox_enqueue_salesforce,
+    salesforce_id_or_ref,
+)
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.opportunities.services import (
@@ -345,7 +350,7 @@ def order_approve(*, order_id: int) -> Transition:
             subrequests=[
                 CompositeSubrequest.update(
                     "Order",
-                    order.salesforce_id or portal_ref(ORDER_MODEL, order.pk),
+                    salesforce_id_or_ref(order),
                     "order",
                     get_field_map().record("Order", {"status": OrderStatus.APPROVED}),
                 )

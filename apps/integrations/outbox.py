@@ -98,6 +98,12 @@ def portal_file_base64(model: str, pk: int, field_name: str) -> PortalRef:
     return PortalRef(model, pk, field_name, file_base64=True)
 
 
+def salesforce_id_or_ref(instance: Any) -> str | PortalRef:
+    """A mirrored row's Salesforce ID, or, while the entry creating it has not been delivered, a
+    reference the outbox fills in once it is (the row's ``salesforce_id``)."""
+    return instance.salesforce_id or portal_ref(instance._meta.label, instance.pk)
+
+
 _SALESFORCE_ID_FIELDS: set[tuple[str, str]] = set()
 _FILE_FIELDS: set[tuple[str, str]] = set()
 

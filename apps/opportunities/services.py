@@ -37,7 +37,7 @@ from apps.integrations.outbox import (
     WriteBack,
     account_record_key,
     outbox_enqueue_salesforce,
-    portal_ref,
+    salesforce_id_or_ref,
 )
 from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
 from apps.integrations.salesforce.gateway import CompositeSubrequest
@@ -57,6 +57,7 @@ from apps.opportunities.models import (
     OpportunitySource,
     OpportunityStage,
 )
+from apps.opportunities.salesforce import case_create_subrequest
 from apps.opportunities.selectors import cancellation_scheduled_at, cancellation_whmcs_service
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition, field_values
@@ -107,10 +108,6 @@ def customer_lock(*, user: User) -> CustomerProfile:
             _("Your customer account is not set up. Please contact support."), code="customer_profile_missing"
         )
     return profile
-
-
-def _salesforce_id_or_ref(opportunity: Opportunity) -> str | PortalRef:
-    return opportunity.salesforce_id or portal_ref(OPPORTUNITY_MODEL, opportunity.pk)
 
 
 # --- Order placement ------------------------------------------------------------------------
@@ -188,11 +185,11 @@ def opportunity_match_for_order(
             created=False,
             subrequest=CompositeSubrequest.update(
                 "Opportunity",
-                _salesforce_id_or_ref(opportunity),
+                salesforce_id_or_ref(opportunity),
                 reference_id,
                 field_map.record("Opportunity", {"stage": OpportunityStage.POST_PROCESSING}),
             ),
-            order_reference=_salesforce_id_or_ref(opportunity),
+            order_reference=salesforce_id_or_ref(opportunity),
             write_backs=(),
         )
 
@@ -373,26 +370,10 @@ def subscription_cancellation_request(
             operation="opportunity.cancellation_request",
             record_key=account_record_key(account_id),
             subrequests=[
-                CompositeSubrequest.create(
-                    "Case",
-                    "case",
-                    field_map.record(
-                        "Case",
-                        {
-                            "account_id": account_id,
-                            "opportunity_id": _salesforce_id_or_ref(opportunity),
-                            "type": case.type,
-                            "subject": case.subject,
-                            "description": case.description,
-                            "status": case.status,
-                            "origin": case.origin,
-                            "priority": case.priority,
-                        },
-                    ),
-                ),
+                case_create_subrequest(case, account_id=account_id, opportunity=opportunity),
                 CompositeSubrequest.update(
                     "Opportunity",
-                    _salesforce_id_or_ref(opportunity),
+                    salesforce_id_or_ref(opportunity),
                     "opportunity",
                     field_map.record("Opportunity", opportunity_fields),
                 ),
@@ -484,7 +465,7 @@ def _opportunity_update_enqueue(
         subrequests=[
             CompositeSubrequest.update(
                 "Opportunity",
-                _salesforce_id_or_ref(opportunity),
+                salesforce_id_or_ref(opportunity),
                 "opportunity",
                 get_field_map().record("Opportunity", fields),
             )
@@ -604,7 +585,7 @@ def case_status_change(
         if case.status != status:
             case.status = status
             case.save(update_fields=["status", "updated_at"])
-        record_id = case.salesforce_id or portal_ref(CASE_MODEL, case.pk)
+        record_id = salesforce_id_or_ref(case)
     if not record_id:
         return None
     return CompositeSubrequest.update(

@@ -42,7 +42,12 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.models import User
 from apps.accounts.selectors import customer_account_id, decision_account_id
 from apps.billing.models import WhmcsService
-from apps.integrations.outbox import WriteBack, account_record_key, outbox_enqueue_salesforce, portal_ref
+from apps.integrations.outbox import (
+    WriteBack,
+    account_record_key,
+    outbox_enqueue_salesforce,
+    salesforce_id_or_ref,
+)
 from apps.integrations.salesforce.field_map import FieldMap, get_field_map
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.opportunities.models import (
@@ -54,6 +59,7 @@ from apps.opportunities.models import (
     CaseType,
     Opportunity,
 )
+from apps.opportunities.salesforce import case_create_subrequest
 from apps.opportunities.services import case_status_change
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition, field_values
@@ -302,7 +308,7 @@ def case_comment_subrequest(*, case: Case, comment: CaseComment, field_map: Fiel
         field_map.record(
             "CaseComment",
             {
-                "parent_id": case.salesforce_id or portal_ref(CASE_MODEL, case.pk),
+                "parent_id": salesforce_id_or_ref(case),
                 "body": comment.body,
                 "is_published": comment.is_public,
             },
@@ -332,7 +338,6 @@ def support_case_create(
         service = WhmcsService.objects.filter(user=user, pk=service_id).first()
         if service is None:
             raise ValidationError({"service_id": [gettext("This service is not one of yours.")]})
-    field_map = get_field_map()
     with transaction.atomic():
         account_id = customer_account_id(user_id=user.pk)
         opportunity = None
@@ -354,23 +359,10 @@ def support_case_create(
         )
         case.full_clean(exclude=["user", "opportunity", "salesforce_id"])
         case.save(force_insert=True)
-        values: dict[str, object] = {
-            "account_id": account_id,
-            "type": case.type,
-            "subject": case.subject,
-            "description": case.description,
-            "status": case.status,
-            "origin": case.origin,
-            "priority": case.priority,
-        }
-        if opportunity is not None:
-            values["opportunity_id"] = opportunity.salesforce_id or portal_ref(
-                "opportunities.Opportunity", opportunity.pk
-            )
         outbox_enqueue_salesforce(
             operation="support.case_create",
             record_key=account_record_key(account_id),
-            subrequests=[CompositeSubrequest.create("Case", "case", field_map.record("Case", values))],
+            subrequests=[case_create_subrequest(case, account_id=account_id, opportunity=opportunity)],
             write_backs=[WriteBack("case", CASE_MODEL, case.pk)],
         )
     # The outbox may have delivered on commit already (an eager worker): report what is true now.

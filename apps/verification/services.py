@@ -44,6 +44,7 @@ from apps.integrations.outbox import (
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.opportunities.models import Case, CaseOrigin, CasePriority, CaseStatus, CaseType
+from apps.opportunities.salesforce import case_create_subrequest
 from apps.verification.models import (
     EligibilityRequest,
     RejectionReason,
@@ -120,7 +121,6 @@ def eligibility_request_create(
     the Account at it (``Internet_Eligibility_Case_Id__c = @{case.id}``).
     """
     now = now or timezone.now()
-    field_map = get_field_map()
     with transaction.atomic():
         profile, account_id = _customer(user_id, lock=True)
         account_update = customer_eligibility_request(
@@ -155,22 +155,7 @@ def eligibility_request_create(
             operation="eligibility.request",
             record_key=account_record_key(account_id),
             subrequests=[
-                CompositeSubrequest.create(
-                    "Case",
-                    "case",
-                    field_map.record(
-                        "Case",
-                        {
-                            "account_id": account_id,
-                            "subject": case.subject,
-                            "description": case.description,
-                            "origin": case.origin,
-                            "type": case.type,
-                            "status": case.status,
-                            "priority": case.priority,
-                        },
-                    ),
-                ),
+                case_create_subrequest(case, account_id=account_id),
                 account_update,
             ],
             write_backs=[
