@@ -307,6 +307,8 @@ CELERY_TASK_ROUTES = {
     "integrations.reconcile_account_statuses": {"queue": "salesforce"},
     "checkout.fulfill_order": {"queue": "salesforce"},
     "integrations.sync_case_comments": {"queue": "salesforce"},
+    "accounts.advance_registration": {"queue": "salesforce"},
+    "accounts.resume_registrations": {"queue": "salesforce"},
 }
 # Every task is idempotent (claimed rows, resumable steps, dedupe keys), so a task is acknowledged
 # only after it finished and is redelivered if its worker dies mid-way, instead of being lost.
@@ -393,6 +395,13 @@ WHMCS_EMULATOR = {
 PORTAL_FRONTEND_URL = env.str("PORTAL_FRONTEND_URL", default="http://127.0.0.1:8000" if DEBUG else "").rstrip(
     "/"
 )
+
+# Registration runs its Salesforce and WHMCS steps while the customer waits, each call cut short
+# at this timeout; what does not finish is completed by the worker (apps/accounts/registration.py).
+REGISTRATION_STEP_TIMEOUT_SECONDS = env.float("REGISTRATION_STEP_TIMEOUT_SECONDS", default=8.0)
+# After a call whose answer was lost, wait this long before looking for what it created: a write
+# still in flight lands first.
+REGISTRATION_RETRY_AFTER_UNKNOWN_SECONDS = env.int("REGISTRATION_RETRY_AFTER_UNKNOWN_SECONDS", default=60)
 
 NOTIFICATION_RETENTION = timedelta(days=env.int("NOTIFICATION_RETENTION_DAYS", default=30))
 RESIDENCE_CARD_MAX_BYTES = env.int("RESIDENCE_CARD_MAX_BYTES", default=10 * 1024 * 1024)

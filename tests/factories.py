@@ -11,7 +11,14 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from apps.accounts.models import CustomerProfile, IdMapping, RegistrationAttempt, RegistrationSource, User
+from apps.accounts.models import (
+    CustomerProfile,
+    IdMapping,
+    OrphanedSalesforceAccount,
+    RegistrationAttempt,
+    RegistrationSource,
+    User,
+)
 from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
 from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
 from apps.checkout.models import Order, OrderItem, OrderStatus
@@ -99,7 +106,7 @@ class RegistrationAttemptFactory(DjangoModelFactory[RegistrationAttempt]):
 
     email = factory.Sequence(lambda n: f"registrant{n}@example.com")
     source = RegistrationSource.PORTAL_SIGNUP
-    status = RegistrationAttempt.Status.FAILED
+    status = RegistrationAttempt.Status.ABANDONED
     steps = factory.LazyFunction(lambda: [{"step": "salesforce_account", "status": "failed"}])
 
 
@@ -223,6 +230,17 @@ class OrphanedWhmcsClientFactory(DjangoModelFactory[OrphanedWhmcsClient]):
     email = factory.Sequence(lambda n: f"orphan{n}@example.com")
     detected_by = OrphanedWhmcsClient.DetectedBy.REGISTRATION_FAILURE
     reason = "Registration failed after the WHMCS client was created."
+
+
+class OrphanedSalesforceAccountFactory(DjangoModelFactory[OrphanedSalesforceAccount]):
+    class Meta:
+        model = OrphanedSalesforceAccount
+
+    salesforce_account_id = salesforce_id("001")
+    email = factory.Sequence(lambda n: f"orphan-account{n}@example.com")
+    customer_number = factory.Sequence(lambda n: f"P{n + 9000000:07d}")
+    detected_by = OrphanedSalesforceAccount.DetectedBy.ABANDONED_REGISTRATION
+    reason = "Registration abandoned after the Account was created."
 
 
 class WhmcsServiceFactory(DjangoModelFactory[WhmcsService]):

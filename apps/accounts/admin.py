@@ -8,7 +8,13 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from apps.accounts.models import CustomerProfile, IdMapping, RegistrationAttempt, User
+from apps.accounts.models import (
+    CustomerProfile,
+    IdMapping,
+    OrphanedSalesforceAccount,
+    RegistrationAttempt,
+    User,
+)
 
 
 class CustomerProfileInline(admin.StackedInline):
@@ -106,6 +112,19 @@ class RegistrationAttemptAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+@admin.register(OrphanedSalesforceAccount)
+class OrphanedSalesforceAccountAdmin(admin.ModelAdmin):
+    """Accounts registration left behind; ``cleanup_orphaned_whmcs_clients --salesforce`` acts on them."""
+
+    list_display = ("salesforce_account_id", "email", "customer_number", "detected_by", "resolution", "created_at")
+    list_filter = ("detected_by", "resolution")
+    search_fields = ("salesforce_account_id", "email", "customer_number")
+    readonly_fields = tuple(field.name for field in OrphanedSalesforceAccount._meta.fields)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 

@@ -73,6 +73,15 @@ class PortalStatus(models.TextChoices):
     INACTIVE = "inactive", _("Inactive")
 
 
+class AccountSetup(models.TextChoices):
+    """How far a customer's registration has come (``apps.accounts.selectors.account_setup_of``)."""
+
+    COMPLETE = "complete", _("Complete")
+    IN_PROGRESS = "in_progress", _("Being set up")
+    NEEDS_ATTENTION = "needs_attention", _("Waiting for support")
+    NOT_LINKED = "not_linked", _("Not linked")
+
+
 class RegistrationSource(models.TextChoices):
     LEGACY = "legacy", _("Legacy")
     PORTAL_SIGNUP = "portal_signup", _("Portal signup")
@@ -192,23 +201,32 @@ class IdMapping(models.Model):
 
 
 class RegistrationAttempt(models.Model):
-    """One run of the multi-system registration (sign-up or checkout), step by step.
+    """One registration (sign-up or checkout), a saga across the portal, Salesforce and WHMCS.
 
-    Registration is the one synchronous flow that spans Salesforce, WHMCS and the portal DB. Each
-    step's outcome is appended to ``steps`` as it happens, so a failure shows exactly what exists
-    where: the Salesforce Account is kept on purpose, a WHMCS client that was created is recorded
-    as orphaned, and the portal user and mapping are rolled back. While an attempt for an email
-    is in progress a second one is refused (a partial unique constraint), so two concurrent
-    sign-ups cannot both create external records.
+    The portal user exists from the start; the attempt then creates the Salesforce Account and
+    Contact, the WHMCS client and the ID mapping, each step logged in ``steps`` with the ids it
+    produced as soon as it is done. A retry resumes where the attempt stopped, and a step tried
+    before first looks for what that try may have created (``apps.accounts.registration``).
+    While an attempt for an email is open a second one is refused (a partial unique constraint),
+    so two concurrent sign-ups cannot both create external records.
     """
 
     class Status(models.TextChoices):
         IN_PROGRESS = "in_progress", _("In progress")
+        NEEDS_ATTENTION = "needs_attention", _("Needs attention")
         SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
+        ABANDONED = "abandoned", _("Abandoned")
+
+    OPEN_STATUSES = (Status.IN_PROGRESS, Status.NEEDS_ATTENTION)
 
     email = models.EmailField(_("email"))
     source = models.CharField(_("registration source"), max_length=20, choices=RegistrationSource.choices)
+    order_type = models.CharField(
+        _("order type at checkout"),
+        max_length=20,
+        blank=True,
+        help_text=_("A SIM checkout also opens the customer's SIM Opportunity."),
+    )
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.IN_PROGRESS)
     steps = models.JSONField(_("steps"), default=list, blank=True)
     customer_number = models.CharField(_("customer number"), max_length=30, blank=True)
@@ -223,7 +241,16 @@ class RegistrationAttempt(models.Model):
         related_name="registration_attempts",
         verbose_name=_("user"),
     )
+    tries = models.PositiveIntegerField(_("tries that failed"), default=0)
+    failed_step = models.CharField(_("failed step"), max_length=40, blank=True)
     error = models.TextField(_("error"), blank=True)
+    next_try_at = models.DateTimeField(_("next try at"), null=True, blank=True)
+    claimed_until = models.DateTimeField(
+        _("claimed until"),
+        null=True,
+        blank=True,
+        help_text=_("A process is running the attempt until then; after it, the attempt is free again."),
+    )
     created_at = models.DateTimeField(_("started at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
@@ -234,10 +261,62 @@ class RegistrationAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["email"],
+                condition=models.Q(status__in=["in_progress", "needs_attention"]),
+                name="registration_one_open_attempt_per_email",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_try_at"],
                 condition=models.Q(status="in_progress"),
-                name="registration_one_attempt_in_progress_per_email",
+                name="registration_due_idx",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.email} ({self.get_status_display()})"
+
+
+class OrphanedSalesforceAccount(models.Model):
+    """A Salesforce Account (with its Contact) that registration created and no portal user maps
+    to: left by an abandoned registration or found by the orphan scan. Its Portal Status is set to
+    Inactive when recorded; ``manage.py cleanup_orphaned_whmcs_clients --salesforce`` deletes it
+    when nothing in Salesforce hangs on it."""
+
+    class DetectedBy(models.TextChoices):
+        ABANDONED_REGISTRATION = "abandoned_registration", _("Abandoned registration")
+        SCAN = "scan", _("Scan of Salesforce Accounts")
+
+    class Resolution(models.TextChoices):
+        OPEN = "", _("Open")
+        DELETED = "deleted", _("Deleted from Salesforce")
+        KEPT = "kept", _("Kept: records hang on it")
+        LINKED = "linked", _("Found a mapping")
+
+    salesforce_account_id = models.CharField(_("Salesforce Account ID"), max_length=18, unique=True)
+    salesforce_contact_id = models.CharField(_("Salesforce Contact ID"), max_length=18, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    customer_number = models.CharField(_("customer number"), max_length=30, blank=True)
+    registration_attempt = models.ForeignKey(
+        RegistrationAttempt,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orphaned_salesforce_accounts",
+        verbose_name=_("registration attempt"),
+    )
+    detected_by = models.CharField(_("detected by"), max_length=30, choices=DetectedBy.choices)
+    reason = models.TextField(_("reason"))
+    resolution = models.CharField(
+        _("resolution"), max_length=20, choices=Resolution.choices, default=Resolution.OPEN, blank=True
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("orphaned Salesforce Account")
+        verbose_name_plural = _("orphaned Salesforce Accounts")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Salesforce Account {self.salesforce_account_id}"

@@ -32,3 +32,19 @@ def detect_orphaned_whmcs_clients_task() -> int:
     from apps.accounts.orphans import orphaned_whmcs_clients_detect
 
     return len(orphaned_whmcs_clients_detect())
+
+
+@shared_task(name="accounts.advance_registration", ignore_result=True)
+def advance_registration_task(attempt_id: int) -> None:
+    """Run a registration's remaining steps; failures are scheduled again by the saga itself."""
+    from apps.accounts.registration import registration_advance
+
+    registration_advance(attempt_id=attempt_id)
+
+
+@shared_task(name="accounts.resume_registrations", ignore_result=True)
+def resume_registrations_task() -> int:
+    """Resume registrations left due by a lost message or a killed process. Run every minute."""
+    from apps.accounts.registration import registrations_resume_due
+
+    return registrations_resume_due()

@@ -239,7 +239,7 @@ def _customers(suite: EmulatorSuite, agent: User) -> list[DemoLogin]:
                 ),
                 source=customer.source,
                 order_type=customer.order_type,
-            )
+            ).user
             _deliver_everything()
             STATES[customer.number](suite, agent, user)
             _deliver_everything()

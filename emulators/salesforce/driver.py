@@ -133,6 +133,11 @@ class DriverApi:
         spec = _object(payload)
         rule_method = str(spec["method"]) if spec.get("method") else None
         path_prefix = str(spec.get("path_prefix") or "")
+        if spec.get("kind") == "lose_answer":
+            lost = self.faults.lose_answer_next(
+                int(spec.get("count", 1)), method=rule_method, path_prefix=path_prefix
+            )
+            return Response(201, lost.as_json())
         if spec.get("kind", "failure") == "latency":
             count = spec.get("count")
             latency = self.faults.add_latency(

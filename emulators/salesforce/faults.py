@@ -77,10 +77,29 @@ class LatencyRule:
         }
 
 
+@dataclass
+class LoseAnswerRule:
+    """Carry out the next ``remaining`` matching requests, then drop the connection unanswered:
+    the caller cannot tell whether its write happened."""
+
+    method: str | None = None
+    path_prefix: str = ""
+    remaining: int = 1
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": "lose_answer",
+            "method": self.method,
+            "path_prefix": self.path_prefix,
+            "remaining": self.remaining,
+        }
+
+
 @dataclass(frozen=True)
 class FaultDecision:
     delay_seconds: float = 0.0
     failure: FailureRule | None = None
+    lose_answer: bool = False
 
 
 @dataclass
@@ -89,6 +108,7 @@ class FaultInjector:
 
     _failures: list[FailureRule] = field(default_factory=list)
     _latencies: list[LatencyRule] = field(default_factory=list)
+    _lost_answers: list[LoseAnswerRule] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail_next(
@@ -124,10 +144,22 @@ class FaultInjector:
             self._latencies.append(rule)
         return rule
 
+    def lose_answer_next(
+        self, count: int = 1, *, method: str | None = None, path_prefix: str = ""
+    ) -> LoseAnswerRule:
+        """Carry out the next ``count`` matching requests but never answer them."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        rule = LoseAnswerRule(method=method, path_prefix=path_prefix, remaining=count)
+        with self._lock:
+            self._lost_answers.append(rule)
+        return rule
+
     def clear(self) -> None:
         with self._lock:
             self._failures.clear()
             self._latencies.clear()
+            self._lost_answers.clear()
 
     def decide(self, method: str, path: str) -> FaultDecision:
         """Consume the rules that match this request and say what to do with it."""
@@ -148,8 +180,21 @@ class FaultInjector:
                         self._failures.remove(rule)
                     failure = rule
                     break
-            return FaultDecision(delay_seconds=delay, failure=failure)
+            lose_answer = False
+            if failure is None:
+                for lost in self._lost_answers:
+                    if _matches(lost.method, lost.path_prefix, method, path):
+                        lost.remaining -= 1
+                        if lost.remaining <= 0:
+                            self._lost_answers.remove(lost)
+                        lose_answer = True
+                        break
+            return FaultDecision(delay_seconds=delay, failure=failure, lose_answer=lose_answer)
 
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [rule.as_json() for rule in self._failures] + [rule.as_json() for rule in self._latencies]
+            return [
+                rule.as_json()
+                for rules in (self._failures, self._latencies, self._lost_answers)
+                for rule in rules
+            ]

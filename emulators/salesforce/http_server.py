@@ -27,7 +27,7 @@ from typing import Any
 
 from .driver import PREFIX as DRIVER_PREFIX
 from .driver import DriverApi
-from .faults import FailureRule, FaultInjector, LatencyRule
+from .faults import FailureRule, FaultInjector, LatencyRule, LoseAnswerRule
 from .rest import Response, RestApi
 from .store import DEFAULT_API_DAILY_MAX, DEFAULT_TOKEN_LIFETIME, SalesforceStore
 from .tls import ensure_jwt_keypair, ensure_tls_files
@@ -108,6 +108,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(response)
 
     def _send(self, response: Response) -> None:
+        if response.drop_connection:
+            self.close_connection = True
+            return
         payload = response.encoded_body()
         self.send_response(response.status)
         for name, value in response.headers.items():
@@ -254,6 +257,12 @@ class SalesforceRestEmulator:
         self, seconds: float, *, method: str | None = None, path_prefix: str = "", count: int | None = None
     ) -> LatencyRule:
         return self.faults.add_latency(seconds, method=method, path_prefix=path_prefix, count=count)
+
+    def lose_answer_next(
+        self, count: int = 1, *, method: str | None = None, path_prefix: str = ""
+    ) -> LoseAnswerRule:
+        """Carry out the next ``count`` matching requests, then drop the connection unanswered."""
+        return self.faults.lose_answer_next(count, method=method, path_prefix=path_prefix)
 
     def exhaust_api_limit(self) -> None:
         self.store.exhaust_api_limit()

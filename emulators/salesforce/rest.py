@@ -71,6 +71,8 @@ class Response:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json;charset=UTF-8"
+    drop_connection: bool = False
+    """Close the connection instead of sending this answer (an injected lost answer)."""
 
     @classmethod
     def error(cls, error: RestError) -> Response:
@@ -151,9 +153,12 @@ class RestApi:
         match = _DATA_PATH_RE.match(path)
         if match is None:
             return Response.error(not_found())
-        return self._data_request(
+        response = self._data_request(
             method, match.group(1), (match.group(2) or "").strip("/"), params, headers, body
         )
+        if decision.lose_answer:
+            response.drop_connection = True
+        return response
 
     def _injected_failure(self, failure: FailureRule, path: str) -> Response:
         response = (

@@ -42,8 +42,8 @@ API_PATH = "/includes/api.php"
 DEFAULT_IDENTIFIER = "portal-emulator-identifier"
 DEFAULT_SECRET = "portal-emulator-secret"
 CONTROL_PREFIX = "/__emulator__/"
-FaultKind = Literal["error", "http_status", "latency", "drop_connection"]
-FAULT_KINDS: frozenset[str] = frozenset({"error", "http_status", "latency", "drop_connection"})
+FaultKind = Literal["error", "http_status", "latency", "drop_connection", "lose_answer"]
+FAULT_KINDS: frozenset[str] = frozenset({"error", "http_status", "latency", "drop_connection", "lose_answer"})
 
 
 @dataclass
@@ -52,7 +52,8 @@ class Fault:
 
     ``error`` answers ``result: error`` with ``message``; ``http_status`` answers ``status`` with
     an error body; ``latency`` delays the answer by ``seconds`` and then serves normally;
-    ``drop_connection`` closes the socket without answering. ``times=None`` keeps the fault armed
+    ``drop_connection`` closes the socket without answering; ``lose_answer`` carries the call
+    out, then closes the socket without answering (the caller cannot tell whether it happened). ``times=None`` keeps the fault armed
     until :meth:`WhmcsEmulator.clear_faults`.
     """
 
@@ -329,6 +330,8 @@ class _Handler(BaseHTTPRequestHandler):
             elif fault.kind == "drop_connection":
                 self.close_connection = True
                 return
+            elif fault.kind == "lose_answer":
+                pass  # answered by closing the socket after the call is carried out
             elif fault.kind == "http_status":
                 self._send_json(fault.status, {"result": "error", "message": fault.message})
                 return
@@ -343,15 +346,19 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             result = emulator.state.dispatch(action, params)
         except ApiFailure as failure:
-            self._send_json(failure.status, {"result": "error", "message": failure.message})
-            return
+            status, answer = failure.status, {"result": "error", "message": failure.message}
         except Exception:
             logger.exception("WHMCS emulator failed on %s", action)
-            self._send_json(
-                HTTPStatus.INTERNAL_SERVER_ERROR, {"result": "error", "message": "Emulator error"}
+            status, answer = (
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                {"result": "error", "message": "Emulator error"},
             )
+        else:
+            status, answer = HTTPStatus.OK, result
+        if fault is not None and fault.kind == "lose_answer":
+            self.close_connection = True
             return
-        self._send_json(HTTPStatus.OK, result)
+        self._send_json(status, answer)
 
     # --- the control API ------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from tests.factories import (
     NotificationFactory,
     OpportunityFactory,
     OrderItemFactory,
+    OrphanedSalesforceAccountFactory,
     OrphanedWhmcsClientFactory,
     OutboxEntryFactory,
     ProductFactory,
@@ -62,6 +63,7 @@ def one_of_everything() -> None:
     OutboxEntryFactory()
     EventReplayCursorFactory()
     OrphanedWhmcsClientFactory()
+    OrphanedSalesforceAccountFactory()
     WhmcsServiceFactory(user=customer)
     WhmcsInvoiceFactory(user=customer)
     WhmcsPaymentMethodFactory(user=customer)

@@ -7,10 +7,12 @@ from typing import Any
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.accounts.models import User
+from apps.accounts.models import AccountSetup, User
 from apps.accounts.registration import RegistrationData
+from apps.accounts.selectors import account_setup_of
 from apps.accounts.validators import normalize_phone_number, normalize_postal_code, normalize_prefecture
 
 
@@ -92,6 +94,18 @@ class MeOutputSerializer(serializers.Serializer):
     )
     internet_eligibility = serializers.CharField(source="profile.internet_eligibility", default="")
     id_verification_status = serializers.CharField(source="profile.id_verification_status", default="")
+    account_setup = serializers.SerializerMethodField(
+        help_text=(
+            "`complete` once the customer's Salesforce and billing records exist; `in_progress` "
+            "while the portal is still creating them (the customer can sign in and browse; actions "
+            "that need them answer 400 `account_setup_in_progress`); `needs_attention` when support "
+            "must finish it."
+        )
+    )
+
+    @extend_schema_field(serializers.ChoiceField(choices=AccountSetup.choices))
+    def get_account_setup(self, user: User) -> str:
+        return account_setup_of(user=user)
 
 
 class LoginInputSerializer(serializers.Serializer):

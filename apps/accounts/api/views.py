@@ -81,12 +81,14 @@ class SignupApi(AnonymousFormApi):
         """Create the customer in Salesforce, WHMCS and the portal, and sign them in."""
         serializer = RegistrationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = customer_register(
+        registration = customer_register(
             data=serializer.to_registration_data(), source=RegistrationSource.PORTAL_SIGNUP
         )
+        user = registration.user
         login(request._request, user, backend="django.contrib.auth.backends.ModelBackend")
         return Response(
-            MeOutputSerializer(user_with_profile(user_id=user.pk)).data, status=status.HTTP_201_CREATED
+            MeOutputSerializer(user_with_profile(user_id=user.pk)).data,
+            status=status.HTTP_200_OK if registration.resumed else status.HTTP_201_CREATED,
         )
 
 

@@ -37,14 +37,16 @@ class CheckoutRegistrationApi(AnonymousFormApi):
         opens the customer's SIM Opportunity."""
         serializer = CheckoutRegistrationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = customer_register(
+        registration = customer_register(
             data=serializer.to_registration_data(),
             source=RegistrationSource.PORTAL_CHECKOUT,
             order_type=serializer.validated_data["order_type"],
         )
+        user = registration.user
         login(request._request, user, backend="django.contrib.auth.backends.ModelBackend")
         return Response(
-            MeOutputSerializer(user_with_profile(user_id=user.pk)).data, status=status.HTTP_201_CREATED
+            MeOutputSerializer(user_with_profile(user_id=user.pk)).data,
+            status=status.HTTP_200_OK if registration.resumed else status.HTTP_201_CREATED,
         )
 
 

@@ -14,6 +14,7 @@ REST reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
@@ -29,6 +30,7 @@ import requests
 import simple_salesforce
 import urllib3
 from simple_salesforce import exceptions as sf_exceptions
+from simple_salesforce import format_soql
 
 from .auth import SalesforceConfig, SalesforceSession, get_session
 from .exceptions import (
@@ -41,6 +43,7 @@ from .exceptions import (
     SalesforceUnavailable,
     error_for_response,
 )
+from .field_map import get_field_map
 
 logger = logging.getLogger(__name__)
 
@@ -312,6 +315,14 @@ def _never_connected(exc: BaseException) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class RegisteredAccount:
+    """An Account registration created, and its Contact ("" when the Account has none)."""
+
+    account_id: str
+    contact_id: str
+
+
 class SalesforceGateway:
     """Salesforce REST operations with typed errors, re-login and API-usage accounting.
 
@@ -553,6 +564,32 @@ class SalesforceGateway:
             raise error
         return results
 
+    # --- registration lookups -------------------------------------------------------------------
+
+    def registered_account(self, *, customer_number: str, email: str) -> RegisteredAccount | None:
+        """The Account a registration created, found by the customer number it wrote on it, with
+        its Contact of ``email``; None when Salesforce has no such Account. Two queries: used only
+        when an earlier try's outcome is unknown."""
+        field_map = get_field_map()
+        accounts = self.query(
+            format_soql(
+                "SELECT Id FROM Account WHERE {:literal} = {} ORDER BY CreatedDate LIMIT 1",
+                field_map.field("Account", "customer_number"),
+                customer_number,
+            )
+        )
+        if not accounts:
+            return None
+        account_id = str(accounts[0]["Id"])
+        contacts = self.query(
+            format_soql(
+                "SELECT Id FROM Contact WHERE AccountId = {} AND Email = {} ORDER BY CreatedDate LIMIT 1",
+                account_id,
+                email,
+            )
+        )
+        return RegisteredAccount(account_id, str(contacts[0]["Id"]) if contacts else "")
+
     # --- limits ---------------------------------------------------------------------------------
 
     def limits(self) -> dict[str, Any]:
@@ -568,6 +605,10 @@ def _strip_attributes(record: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in record.items() if key != "attributes"}
 
 
-def get_gateway() -> SalesforceGateway:
-    """A gateway configured from ``settings.SALESFORCE`` on the process-wide session."""
-    return SalesforceGateway(config=SalesforceConfig.from_settings(), session_provider=get_session)
+def get_gateway(*, timeout_seconds: float | None = None) -> SalesforceGateway:
+    """A gateway configured from ``settings.SALESFORCE`` on the process-wide session;
+    ``timeout_seconds`` shortens its requests' timeout (a step run while a customer waits)."""
+    config = SalesforceConfig.from_settings()
+    if timeout_seconds is not None:
+        config = dataclasses.replace(config, timeout_seconds=timeout_seconds)
+    return SalesforceGateway(config=config, session_provider=get_session)

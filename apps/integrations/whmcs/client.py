@@ -516,6 +516,13 @@ class WhmcsClient:
             owner_user_id=to_optional_int(data.get("owner_user_id")),
         )
 
+    def client_by_email(self, email: str) -> WhmcsClientDetails | None:
+        """The client whose login email this is, or None: one ``GetClientsDetails`` call."""
+        try:
+            return self.get_client_details(email=email)
+        except WhmcsNotFound:
+            return None
+
     def update_client(self, client_id: int, **fields: Any) -> int:
         """Change client fields; keyword names are WHMCS parameter names (``status="Inactive"``,
         ``notes=…``, ``email_preferences={"invoice": False}``)."""
@@ -816,7 +823,9 @@ class WhmcsClient:
         )
 
 
-def get_whmcs_client(session: requests.Session | None = None) -> WhmcsClient:
+def get_whmcs_client(
+    session: requests.Session | None = None, *, timeout_seconds: float | None = None
+) -> WhmcsClient:
     """The client configured by ``settings.WHMCS`` (real WHMCS or the local emulator).
 
     WHMCS stores timestamps in its server's local time without an offset; ``SERVER_TIMEZONE``
@@ -829,7 +838,7 @@ def get_whmcs_client(session: requests.Session | None = None) -> WhmcsClient:
         identifier=config["IDENTIFIER"],
         secret=config["SECRET"],
         access_key=config.get("ACCESS_KEY", ""),
-        timeout=float(config.get("TIMEOUT_SECONDS", 30.0)),
+        timeout=timeout_seconds or float(config.get("TIMEOUT_SECONDS", 30.0)),
         session=session,
         max_retries=int(config.get("MAX_RETRIES", 2)),
         backoff_seconds=float(config.get("RETRY_BACKOFF_SECONDS", 0.25)),
