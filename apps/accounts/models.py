@@ -251,6 +251,12 @@ class RegistrationAttempt(models.Model):
         blank=True,
         help_text=_("A process is running the attempt until then; after it, the attempt is free again."),
     )
+    claimed_by = models.CharField(
+        _("claimed by"),
+        max_length=64,
+        blank=True,
+        help_text=_("The task holding the claim, so its own redelivered message can take it over."),
+    )
     created_at = models.DateTimeField(_("started at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 

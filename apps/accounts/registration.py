@@ -35,7 +35,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -143,18 +143,16 @@ def customer_register(
 
 
 def _resume_for_customer(*, email: str, password: str) -> User | None:
-    """The user of an open registration for ``email`` when ``password`` is theirs (the customer
-    retrying), after giving the attempt a try if one is due; None when nobody has the email.
-    Anybody else asking for a taken email gets ``email_taken``."""
+    """The user who registered ``email`` when ``password`` is theirs: the customer retrying (a
+    lost answer, a double click), after giving an attempt under way a try when it may have one.
+    None when nobody has the email; anybody else asking for a taken email gets ``email_taken``."""
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
         return None
-    attempt = RegistrationAttempt.objects.filter(
-        user=user, status__in=RegistrationAttempt.OPEN_STATUSES
-    ).first()
+    attempt = RegistrationAttempt.objects.filter(user=user).first()
     if attempt is None or not user.check_password(password):
         raise _email_taken()
-    if attempt.status == RegistrationAttempt.Status.IN_PROGRESS and _is_due(attempt):
+    if attempt.status == RegistrationAttempt.Status.IN_PROGRESS and _may_try_now(attempt):
         registration_advance(
             attempt_id=attempt.pk, timeout_seconds=settings.REGISTRATION_STEP_TIMEOUT_SECONDS
         )
@@ -167,7 +165,12 @@ def _email_taken() -> ValidationError:
     )
 
 
-def _is_due(attempt: RegistrationAttempt) -> bool:
+def _may_try_now(attempt: RegistrationAttempt) -> bool:
+    """A customer asking again is a good moment to try again, unless the last try's answer was
+    lost: then a write may still be landing, and looking for it must wait until it is due."""
+    last_failure = next((step for step in reversed(attempt.steps) if step["status"] == "failed"), None)
+    if last_failure is None or not last_failure.get("outcome_unknown"):
+        return True
     return attempt.next_try_at is None or attempt.next_try_at <= timezone.now()
 
 
@@ -226,10 +229,14 @@ def registration_advance(
     timeout_seconds: float | None = None,
     gateway: SalesforceGateway | None = None,
     whmcs: WhmcsClient | None = None,
+    claimant: str = "",
 ) -> RegistrationAttempt:
     """Run the attempt's remaining steps, if no other process is running it. What fails is
-    scheduled again (or left for a supervisor); nothing is ever created twice."""
-    if not _claim(attempt_id):
+    scheduled again (or left for a supervisor); nothing is ever created twice.
+
+    ``claimant`` names the caller (the Celery task id): a worker killed mid-step leaves its claim
+    behind, and the same task's redelivered message may take it over at once."""
+    if not _claim(attempt_id, claimant):
         return RegistrationAttempt.objects.get(pk=attempt_id)
     attempt = RegistrationAttempt.objects.select_related("user__profile").get(pk=attempt_id)
     run = _Run(attempt)
@@ -244,20 +251,25 @@ def registration_advance(
     except IntegrityError as exc:
         # Another customer already maps to these records: a supervisor must look.
         _record_failure(run, StepFailed(STEP_ID_MAPPING, f"Portal: {exc}", retryable=False))
+    except DatabaseError as exc:
+        _record_failure(run, StepFailed(STEP_ID_MAPPING, f"Portal: {type(exc).__name__}", retryable=True))
     except StepFailed as failure:
         _record_failure(run, failure)
     finally:
-        RegistrationAttempt.objects.filter(pk=attempt_id).update(claimed_until=None)
-    attempt.claimed_until = None
+        RegistrationAttempt.objects.filter(pk=attempt_id).update(claimed_until=None, claimed_by="")
+    attempt.claimed_until, attempt.claimed_by = None, ""
     return attempt
 
 
-def _claim(attempt_id: int) -> bool:
+def _claim(attempt_id: int, claimant: str) -> bool:
     now = timezone.now()
+    claimable = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    if claimant:
+        claimable |= Q(claimed_by=claimant)
     return bool(
         RegistrationAttempt.objects.filter(pk=attempt_id, status=RegistrationAttempt.Status.IN_PROGRESS)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+        .filter(claimable)
+        .update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claimed_by=claimant)
     )
 
 
@@ -480,7 +492,13 @@ def _enqueue_salesforce_link(attempt: RegistrationAttempt, user: User) -> None:
 def _record_failure(run: _Run, failure: StepFailed) -> None:
     attempt = run.attempt
     tries = attempt.tries + 1
-    run.log(failure.step, "failed", error=str(failure), retryable=failure.retryable)
+    run.log(
+        failure.step,
+        "failed",
+        error=str(failure),
+        retryable=failure.retryable,
+        outcome_unknown=failure.outcome_unknown,
+    )
     if failure.retryable and tries < MAX_TRIES:
         delay = BACKOFF.delay(tries)
         if failure.outcome_unknown:

@@ -1,6 +1,6 @@
 """Celery entry points of accounts. Thin on purpose: one service call each."""
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from apps.integrations.retry import Backoff, RetryableErrorTask
 
@@ -34,12 +34,12 @@ def detect_orphaned_whmcs_clients_task() -> int:
     return len(orphaned_whmcs_clients_detect())
 
 
-@shared_task(name="accounts.advance_registration", ignore_result=True)
-def advance_registration_task(attempt_id: int) -> None:
+@shared_task(name="accounts.advance_registration", bind=True, ignore_result=True)
+def advance_registration_task(self: Task, attempt_id: int) -> None:
     """Run a registration's remaining steps; failures are scheduled again by the saga itself."""
     from apps.accounts.registration import registration_advance
 
-    registration_advance(attempt_id=attempt_id)
+    registration_advance(attempt_id=attempt_id, claimant=self.request.id or "")
 
 
 @shared_task(name="accounts.resume_registrations", ignore_result=True)
