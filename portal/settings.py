@@ -399,6 +399,8 @@ PORTAL_FRONTEND_URL = env.str("PORTAL_FRONTEND_URL", default="http://127.0.0.1:8
 # Registration runs its Salesforce and WHMCS steps while the customer waits, each call cut short
 # at this timeout; what does not finish is completed by the worker (apps/accounts/registration.py).
 REGISTRATION_STEP_TIMEOUT_SECONDS = env.float("REGISTRATION_STEP_TIMEOUT_SECONDS", default=8.0)
+# A step that failed for a passing reason is tried again after this, doubling up to an hour.
+REGISTRATION_RETRY_INITIAL_SECONDS = env.float("REGISTRATION_RETRY_INITIAL_SECONDS", default=30.0)
 # After a call whose answer was lost, wait this long before looking for what it created: a write
 # still in flight lands first.
 REGISTRATION_RETRY_AFTER_UNKNOWN_SECONDS = env.int("REGISTRATION_RETRY_AFTER_UNKNOWN_SECONDS", default=60)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -71,8 +71,7 @@ STEP_WHMCS_CLIENT = "whmcs_client"
 STEP_ID_MAPPING = "id_mapping"
 
 MAX_TRIES = 12
-"""Failed tries before an attempt needs a supervisor (about six hours on ``BACKOFF``)."""
-BACKOFF = Backoff(initial=30, maximum=60 * 60)
+"""Failed tries before an attempt needs a supervisor (about six hours at the default backoff)."""
 CLAIM_SECONDS = 5 * 60
 """How long one run may hold an attempt: longer than every step's timeouts together."""
 
@@ -217,6 +216,20 @@ class _Run:
         ]
         RegistrationAttempt.objects.filter(pk=self.attempt.pk).update(steps=self.attempt.steps)
 
+    def wait_for_landing(self, step: str) -> None:
+        """Refuse to look for what ``step`` created while its last try, which never logged an
+        outcome (its process was killed mid-call), may still be landing."""
+        last = next(entry for entry in reversed(self.attempt.steps) if entry["step"] == step)
+        if last["status"] != "started":
+            return
+        landed_by = datetime.fromisoformat(last["at"]) + timedelta(
+            seconds=settings.REGISTRATION_RETRY_AFTER_UNKNOWN_SECONDS
+        )
+        if landed_by > timezone.now():
+            raise StepFailed(
+                step, "an earlier try was cut off mid-call and may still land", retryable=True, outcome_unknown=True
+            )
+
     def save(self, **fields: Any) -> None:
         for name, value in fields.items():
             setattr(self.attempt, name, value)
@@ -278,6 +291,7 @@ def _salesforce_account_step(run: _Run, gateway: SalesforceGateway) -> None:
     profile = run.user.profile
     step = STEP_SALESFORCE_ACCOUNT
     if step in run.tried_before:
+        run.wait_for_landing(step)
         try:
             found = gateway.registered_account(customer_number=attempt.customer_number, email=attempt.email)
         except SalesforceError as exc:
@@ -355,8 +369,10 @@ def _whmcs_client_step(run: _Run, whmcs: WhmcsClient) -> None:
     attempt = run.attempt
     profile = run.user.profile
     step = STEP_WHMCS_CLIENT
-    if step in run.tried_before and _adopt_whmcs_client(run, whmcs):
-        return
+    if step in run.tried_before:
+        run.wait_for_landing(step)
+        if _adopt_whmcs_client(run, whmcs):
+            return
     run.log(step, "started")
     try:
         client_id = whmcs.add_client(
@@ -383,7 +399,8 @@ def _whmcs_client_step(run: _Run, whmcs: WhmcsClient) -> None:
             step,
             f"WHMCS: {exc.message}",
             retryable=exc.retryable,
-            outcome_unknown=isinstance(exc, WhmcsTransportError),
+            # No answer at all: the call may still be running in WHMCS.
+            outcome_unknown=isinstance(exc, WhmcsTransportError) and exc.status_code is None,
         ) from exc
     run.save(whmcs_client_id=client_id)
     run.log(step, "succeeded", whmcs_client_id=client_id)
@@ -500,7 +517,8 @@ def _record_failure(run: _Run, failure: StepFailed) -> None:
         outcome_unknown=failure.outcome_unknown,
     )
     if failure.retryable and tries < MAX_TRIES:
-        delay = BACKOFF.delay(tries)
+        backoff = Backoff(initial=settings.REGISTRATION_RETRY_INITIAL_SECONDS, maximum=60 * 60)
+        delay = backoff.delay(tries - 1)
         if failure.outcome_unknown:
             delay = max(delay, settings.REGISTRATION_RETRY_AFTER_UNKNOWN_SECONDS)
         run.save(
