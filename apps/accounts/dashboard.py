@@ -18,7 +18,8 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.accounts.models import EligibilityStatus, IdVerificationStatus, User
+from apps.accounts.models import AccountSetup, EligibilityStatus, IdVerificationStatus, User
+from apps.accounts.selectors import account_setup_of
 from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
 from apps.checkout.models import ActivationStatus, Order, OrderStatus
 from apps.notifications.models import Notification
@@ -100,6 +101,7 @@ class Dashboard:
     recent_notifications: list[Notification]
     latest_rejection_reason: str
     today: date
+    account_setup: str = AccountSetup.COMPLETE
     tasks: list[Task] = field(default_factory=list)
 
     @property
@@ -178,6 +180,7 @@ def customer_dashboard(*, user_id: int, now: datetime | None = None) -> Dashboar
         recent_notifications=recent_notifications,
         latest_rejection_reason=rejection_reason,
         today=today,
+        account_setup=AccountSetup.COMPLETE if mapping is not None else account_setup_of(user=user),
     )
     dashboard.tasks = _tasks(dashboard)
     return dashboard
@@ -185,6 +188,26 @@ def customer_dashboard(*, user_id: int, now: datetime | None = None) -> Dashboar
 
 def _tasks(dashboard: Dashboard) -> list[Task]:
     tasks: list[Task] = []
+    if dashboard.account_setup in (AccountSetup.IN_PROGRESS, AccountSetup.NEEDS_ATTENTION):
+        waiting_for_support = dashboard.account_setup == AccountSetup.NEEDS_ATTENTION
+        tasks.append(
+            Task(
+                type="account_setup",
+                priority=1,
+                title=_("We are finishing setting up your account"),
+                description=_(
+                    "Our support team is completing your account and will contact you by email. You can "
+                    "browse plans in the meantime."
+                )
+                if waiting_for_support
+                else _(
+                    "Your customer and billing records are being created. This usually takes a minute; "
+                    "ordering and requests open as soon as it is done."
+                ),
+                action_label=_("Refresh"),
+                action_url="/account",
+            )
+        )
     profile = getattr(dashboard.user, "profile", None)
     invoice = dashboard.next_invoice
     if invoice is not None and dashboard.next_invoice_is_due:

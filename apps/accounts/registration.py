@@ -40,6 +40,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import (
     CustomerProfile,
     IdMapping,
@@ -227,7 +228,10 @@ class _Run:
         )
         if landed_by > timezone.now():
             raise StepFailed(
-                step, "an earlier try was cut off mid-call and may still land", retryable=True, outcome_unknown=True
+                step,
+                "an earlier try was cut off mid-call and may still land",
+                retryable=True,
+                outcome_unknown=True,
             )
 
     def save(self, **fields: Any) -> None:
@@ -443,6 +447,7 @@ def _id_mapping_step(run: _Run) -> None:
             whmcs_client_id=attempt.whmcs_client_id,
         )
         _enqueue_salesforce_link(attempt, run.user)
+        dashboard_cache_invalidate(run.user.pk)
         run.save(
             status=RegistrationAttempt.Status.SUCCEEDED, finished_at=timezone.now(), error="", failed_step=""
         )

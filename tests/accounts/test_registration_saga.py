@@ -89,6 +89,8 @@ def test_salesforce_down_answers_at_once_and_the_worker_finishes(
     assert row.next_try_at > timezone.now()
     # Signed in, and told what is going on when they try something that needs the account.
     assert api.get("/api/me").json()["account_setup"] == "in_progress"
+    (task,) = [task for task in api.get("/api/me/status").json()["tasks"] if task["type"] == "account_setup"]
+    assert task["priority"] == 1
     refused = api.post(
         "/api/support/cases", {"subject": "Hello", "description": "Hi", "category": "account"}, format="json"
     )
@@ -100,6 +102,7 @@ def test_salesforce_down_answers_at_once_and_the_worker_finishes(
 
     assert_linked_once(systems)
     assert api.get("/api/me").json()["account_setup"] == "complete"
+    assert "account_setup" not in [task["type"] for task in api.get("/api/me/status").json()["tasks"]]
 
 
 def test_a_lost_salesforce_answer_is_found_and_adopted(api: APIClient, systems: EmulatorSuite) -> None:

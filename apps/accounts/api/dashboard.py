@@ -72,6 +72,7 @@ class PaymentMethodsSerializer(serializers.Serializer):
 class TaskSerializer(serializers.Serializer):
     type = serializers.ChoiceField(
         choices=[
+            "account_setup",
             "invoice_due",
             "add_payment_method",
             "order_in_progress",
