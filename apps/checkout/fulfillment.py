@@ -49,14 +49,15 @@ from apps.accounts.models import IdMapping
 from apps.catalog.models import BillingCycle, ItemClass, Product
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
 from apps.checkout.models_fulfillment import FulfillmentRun
+from apps.checkout.salesforce import order_activated_subrequest, order_activation_failed_subrequest
 from apps.integrations.outbox import account_record_key, outbox_enqueue_salesforce
 from apps.integrations.salesforce.exceptions import (
     SalesforceError,
     SalesforceNotFound,
     SalesforceUnknownPicklistValue,
 )
-from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
-from apps.integrations.salesforce.gateway import CompositeSubrequest, SalesforceGateway, get_gateway
+from apps.integrations.salesforce.field_map import get_field_map
+from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
 from apps.integrations.salesforce.records import SalesforceOrder, SalesforceOrderItem
 from apps.integrations.whmcs.client import WhmcsClient, get_whmcs_client
 from apps.integrations.whmcs.exceptions import WhmcsError
@@ -75,7 +76,6 @@ ADD_ORDER_SETTLE_MARGIN = timedelta(seconds=5)
 RESUME_GRACE = timedelta(minutes=2)
 """A queued run this much past its due time is re-queued by :func:`fulfillment_runs_resume_due`."""
 MAX_IDEMPOTENCY_KEYS = 50
-SALESFORCE_ERROR_MESSAGE_LENGTH = 255
 WHMCS_ORDER_NOTE = "SonixNet portal fulfillment of Salesforce Order"
 """Tags the WHMCS order (its notes) so an attempt whose AddOrder result was lost can find it."""
 
@@ -603,7 +603,6 @@ def _record_accepted(run: FulfillmentRun, *, already: bool) -> None:
 
 def _complete(run: FulfillmentRun) -> None:
     """Activated: the portal rows, ONE Salesforce Composite (outbox), the notification."""
-    fm = get_field_map()
     now = timezone.now()
     with transaction.atomic():
         order = Order.objects.select_for_update().get(salesforce_id=run.salesforce_order_id)
@@ -626,22 +625,10 @@ def _complete(run: FulfillmentRun) -> None:
         )
 
         if run.salesforce_updated_at is None:
+            assert run.whmcs_order_id is not None
             subrequests = [
-                CompositeSubrequest.update(
-                    "Order",
-                    run.salesforce_order_id,
-                    "order",
-                    fm.record(
-                        "Order",
-                        {
-                            "status": OrderStatus.ACTIVATED,
-                            "activation_status": ActivationStatus.ACTIVATED,
-                            "whmcs_order_id": str(run.whmcs_order_id),
-                            "activation_error_code": None,
-                            "activation_error_message": None,
-                            "activation_error_at": None,
-                        },
-                    ),
+                order_activated_subrequest(
+                    salesforce_order_id=run.salesforce_order_id, whmcs_order_id=run.whmcs_order_id
                 )
             ]
             if opportunity_update is not None:
@@ -689,7 +676,6 @@ def _complete(run: FulfillmentRun) -> None:
 
 def _fail(run: FulfillmentRun, step: str, code: str, message: str) -> None:
     """Failed: error code, message and time on the run, the portal Order and (outbox) Salesforce."""
-    fm = get_field_map()
     now = timezone.now()
     with transaction.atomic():
         run.status = FulfillmentRun.Status.FAILED
@@ -724,19 +710,11 @@ def _fail(run: FulfillmentRun, step: str, code: str, message: str) -> None:
                 operation="order.fulfillment.failed",
                 record_key=_record_key(run),
                 subrequests=[
-                    CompositeSubrequest.update(
-                        "Order",
-                        run.salesforce_order_id,
-                        "order",
-                        fm.record(
-                            "Order",
-                            {
-                                "activation_status": ActivationStatus.FAILED,
-                                "activation_error_code": code,
-                                "activation_error_message": message[:SALESFORCE_ERROR_MESSAGE_LENGTH],
-                                "activation_error_at": salesforce_datetime(now),
-                            },
-                        ),
+                    order_activation_failed_subrequest(
+                        salesforce_order_id=run.salesforce_order_id,
+                        error_code=code,
+                        error_message=message,
+                        failed_at=now,
                     )
                 ],
             )

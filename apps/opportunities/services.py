@@ -18,7 +18,6 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -39,7 +38,6 @@ from apps.integrations.outbox import (
     outbox_enqueue_salesforce,
     salesforce_id_or_ref,
 )
-from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
@@ -57,7 +55,13 @@ from apps.opportunities.models import (
     OpportunitySource,
     OpportunityStage,
 )
-from apps.opportunities.salesforce import case_create_subrequest
+from apps.opportunities.salesforce import (
+    case_create_subrequest,
+    case_status_update_subrequest,
+    opportunity_activated_subrequest,
+    opportunity_create_subrequest,
+    opportunity_update_subrequest,
+)
 from apps.opportunities.selectors import cancellation_scheduled_at, cancellation_whmcs_service
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition, field_values
@@ -156,7 +160,6 @@ def opportunity_match_for_order(
     caller commits) so two concurrent orders cannot both create an Opportunity.
     """
     customer_lock(user=user)
-    field_map = get_field_map()
     opportunity: Opportunity | None
     if opportunity_id is not None:
         opportunity = (
@@ -183,12 +186,7 @@ def opportunity_match_for_order(
         return OrderOpportunity(
             opportunity=opportunity,
             created=False,
-            subrequest=CompositeSubrequest.update(
-                "Opportunity",
-                salesforce_id_or_ref(opportunity),
-                reference_id,
-                field_map.record("Opportunity", {"stage": OpportunityStage.POST_PROCESSING}),
-            ),
+            subrequest=opportunity_update_subrequest(opportunity, "stage", reference_id=reference_id),
             order_reference=salesforce_id_or_ref(opportunity),
             write_backs=(),
         )
@@ -216,20 +214,8 @@ def opportunity_match_for_order(
     return OrderOpportunity(
         opportunity=opportunity,
         created=True,
-        subrequest=CompositeSubrequest.create(
-            "Opportunity",
-            reference_id,
-            field_map.record(
-                "Opportunity",
-                {
-                    "account_id": account_id,
-                    "name": opportunity.name,
-                    "stage": opportunity.stage,
-                    "commodity_type": opportunity.commodity_type,
-                    "source": opportunity.source,
-                    "close_date": today.isoformat(),
-                },
-            ),
+        subrequest=opportunity_create_subrequest(
+            opportunity, account_id=account_id, reference_id=reference_id
         ),
         order_reference=f"@{{{reference_id}.id}}",
         write_backs=(WriteBack(reference_id, OPPORTUNITY_MODEL, opportunity.pk),),
@@ -359,24 +345,12 @@ def subscription_cancellation_request(
         case.full_clean(exclude=["user", "opportunity"])
         case.save(force_insert=True)
 
-        field_map = get_field_map()
-        opportunity_fields: dict[str, Any] = {"stage": opportunity.stage}
-        for attribute in changed:
-            value = getattr(opportunity, attribute)
-            opportunity_fields[attribute] = (
-                salesforce_datetime(value) if isinstance(value, datetime) else value
-            )
         outbox_enqueue_salesforce(
             operation="opportunity.cancellation_request",
             record_key=account_record_key(account_id),
             subrequests=[
                 case_create_subrequest(case, account_id=account_id, opportunity=opportunity),
-                CompositeSubrequest.update(
-                    "Opportunity",
-                    salesforce_id_or_ref(opportunity),
-                    "opportunity",
-                    field_map.record("Opportunity", opportunity_fields),
-                ),
+                opportunity_update_subrequest(opportunity, "stage", *changed),
             ],
             write_backs=[WriteBack("case", CASE_MODEL, case.pk)],
         )
@@ -455,21 +429,12 @@ def _cancelling_opportunity(opportunity_id: int) -> Opportunity:
     return opportunity
 
 
-def _opportunity_update_enqueue(
-    *, opportunity: Opportunity, operation: str, fields: dict[str, Any]
-) -> OutboxEntry:
-    """ONE Salesforce call updating the Opportunity (or the one an earlier entry still creates)."""
+def _opportunity_update_enqueue(*, opportunity: Opportunity, operation: str, attribute: str) -> OutboxEntry:
+    """ONE Salesforce call sending the row's ``attribute`` to its Opportunity."""
     return outbox_enqueue_salesforce(
         operation=operation,
         record_key=account_record_key(decision_account_id(user_id=opportunity.user_id)),
-        subrequests=[
-            CompositeSubrequest.update(
-                "Opportunity",
-                salesforce_id_or_ref(opportunity),
-                "opportunity",
-                get_field_map().record("Opportunity", fields),
-            )
-        ],
+        subrequests=[opportunity_update_subrequest(opportunity, attribute)],
     )
 
 
@@ -492,7 +457,7 @@ def cancellation_line_return_update(*, opportunity_id: int, line_return_status: 
         entry = _opportunity_update_enqueue(
             opportunity=opportunity,
             operation="console.cancellation.line_return",
-            fields={"line_return_status": line_return_status},
+            attribute="line_return_status",
         )
         return Transition(
             user_id=opportunity.user_id,
@@ -518,7 +483,7 @@ def cancellation_complete(*, opportunity_id: int, now: datetime | None = None) -
         entry = _opportunity_update_enqueue(
             opportunity=opportunity,
             operation="console.cancellation.complete",
-            fields={"stage": OpportunityStage.CANCELLED},
+            attribute="stage",
         )
         service = cancellation_whmcs_service(opportunity=opportunity)
         notification_create(
@@ -557,14 +522,7 @@ def opportunity_activate(
         salesforce_id = salesforce_id or opportunity.salesforce_id or ""
     if not salesforce_id:
         return None
-    return CompositeSubrequest.update(
-        "Opportunity",
-        salesforce_id,
-        "opportunity",
-        get_field_map().record(
-            "Opportunity", {"stage": OpportunityStage.ACTIVE, "whmcs_service_id": whmcs_service_id}
-        ),
-    )
+    return opportunity_activated_subrequest(salesforce_id=salesforce_id, whmcs_service_id=whmcs_service_id)
 
 
 # --- Case status ----------------------------------------------------------------------------
@@ -588,6 +546,4 @@ def case_status_change(
         record_id = salesforce_id_or_ref(case)
     if not record_id:
         return None
-    return CompositeSubrequest.update(
-        "Case", record_id, "case", get_field_map().record("Case", {"status": status})
-    )
+    return case_status_update_subrequest(record_id, status)
