@@ -13,7 +13,6 @@ Salesforce comes back through the Account's platform event
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Sequence
 from datetime import datetime
 from typing import IO
@@ -35,14 +34,7 @@ from apps.accounts.services import (
     customer_id_verification_submit,
 )
 from apps.accounts.status_notifications import account_status_notify
-from apps.integrations.outbox import (
-    WriteBack,
-    account_record_key,
-    outbox_enqueue_salesforce,
-    portal_file_base64,
-)
-from apps.integrations.salesforce.field_map import get_field_map
-from apps.integrations.salesforce.gateway import CompositeSubrequest
+from apps.integrations.outbox import WriteBack, account_record_key, outbox_enqueue_salesforce
 from apps.opportunities.models import Case, CaseOrigin, CasePriority, CaseStatus, CaseType
 from apps.opportunities.salesforce import case_create_subrequest
 from apps.verification.models import (
@@ -51,6 +43,7 @@ from apps.verification.models import (
     ResidenceCardStatusChange,
     ResidenceCardSubmission,
 )
+from apps.verification.salesforce import residence_card_upload_subrequest
 from apps.verification.selectors import residence_card_latest_submission_id
 from apps.verification.uploads import residence_card_inspect
 from portal.exceptions import ApplicationError, ConflictError
@@ -187,7 +180,6 @@ def residence_card_submit(
     # An early answer before reading the file; checked again under the lock.
     customer_id_verification_refuse_if_open(profile)
     inspected = residence_card_inspect(uploaded_file, max_bytes=settings.RESIDENCE_CARD_MAX_BYTES)
-    field_map = get_field_map()
     stored_name = ""
     try:
         with transaction.atomic():
@@ -213,25 +205,12 @@ def residence_card_submit(
                 note="Uploaded by the customer in the portal.",
             )
 
-            file_name = posixpath.basename(stored_name)
             outbox_enqueue_salesforce(
                 operation="verification.residence_card",
                 record_key=account_record_key(account_id),
                 subrequests=[
-                    CompositeSubrequest.create(
-                        "ContentVersion",
-                        "document",
-                        field_map.record(
-                            "ContentVersion",
-                            {
-                                "title": f"Residence card {timezone.localdate(now).isoformat()}",
-                                "path": file_name,
-                                "data": portal_file_base64(
-                                    "verification.ResidenceCardSubmission", submission.pk, "file"
-                                ),
-                                "linked_record_id": account_id,
-                            },
-                        ),
+                    residence_card_upload_subrequest(
+                        submission, account_id=account_id, uploaded_on=timezone.localdate(now)
                     ),
                     account_update,
                 ],
