@@ -199,18 +199,9 @@ def opportunity_match_for_order(
             _("An order for this service is already being processed. Please wait until it is complete."),
             code="order_in_progress",
         )
-    name = f"{user.last_name} {user.first_name}".strip() or user.email
-    opportunity = Opportunity(
-        user=user,
-        name=f"{name} - {PRODUCT_TYPE_NAMES[product_type]}"[:255],
-        product_type=product_type,
-        stage=OpportunityStage.POST_PROCESSING,
-        commodity_type=COMMODITY_TYPES[product_type],
-        source=OpportunitySource.ORDER_PLACEMENT,
-        close_date=today,
+    opportunity = _opportunity_open(
+        user=user, product_type=product_type, stage=OpportunityStage.POST_PROCESSING, close_date=today
     )
-    opportunity.full_clean(exclude=["user"], validate_constraints=False)
-    opportunity.save(force_insert=True)
     return OrderOpportunity(
         opportunity=opportunity,
         created=True,
@@ -220,6 +211,53 @@ def opportunity_match_for_order(
         order_reference=f"@{{{reference_id}.id}}",
         write_backs=(WriteBack(reference_id, OPPORTUNITY_MODEL, opportunity.pk),),
     )
+
+
+@dataclass(frozen=True)
+class OpenedOpportunity:
+    """A new Opportunity, the Composite step creating it in Salesforce and the write-back of the
+    ID Salesforce gives it."""
+
+    opportunity: Opportunity
+    subrequest: CompositeSubrequest
+    write_back: WriteBack
+
+
+def sim_opportunity_open_for_registration(
+    *, user: User, account_id: str, today: date, reference_id: str = "opportunity"
+) -> OpenedOpportunity:
+    """A customer registering at a SIM checkout gets their SIM Opportunity at once, in
+    Introduction; the order they place next finds it (SIM: "open or new") and moves it on.
+
+    Call inside the registration's transaction, whose outbox entry carries ``subrequest``.
+    """
+    opportunity = _opportunity_open(
+        user=user, product_type=ProductType.SIM, stage=OpportunityStage.INTRODUCTION, close_date=today
+    )
+    return OpenedOpportunity(
+        opportunity=opportunity,
+        subrequest=opportunity_create_subrequest(
+            opportunity, account_id=account_id, reference_id=reference_id
+        ),
+        write_back=WriteBack(reference_id, OPPORTUNITY_MODEL, opportunity.pk),
+    )
+
+
+def _opportunity_open(*, user: User, product_type: str, stage: str, close_date: date) -> Opportunity:
+    """A new Opportunity for the customer's order of ``product_type``, named for the agents."""
+    name = f"{user.last_name} {user.first_name}".strip() or user.email
+    opportunity = Opportunity(
+        user=user,
+        name=f"{name} - {PRODUCT_TYPE_NAMES[product_type]}"[:255],
+        product_type=product_type,
+        stage=stage,
+        commodity_type=COMMODITY_TYPES[product_type],
+        source=OpportunitySource.ORDER_PLACEMENT,
+        close_date=close_date,
+    )
+    opportunity.full_clean(exclude=["user"], validate_constraints=False)
+    opportunity.save(force_insert=True)
+    return opportunity
 
 
 # --- Cancellation ---------------------------------------------------------------------------
@@ -525,7 +563,30 @@ def opportunity_activate(
     return opportunity_activated_subrequest(salesforce_id=salesforce_id, whmcs_service_id=whmcs_service_id)
 
 
-# --- Case status ----------------------------------------------------------------------------
+# --- Cases ----------------------------------------------------------------------------------
+
+ELIGIBILITY_CASE_SUBJECT = "Internet availability check request (Portal)"
+"""The agents' queue in Salesforce filters on this exact subject."""
+
+
+def eligibility_case_open(*, user_id: int, description: str) -> Case:
+    """Open the Case on which an agent checks internet availability (New, origin Portal).
+
+    Call inside the eligibility request's transaction, whose outbox entry creates it in
+    Salesforce (``salesforce.case_create_subrequest``).
+    """
+    case = Case(
+        user_id=user_id,
+        type=CaseType.ELIGIBILITY_CHECK,
+        subject=ELIGIBILITY_CASE_SUBJECT,
+        description=description,
+        status=CaseStatus.NEW,
+        origin=CaseOrigin.PORTAL,
+        priority=CasePriority.MEDIUM,
+    )
+    case.full_clean(exclude=["user", "opportunity", "salesforce_id"])
+    case.save()
+    return case
 
 
 def case_status_change(

@@ -35,8 +35,8 @@ from apps.accounts.services import (
 )
 from apps.accounts.status_notifications import account_status_notify
 from apps.integrations.outbox import WriteBack, account_record_key, outbox_enqueue_salesforce
-from apps.opportunities.models import Case, CaseOrigin, CasePriority, CaseStatus, CaseType
 from apps.opportunities.salesforce import case_create_subrequest
+from apps.opportunities.services import eligibility_case_open
 from apps.verification.models import (
     EligibilityRequest,
     RejectionReason,
@@ -49,9 +49,6 @@ from apps.verification.uploads import residence_card_inspect
 from portal.exceptions import ApplicationError, ConflictError
 from portal.storage import private_storage
 from portal.transitions import Transition, field_values
-
-ELIGIBILITY_CASE_SUBJECT = "Internet availability check request (Portal)"
-"""The agents' queue in Salesforce filters on this exact subject."""
 
 
 def _customer(user_id: int, *, lock: bool) -> tuple[CustomerProfile, str]:
@@ -109,9 +106,10 @@ def eligibility_request_create(
     """Ask an agent to check internet availability at an address.
 
     Refused while a check is pending; allowed again after a result (a customer who moves checks
-    the new address). Marks the profile mirror pending (``customer_eligibility_request``),
-    creates the Case and the request, and enqueues ONE Salesforce call: create the Case and point
-    the Account at it (``Internet_Eligibility_Case_Id__c = @{case.id}``).
+    the new address). Marks the profile mirror pending (``customer_eligibility_request``), opens
+    the Case (``eligibility_case_open``, the Case's owner), records the request, and enqueues ONE
+    Salesforce call: create the Case and point the Account at it
+    (``Internet_Eligibility_Case_Id__c = @{case.id}``).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -129,17 +127,7 @@ def eligibility_request_create(
             housing_type=housing_type,
             notes=notes,
         )
-        case = Case(
-            user_id=user_id,
-            type=CaseType.ELIGIBILITY_CHECK,
-            subject=ELIGIBILITY_CASE_SUBJECT,
-            description=_eligibility_case_description(request),
-            status=CaseStatus.NEW,
-            origin=CaseOrigin.PORTAL,
-            priority=CasePriority.MEDIUM,
-        )
-        case.full_clean(exclude=["user", "opportunity", "salesforce_id"])
-        case.save()
+        case = eligibility_case_open(user_id=user_id, description=_eligibility_case_description(request))
         request.case = case
         request.full_clean(exclude=["user", "case"])
         request.save()
