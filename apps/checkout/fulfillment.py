@@ -181,14 +181,14 @@ def fulfillment_request(
         run.finished_at = None
         _log(run, "requested", "queued", idempotency_key=key, new=created)
         run.save()
-        transaction.on_commit(partial(fulfillment_enqueue, run.pk))
+        transaction.on_commit(partial(fulfillment_enqueue, run_id=run.pk))
     logger.info(
         "Fulfillment of Order %s queued (request %s)", order_id, key, extra={**extra, "run_id": run.pk}
     )
     return run
 
 
-def fulfillment_enqueue(run_id: int) -> None:
+def fulfillment_enqueue(*, run_id: int) -> None:
     """Queue ``checkout.fulfill_order``; a broker hiccup is left to :func:`fulfillment_runs_resume_due`."""
     from apps.checkout.tasks import fulfill_order_task
 
@@ -209,7 +209,7 @@ def fulfillment_runs_resume_due(*, now: datetime | None = None, limit: int = 100
         FulfillmentRun.objects.filter(due).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
     )
     for run_id in run_ids:
-        fulfillment_enqueue(run_id)
+        fulfillment_enqueue(run_id=run_id)
     return run_ids
 
 

@@ -208,8 +208,12 @@ def case_state(case: Case) -> str:
 
 
 def support_case_list(*, user: User) -> QuerySet[Case]:
-    """The customer's visible Cases, newest first."""
-    return Case.objects.filter(customer_visible_case_q(), user=user).order_by("-created_at", "-pk")
+    """The customer's visible Cases, newest first, with their Opportunity."""
+    return (
+        Case.objects.filter(customer_visible_case_q(), user=user)
+        .select_related("opportunity")
+        .order_by("-created_at", "-pk")
+    )
 
 
 def support_case_get(*, user: User, case_id: int) -> Case | None:
@@ -217,7 +221,6 @@ def support_case_get(*, user: User, case_id: int) -> Case | None:
     public = CaseComment.objects.filter(is_public=True).order_by("created_at", "pk")
     return (
         support_case_list(user=user)
-        .select_related("opportunity")
         .prefetch_related(Prefetch("comments", queryset=public, to_attr="public_comments"))
         .filter(pk=case_id)
         .first()

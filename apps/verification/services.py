@@ -218,7 +218,7 @@ def residence_card_submit(
     return submission
 
 
-def residence_card_record_salesforce_decisions(decisions: Sequence[tuple[int, str, str]]) -> list[bool]:
+def residence_card_record_salesforce_decisions(*, decisions: Sequence[tuple[int, str, str]]) -> list[bool]:
     """Close the submissions under review whose decision was made in Salesforce itself.
 
     The console records its own decisions on the submission; an agent working in Salesforce
