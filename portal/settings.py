@@ -365,11 +365,11 @@ SALESFORCE = {
     # Per-org differences in field or picklist names, as JSON (see apps/integrations/salesforce/field_map.py).
     "FIELD_MAP_OVERRIDES": env.json("SF_FIELD_MAP_OVERRIDES", default={}),
 }
+# Where run_emulators serves; both emulators listen on HOST and keep their records in EMULATOR_DIR.
 SALESFORCE_EMULATOR = {
     "HOST": env.str("SF_EMULATOR_HOST", default="127.0.0.1"),
     "HTTP_PORT": env.int("SF_EMULATOR_HTTP_PORT", default=8701),
     "GRPC_PORT": env.int("SF_EMULATOR_GRPC_PORT", default=8702),
-    "STATE_FILE": env.str("SF_EMULATOR_STATE_FILE", default=str(EMULATOR_DIR / "salesforce-state.json")),
 }
 
 # --- WHMCS ------------------------------------------------------------------------------------
@@ -383,9 +383,7 @@ WHMCS = {
     "TIMEOUT_SECONDS": env.float("WHMCS_TIMEOUT_SECONDS", default=30.0),
 }
 WHMCS_EMULATOR = {
-    "HOST": env.str("WHMCS_EMULATOR_HOST", default="127.0.0.1"),
     "PORT": env.int("WHMCS_EMULATOR_PORT", default=8703),
-    "STATE_FILE": env.str("WHMCS_EMULATOR_STATE_FILE", default=str(EMULATOR_DIR / "whmcs-state.json")),
 }
 
 # --- Portal rules -----------------------------------------------------------------------------

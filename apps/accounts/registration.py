@@ -52,14 +52,14 @@ from apps.accounts.models import (
 )
 from apps.catalog.models import ProductType
 from apps.integrations.models import OrphanedWhmcsClient
-from apps.integrations.outbox import WriteBack, account_record_key, outbox_enqueue_salesforce
+from apps.integrations.outbox import account_record_key, outbox_enqueue_salesforce
 from apps.integrations.retry import Backoff
 from apps.integrations.salesforce.exceptions import SalesforceError, SalesforceOutcomeUnknown
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import CompositeSubrequest, SalesforceGateway, get_gateway
 from apps.integrations.whmcs.client import WhmcsClient, get_whmcs_client
 from apps.integrations.whmcs.exceptions import WhmcsError, WhmcsTransportError
-from apps.opportunities.models import CommodityType, Opportunity, OpportunitySource, OpportunityStage
+from apps.opportunities.services import sim_opportunity_open_for_registration
 from portal.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -297,7 +297,7 @@ def _salesforce_account_step(run: _Run, gateway: SalesforceGateway) -> None:
     if step in run.tried_before:
         run.wait_for_landing(step)
         try:
-            found = gateway.registered_account(customer_number=attempt.customer_number, email=attempt.email)
+            found = _registered_account(gateway, attempt)
         except SalesforceError as exc:
             raise _salesforce_step_failed(step, exc) from exc
         if found is not None and found.contact_id:
@@ -358,6 +358,25 @@ def _salesforce_account_step(run: _Run, gateway: SalesforceGateway) -> None:
     account_id, contact_id = result.ids["account"], result.ids["contact"]
     run.save(salesforce_account_id=account_id, salesforce_contact_id=contact_id)
     run.log(step, "succeeded", salesforce_account_id=account_id, salesforce_contact_id=contact_id)
+
+
+@dataclass(frozen=True)
+class _RegisteredAccount:
+    account_id: str
+    contact_id: str
+    """"" when the Account has no Contact with the customer's email."""
+
+
+def _registered_account(
+    gateway: SalesforceGateway, attempt: RegistrationAttempt
+) -> _RegisteredAccount | None:
+    """The Account (and its Contact) an earlier try created, found by the customer number written
+    on it, unique to the attempt. Two calls, made only after an unknown outcome."""
+    account = gateway.find_account_by_customer_number(attempt.customer_number)
+    if account is None:
+        return None
+    contact = gateway.find_contact(account_id=account.id, email=attempt.email)
+    return _RegisteredAccount(account.id, contact.id if contact is not None else "")
 
 
 def _salesforce_step_failed(step: str, exc: SalesforceError) -> StepFailed:
@@ -476,33 +495,11 @@ def _enqueue_salesforce_link(attempt: RegistrationAttempt, user: User) -> None:
     write_backs = []
     if attempt.order_type == ProductType.SIM:
         # Order placement then finds this Opportunity (SIM: "open or new") and moves it on.
-        opportunity = Opportunity.objects.create(
-            user=user,
-            name=f"{user.last_name} {user.first_name} - SIM",
-            product_type=ProductType.SIM,
-            stage=OpportunityStage.INTRODUCTION,
-            commodity_type=CommodityType.SIM,
-            source=OpportunitySource.ORDER_PLACEMENT,
-            close_date=timezone.localdate(),
+        opened = sim_opportunity_open_for_registration(
+            user=user, account_id=account_id, today=timezone.localdate()
         )
-        subrequests.append(
-            CompositeSubrequest.create(
-                "Opportunity",
-                "opportunity",
-                field_map.record(
-                    "Opportunity",
-                    {
-                        "account_id": account_id,
-                        "name": opportunity.name,
-                        "stage": opportunity.stage,
-                        "commodity_type": opportunity.commodity_type,
-                        "source": opportunity.source,
-                        "close_date": opportunity.close_date.isoformat() if opportunity.close_date else None,
-                    },
-                ),
-            )
-        )
-        write_backs.append(WriteBack("opportunity", "opportunities.Opportunity", opportunity.pk))
+        subrequests.append(opened.subrequest)
+        write_backs.append(opened.write_back)
     outbox_enqueue_salesforce(
         operation="registration.link_whmcs_client",
         record_key=account_record_key(account_id),
@@ -604,9 +601,7 @@ def registration_abandon(
     try:
         account_id, contact_id = attempt.salesforce_account_id, attempt.salesforce_contact_id
         if not account_id and STEP_SALESFORCE_ACCOUNT in {entry["step"] for entry in attempt.steps}:
-            found = (gateway or get_gateway()).registered_account(
-                customer_number=attempt.customer_number, email=attempt.email
-            )
+            found = _registered_account(gateway or get_gateway(), attempt)
             if found is not None:
                 account_id, contact_id = found.account_id, found.contact_id
         whmcs_client_id = attempt.whmcs_client_id

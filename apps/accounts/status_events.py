@@ -109,7 +109,7 @@ def account_status_events_apply(
         # Rows are locked in the order the console locks them (residence card, profile, user),
         # each kind in a fixed order, so an agent's decision and a batch cannot deadlock.
         residence_card_record_salesforce_decisions(
-            [
+            decisions=[
                 (
                     event.user_id,
                     event.verification,

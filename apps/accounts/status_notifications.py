@@ -89,7 +89,7 @@ def account_status_notify_many(
         for request in _requests(decision):
             requests.append(request)
             owners.append(index)
-    created = notifications_create(requests, now=now, dedupe_window=SAME_DECISION_WINDOW)
+    created = notifications_create(requests=requests, now=now, dedupe_window=SAME_DECISION_WINDOW)
     per_decision: list[list[Notification]] = [[] for _ in decisions]
     for index, notification in zip(owners, created, strict=True):
         if notification is not None:

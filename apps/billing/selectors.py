@@ -1,7 +1,8 @@
-"""Reads of the WHMCS mirror: a customer's services, invoices and stored payment methods.
+"""Reads of the WHMCS mirror: a customer's services, invoices and stored payment methods, and
+which customers the mirror covers.
 
 Every customer read is served from these portal tables, never from WHMCS itself; the mirror is
-kept fresh by ``apps.billing.services``. Each function returns the customer's own rows
+kept fresh by ``apps.billing.services``. Each customer read returns the customer's own rows
 only, in one query whatever the number of rows, so the API can paginate without N+1 queries.
 """
 
@@ -9,10 +10,19 @@ from __future__ import annotations
 
 from django.db.models import Case, F, OuterRef, QuerySet, Subquery, When
 
-from apps.accounts.models import User
+from apps.accounts.models import IdMapping, User
 from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
 from apps.catalog.models import ProductType
 from apps.opportunities.models import Opportunity
+
+
+def whmcs_client_user_ids() -> list[int]:
+    """Portal users that have a WHMCS client, i.e. the ones a full billing sync visits."""
+    return list(
+        IdMapping.objects.filter(whmcs_client_id__isnull=False)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    )
 
 
 def _with_cancellation(queryset: QuerySet[WhmcsService]) -> QuerySet[WhmcsService]:

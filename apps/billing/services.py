@@ -44,15 +44,6 @@ class SyncResult:
     skipped: bool = False
 
 
-def mapped_billing_user_ids() -> list[int]:
-    """Portal users that have a WHMCS client, i.e. the ones a full billing sync visits."""
-    return list(
-        IdMapping.objects.filter(whmcs_client_id__isnull=False)
-        .order_by("user_id")
-        .values_list("user_id", flat=True)
-    )
-
-
 def sync_customer_billing(*, user_id: int, client: WhmcsClient | None = None) -> SyncResult:
     """Mirror the services, invoices and payment methods WHMCS holds for ``user_id``.
 

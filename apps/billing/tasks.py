@@ -38,9 +38,9 @@ def sync_all_customers_billing_task() -> int:
     One task per customer keeps a slow or failing client from holding up the others, and lets
     each retry on its own schedule. Returns how many were enqueued.
     """
-    from apps.billing.services import mapped_billing_user_ids
+    from apps.billing.selectors import whmcs_client_user_ids
 
-    user_ids = mapped_billing_user_ids()
+    user_ids = whmcs_client_user_ids()
     for user_id in user_ids:
         sync_customer_billing_task.delay(user_id)
     return len(user_ids)

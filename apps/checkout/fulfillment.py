@@ -9,8 +9,8 @@ Salesforce's Order Approval Flow publishes ``OrderProvisionRequested__e``; then
 2. :func:`fulfillment_run_execute` (the task) claims the run and does the network work, outside
    any transaction, one step at a time, storing each step's outcome before the next:
 
-   - **load**: the Order and its OrderItems from Salesforce (one Composite call with two
-     queries), mirrored into the portal's ``Order``/``OrderItem``; ``ORDER_APPROVED`` is sent
+   - **load**: the Order and its OrderItems from Salesforce (``order_with_items``: one API
+     call), mirrored into the portal's ``Order``/``OrderItem``; ``ORDER_APPROVED`` is sent
      once per order;
    - **WHMCS AddOrder** with each item's WHMCS product id, billing cycle and config options from
      the catalog, tagged in its notes with the Salesforce Order id;
@@ -32,9 +32,9 @@ Notifications use the Salesforce Order id as ``source_id``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -49,25 +49,16 @@ from apps.accounts.models import IdMapping
 from apps.catalog.models import BillingCycle, ItemClass, Product
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
 from apps.checkout.models_fulfillment import FulfillmentRun
+from apps.checkout.salesforce import order_activated_subrequest, order_activation_failed_subrequest
 from apps.integrations.outbox import account_record_key, outbox_enqueue_salesforce
 from apps.integrations.salesforce.exceptions import (
     SalesforceError,
-    SalesforceErrorDetail,
-    error_for_response,
+    SalesforceNotFound,
+    SalesforceUnknownPicklistValue,
 )
-from apps.integrations.salesforce.field_map import (
-    FieldMap,
-    get_field_map,
-    parse_salesforce_datetime,
-    salesforce_datetime,
-)
-from apps.integrations.salesforce.gateway import (
-    CompositeSubrequest,
-    SalesforceGateway,
-    get_gateway,
-    is_salesforce_id,
-    soql_literal,
-)
+from apps.integrations.salesforce.field_map import get_field_map
+from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
+from apps.integrations.salesforce.records import SalesforceOrder, SalesforceOrderItem
 from apps.integrations.whmcs.client import WhmcsClient, get_whmcs_client
 from apps.integrations.whmcs.exceptions import WhmcsError
 from apps.integrations.whmcs.types import OrderLine, WhmcsOrderRecord
@@ -85,7 +76,6 @@ ADD_ORDER_SETTLE_MARGIN = timedelta(seconds=5)
 RESUME_GRACE = timedelta(minutes=2)
 """A queued run this much past its due time is re-queued by :func:`fulfillment_runs_resume_due`."""
 MAX_IDEMPOTENCY_KEYS = 50
-SALESFORCE_ERROR_MESSAGE_LENGTH = 255
 WHMCS_ORDER_NOTE = "SonixNet portal fulfillment of Salesforce Order"
 """Tags the WHMCS order (its notes) so an attempt whose AddOrder result was lost can find it."""
 
@@ -191,14 +181,14 @@ def fulfillment_request(
         run.finished_at = None
         _log(run, "requested", "queued", idempotency_key=key, new=created)
         run.save()
-        transaction.on_commit(partial(fulfillment_enqueue, run.pk))
+        transaction.on_commit(partial(fulfillment_enqueue, run_id=run.pk))
     logger.info(
         "Fulfillment of Order %s queued (request %s)", order_id, key, extra={**extra, "run_id": run.pk}
     )
     return run
 
 
-def fulfillment_enqueue(run_id: int) -> None:
+def fulfillment_enqueue(*, run_id: int) -> None:
     """Queue ``checkout.fulfill_order``; a broker hiccup is left to :func:`fulfillment_runs_resume_due`."""
     from apps.checkout.tasks import fulfill_order_task
 
@@ -219,7 +209,7 @@ def fulfillment_runs_resume_due(*, now: datetime | None = None, limit: int = 100
         FulfillmentRun.objects.filter(due).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
     )
     for run_id in run_ids:
-        fulfillment_enqueue(run_id)
+        fulfillment_enqueue(run_id=run_id)
     return run_ids
 
 
@@ -318,34 +308,30 @@ def _claim(run_id: int, claimant: str) -> FulfillmentRun | None:
 
 def _load(run: FulfillmentRun, gateway: SalesforceGateway) -> list[_Line]:
     """Read the Order and its items from Salesforce and mirror them; returns the order lines."""
-    fm = get_field_map()
-    order_record, item_records = _query_order(gateway, fm, run.salesforce_order_id)
     try:
-        values = fm.from_record("Order", order_record)
-        items = [(record["Id"], fm.from_record("OrderItem", record)) for record in item_records]
-    except ValueError as exc:
-        raise FulfillmentError("UNKNOWN_PICKLIST_VALUE", str(exc)) from exc
+        salesforce_order = gateway.order_with_items(run.salesforce_order_id)
+    except SalesforceNotFound as exc:
+        raise FulfillmentError("ORDER_NOT_FOUND", exc.message) from exc
+    except SalesforceUnknownPicklistValue as exc:
+        raise FulfillmentError("UNKNOWN_PICKLIST_VALUE", exc.message) from exc
 
-    if values.get("status") == OrderStatus.CANCELLED:
+    if salesforce_order.status == OrderStatus.CANCELLED:
         raise FulfillmentError("ORDER_CANCELLED", "The Order is cancelled in Salesforce.")
-    account_id = str(values.get("account_id") or "")
+    account_id = salesforce_order.account_id
     mapping = IdMapping.objects.filter(salesforce_account_id=account_id).first()
     if mapping is None:
         raise FulfillmentError("NO_PORTAL_CUSTOMER", f"Account {account_id} has no portal customer.")
     if mapping.whmcs_client_id is None:
         raise FulfillmentError("NO_WHMCS_CLIENT", f"Account {account_id} has no WHMCS client.")
-    lines = _lines(items)
+    lines = _lines(salesforce_order.items)
 
     now = timezone.now()
-    opportunity_sf_id = str(values.get("opportunity_id") or "")
     with transaction.atomic():
-        order = _mirror_order(
-            run, values, lines, user_id=mapping.user_id, opportunity_sf_id=opportunity_sf_id
-        )
+        order = _mirror_order(run, salesforce_order, lines, user_id=mapping.user_id)
         run.order = order
         run.user_id = mapping.user_id
         run.salesforce_account_id = account_id
-        run.salesforce_opportunity_id = opportunity_sf_id
+        run.salesforce_opportunity_id = salesforce_order.opportunity_id
         run.whmcs_client_id = mapping.whmcs_client_id
         run.loaded_at = now
         if run.approved_notified_at is None:
@@ -379,59 +365,20 @@ def _load(run: FulfillmentRun, gateway: SalesforceGateway) -> list[_Line]:
     return lines
 
 
-def _query_order(
-    gateway: SalesforceGateway, fm: FieldMap, order_id: str
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The Order (an sObject read) and its OrderItems (a query), in ONE Composite call."""
-    if not is_salesforce_id(order_id):
-        raise FulfillmentError("ORDER_NOT_FOUND", f"{order_id!r} is not a Salesforce record id.")
-    order_fields = ",".join(sorted({"Id", *fm.attributes("Order").values()}))
-    item_fields = ", ".join(sorted({"Id", *fm.attributes("OrderItem").values()}))
-    items_soql = (
-        f"SELECT {item_fields} FROM OrderItem"  # noqa: S608 (SOQL; names from the field map)
-        f" WHERE {fm.field('OrderItem', 'order_id')} = {soql_literal(order_id)} ORDER BY Id"
-    )
-    result = gateway.composite(
-        [
-            CompositeSubrequest("GET", f"sobjects/Order/{order_id}?fields={order_fields}", "order"),
-            CompositeSubrequest.query(items_soql, "items"),
-        ],
-        all_or_none=False,
-    )
-    bodies: dict[str, dict[str, Any]] = {}
-    for reference in ("order", "items"):
-        response = result[reference]
-        if reference == "order" and response.status_code == 404:
-            raise FulfillmentError("ORDER_NOT_FOUND", f"Salesforce has no Order {order_id}.")
-        if not response.ok:
-            raise error_for_response(
-                response.status_code,
-                SalesforceErrorDetail.list_from_json(response.body),
-                context=f"composite GET {reference}",
-            )
-        bodies[reference] = response.body if isinstance(response.body, dict) else {}
-    items = [_without_attributes(row) for row in bodies["items"].get("records", [])]
-    return _without_attributes(bodies["order"]), items
-
-
-def _without_attributes(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in record.items() if key != "attributes"}
-
-
-def _lines(items: list[tuple[str, dict[str, Any]]]) -> list[_Line]:
+def _lines(items: Sequence[SalesforceOrderItem]) -> list[_Line]:
     if not items:
         raise FulfillmentError("ORDER_HAS_NO_ITEMS", "The Order has no products.")
-    product_ids = {str(values.get("product_id") or "") for _, values in items}
     products = {
-        product.salesforce_id: product for product in Product.objects.filter(salesforce_id__in=product_ids)
+        product.salesforce_id: product
+        for product in Product.objects.filter(salesforce_id__in={item.product_id for item in items})
     }
     lines = []
-    for item_id, values in items:
-        product = products.get(str(values.get("product_id") or ""))
+    for item in items:
+        product = products.get(item.product_id)
         if product is None:
             raise FulfillmentError(
                 "PRODUCT_NOT_IN_CATALOG",
-                f"Product2 {values.get('product_id')} is not in the portal catalog; sync the catalog and retry.",
+                f"Product2 {item.product_id} is not in the portal catalog; sync the catalog and retry.",
             )
         if product.whmcs_product_id is None:
             raise FulfillmentError(
@@ -444,17 +391,17 @@ def _lines(items: list[tuple[str, dict[str, Any]]]) -> list[_Line]:
             )
         lines.append(
             _Line(
-                salesforce_id=item_id,
+                salesforce_id=item.id,
                 product=product,
-                quantity=max(int(Decimal(str(values.get("quantity") or 1))), 1),
-                unit_price=Decimal(str(values.get("unit_price") or product.price)),
+                quantity=max(int(item.quantity or 1), 1),
+                unit_price=item.unit_price or product.price,
             )
         )
     return lines
 
 
 def _mirror_order(
-    run: FulfillmentRun, values: dict[str, Any], lines: list[_Line], *, user_id: int, opportunity_sf_id: str
+    run: FulfillmentRun, salesforce_order: SalesforceOrder, lines: list[_Line], *, user_id: int
 ) -> Order:
     """Upsert the portal's Order and OrderItems from the Salesforce records (Salesforce wins)."""
     order = Order.objects.select_for_update().filter(salesforce_id=run.salesforce_order_id).first()
@@ -466,19 +413,20 @@ def _mirror_order(
             idempotency_key=f"salesforce:{run.salesforce_order_id}",
             product_type=(plans or [lines[0].product])[0].product_type,
         )
-    if opportunity_sf_id:
+    if salesforce_order.opportunity_id:
         order.opportunity = (
-            Opportunity.objects.filter(salesforce_id=opportunity_sf_id).first() or order.opportunity
+            Opportunity.objects.filter(salesforce_id=salesforce_order.opportunity_id).first()
+            or order.opportunity
         )
-    order.order_number = str(values.get("order_number") or order.order_number)
-    order.status = values.get("status") or order.status or OrderStatus.APPROVED
+    order.order_number = salesforce_order.order_number or order.order_number
+    order.status = salesforce_order.status or order.status or OrderStatus.APPROVED
     order.activation_status = ActivationStatus.ACTIVATING
     order.activation_error_code = ""
     order.activation_error_message = ""
     order.activation_error_at = None
-    order.effective_date = _date(values.get("effective_date")) or order.effective_date or timezone.localdate()
+    order.effective_date = salesforce_order.effective_date or order.effective_date or timezone.localdate()
     order.total_amount = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
-    order.salesforce_modified_at = parse_salesforce_datetime(values.get("modified_at"))
+    order.salesforce_modified_at = salesforce_order.modified_at
     order.synced_at = timezone.now()
     order.save()
     dashboard_cache_invalidate(order.user_id)
@@ -655,7 +603,6 @@ def _record_accepted(run: FulfillmentRun, *, already: bool) -> None:
 
 def _complete(run: FulfillmentRun) -> None:
     """Activated: the portal rows, ONE Salesforce Composite (outbox), the notification."""
-    fm = get_field_map()
     now = timezone.now()
     with transaction.atomic():
         order = Order.objects.select_for_update().get(salesforce_id=run.salesforce_order_id)
@@ -678,22 +625,10 @@ def _complete(run: FulfillmentRun) -> None:
         )
 
         if run.salesforce_updated_at is None:
+            assert run.whmcs_order_id is not None
             subrequests = [
-                CompositeSubrequest.update(
-                    "Order",
-                    run.salesforce_order_id,
-                    "order",
-                    fm.record(
-                        "Order",
-                        {
-                            "status": OrderStatus.ACTIVATED,
-                            "activation_status": ActivationStatus.ACTIVATED,
-                            "whmcs_order_id": str(run.whmcs_order_id),
-                            "activation_error_code": None,
-                            "activation_error_message": None,
-                            "activation_error_at": None,
-                        },
-                    ),
+                order_activated_subrequest(
+                    salesforce_order_id=run.salesforce_order_id, whmcs_order_id=run.whmcs_order_id
                 )
             ]
             if opportunity_update is not None:
@@ -741,7 +676,6 @@ def _complete(run: FulfillmentRun) -> None:
 
 def _fail(run: FulfillmentRun, step: str, code: str, message: str) -> None:
     """Failed: error code, message and time on the run, the portal Order and (outbox) Salesforce."""
-    fm = get_field_map()
     now = timezone.now()
     with transaction.atomic():
         run.status = FulfillmentRun.Status.FAILED
@@ -776,19 +710,11 @@ def _fail(run: FulfillmentRun, step: str, code: str, message: str) -> None:
                 operation="order.fulfillment.failed",
                 record_key=_record_key(run),
                 subrequests=[
-                    CompositeSubrequest.update(
-                        "Order",
-                        run.salesforce_order_id,
-                        "order",
-                        fm.record(
-                            "Order",
-                            {
-                                "activation_status": ActivationStatus.FAILED,
-                                "activation_error_code": code,
-                                "activation_error_message": message[:SALESFORCE_ERROR_MESSAGE_LENGTH],
-                                "activation_error_at": salesforce_datetime(now),
-                            },
-                        ),
+                    order_activation_failed_subrequest(
+                        salesforce_order_id=run.salesforce_order_id,
+                        error_code=code,
+                        error_message=message,
+                        failed_at=now,
                     )
                 ],
             )
@@ -882,15 +808,6 @@ def _plan_name(order: Order) -> str:
     items = list(order.items.select_related("product"))
     plans = [item.product.name for item in items if item.product.item_class == ItemClass.PLAN]
     return (plans or [item.product.name for item in items] or [""])[0]
-
-
-def _date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
 
 
 def _event_object(topic: str) -> str:

@@ -34,15 +34,13 @@ from apps.accounts.selectors import customer_account_id, decision_account_id
 from apps.billing.selectors import whmcs_service_has_active
 from apps.catalog.models import ItemClass, Product, ProductType
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
-from apps.checkout.selectors import order_prerequisites
-from apps.integrations.outbox import (
-    WriteBack,
-    account_record_key,
-    outbox_enqueue_salesforce,
-    salesforce_id_or_ref,
+from apps.checkout.salesforce import (
+    order_create_subrequest,
+    order_item_create_subrequest,
+    order_status_update_subrequest,
 )
-from apps.integrations.salesforce.field_map import get_field_map
-from apps.integrations.salesforce.gateway import CompositeSubrequest
+from apps.checkout.selectors import order_prerequisites
+from apps.integrations.outbox import WriteBack, account_record_key, outbox_enqueue_salesforce
 from apps.opportunities.services import (
     TOKYO,
     clock_now,
@@ -209,42 +207,14 @@ def _place(
         ]
     )
 
-    field_map = get_field_map()
     subrequests = [
         match.subrequest,
-        CompositeSubrequest.create(
-            "Order",
-            "order",
-            field_map.record(
-                "Order",
-                {
-                    "account_id": account_id,
-                    "opportunity_id": match.order_reference,
-                    "status": order.status,
-                    "effective_date": today.isoformat(),
-                    "activation_status": order.activation_status,
-                },
-            ),
-        ),
+        order_create_subrequest(order, account_id=account_id, opportunity_id=match.order_reference),
     ]
     write_backs = [*match.write_backs, WriteBack("order", ORDER_MODEL, order.pk)]
     for index, item in enumerate(items):
         reference = f"item{index}"
-        subrequests.append(
-            CompositeSubrequest.create(
-                "OrderItem",
-                reference,
-                field_map.record(
-                    "OrderItem",
-                    {
-                        "order_id": "@{order.id}",
-                        "product_id": item.product.salesforce_id,
-                        "quantity": item.quantity,
-                        "unit_price": float(item.unit_price),
-                    },
-                ),
-            )
-        )
+        subrequests.append(order_item_create_subrequest(item, reference_id=reference))
         write_backs.append(WriteBack(reference, ORDER_ITEM_MODEL, item.pk))
     outbox_enqueue_salesforce(
         operation="order.place",
@@ -347,14 +317,7 @@ def order_approve(*, order_id: int) -> Transition:
         entry = outbox_enqueue_salesforce(
             operation="console.order.approve",
             record_key=account_record_key(decision_account_id(user_id=order.user_id)),
-            subrequests=[
-                CompositeSubrequest.update(
-                    "Order",
-                    salesforce_id_or_ref(order),
-                    "order",
-                    get_field_map().record("Order", {"status": OrderStatus.APPROVED}),
-                )
-            ],
+            subrequests=[order_status_update_subrequest(order)],
         )
         return Transition(
             user_id=order.user_id, before=before, after=field_values(order, ("status",)), outbox_entry=entry

@@ -72,12 +72,12 @@ def notification_create(
     request = NotificationRequest(
         user_id=user_id, type=type, source=source, source_id=source_id, context=context or {}
     )
-    return notifications_create([request], now=now)[0]
+    return notifications_create(requests=[request], now=now)[0]
 
 
 def notifications_create(
-    requests: Sequence[NotificationRequest],
     *,
+    requests: Sequence[NotificationRequest],
     now: datetime | None = None,
     dedupe_window: timedelta | None = None,
 ) -> list[Notification | None]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -39,7 +38,6 @@ from apps.integrations.outbox import (
     outbox_enqueue_salesforce,
     salesforce_id_or_ref,
 )
-from apps.integrations.salesforce.field_map import get_field_map, salesforce_datetime
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
@@ -57,7 +55,13 @@ from apps.opportunities.models import (
     OpportunitySource,
     OpportunityStage,
 )
-from apps.opportunities.salesforce import case_create_subrequest
+from apps.opportunities.salesforce import (
+    case_create_subrequest,
+    case_status_update_subrequest,
+    opportunity_activated_subrequest,
+    opportunity_create_subrequest,
+    opportunity_update_subrequest,
+)
 from apps.opportunities.selectors import cancellation_scheduled_at, cancellation_whmcs_service
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition, field_values
@@ -156,7 +160,6 @@ def opportunity_match_for_order(
     caller commits) so two concurrent orders cannot both create an Opportunity.
     """
     customer_lock(user=user)
-    field_map = get_field_map()
     opportunity: Opportunity | None
     if opportunity_id is not None:
         opportunity = (
@@ -183,12 +186,7 @@ def opportunity_match_for_order(
         return OrderOpportunity(
             opportunity=opportunity,
             created=False,
-            subrequest=CompositeSubrequest.update(
-                "Opportunity",
-                salesforce_id_or_ref(opportunity),
-                reference_id,
-                field_map.record("Opportunity", {"stage": OpportunityStage.POST_PROCESSING}),
-            ),
+            subrequest=opportunity_update_subrequest(opportunity, "stage", reference_id=reference_id),
             order_reference=salesforce_id_or_ref(opportunity),
             write_backs=(),
         )
@@ -201,39 +199,65 @@ def opportunity_match_for_order(
             _("An order for this service is already being processed. Please wait until it is complete."),
             code="order_in_progress",
         )
+    opportunity = _opportunity_open(
+        user=user, product_type=product_type, stage=OpportunityStage.POST_PROCESSING, close_date=today
+    )
+    return OrderOpportunity(
+        opportunity=opportunity,
+        created=True,
+        subrequest=opportunity_create_subrequest(
+            opportunity, account_id=account_id, reference_id=reference_id
+        ),
+        order_reference=f"@{{{reference_id}.id}}",
+        write_backs=(WriteBack(reference_id, OPPORTUNITY_MODEL, opportunity.pk),),
+    )
+
+
+@dataclass(frozen=True)
+class OpenedOpportunity:
+    """A new Opportunity, the Composite step creating it in Salesforce and the write-back of the
+    ID Salesforce gives it."""
+
+    opportunity: Opportunity
+    subrequest: CompositeSubrequest
+    write_back: WriteBack
+
+
+def sim_opportunity_open_for_registration(
+    *, user: User, account_id: str, today: date, reference_id: str = "opportunity"
+) -> OpenedOpportunity:
+    """A customer registering at a SIM checkout gets their SIM Opportunity at once, in
+    Introduction; the order they place next finds it (SIM: "open or new") and moves it on.
+
+    Call inside the registration's transaction, whose outbox entry carries ``subrequest``.
+    """
+    opportunity = _opportunity_open(
+        user=user, product_type=ProductType.SIM, stage=OpportunityStage.INTRODUCTION, close_date=today
+    )
+    return OpenedOpportunity(
+        opportunity=opportunity,
+        subrequest=opportunity_create_subrequest(
+            opportunity, account_id=account_id, reference_id=reference_id
+        ),
+        write_back=WriteBack(reference_id, OPPORTUNITY_MODEL, opportunity.pk),
+    )
+
+
+def _opportunity_open(*, user: User, product_type: str, stage: str, close_date: date) -> Opportunity:
+    """A new Opportunity for the customer's order of ``product_type``, named for the agents."""
     name = f"{user.last_name} {user.first_name}".strip() or user.email
     opportunity = Opportunity(
         user=user,
         name=f"{name} - {PRODUCT_TYPE_NAMES[product_type]}"[:255],
         product_type=product_type,
-        stage=OpportunityStage.POST_PROCESSING,
+        stage=stage,
         commodity_type=COMMODITY_TYPES[product_type],
         source=OpportunitySource.ORDER_PLACEMENT,
-        close_date=today,
+        close_date=close_date,
     )
     opportunity.full_clean(exclude=["user"], validate_constraints=False)
     opportunity.save(force_insert=True)
-    return OrderOpportunity(
-        opportunity=opportunity,
-        created=True,
-        subrequest=CompositeSubrequest.create(
-            "Opportunity",
-            reference_id,
-            field_map.record(
-                "Opportunity",
-                {
-                    "account_id": account_id,
-                    "name": opportunity.name,
-                    "stage": opportunity.stage,
-                    "commodity_type": opportunity.commodity_type,
-                    "source": opportunity.source,
-                    "close_date": today.isoformat(),
-                },
-            ),
-        ),
-        order_reference=f"@{{{reference_id}.id}}",
-        write_backs=(WriteBack(reference_id, OPPORTUNITY_MODEL, opportunity.pk),),
-    )
+    return opportunity
 
 
 # --- Cancellation ---------------------------------------------------------------------------
@@ -359,24 +383,12 @@ def subscription_cancellation_request(
         case.full_clean(exclude=["user", "opportunity"])
         case.save(force_insert=True)
 
-        field_map = get_field_map()
-        opportunity_fields: dict[str, Any] = {"stage": opportunity.stage}
-        for attribute in changed:
-            value = getattr(opportunity, attribute)
-            opportunity_fields[attribute] = (
-                salesforce_datetime(value) if isinstance(value, datetime) else value
-            )
         outbox_enqueue_salesforce(
             operation="opportunity.cancellation_request",
             record_key=account_record_key(account_id),
             subrequests=[
                 case_create_subrequest(case, account_id=account_id, opportunity=opportunity),
-                CompositeSubrequest.update(
-                    "Opportunity",
-                    salesforce_id_or_ref(opportunity),
-                    "opportunity",
-                    field_map.record("Opportunity", opportunity_fields),
-                ),
+                opportunity_update_subrequest(opportunity, "stage", *changed),
             ],
             write_backs=[WriteBack("case", CASE_MODEL, case.pk)],
         )
@@ -455,21 +467,12 @@ def _cancelling_opportunity(opportunity_id: int) -> Opportunity:
     return opportunity
 
 
-def _opportunity_update_enqueue(
-    *, opportunity: Opportunity, operation: str, fields: dict[str, Any]
-) -> OutboxEntry:
-    """ONE Salesforce call updating the Opportunity (or the one an earlier entry still creates)."""
+def _opportunity_update_enqueue(*, opportunity: Opportunity, operation: str, attribute: str) -> OutboxEntry:
+    """ONE Salesforce call sending the row's ``attribute`` to its Opportunity."""
     return outbox_enqueue_salesforce(
         operation=operation,
         record_key=account_record_key(decision_account_id(user_id=opportunity.user_id)),
-        subrequests=[
-            CompositeSubrequest.update(
-                "Opportunity",
-                salesforce_id_or_ref(opportunity),
-                "opportunity",
-                get_field_map().record("Opportunity", fields),
-            )
-        ],
+        subrequests=[opportunity_update_subrequest(opportunity, attribute)],
     )
 
 
@@ -492,7 +495,7 @@ def cancellation_line_return_update(*, opportunity_id: int, line_return_status: 
         entry = _opportunity_update_enqueue(
             opportunity=opportunity,
             operation="console.cancellation.line_return",
-            fields={"line_return_status": line_return_status},
+            attribute="line_return_status",
         )
         return Transition(
             user_id=opportunity.user_id,
@@ -518,7 +521,7 @@ def cancellation_complete(*, opportunity_id: int, now: datetime | None = None) -
         entry = _opportunity_update_enqueue(
             opportunity=opportunity,
             operation="console.cancellation.complete",
-            fields={"stage": OpportunityStage.CANCELLED},
+            attribute="stage",
         )
         service = cancellation_whmcs_service(opportunity=opportunity)
         notification_create(
@@ -557,17 +560,33 @@ def opportunity_activate(
         salesforce_id = salesforce_id or opportunity.salesforce_id or ""
     if not salesforce_id:
         return None
-    return CompositeSubrequest.update(
-        "Opportunity",
-        salesforce_id,
-        "opportunity",
-        get_field_map().record(
-            "Opportunity", {"stage": OpportunityStage.ACTIVE, "whmcs_service_id": whmcs_service_id}
-        ),
+    return opportunity_activated_subrequest(salesforce_id=salesforce_id, whmcs_service_id=whmcs_service_id)
+
+
+# --- Cases ----------------------------------------------------------------------------------
+
+ELIGIBILITY_CASE_SUBJECT = "Internet availability check request (Portal)"
+"""The agents' queue in Salesforce filters on this exact subject."""
+
+
+def eligibility_case_open(*, user_id: int, description: str) -> Case:
+    """Open the Case on which an agent checks internet availability (New, origin Portal).
+
+    Call inside the eligibility request's transaction, whose outbox entry creates it in
+    Salesforce (``salesforce.case_create_subrequest``).
+    """
+    case = Case(
+        user_id=user_id,
+        type=CaseType.ELIGIBILITY_CHECK,
+        subject=ELIGIBILITY_CASE_SUBJECT,
+        description=description,
+        status=CaseStatus.NEW,
+        origin=CaseOrigin.PORTAL,
+        priority=CasePriority.MEDIUM,
     )
-
-
-# --- Case status ----------------------------------------------------------------------------
+    case.full_clean(exclude=["user", "opportunity", "salesforce_id"])
+    case.save()
+    return case
 
 
 def case_status_change(
@@ -588,6 +607,4 @@ def case_status_change(
         record_id = salesforce_id_or_ref(case)
     if not record_id:
         return None
-    return CompositeSubrequest.update(
-        "Case", record_id, "case", get_field_map().record("Case", {"status": status})
-    )
+    return case_status_update_subrequest(record_id, status)

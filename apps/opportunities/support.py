@@ -46,10 +46,7 @@ from apps.integrations.outbox import (
     WriteBack,
     account_record_key,
     outbox_enqueue_salesforce,
-    salesforce_id_or_ref,
 )
-from apps.integrations.salesforce.field_map import FieldMap, get_field_map
-from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.opportunities.models import (
     Case,
     CaseComment,
@@ -59,7 +56,7 @@ from apps.opportunities.models import (
     CaseType,
     Opportunity,
 )
-from apps.opportunities.salesforce import case_create_subrequest
+from apps.opportunities.salesforce import case_comment_create_subrequest, case_create_subrequest
 from apps.opportunities.services import case_status_change
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition, field_values
@@ -211,8 +208,12 @@ def case_state(case: Case) -> str:
 
 
 def support_case_list(*, user: User) -> QuerySet[Case]:
-    """The customer's visible Cases, newest first."""
-    return Case.objects.filter(customer_visible_case_q(), user=user).order_by("-created_at", "-pk")
+    """The customer's visible Cases, newest first, with their Opportunity."""
+    return (
+        Case.objects.filter(customer_visible_case_q(), user=user)
+        .select_related("opportunity")
+        .order_by("-created_at", "-pk")
+    )
 
 
 def support_case_get(*, user: User, case_id: int) -> Case | None:
@@ -220,7 +221,6 @@ def support_case_get(*, user: User, case_id: int) -> Case | None:
     public = CaseComment.objects.filter(is_public=True).order_by("created_at", "pk")
     return (
         support_case_list(user=user)
-        .select_related("opportunity")
         .prefetch_related(Prefetch("comments", queryset=public, to_attr="public_comments"))
         .filter(pk=case_id)
         .first()
@@ -299,23 +299,6 @@ def support_case_view(*, user: User, case: Case) -> SupportCaseView:
 # --- Writes ---------------------------------------------------------------------------------
 
 
-def case_comment_subrequest(*, case: Case, comment: CaseComment, field_map: FieldMap) -> CompositeSubrequest:
-    """Create the CaseComment, published (the customer sees it), on the Case or on the Case an
-    earlier outbox entry is still creating."""
-    return CompositeSubrequest.create(
-        "CaseComment",
-        "comment",
-        field_map.record(
-            "CaseComment",
-            {
-                "parent_id": salesforce_id_or_ref(case),
-                "body": comment.body,
-                "is_published": comment.is_public,
-            },
-        ),
-    )
-
-
 def support_case_create(
     *,
     user: User,
@@ -378,7 +361,6 @@ def support_case_comment_add(*, user: User, case_id: int, body: str) -> CaseComm
     body = body.strip()
     if not body:
         raise ValidationError({"body": [gettext("Write a comment.")]})
-    field_map = get_field_map()
     with transaction.atomic():
         case = (
             Case.objects.select_for_update().filter(customer_visible_case_q(), user=user, pk=case_id).first()
@@ -409,7 +391,7 @@ def support_case_comment_add(*, user: User, case_id: int, body: str) -> CaseComm
         outbox_enqueue_salesforce(
             operation="support.comment_add",
             record_key=account_record_key(account_id),
-            subrequests=[case_comment_subrequest(case=case, comment=comment, field_map=field_map)],
+            subrequests=[case_comment_create_subrequest(case=case, comment=comment)],
             write_backs=[WriteBack("comment", COMMENT_MODEL, comment.pk)],
         )
     comment.refresh_from_db()
@@ -435,7 +417,6 @@ def support_case_reply(*, agent: User, case_id: int, body: str, status: str = ""
         )
     if status and status not in SUPPORT_REPLY_STATUSES:
         raise ApplicationError(gettext("Choose a valid status."), code="invalid_status")
-    field_map = get_field_map()
     with transaction.atomic():
         case = Case.objects.select_for_update().filter(support_ticket_q(), pk=case_id).first()
         if case is None:
@@ -450,7 +431,7 @@ def support_case_reply(*, agent: User, case_id: int, body: str, status: str = ""
             author_name=agent.get_short_name(),
             from_agent=True,
         )
-        subrequests = [case_comment_subrequest(case=case, comment=comment, field_map=field_map)]
+        subrequests = [case_comment_create_subrequest(case=case, comment=comment)]
         status_update = (
             case_status_change(case=case, status=status) if status and status != case.status else None
         )

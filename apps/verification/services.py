@@ -13,7 +13,6 @@ Salesforce comes back through the Account's platform event
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Sequence
 from datetime import datetime
 from typing import IO
@@ -35,30 +34,21 @@ from apps.accounts.services import (
     customer_id_verification_submit,
 )
 from apps.accounts.status_notifications import account_status_notify
-from apps.integrations.outbox import (
-    WriteBack,
-    account_record_key,
-    outbox_enqueue_salesforce,
-    portal_file_base64,
-)
-from apps.integrations.salesforce.field_map import get_field_map
-from apps.integrations.salesforce.gateway import CompositeSubrequest
-from apps.opportunities.models import Case, CaseOrigin, CasePriority, CaseStatus, CaseType
+from apps.integrations.outbox import WriteBack, account_record_key, outbox_enqueue_salesforce
 from apps.opportunities.salesforce import case_create_subrequest
+from apps.opportunities.services import eligibility_case_open
 from apps.verification.models import (
     EligibilityRequest,
     RejectionReason,
     ResidenceCardStatusChange,
     ResidenceCardSubmission,
 )
+from apps.verification.salesforce import residence_card_upload_subrequest
 from apps.verification.selectors import residence_card_latest_submission_id
 from apps.verification.uploads import residence_card_inspect
 from portal.exceptions import ApplicationError, ConflictError
 from portal.storage import private_storage
 from portal.transitions import Transition, field_values
-
-ELIGIBILITY_CASE_SUBJECT = "Internet availability check request (Portal)"
-"""The agents' queue in Salesforce filters on this exact subject."""
 
 
 def _customer(user_id: int, *, lock: bool) -> tuple[CustomerProfile, str]:
@@ -116,9 +106,10 @@ def eligibility_request_create(
     """Ask an agent to check internet availability at an address.
 
     Refused while a check is pending; allowed again after a result (a customer who moves checks
-    the new address). Marks the profile mirror pending (``customer_eligibility_request``),
-    creates the Case and the request, and enqueues ONE Salesforce call: create the Case and point
-    the Account at it (``Internet_Eligibility_Case_Id__c = @{case.id}``).
+    the new address). Marks the profile mirror pending (``customer_eligibility_request``), opens
+    the Case (``eligibility_case_open``, the Case's owner), records the request, and enqueues ONE
+    Salesforce call: create the Case and point the Account at it
+    (``Internet_Eligibility_Case_Id__c = @{case.id}``).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -136,17 +127,7 @@ def eligibility_request_create(
             housing_type=housing_type,
             notes=notes,
         )
-        case = Case(
-            user_id=user_id,
-            type=CaseType.ELIGIBILITY_CHECK,
-            subject=ELIGIBILITY_CASE_SUBJECT,
-            description=_eligibility_case_description(request),
-            status=CaseStatus.NEW,
-            origin=CaseOrigin.PORTAL,
-            priority=CasePriority.MEDIUM,
-        )
-        case.full_clean(exclude=["user", "opportunity", "salesforce_id"])
-        case.save()
+        case = eligibility_case_open(user_id=user_id, description=_eligibility_case_description(request))
         request.case = case
         request.full_clean(exclude=["user", "case"])
         request.save()
@@ -187,7 +168,6 @@ def residence_card_submit(
     # An early answer before reading the file; checked again under the lock.
     customer_id_verification_refuse_if_open(profile)
     inspected = residence_card_inspect(uploaded_file, max_bytes=settings.RESIDENCE_CARD_MAX_BYTES)
-    field_map = get_field_map()
     stored_name = ""
     try:
         with transaction.atomic():
@@ -213,25 +193,12 @@ def residence_card_submit(
                 note="Uploaded by the customer in the portal.",
             )
 
-            file_name = posixpath.basename(stored_name)
             outbox_enqueue_salesforce(
                 operation="verification.residence_card",
                 record_key=account_record_key(account_id),
                 subrequests=[
-                    CompositeSubrequest.create(
-                        "ContentVersion",
-                        "document",
-                        field_map.record(
-                            "ContentVersion",
-                            {
-                                "title": f"Residence card {timezone.localdate(now).isoformat()}",
-                                "path": file_name,
-                                "data": portal_file_base64(
-                                    "verification.ResidenceCardSubmission", submission.pk, "file"
-                                ),
-                                "linked_record_id": account_id,
-                            },
-                        ),
+                    residence_card_upload_subrequest(
+                        submission, account_id=account_id, uploaded_on=timezone.localdate(now)
                     ),
                     account_update,
                 ],
@@ -251,7 +218,7 @@ def residence_card_submit(
     return submission
 
 
-def residence_card_record_salesforce_decisions(decisions: Sequence[tuple[int, str, str]]) -> list[bool]:
+def residence_card_record_salesforce_decisions(*, decisions: Sequence[tuple[int, str, str]]) -> list[bool]:
     """Close the submissions under review whose decision was made in Salesforce itself.
 
     The console records its own decisions on the submission; an agent working in Salesforce

@@ -11,7 +11,8 @@ import pytest
 
 from apps.accounts.models import User
 from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
-from apps.billing.services import SyncResult, mapped_billing_user_ids, sync_customer_billing
+from apps.billing.selectors import whmcs_client_user_ids
+from apps.billing.services import SyncResult, sync_customer_billing
 from apps.billing.tasks import sync_all_customers_billing_task, sync_customer_billing_task
 from apps.catalog.models import ProductType
 from apps.integrations.whmcs.client import WhmcsClient
@@ -228,7 +229,7 @@ def test_sync_all_fans_out_per_mapped_user(
     outcome = sync_all_customers_billing_task.apply()
 
     # then one sync ran per mapped user
-    assert mapped_billing_user_ids() == [customer.pk, second.pk]
+    assert whmcs_client_user_ids() == [customer.pk, second.pk]
     assert outcome.result == 2
     assert WhmcsService.objects.filter(user=customer).count() == 2
     assert WhmcsService.objects.filter(user=second).count() == 0

@@ -138,6 +138,13 @@ class SalesforceDuplicate(SalesforceError):
     default_error_code = "DUPLICATE_VALUE"
 
 
+class SalesforceUnknownPicklistValue(SalesforceError):
+    """A record holds a picklist value the field map does not know: the org has a new value, and
+    reading the record again cannot help until ``SF_FIELD_MAP_OVERRIDES`` (or the map) has it."""
+
+    default_error_code = "UNKNOWN_PICKLIST_VALUE"
+
+
 class SalesforceUnavailable(SalesforceError):
     """Timeouts, connection failures and 5xx: Salesforce may well answer later."""
 

@@ -7,7 +7,10 @@ It wraps ``simple_salesforce.Salesforce`` in "direct" mode (session id + instanc
 * one transparent re-login and retry when the session expired;
 * a timeout on every request, TLS verification against ``CA_BUNDLE`` (the emulator's CA);
 * API-usage accounting: ``api_usage`` from ``Sforce-Limit-Info`` and call counters, so tests
-  and benchmarks can assert that one customer action costs one Salesforce API call.
+  and benchmarks can assert that one customer action costs one Salesforce API call;
+* typed reads for the domain apps (``order_with_items``, ``find_account_by_customer_number``,
+  ``find_contact``) that return the frozen records of ``records``, so the wire format, the field
+  names and the mapping of Salesforce's errors stay here.
 
 REST reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/
 """
@@ -39,11 +42,14 @@ from .exceptions import (
     SalesforceCompositeError,
     SalesforceError,
     SalesforceErrorDetail,
+    SalesforceNotFound,
     SalesforceOutcomeUnknown,
     SalesforceUnavailable,
+    SalesforceUnknownPicklistValue,
     error_for_response,
 )
-from .field_map import get_field_map
+from .field_map import FieldMap, get_field_map
+from .records import SalesforceAccount, SalesforceContact, SalesforceOrder, SalesforceOrderItem
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +130,15 @@ class CompositeSubrequest:
         if isinstance(record_id, str):
             return cls("PATCH", url + record_id, reference_id, dict(fields))
         return cls("PATCH", url, reference_id, dict(fields), deferred_record_id=record_id)
+
+    @classmethod
+    def read(
+        cls, sobject: str, record_id: str, reference_id: str, fields: Sequence[str]
+    ) -> CompositeSubrequest:
+        names = ",".join(_checked_name(name) for name in fields)
+        return cls(
+            "GET", f"sobjects/{_checked_name(sobject)}/{_checked_id(record_id)}?fields={names}", reference_id
+        )
 
     @classmethod
     def query(cls, soql: str, reference_id: str) -> CompositeSubrequest:
@@ -313,14 +328,6 @@ def _never_connected(exc: BaseException) -> bool:
         )
         pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
     return False
-
-
-@dataclass(frozen=True)
-class RegisteredAccount:
-    """An Account registration created, and its Contact ("" when the Account has none)."""
-
-    account_id: str
-    contact_id: str
 
 
 class SalesforceGateway:
@@ -564,31 +571,82 @@ class SalesforceGateway:
             raise error
         return results
 
-    # --- registration lookups -------------------------------------------------------------------
+    # --- typed operations -----------------------------------------------------------------------
+    # Each reads the fields its record declares (``ATTRIBUTES``), named through the field map, and
+    # quotes every value with ``format_soql``: nothing a customer typed is ever read as SOQL.
 
-    def registered_account(self, *, customer_number: str, email: str) -> RegisteredAccount | None:
-        """The Account a registration created, found by the customer number it wrote on it, with
-        its Contact of ``email``; None when Salesforce has no such Account. Two queries: used only
-        when an earlier try's outcome is unknown."""
+    def order_with_items(self, order_id: str) -> SalesforceOrder:
+        """The Order and its OrderItems in ONE API call (a Composite: the record and the query).
+
+        Raises ``SalesforceNotFound`` when Salesforce has no such Order (without a call when
+        ``order_id`` is not a record id) and ``SalesforceUnknownPicklistValue`` for a picklist
+        value the field map does not know.
+        """
+        if not is_salesforce_id(order_id):
+            raise SalesforceNotFound(f"{order_id!r} is not a Salesforce record id.")
         field_map = get_field_map()
-        accounts = self.query(
-            format_soql(
-                "SELECT Id FROM Account WHERE {:literal} = {} ORDER BY CreatedDate LIMIT 1",
-                field_map.field("Account", "customer_number"),
-                customer_number,
-            )
+        items_soql = format_soql(
+            "SELECT {fields:literal} FROM OrderItem WHERE {order_field:literal} = {order_id} ORDER BY Id",
+            fields=_select(field_map, "OrderItem", SalesforceOrderItem.ATTRIBUTES),
+            order_field=field_map.field("OrderItem", "order_id"),
+            order_id=order_id,
         )
-        if not accounts:
+        order_fields = ["Id", *field_map.fields("Order", *SalesforceOrder.ATTRIBUTES)]
+        result = self.composite(
+            [
+                CompositeSubrequest.read("Order", order_id, "order", order_fields),
+                CompositeSubrequest.query(items_soql, "items"),
+            ],
+            all_or_none=False,
+        )
+        order, items = result["order"], result["items"]
+        if order.status_code == 404:
+            raise SalesforceNotFound(f"Salesforce has no Order {order_id}.", status=404, errors=order.errors)
+        for reference, response in (("order", order), ("items", items)):
+            if not response.ok:
+                raise error_for_response(
+                    response.status_code, response.errors, context=f"composite GET {reference}"
+                )
+        return SalesforceOrder.from_values(
+            order.body["Id"],
+            _portal_values(field_map, "Order", order.body),
+            [
+                SalesforceOrderItem.from_values(row["Id"], _portal_values(field_map, "OrderItem", row))
+                for row in items.body.get("records", [])
+            ],
+        )
+
+    def find_account_by_customer_number(self, customer_number: str) -> SalesforceAccount | None:
+        """The one Account with this customer number, or None when there is none or more than one
+        (a number that names several Accounts identifies no customer). One API call."""
+        field_map = get_field_map()
+        soql = format_soql(
+            "SELECT {fields:literal} FROM Account WHERE {number_field:literal} = {number} LIMIT 2",
+            fields=_select(field_map, "Account", SalesforceAccount.ATTRIBUTES),
+            number_field=field_map.field("Account", "customer_number"),
+            number=customer_number,
+        )
+        rows = self.query(soql)
+        if len(rows) != 1:
             return None
-        account_id = str(accounts[0]["Id"])
-        contacts = self.query(
-            format_soql(
-                "SELECT Id FROM Contact WHERE AccountId = {} AND Email = {} ORDER BY CreatedDate LIMIT 1",
-                account_id,
-                email,
-            )
+        return SalesforceAccount.from_values(rows[0]["Id"], _portal_values(field_map, "Account", rows[0]))
+
+    def find_contact(self, *, account_id: str, email: str) -> SalesforceContact | None:
+        """A Contact of the Account with this email address, or None. One API call."""
+        field_map = get_field_map()
+        soql = format_soql(
+            "SELECT {fields:literal} FROM Contact"
+            " WHERE {account_field:literal} = {account_id} AND {email_field:literal} = {email} LIMIT 1",
+            fields=_select(field_map, "Contact", SalesforceContact.ATTRIBUTES),
+            account_field=field_map.field("Contact", "account_id"),
+            account_id=account_id,
+            email_field=field_map.field("Contact", "email"),
+            email=email,
         )
-        return RegisteredAccount(account_id, str(contacts[0]["Id"]) if contacts else "")
+        rows = self.query(soql)
+        if not rows:
+            return None
+        return SalesforceContact.from_values(rows[0]["Id"], _portal_values(field_map, "Contact", rows[0]))
 
     # --- limits ---------------------------------------------------------------------------------
 
@@ -603,6 +661,19 @@ def _query_more(sf: simple_salesforce.Salesforce, *, url: str, headers: dict[str
 
 def _strip_attributes(record: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in record.items() if key != "attributes"}
+
+
+def _select(field_map: FieldMap, sobject: str, attributes: Sequence[str]) -> str:
+    """A SOQL field list: the Id and the API names of ``attributes``."""
+    return ", ".join(["Id", *field_map.fields(sobject, *attributes)])
+
+
+def _portal_values(field_map: FieldMap, sobject: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's mapped fields in portal names and values (see ``FieldMap.from_record``)."""
+    try:
+        return field_map.from_record(sobject, record)
+    except ValueError as exc:
+        raise SalesforceUnknownPicklistValue(str(exc)) from exc
 
 
 def get_gateway(*, timeout_seconds: float | None = None) -> SalesforceGateway:

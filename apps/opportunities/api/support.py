@@ -116,9 +116,7 @@ class SupportCaseListApi(APIView):
     def get(self, request: Request) -> Response:
         user = signed_in_user(request)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            support_case_list(user=user).select_related("opportunity"), request, view=self
-        )
+        page = paginator.paginate_queryset(support_case_list(user=user), request, view=self)
         views = support_case_views(user=user, cases=page or [])
         return paginator.get_paginated_response(self.OutputSerializer(views, many=True).data)
 
