@@ -40,6 +40,7 @@ def test_the_beat_schedule_is_created_by_migrate() -> None:
         "integrations.sync_case_comments": (("every", 3, "minutes"), True, None),
         "integrations.whmcs.sync_all_customers_billing": (("every", 1, "hours"), True, None),
         "checkout.resume_fulfillments": (("every", 5, "minutes"), True, None),
+        "idempotency.delete_expired": (("every", 1, "hours"), True, None),
         "notifications.cleanup_expired": (("cron", "30", "3", "*", "*", "*", "Asia/Tokyo"), True, None),
         "integrations.detect_orphaned_whmcs_clients": (
             ("cron", "0", "4", "*", "*", "*", "Asia/Tokyo"),
@@ -70,6 +71,7 @@ def test_every_scheduled_task_is_a_registered_task_on_its_queue() -> None:
         "integrations.sync_case_comments": "salesforce",
         "integrations.whmcs.sync_all_customers_billing": "default",
         "checkout.resume_fulfillments": "default",
+        "idempotency.delete_expired": "default",
         "notifications.cleanup_expired": "default",
         "integrations.detect_orphaned_whmcs_clients": "default",
         "notifications.check_invoices_due": "default",

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.idempotency.api import idempotent
 from apps.opportunities.support import (
     CASE_STATES,
     COMMENT_MAX_LENGTH,
@@ -133,6 +134,7 @@ class SupportCaseListApi(APIView):
         responses={201: DetailOutputSerializer, 400: OpenApiResponse(description="Validation error")},
         tags=["support"],
     )
+    @idempotent()
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -184,6 +186,7 @@ class SupportCaseCommentCreateApi(APIView):
         },
         tags=["support"],
     )
+    @idempotent()
     def post(self, request: Request, case_id: int) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
