@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -18,16 +19,25 @@ from rest_framework.views import exception_handler as drf_exception_handler
 class ApplicationError(Exception):
     """A business rule refused the request (e.g. "an eligibility check is already pending").
 
-    ``code`` is stable for clients to branch on; ``message`` is translated for the customer.
+    ``code`` is stable for clients to branch on; ``message`` is translated for the customer;
+    ``headers`` go on the response (e.g. ``Retry-After``).
     """
 
     status_code: int = status.HTTP_400_BAD_REQUEST
 
-    def __init__(self, message: str, *, code: str = "invalid", extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "invalid",
+        extra: dict[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.extra = extra or {}
+        self.headers = dict(headers or {})
 
 
 class ConflictError(ApplicationError):
@@ -59,7 +69,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
     if isinstance(exc, ApplicationError):
         body = {"detail": exc.message, "code": exc.code, **exc.extra}
-        return Response(body, status=exc.status_code)
+        return Response(body, status=exc.status_code, headers=exc.headers)
 
     response = drf_exception_handler(exc, context)
     if (

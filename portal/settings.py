@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.billing",
     "apps.integrations",
+    "apps.idempotency",
     "apps.console",
 ]
 
@@ -229,7 +230,8 @@ CONTENT_SECURITY_POLICY = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, documenting Idempotency-Key where a view honours it.
+    "DEFAULT_SCHEMA_CLASS": "portal.schema.AutoSchema",
     # DRF's defaults, JSON refused with 400 `parse_error` when nested too deeply (portal/parsers.py);
     # bodies other than file uploads are capped by Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB).
     "DEFAULT_PARSER_CLASSES": [
@@ -412,6 +414,11 @@ CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=300)
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=30 if REDIS_URL else 0)
 # Sign-ins within this window reach Salesforce as one Portal_Last_SignIn__c update.
 SIGN_IN_STAMP_COALESCE_SECONDS = env.int("SIGN_IN_STAMP_COALESCE_SECONDS", default=300)
+# Idempotency-Key (apps/idempotency): how long a key's answer is kept for repeats, and how long a
+# request holds its key before a repeat may take it over (longer than any request can run: the
+# web server's timeout is 30 s).
+IDEMPOTENCY_KEY_RETENTION = timedelta(hours=env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=24))
+IDEMPOTENCY_LOCK = timedelta(seconds=env.int("IDEMPOTENCY_LOCK_SECONDS", default=60))
 # Bearer token that unlocks the details of /readyz for monitoring; empty: only staff sessions.
 MONITORING_TOKEN = env.str("MONITORING_TOKEN", default="")
 

@@ -354,3 +354,25 @@ class CaseCommentFactory(DjangoModelFactory[CaseComment]):
     salesforce_id = salesforce_id("00a")
     body = factory.Faker("sentence")
     is_public = True
+
+
+# --- Idempotency keys (appended) --------------------------------------------------------------
+
+from apps.idempotency.models import IdempotentRequest  # noqa: E402
+
+
+class IdempotentRequestFactory(DjangoModelFactory[IdempotentRequest]):
+    """A completed support case request with its kept answer."""
+
+    class Meta:
+        model = IdempotentRequest
+
+    scope = factory.Sequence(lambda n: f"user:{n + 1}")
+    operation = "POST api/support/cases"
+    key = factory.Faker("uuid4")
+    fingerprint = factory.LazyAttribute(lambda o: hashlib.sha256(o.key.encode()).hexdigest())
+    state = IdempotentRequest.State.COMPLETED
+    locked_until = factory.LazyFunction(timezone.now)
+    response_status = 201
+    response_body = factory.LazyFunction(lambda: {"id": 1, "state": "submitting"})
+    completed_at = factory.LazyFunction(timezone.now)

@@ -5,10 +5,11 @@ moved to Post Processing), the Order (Pending Review) with its items, and ONE ou
 Composite request creates or updates the Opportunity and creates the Order and every OrderItem
 in Salesforce. Salesforce being down never loses an order: the entry is retried until delivered.
 
-Each order carries the customer's ``Idempotency-Key``. A repeat with the same key returns the
-order placed the first time (no new rows, no new outbox entry); the same key with a different
-request is refused. Concurrent duplicates meet the customer lock and, failing that, the unique
-constraint on ``(user, idempotency_key)``.
+Each order carries the customer's ``Idempotency-Key``. The API answers repeats with the kept first
+answer (``apps.idempotency``) for a day; the order keeps its key for good, so a repeat after that
+still returns the order placed the first time (no new rows, no new outbox entry) and the same key
+with a different request is still refused. Concurrent duplicates meet the customer lock and,
+failing that, the unique constraint on ``(user, idempotency_key)``.
 
 An agent's approval (``order_approve``) sets the Order to Approved; fulfillment (``fulfillment``)
 takes it from there to Activated or Failed.
@@ -40,6 +41,7 @@ from apps.checkout.salesforce import (
     order_status_update_subrequest,
 )
 from apps.checkout.selectors import order_prerequisites
+from apps.idempotency.services import IdempotencyKeyReused, idempotency_key_require
 from apps.integrations.outbox import WriteBack, account_record_key, outbox_enqueue_salesforce
 from apps.opportunities.services import (
     TOKYO,
@@ -50,7 +52,6 @@ from apps.opportunities.services import (
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition, field_values
 
-IDEMPOTENCY_KEY_MAX_LENGTH = 255
 ORDER_MODEL = "checkout.Order"
 ORDER_ITEM_MODEL = "checkout.OrderItem"
 # A Composite request takes 25 subrequests: the Opportunity, the Order and up to 23 items.
@@ -67,20 +68,6 @@ class OrderLine:
 class OrderPlacement:
     order: Order
     created: bool  # False: a repeat of an earlier request with the same Idempotency-Key
-
-
-def order_idempotency_key_check(*, key: str | None) -> str:
-    """The Idempotency-Key header value, or an ``ApplicationError`` when missing or unusable."""
-    if key is None or not key.strip():
-        raise ApplicationError(_("The Idempotency-Key header is required."), code="idempotency_key_required")
-    key = key.strip()
-    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
-        raise ApplicationError(
-            _("The Idempotency-Key header must be at most %(max)d printable characters.")
-            % {"max": IDEMPOTENCY_KEY_MAX_LENGTH},
-            code="idempotency_key_invalid",
-        )
-    return key
 
 
 def order_request_fingerprint(
@@ -111,7 +98,7 @@ def order_place(
     SIM: ID verified), ``ConflictError`` for a reused key with another request or a concurrent
     internet order, and ``ValidationError`` for items or an opportunity that do not fit.
     """
-    key = order_idempotency_key_check(key=idempotency_key)
+    key = idempotency_key_require(idempotency_key)
     fingerprint = order_request_fingerprint(
         product_type=product_type, lines=lines, opportunity_id=opportunity_id
     )
@@ -149,9 +136,7 @@ def order_place(
 
 def _repeat(order: Order, fingerprint: str) -> OrderPlacement:
     if order.idempotency_fingerprint != fingerprint:
-        raise ConflictError(
-            _("This Idempotency-Key was already used for a different order."), code="idempotency_key_reused"
-        )
+        raise IdempotencyKeyReused()
     return OrderPlacement(order=order, created=False)
 
 

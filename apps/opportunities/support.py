@@ -29,13 +29,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -57,7 +58,7 @@ from apps.opportunities.models import (
     Opportunity,
 )
 from apps.opportunities.salesforce import case_comment_create_subrequest, case_create_subrequest
-from apps.opportunities.services import case_status_change
+from apps.opportunities.services import case_status_change, customer_lock
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition, field_values
 
@@ -67,6 +68,9 @@ SUBJECT_MAX_LENGTH = 255
 DESCRIPTION_MAX_LENGTH = 10_000
 COMMENT_MAX_LENGTH = 4_000
 """Salesforce's ``CaseComment.CommentBody`` holds at most 4,000 characters."""
+DOUBLE_SUBMIT_WINDOW = timedelta(minutes=5)
+"""A ticket or comment identical to one the customer sent this recently is the same one sent twice
+(a double click without an ``Idempotency-Key``): the earlier one is returned, not a second."""
 
 
 class SupportCategory(models.TextChoices):
@@ -306,8 +310,9 @@ def support_case_create(
     description: str,
     category: str,
     service_id: int | None = None,
-) -> Case:
-    """Open a support ticket: a Case of type General Inquiry, origin Portal Website.
+) -> tuple[Case, bool]:
+    """Open a support ticket: a Case of type General Inquiry, origin Portal Website. Returns the
+    Case and whether it is new: the same ticket opened within ``DOUBLE_SUBMIT_WINDOW`` is that one.
 
     ``service_id`` is one of the customer's ``WhmcsService`` pks (another customer's is refused
     like an unknown one); the Case is linked to that service's Opportunity when the portal knows
@@ -321,8 +326,23 @@ def support_case_create(
         service = WhmcsService.objects.filter(user=user, pk=service_id).first()
         if service is None:
             raise ValidationError({"service_id": [gettext("This service is not one of yours.")]})
+    full_description = support_description_compose(category=category, text=description, service=service)
     with transaction.atomic():
         account_id = customer_account_id(user_id=user.pk)
+        customer_lock(user=user)  # the second of a double submit waits, then finds the first
+        earlier = (
+            Case.objects.filter(
+                support_ticket_q(),
+                user=user,
+                subject=subject,
+                description=full_description,
+                created_at__gte=timezone.now() - DOUBLE_SUBMIT_WINDOW,
+            )
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if earlier is not None:
+            return earlier, False
         opportunity = None
         if service is not None:
             opportunity = (
@@ -335,7 +355,7 @@ def support_case_create(
             opportunity=opportunity,
             type=CaseType.GENERAL_INQUIRY,
             subject=subject,
-            description=support_description_compose(category=category, text=description, service=service),
+            description=full_description,
             status=CaseStatus.NEW,
             origin=CaseOrigin.PORTAL_WEBSITE,
             priority=CasePriority.MEDIUM,
@@ -350,14 +370,17 @@ def support_case_create(
         )
     # The outbox may have delivered on commit already (an eager worker): report what is true now.
     case.refresh_from_db()
-    return case
+    return case, True
 
 
-def support_case_comment_add(*, user: User, case_id: int, body: str) -> CaseComment:
+def support_case_comment_add(*, user: User, case_id: int, body: str) -> tuple[CaseComment, bool]:
     """The customer's reply on one of their support tickets, shown at once and sent to Salesforce
     as a published CaseComment (ONE outbox entry; it waits for the Case if that is still on its
     way). Another customer's Case and internal Cases are "not found"; cancellation requests take
-    no comments; a closed ticket takes none either (the customer opens a new one)."""
+    no comments; a closed ticket takes none either (the customer opens a new one).
+
+    Returns the comment and whether it is new: the same reply within ``DOUBLE_SUBMIT_WINDOW`` is
+    that one."""
     body = body.strip()
     if not body:
         raise ValidationError({"body": [gettext("Write a comment.")]})
@@ -376,6 +399,18 @@ def support_case_comment_add(*, user: User, case_id: int, body: str) -> CaseComm
                 gettext("This case is closed. Please open a new case if you need more help."),
                 code="case_closed",
             )
+        earlier = (
+            case.comments.filter(
+                author=user,
+                from_agent=False,
+                body=body,
+                created_at__gte=timezone.now() - DOUBLE_SUBMIT_WINDOW,
+            )
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if earlier is not None:
+            return earlier, False
         account_id = customer_account_id(user_id=user.pk)
         comment = CaseComment(
             case=case,
@@ -395,7 +430,7 @@ def support_case_comment_add(*, user: User, case_id: int, body: str) -> CaseComm
             write_backs=[WriteBack("comment", COMMENT_MODEL, comment.pk)],
         )
     comment.refresh_from_db()
-    return comment
+    return comment, True
 
 
 def support_case_reply(*, agent: User, case_id: int, body: str, status: str = "") -> Transition:

@@ -14,6 +14,7 @@ from apps.accounts.models import EligibilityStatus, IdVerificationStatus
 from apps.billing.models import WhmcsService
 from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
+from apps.idempotency.services import idempotent_requests_delete_expired
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from apps.opportunities.models import CommodityType, Opportunity, OpportunitySource, OpportunityStage
@@ -275,9 +276,9 @@ def test_a_repeat_with_the_same_key_returns_the_same_order(systems: EmulatorSuit
 
     repeat = place(api, "internet", [(plan, 1)], key="order-7f3a")
 
-    assert first.status_code == 201
-    assert repeat.status_code == 200
+    assert (first.status_code, repeat.status_code) == (201, 201)
     assert repeat.json() == first.json()
+    assert repeat.headers["Idempotent-Replayed"] == "true"
     assert Order.objects.count() == 1
     assert OrderItem.objects.count() == 1
     assert Opportunity.objects.count() == 1
@@ -294,9 +295,29 @@ def test_the_same_key_with_another_body_is_refused(systems: EmulatorSuite) -> No
 
     assert response.status_code == 409
     assert response.json() == {
-        "detail": "This Idempotency-Key was already used for a different order.",
+        "detail": "This Idempotency-Key was already used for a different request.",
         "code": "idempotency_key_reused",
     }
+    assert Order.objects.count() == 1
+    assert OutboxEntry.objects.count() == 1
+
+
+def test_the_order_keeps_its_key_after_the_kept_answer_expired(systems: EmulatorSuite) -> None:
+    # Given an order placed more than a day ago, whose kept answer the hourly cleanup deleted
+    user = eligible_customer(systems)
+    plan = internet_plan(systems)
+    api = api_for(user)
+    first = place(api, "internet", [(plan, 1)], key="order-7f3a")
+    assert idempotent_requests_delete_expired(now=timezone.now() + datetime.timedelta(days=2)) == 1
+
+    # When the customer's client sends the same order again, and the key with another order
+    repeat = place(api, "internet", [(plan, 1)], key="order-7f3a")
+    other = place(api, "internet", [(plan, 2)], key="order-7f3a")
+
+    # Then the order itself still knows its key: the same order, and the other refused
+    assert repeat.status_code == 200
+    assert repeat.json() == first.json()
+    assert (other.status_code, other.json()["code"]) == (409, "idempotency_key_reused")
     assert Order.objects.count() == 1
     assert OutboxEntry.objects.count() == 1
 

@@ -14,6 +14,7 @@ from tests.factories import (
     EligibilityRequestFactory,
     EventReplayCursorFactory,
     FulfillmentRunFactory,
+    IdempotentRequestFactory,
     NotificationFactory,
     OpportunityFactory,
     OrderItemFactory,
@@ -40,6 +41,7 @@ PORTAL_APPS = {
     "notifications",
     "billing",
     "integrations",
+    "idempotency",
 }
 
 
@@ -69,6 +71,7 @@ def one_of_everything() -> None:
     WhmcsPaymentMethodFactory(user=customer)
     FulfillmentRunFactory()
     AgentDecisionFactory()
+    IdempotentRequestFactory()
 
 
 def portal_models() -> list[type]:

@@ -197,6 +197,25 @@ def test_a_ticket_is_accepted_while_salesforce_is_down_and_delivered_later(
     assert api.get(f"{CASES}/{created['id']}").json()["state"] == "new"
 
 
+def test_the_same_ticket_again_is_the_same_ticket_for_a_few_minutes_only(
+    systems: EmulatorSuite, api: APIClient
+) -> None:
+    # Given a ticket sent twice (a double click without an Idempotency-Key)
+    body = {"subject": "No connection", "description": "The light is red.", "category": "internet"}
+    first = api.post(CASES, body, format="json")
+    again = api.post(CASES, body, format="json")
+
+    # When the customer opens the same ticket again six minutes later
+    Case.objects.update(created_at=timezone.now() - timedelta(minutes=6))
+    later = api.post(CASES, body, format="json")
+
+    # Then the double submit got the first ticket, the later request a new one
+    assert (first.status_code, again.status_code, again.json()) == (201, 200, first.json())
+    assert later.status_code == 201
+    assert later.json()["id"] != first.json()["id"]
+    assert OutboxEntry.objects.count() == 2
+
+
 def test_staff_without_a_customer_account_cannot_open_a_ticket(systems: EmulatorSuite) -> None:
     response = api_for(StaffUserFactory()).post(
         CASES, {"subject": "Hi", "description": "Hello", "category": "other"}, format="json"
@@ -375,6 +394,22 @@ def test_a_reply_on_a_ticket_still_submitting_waits_for_the_case(
     record = systems.salesforce.store.get_record("CaseComment", comment.salesforce_id or "")
     assert record is not None
     assert record["ParentId"] == case.salesforce_id
+
+
+def test_the_same_reply_again_is_the_same_reply_for_a_few_minutes_only(
+    systems: EmulatorSuite, api: APIClient, customer: User
+) -> None:
+    case = SupportCaseFactory(user=customer)
+    comments = f"{CASES}/{case.pk}/comments"
+    first = api.post(comments, {"body": "Any news?"}, format="json")
+    again = api.post(comments, {"body": "Any news?"}, format="json")
+
+    CaseComment.objects.update(created_at=timezone.now() - timedelta(minutes=6))
+    later = api.post(comments, {"body": "Any news?"}, format="json")
+
+    assert (first.status_code, again.status_code, again.json()) == (201, 200, first.json())
+    assert later.status_code == 201
+    assert CaseComment.objects.count() == 2
 
 
 def test_a_cancellation_request_takes_no_comments(

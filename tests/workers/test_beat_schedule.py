@@ -41,6 +41,7 @@ def test_the_beat_schedule_is_created_by_migrate() -> None:
         "accounts.resume_registrations": (("every", 1, "minutes"), True, 60),
         "integrations.whmcs.sync_all_customers_billing": (("every", 1, "hours"), True, None),
         "checkout.resume_fulfillments": (("every", 5, "minutes"), True, None),
+        "idempotency.delete_expired": (("every", 1, "hours"), True, None),
         "notifications.cleanup_expired": (("cron", "30", "3", "*", "*", "*", "Asia/Tokyo"), True, None),
         "integrations.detect_orphaned_whmcs_clients": (
             ("cron", "0", "4", "*", "*", "*", "Asia/Tokyo"),
@@ -72,6 +73,7 @@ def test_every_scheduled_task_is_a_registered_task_on_its_queue() -> None:
         "accounts.resume_registrations": "salesforce",
         "integrations.whmcs.sync_all_customers_billing": "default",
         "checkout.resume_fulfillments": "default",
+        "idempotency.delete_expired": "default",
         "notifications.cleanup_expired": "default",
         "integrations.detect_orphaned_whmcs_clients": "default",
         "notifications.check_invoices_due": "default",

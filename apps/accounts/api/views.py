@@ -42,6 +42,8 @@ from apps.accounts.services import (
     password_reset_confirm,
     password_reset_request,
 )
+from apps.idempotency.api import idempotent
+from apps.idempotency.services import IdempotencyKeyReused
 from portal.api import signed_in_user
 from portal.exceptions import ApplicationError
 
@@ -68,6 +70,21 @@ class CsrfTokenApi(APIView):
         return Response({"csrf_token": get_token(request)})
 
 
+def sign_in_again(request: Request, replayed: Response) -> Response:
+    """A repeated registration signs the customer in as the first one did, but only with the
+    password that created the account: the key and the rest of the body are no credential."""
+    password = request.data.get("password")
+    user = (
+        authenticate(request._request, username=replayed.data["email"], password=password)
+        if isinstance(password, str)
+        else None
+    )
+    if user is None:
+        raise IdempotencyKeyReused()
+    login(request._request, user)
+    return replayed
+
+
 class SignupApi(AnonymousFormApi):
     throttle_scope = "signup"
 
@@ -77,6 +94,7 @@ class SignupApi(AnonymousFormApi):
         responses={201: MeOutputSerializer, 400: OpenApiResponse(description="Validation error")},
         tags=["auth"],
     )
+    @idempotent(secret_fields=["password"], replay=sign_in_again)
     def post(self, request: Request) -> Response:
         """Create the customer in Salesforce, WHMCS and the portal, and sign them in."""
         serializer = RegistrationInputSerializer(data=request.data)

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.api.serializers import MeOutputSerializer
-from apps.accounts.api.views import AnonymousFormApi
+from apps.accounts.api.views import AnonymousFormApi, sign_in_again
 from apps.accounts.models import RegistrationSource
 from apps.accounts.registration import customer_register
 from apps.accounts.selectors import user_with_profile
@@ -19,7 +19,8 @@ from apps.checkout.api.serializers import (
     OrderPageOutputSerializer,
 )
 from apps.checkout.selectors import order_get, order_list
-from apps.checkout.services import order_idempotency_key_check, order_place
+from apps.checkout.services import order_place
+from apps.idempotency.api import KEY_HEADER, idempotent
 from portal.api import signed_in_user
 
 
@@ -32,6 +33,7 @@ class CheckoutRegistrationApi(AnonymousFormApi):
         responses={201: MeOutputSerializer},
         tags=["checkout"],
     )
+    @idempotent(secret_fields=["password"], replay=sign_in_again)
     def post(self, request: Request) -> Response:
         """Register during checkout (source "Portal Checkout") and sign in; a SIM checkout also
         opens the customer's SIM Opportunity."""
@@ -48,19 +50,6 @@ class CheckoutRegistrationApi(AnonymousFormApi):
             MeOutputSerializer(user_with_profile(user_id=user.pk)).data,
             status=status.HTTP_200_OK if registration.resumed else status.HTTP_201_CREATED,
         )
-
-
-IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    description=(
-        "A unique value per order attempt (e.g. a UUID), at most 255 characters. Sending the same "
-        "key again returns the order the first request placed; the same key with a different body "
-        "is refused with 409 `idempotency_key_reused`."
-    ),
-)
 
 
 class OrderListCreateApi(APIView):
@@ -90,25 +79,27 @@ class OrderListCreateApi(APIView):
             "accepted even while Salesforce is unreachable; it reaches Salesforce as soon as "
             "possible (`submitted_to_salesforce`)."
         ),
-        parameters=[IDEMPOTENCY_KEY_HEADER],
         request=InputSerializer,
         responses={
             201: OutputSerializer,
-            200: OpenApiResponse(OutputSerializer, description="A repeat of an earlier request (same key)."),
-            409: OpenApiResponse(
-                description="Key reused for another order, or an order already in progress."
+            200: OpenApiResponse(
+                OutputSerializer,
+                description="The order placed by an earlier request with this key, once that request's "
+                "answer is no longer kept.",
             ),
+            409: OpenApiResponse(description="Another order is being placed (`order_in_progress`)."),
         },
         tags=["orders"],
     )
+    @idempotent(required=True)
     def post(self, request: Request) -> Response:
         user = signed_in_user(request)
-        key = order_idempotency_key_check(key=request.headers.get("Idempotency-Key"))
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         placement = order_place(
             user=user,
-            idempotency_key=key,
+            # Also the order's own guard, for repeats after the kept answer expired.
+            idempotency_key=request.headers[KEY_HEADER],
             product_type=serializer.validated_data["product_type"],
             lines=serializer.to_lines(),
             opportunity_id=serializer.validated_data["opportunity_id"],

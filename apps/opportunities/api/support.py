@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.idempotency.api import idempotent
 from apps.opportunities.support import (
     CASE_STATES,
     COMMENT_MAX_LENGTH,
@@ -128,17 +129,25 @@ class SupportCaseListApi(APIView):
             "support system has it (usually within seconds)."
         ),
         request=InputSerializer,
-        responses={201: DetailOutputSerializer, 400: OpenApiResponse(description="Validation error")},
+        responses={
+            201: DetailOutputSerializer,
+            200: OpenApiResponse(
+                DetailOutputSerializer,
+                description="The same ticket, opened by the customer minutes ago (a double submit).",
+            ),
+            400: OpenApiResponse(description="Validation error"),
+        },
         tags=["support"],
     )
+    @idempotent()
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = signed_in_user(request)
-        case = support_case_create(user=user, **serializer.validated_data)
+        case, created = support_case_create(user=user, **serializer.validated_data)
         return Response(
             self.DetailOutputSerializer(support_case_view(user=user, case=case)).data,
-            status=status.HTTP_201_CREATED,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 
@@ -176,19 +185,27 @@ class SupportCaseCommentCreateApi(APIView):
         request=InputSerializer,
         responses={
             201: OutputSerializer,
+            200: OpenApiResponse(
+                OutputSerializer,
+                description="The same reply, sent by the customer minutes ago (a double submit).",
+            ),
             400: OpenApiResponse(description="Validation error, or comments not available"),
             404: OpenApiResponse(description="Not one of the customer's cases"),
             409: OpenApiResponse(description="The case is closed"),
         },
         tags=["support"],
     )
+    @idempotent()
     def post(self, request: Request, case_id: int) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        comment = support_case_comment_add(
+        comment, created = support_case_comment_add(
             user=signed_in_user(request), case_id=case_id, body=serializer.validated_data["body"]
         )
-        return Response(self.OutputSerializer(comment_view(comment)).data, status=status.HTTP_201_CREATED)
+        return Response(
+            self.OutputSerializer(comment_view(comment)).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 support_urlpatterns = [

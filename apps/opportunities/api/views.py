@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.idempotency.api import idempotent
 from apps.opportunities.api.serializers import (
     SubscriptionCancellationInputSerializer,
     SubscriptionCancellationOutputSerializer,
@@ -38,6 +39,7 @@ class SubscriptionCancellationCreateApi(APIView):
             409: OpenApiResponse(description="Already requested, or not possible online."),
         },
     )
+    @idempotent()
     def post(self, request: Request, service_id: int) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

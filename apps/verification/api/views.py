@@ -7,6 +7,9 @@ reach Salesforce through the outbox, so they succeed while Salesforce is down.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import IO, Any
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -15,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.idempotency.api import idempotent
 from apps.verification.api.serializers import (
     EligibilityOutputSerializer,
     EligibilityRequestInputSerializer,
@@ -56,6 +60,7 @@ class EligibilityRequestApi(APIView):
         },
         tags=["eligibility"],
     )
+    @idempotent()
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -66,8 +71,21 @@ class EligibilityRequestApi(APIView):
         )
 
 
+class ResidenceCardMultiPartParser(MultiPartParser):
+    """Refuses a body too large for any acceptable card before reading it, whoever reads it first."""
+
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        request = (parser_context or {})["request"]
+        residence_card_check_request_size(
+            request.META.get("CONTENT_LENGTH"), max_bytes=settings.RESIDENCE_CARD_MAX_BYTES
+        )
+        return super().parse(stream, media_type, parser_context)
+
+
 class ResidenceCardApi(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [ResidenceCardMultiPartParser, FormParser]
     InputSerializer = ResidenceCardInputSerializer
     OutputSerializer = ResidenceCardOutputSerializer
 
@@ -98,10 +116,8 @@ class ResidenceCardApi(APIView):
         },
         tags=["verification"],
     )
+    @idempotent()
     def post(self, request: Request) -> Response:
-        residence_card_check_request_size(
-            request.META.get("CONTENT_LENGTH"), max_bytes=settings.RESIDENCE_CARD_MAX_BYTES
-        )
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user_id = signed_in_user(request).pk
