@@ -149,14 +149,22 @@ def _resume_for_customer(*, email: str, password: str) -> User | None:
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
         return None
-    attempt = RegistrationAttempt.objects.filter(user=user).first()
-    if attempt is None or not user.check_password(password):
+    if not RegistrationAttempt.objects.filter(user=user).exists() or not user.check_password(password):
         raise _email_taken()
-    if attempt.status == RegistrationAttempt.Status.IN_PROGRESS and _may_try_now(attempt):
+    registration_continue(user=user)
+    return user
+
+
+def registration_continue(*, user: User) -> None:
+    """The customer is back (a repeated sign-up, or the same ``Idempotency-Key``): give their
+    registration under way a try while they wait, when it may have one."""
+    attempt = RegistrationAttempt.objects.filter(
+        user=user, status=RegistrationAttempt.Status.IN_PROGRESS
+    ).first()
+    if attempt is not None and _may_try_now(attempt):
         registration_advance(
             attempt_id=attempt.pk, timeout_seconds=settings.REGISTRATION_STEP_TIMEOUT_SECONDS
         )
-    return user
 
 
 def _email_taken() -> ValidationError:

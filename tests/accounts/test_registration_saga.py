@@ -286,3 +286,16 @@ def test_checkout_registration_resumes_into_the_sim_opportunity(
     assert_linked_once(systems)
     (opportunity,) = systems.salesforce.store.find_records("Opportunity")
     assert opportunity["AccountId"] == systems.salesforce.store.find_records("Account")[0]["Id"]
+
+
+def test_the_same_idempotency_key_resumes_the_registration(api: APIClient, systems: EmulatorSuite) -> None:
+    systems.whmcs.inject_fault(action="AddClient", kind="http_status", status=503)
+    first = api.post("/api/auth/signup", SIGNUP, format="json", HTTP_IDEMPOTENCY_KEY="signup-7f3a")
+    assert (first.status_code, first.json()["account_setup"]) == (201, "in_progress")
+
+    repeat = APIClient().post("/api/auth/signup", SIGNUP, format="json", HTTP_IDEMPOTENCY_KEY="signup-7f3a")
+
+    assert repeat.status_code == 201
+    assert repeat.headers["Idempotent-Replayed"] == "true"
+    assert repeat.json() == {**first.json(), "account_setup": "complete"}
+    assert_linked_once(systems)

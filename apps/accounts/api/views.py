@@ -33,7 +33,7 @@ from apps.accounts.api.serializers import (
 )
 from apps.accounts.api.throttles import ClientAddressThrottle, EmailThrottle
 from apps.accounts.models import RegistrationSource
-from apps.accounts.registration import customer_register
+from apps.accounts.registration import customer_register, registration_continue
 from apps.accounts.security import lockout_seconds
 from apps.accounts.selectors import user_with_profile
 from apps.accounts.services import (
@@ -42,7 +42,7 @@ from apps.accounts.services import (
     password_reset_confirm,
     password_reset_request,
 )
-from apps.idempotency.api import idempotent
+from apps.idempotency.api import REPLAYED_HEADER, idempotent
 from apps.idempotency.services import IdempotencyKeyReused
 from portal.api import signed_in_user
 from portal.exceptions import ApplicationError
@@ -72,7 +72,8 @@ class CsrfTokenApi(APIView):
 
 def sign_in_again(request: Request, replayed: Response) -> Response:
     """A repeated registration signs the customer in as the first one did, but only with the
-    password that created the account: the key and the rest of the body are no credential."""
+    password that created the account: the key and the rest of the body are no credential. It
+    also resumes the registration if it is still under way, and shows where it stands now."""
     password = request.data.get("password")
     user = (
         authenticate(request._request, username=replayed.data["email"], password=password)
@@ -82,7 +83,12 @@ def sign_in_again(request: Request, replayed: Response) -> Response:
     if user is None:
         raise IdempotencyKeyReused()
     login(request._request, user)
-    return replayed
+    registration_continue(user=user)
+    return Response(
+        MeOutputSerializer(user_with_profile(user_id=user.pk)).data,
+        status=replayed.status_code,
+        headers={REPLAYED_HEADER: "true"},
+    )
 
 
 class SignupApi(AnonymousFormApi):
@@ -91,12 +97,27 @@ class SignupApi(AnonymousFormApi):
     @extend_schema(
         operation_id="auth_signup",
         request=RegistrationInputSerializer,
-        responses={201: MeOutputSerializer, 400: OpenApiResponse(description="Validation error")},
+        responses={
+            201: OpenApiResponse(
+                MeOutputSerializer,
+                description="Signed in. `account_setup` says whether the Salesforce and billing records "
+                "exist yet (`complete`) or are still being created (`in_progress`).",
+            ),
+            200: OpenApiResponse(
+                MeOutputSerializer,
+                description="The same sign-up again (same email and password): signed in to the "
+                "registration already made, which is resumed if it is still under way.",
+            ),
+            400: OpenApiResponse(
+                description="Validation error, or the email address is taken (`email_taken`)"
+            ),
+        },
         tags=["auth"],
     )
     @idempotent(secret_fields=["password"], replay=sign_in_again)
     def post(self, request: Request) -> Response:
-        """Create the customer in Salesforce, WHMCS and the portal, and sign them in."""
+        """Create the customer in the portal and sign them in; their Salesforce Account and Contact
+        and their WHMCS client follow, while they wait when the systems answer in time."""
         serializer = RegistrationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         registration = customer_register(

@@ -30,7 +30,22 @@ class CheckoutRegistrationApi(AnonymousFormApi):
     @extend_schema(
         operation_id="checkout_registration",
         request=CheckoutRegistrationInputSerializer,
-        responses={201: MeOutputSerializer},
+        responses={
+            201: OpenApiResponse(
+                MeOutputSerializer,
+                description="Signed in. `account_setup` says whether the Salesforce and billing records "
+                "exist yet (`complete`) or are still being created (`in_progress`: place the order once "
+                "it is `complete`).",
+            ),
+            200: OpenApiResponse(
+                MeOutputSerializer,
+                description="The same registration again (same email and password): signed in to the "
+                "registration already made, which is resumed if it is still under way.",
+            ),
+            400: OpenApiResponse(
+                description="Validation error, or the email address is taken (`email_taken`)"
+            ),
+        },
         tags=["checkout"],
     )
     @idempotent(secret_fields=["password"], replay=sign_in_again)
