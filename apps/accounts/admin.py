@@ -119,7 +119,14 @@ class RegistrationAttemptAdmin(admin.ModelAdmin):
 class OrphanedSalesforceAccountAdmin(admin.ModelAdmin):
     """Accounts registration left behind; ``cleanup_orphaned_whmcs_clients --salesforce`` acts on them."""
 
-    list_display = ("salesforce_account_id", "email", "customer_number", "detected_by", "resolution", "created_at")
+    list_display = (
+        "salesforce_account_id",
+        "email",
+        "customer_number",
+        "detected_by",
+        "resolution",
+        "created_at",
+    )
     list_filter = ("detected_by", "resolution")
     search_fields = ("salesforce_account_id", "email", "customer_number")
     readonly_fields = tuple(field.name for field in OrphanedSalesforceAccount._meta.fields)
