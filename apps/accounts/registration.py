@@ -604,18 +604,7 @@ def registration_abandon(
                     "reason": note,
                 },
             )
-            outbox_enqueue_salesforce(
-                operation="registration.deactivate_orphaned_account",
-                record_key=account_record_key(account_id),
-                subrequests=[
-                    CompositeSubrequest.update(
-                        "Account",
-                        account_id,
-                        "account",
-                        get_field_map().record("Account", {"portal_status": PortalStatus.INACTIVE}),
-                    )
-                ],
-            )
+            orphaned_account_deactivate(account_id=account_id)
         if whmcs_client_id is not None:
             OrphanedWhmcsClient.objects.get_or_create(
                 whmcs_client_id=whmcs_client_id,
@@ -643,3 +632,21 @@ def registration_abandon(
             on_abandoned(locked)
     logger.warning("Registration %s abandoned: %s", attempt.pk, reason)
     return locked
+
+
+def orphaned_account_deactivate(*, account_id: str) -> None:
+    """Queue Portal Status = Inactive for an Account no portal user maps to, so it stops looking
+    like an active portal customer in Salesforce (call it inside the transaction that records
+    the orphan)."""
+    outbox_enqueue_salesforce(
+        operation="registration.deactivate_orphaned_account",
+        record_key=account_record_key(account_id),
+        subrequests=[
+            CompositeSubrequest.update(
+                "Account",
+                account_id,
+                "account",
+                get_field_map().record("Account", {"portal_status": PortalStatus.INACTIVE}),
+            )
+        ],
+    )
