@@ -1126,8 +1126,8 @@ def registration_log(steps: list[dict[str, Any]]) -> list[RegistrationLogEntry]:
             details.append((str(REGISTRATION_DETAIL_LABELS.get(key, key)), str(value)))
         try:
             at = datetime.fromisoformat(step["at"]) if step.get("at") else None
-        except ValueError:
-            at = None
+        except (TypeError, ValueError):
+            at = None  # the log is written by the saga alone; a bad time shows as "—", not a 500
         entries.append(
             RegistrationLogEntry(
                 at=at,

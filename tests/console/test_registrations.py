@@ -190,7 +190,10 @@ def test_the_record_page_shows_the_steps_log_readably_and_what_exists_where(
     assert attempt.salesforce_contact_id in records.group(0)
     assert "not created" in records.group(0)  # the WHMCS client
     assert f"Abandoning removes the portal user {attempt.email}" in page
-    assert f"Salesforce Account {attempt.salesforce_account_id} (with its Contact)" in page
+    assert (
+        f"<li>Salesforce Account {attempt.salesforce_account_id} (with its Contact), set to Inactive</li>"
+        in page
+    )
     assert 'id="console-form-resume"' in page
     assert 'id="console-form-abandon"' in page
 
@@ -339,7 +342,7 @@ def test_abandon_while_the_systems_cannot_be_checked_says_so_and_changes_nothing
     page = supervisor_client.get(url("change", attempt)).content.decode()
     response = supervisor_client.post(url("abandon", attempt), {"abandon-reason": "Gave up."})
 
-    assert "the WHMCS client, if the lost try created one;" in page
+    assert "<li>the WHMCS client, if the lost try created one</li>" in page
 
     assert response.status_code == 200
     assert (
@@ -359,3 +362,34 @@ def test_superusers_see_the_queue_and_the_record(systems: EmulatorSuite) -> None
 
     assert client.get(QUEUE).status_code == 200
     assert 'id="console-form-abandon"' in client.get(url("change", attempt)).content.decode()
+
+
+def test_a_registration_refused_before_anything_was_created_is_abandoned_without_orphans(
+    systems: EmulatorSuite, supervisor_client: Client
+) -> None:
+    attempt = attempt_started(
+        timedelta(hours=1),
+        status=RegistrationAttempt.Status.NEEDS_ATTENTION,
+        customer_number="P0000009",
+        failed_step="salesforce_account",
+        steps=[
+            {"step": "salesforce_account", "status": "started", "at": "2026-11-20T01:00:00+00:00"},
+            {
+                "step": "salesforce_account",
+                "status": "failed",
+                "at": "2026-11-20T01:00:01+00:00",
+                "error": "Salesforce: REQUIRED_FIELD_MISSING",
+                "retryable": False,
+            },
+        ],
+    )
+
+    page = supervisor_client.get(url("change", attempt)).content.decode()
+    response = supervisor_client.post(url("abandon", attempt), {"abandon-reason": "Test sign-up."})
+
+    assert "Nothing was created in Salesforce or WHMCS." in page
+    assert response.status_code == 302
+    attempt.refresh_from_db()
+    assert attempt.status == RegistrationAttempt.Status.ABANDONED
+    assert not OrphanedSalesforceAccount.objects.exists()
+    assert AgentDecision.objects.get().action == DecisionAction.ABANDON_REGISTRATION
