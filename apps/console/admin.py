@@ -1048,35 +1048,21 @@ class SupportCaseQueueAdmin(QueueAdmin):
 # --- Stuck registrations ----------------------------------------------------------------------
 
 
-class RegistrationStateFilter(admin.SimpleListFilter):
+class RegistrationStateFilter(QueueStateFilter):
     """Stuck registrations by default (needing attention, or in progress too long); any status
     on request."""
 
+    STUCK = "stuck"
     title = _("status")
     parameter_name = "state"
-    STUCK, ALL = "stuck", "all"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
-        return [(self.STUCK, _("Stuck")), *RegistrationAttempt.Status.choices, (self.ALL, _("All"))]
-
-    def value(self) -> str:
-        value = super().value()
-        return self.STUCK if value is None else str(value)
+    field = "status"
+    default = STUCK
+    states = [(STUCK, _("Stuck")), *RegistrationAttempt.Status.choices]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == self.STUCK:
             return queryset.filter(selectors.registration_stuck_q())
-        if self.value() == self.ALL:
-            return queryset
-        return queryset.filter(status=self.value())
-
-    def choices(self, changelist: Any) -> Iterator[Any]:
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": self.value() == str(lookup),
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
+        return super().queryset(request, queryset)
 
 
 REGISTRATION_STEP_LABELS = {
