@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import OrphanedSalesforceAccount, RegistrationAttempt, User
+from apps.console import services
 from apps.console.models import AgentDecision, DecisionAction, SubjectType
 from apps.integrations.models import OutboxEntry
 from emulators import EmulatorSuite
@@ -393,3 +395,19 @@ def test_a_registration_refused_before_anything_was_created_is_abandoned_without
     assert attempt.status == RegistrationAttempt.Status.ABANDONED
     assert not OrphanedSalesforceAccount.objects.exists()
     assert AgentDecision.objects.get().action == DecisionAction.ABANDON_REGISTRATION
+
+
+def test_the_services_refuse_an_agent_without_the_permission_whoever_calls_them(
+    systems: EmulatorSuite, agent: User
+) -> None:
+    """The admin views check first; the services check again, since abandoning deletes a user."""
+    attempt = stuck_registration(systems)
+
+    with pytest.raises(PermissionDenied):
+        services.registration_abandon(agent=agent, attempt_id=attempt.pk, reason="Not mine to decide.")
+    with pytest.raises(PermissionDenied):
+        services.registration_resume(agent=agent, attempt_id=attempt.pk)
+
+    attempt.refresh_from_db()
+    assert attempt.status == RegistrationAttempt.Status.NEEDS_ATTENTION
+    assert User.objects.filter(pk=attempt.user_id).exists()
