@@ -16,7 +16,7 @@ from django.core.management import call_command
 from PIL import Image
 from rest_framework.test import APIClient
 
-from apps.accounts.models import EligibilityStatus, IdVerificationStatus, User
+from apps.accounts.models import EligibilityStatus, IdVerificationStatus, RegistrationAttempt, User
 from apps.accounts.registration import WHMCS_CLIENT_NOTE
 from apps.billing.models import WhmcsService
 from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
@@ -246,6 +246,18 @@ def run_subscriber(topic: str, events: int) -> str:
 def republish_last(systems: EmulatorSuite, topic: str) -> None:
     """Deliver the last event of ``topic`` once more, as the bus may redeliver it."""
     systems.bus.publish(topic, systems.bus.decode(systems.bus.events(topic)[-1]))
+
+
+def stuck_registration(systems: EmulatorSuite, **signup: Any) -> RegistrationAttempt:
+    """A sign-up (``SIGNUP`` with ``signup`` changed) that WHMCS refused for good, a business
+    rule rather than an outage: the attempt needs attention, with the portal user signed in and
+    the Salesforce Account and Contact created, and no WHMCS client."""
+    systems.whmcs.inject_fault(action="AddClient", kind="error", message="Invalid phone number")
+    response = APIClient().post("/api/auth/signup", {**SIGNUP, **signup}, format="json")
+    assert response.status_code == 201, response.json()
+    attempt = RegistrationAttempt.objects.get(user_id=response.json()["id"])
+    assert attempt.status == RegistrationAttempt.Status.NEEDS_ATTENTION, attempt.steps
+    return attempt
 
 
 def whmcs_client(*, email: str, notes: str = "") -> int:

@@ -316,6 +316,9 @@ class OrphanedSalesforceAccount(models.Model):
     resolution = models.CharField(
         _("resolution"), max_length=20, choices=Resolution.choices, default=Resolution.OPEN, blank=True
     )
+    resolution_note = models.TextField(
+        _("resolution note"), blank=True, help_text=_("Why it was kept, or what the cleanup found.")
+    )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -597,11 +598,16 @@ def registration_abandon(
     reason: str,
     gateway: SalesforceGateway | None = None,
     whmcs: WhmcsClient | None = None,
+    on_abandoned: Callable[[RegistrationAttempt], object] | None = None,
 ) -> RegistrationAttempt:
     """Give up an attempt that cannot finish (the console's "Abandon"): what it created is
     recorded as orphans, the Account deactivated, and the portal user removed so the email is
     free to register again. Steps whose outcome is unknown are looked up first; while Salesforce
-    or WHMCS cannot be asked, nothing changes and the supervisor is told to try later."""
+    or WHMCS cannot be asked, nothing changes and the supervisor is told to try later.
+
+    ``on_abandoned`` is called with the abandoned attempt inside the transaction that abandons
+    it, so what the caller records about it (the console's audit row) commits with it or not at
+    all."""
     if attempt.status != RegistrationAttempt.Status.NEEDS_ATTENTION:
         raise ApplicationError(
             _("Only a registration that needs attention can be abandoned."), code="not_stuck"
@@ -642,18 +648,7 @@ def registration_abandon(
                     "reason": note,
                 },
             )
-            outbox_enqueue_salesforce(
-                operation="registration.deactivate_orphaned_account",
-                record_key=account_record_key(account_id),
-                subrequests=[
-                    CompositeSubrequest.update(
-                        "Account",
-                        account_id,
-                        "account",
-                        get_field_map().record("Account", {"portal_status": PortalStatus.INACTIVE}),
-                    )
-                ],
-            )
+            orphaned_account_deactivate(account_id=account_id)
         if whmcs_client_id is not None:
             OrphanedWhmcsClient.objects.get_or_create(
                 whmcs_client_id=whmcs_client_id,
@@ -677,5 +672,25 @@ def registration_abandon(
             {"step": "abandoned", "status": "succeeded", "at": timezone.now().isoformat(), "reason": reason},
         ]
         locked.save()
+        if on_abandoned is not None:
+            on_abandoned(locked)
     logger.warning("Registration %s abandoned: %s", attempt.pk, reason)
     return locked
+
+
+def orphaned_account_deactivate(*, account_id: str) -> None:
+    """Queue Portal Status = Inactive for an Account no portal user maps to, so it stops looking
+    like an active portal customer in Salesforce (call it inside the transaction that records
+    the orphan)."""
+    outbox_enqueue_salesforce(
+        operation="registration.deactivate_orphaned_account",
+        record_key=account_record_key(account_id),
+        subrequests=[
+            CompositeSubrequest.update(
+                "Account",
+                account_id,
+                "account",
+                get_field_map().record("Account", {"portal_status": PortalStatus.INACTIVE}),
+            )
+        ],
+    )

@@ -26,12 +26,14 @@ def reconcile_account_statuses_task() -> dict[str, int]:
     time_limit=35 * 60,
 )
 def detect_orphaned_whmcs_clients_task() -> int:
-    """Record WHMCS clients registration created that no portal user maps to. Changes nothing in
-    WHMCS (``manage.py cleanup_orphaned_whmcs_clients --apply`` acts on them); retries when WHMCS
-    is unreachable. Run daily from beat."""
-    from apps.accounts.orphans import orphaned_whmcs_clients_detect
+    """Record the WHMCS clients and Salesforce Accounts registration created that no portal user
+    maps to; returns how many are new. Deletes nothing (``manage.py
+    cleanup_orphaned_whmcs_clients --apply [--salesforce]`` acts on them) and only queues the new
+    Accounts' deactivation; retries when WHMCS or Salesforce is unreachable (both scans are
+    idempotent). Run daily from beat."""
+    from apps.accounts.orphans import orphaned_salesforce_accounts_detect, orphaned_whmcs_clients_detect
 
-    return len(orphaned_whmcs_clients_detect())
+    return len(orphaned_whmcs_clients_detect()) + len(orphaned_salesforce_accounts_detect())
 
 
 @shared_task(name="accounts.advance_registration", bind=True, ignore_result=True)

@@ -1,11 +1,11 @@
-"""The agent console in Django admin: five queues, a checklist page per record, decision forms.
+"""The agent console in Django admin: six queues, a checklist page per record, decision forms.
 
 Each queue is a proxy model's admin. The list is the queue (open items by default, oldest or
 soonest first, with search and filters); the record page is the Salesforce checklist step by step
 with the data each step needs, the decision forms, the record's sync state and its decision
 history. Decisions POST to URLs of their own (``get_urls``), each requiring its permission, and
-call one service. Nothing here edits a field directly: the fields are mastered in Salesforce, so
-add, change and delete are off for every queue.
+call one service. Nothing here edits a field directly: the fields are mastered in Salesforce (a
+registration's by its saga), so add, change and delete are off for every queue.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.text import capfirst
+from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import CustomerProfile, EligibilityStatus, User
+from apps.accounts.models import CustomerProfile, EligibilityStatus, RegistrationAttempt, User
+from apps.accounts.registration import STEP_ID_MAPPING, STEP_SALESFORCE_ACCOUNT, STEP_WHMCS_CLIENT
 from apps.accounts.selectors import salesforce_account_id_of
 from apps.catalog.models import ProductType
 from apps.checkout.models import OrderStatus
@@ -42,10 +43,12 @@ from apps.console.models import (
     EligibilityQueueItem,
     IdVerificationQueueItem,
     OrderApprovalQueueItem,
+    RegistrationQueueItem,
     SubjectType,
     SupportCaseQueueItem,
 )
 from apps.console.views import can_view_documents, residence_card_document
+from apps.integrations.outbox import account_record_key
 from apps.opportunities.models import CaseStatus, LineReturnStatus, OpportunityStage
 from apps.opportunities.selectors import cancellation_scheduled_at, cancellation_whmcs_service
 from apps.opportunities.services import (
@@ -87,6 +90,10 @@ def age_label(since: datetime | None, now: datetime | None = None) -> str:
         return ngettext("%(days)d day", "%(days)d days", days) % {"days": days} + (
             " " + ngettext("%(hours)d hour", "%(hours)d hours", hours) % {"hours": hours} if hours else ""
         )
+    if not hours:
+        # A registration is stuck after minutes, not hours.
+        minutes = elapsed.seconds // 60
+        return ngettext("%(minutes)d minute", "%(minutes)d minutes", minutes) % {"minutes": minutes}
     return ngettext("%(hours)d hour", "%(hours)d hours", hours) % {"hours": hours}
 
 
@@ -344,6 +351,7 @@ class QueueAdmin(admin.ModelAdmin):
                 subject_type=self.subject_type,
                 subject_id=obj.pk,
                 customer_id=obj.user_id,
+                extra_keys=self.extra_outbox_keys(obj),
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)
@@ -374,6 +382,7 @@ class QueueAdmin(admin.ModelAdmin):
                     for key in request.POST
                     if key.startswith(prefix)
                 },
+                extra_keys=self.extra_outbox_keys(obj),
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)
@@ -422,8 +431,9 @@ class QueueAdmin(admin.ModelAdmin):
                     f"admin:{self._url_name(decision.name)}", args=[obj.pk], current_app=self.admin_site.name
                 ),
             }
-        customer: User = obj.user
-        profile = selectors.customer_profile_for(user_id=customer.pk)
+        # A record may have no customer (any more): an abandoned registration's user is removed.
+        customer: User | None = obj.user
+        profile = selectors.customer_profile_for(user_id=customer.pk) if customer else None
         decisions = selectors.decisions_for(subject_type=self.subject_type, subject_id=obj.pk)
         context = {
             **self.admin_site.each_context(request),
@@ -434,12 +444,12 @@ class QueueAdmin(admin.ModelAdmin):
             "subtitle": capfirst(self.opts.verbose_name),
             "customer": customer,
             "profile": profile,
-            "account_id": salesforce_account_id_of(user_id=customer.pk),
+            "account_id": salesforce_account_id_of(user_id=customer.pk) if customer else "",
             "panels": panels,
             "synced_at": self.synced_at(obj),
             "record_salesforce_id": self.salesforce_id(obj),
             "outbox_entries": selectors.outbox_unsettled_for_customer(
-                user_id=customer.pk, extra_keys=self.extra_outbox_keys(obj)
+                user_id=customer.pk if customer else None, extra_keys=self.extra_outbox_keys(obj)
             ),
             "retry_url_name": f"admin:{self._url_name('retry_sync')}",
             "resolve_url_name": f"admin:{self._url_name('resolve_sync')}",
@@ -1032,6 +1042,176 @@ class SupportCaseQueueAdmin(QueueAdmin):
             "thread": selectors.support_case_thread(case=obj),
             "age_label": age_label(obj.created_at),
             "closed": obj.status == CaseStatus.CLOSED,
+        }
+
+
+# --- Stuck registrations ----------------------------------------------------------------------
+
+
+class RegistrationStateFilter(QueueStateFilter):
+    """Stuck registrations by default (needing attention, or in progress too long); any status
+    on request."""
+
+    STUCK = "stuck"
+    title = _("status")
+    parameter_name = "state"
+    field = "status"
+    default = STUCK
+    states = [(STUCK, _("Stuck")), *RegistrationAttempt.Status.choices]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == self.STUCK:
+            return queryset.filter(selectors.registration_stuck_q())
+        return super().queryset(request, queryset)
+
+
+REGISTRATION_STEP_LABELS = {
+    STEP_SALESFORCE_ACCOUNT: _("Salesforce Account and Contact"),
+    STEP_WHMCS_CLIENT: _("WHMCS client"),
+    STEP_ID_MAPPING: _("ID mapping"),
+    "abandoned": _("Abandoned"),
+}
+REGISTRATION_OUTCOME_LABELS = {
+    "started": _("Started"),
+    "succeeded": _("Done"),
+    "adopted": _("Found what an earlier try created"),
+    "failed": _("Failed"),
+}
+REGISTRATION_DETAIL_LABELS = {
+    "salesforce_account_id": _("Salesforce Account ID"),
+    "salesforce_contact_id": _("Salesforce Contact ID"),
+    "whmcs_client_id": _("WHMCS client ID"),
+    "user_id": _("Portal user ID"),
+    "error": _("Error"),
+    "retryable": _("A later try can succeed"),
+    "reason": _("Reason"),
+}
+
+
+@dataclass(frozen=True)
+class RegistrationLogEntry:
+    """One entry of a registration's steps log, as a supervisor reads it."""
+
+    at: datetime | None
+    step: str
+    outcome: str
+    failed: bool
+    details: list[tuple[str, str]]
+
+
+def registration_log(steps: list[dict[str, Any]]) -> list[RegistrationLogEntry]:
+    """The attempt's ``steps`` with translated labels and aware times (shown in Asia/Tokyo)."""
+    entries = []
+    for step in steps:
+        details = []
+        for key, value in step.items():
+            if key in ("step", "status", "at"):
+                continue
+            if isinstance(value, bool):
+                value = gettext("yes") if value else gettext("no")
+            details.append((str(REGISTRATION_DETAIL_LABELS.get(key, key)), str(value)))
+        try:
+            at = datetime.fromisoformat(step["at"]) if step.get("at") else None
+        except (TypeError, ValueError):
+            at = None  # the log is written by the saga alone; a bad time shows as "—", not a 500
+        entries.append(
+            RegistrationLogEntry(
+                at=at,
+                step=str(REGISTRATION_STEP_LABELS.get(step.get("step", ""), step.get("step", ""))),
+                outcome=str(REGISTRATION_OUTCOME_LABELS.get(step.get("status", ""), step.get("status", ""))),
+                failed=step.get("status") == "failed",
+                details=details,
+            )
+        )
+    return entries
+
+
+def _resume_registration(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.registration_resume(agent=agent, attempt_id=obj.pk)
+
+
+def _abandon_registration(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.registration_abandon(agent=agent, attempt_id=obj.pk, reason=data["reason"])
+
+
+@admin.register(RegistrationQueueItem)
+class RegistrationQueueAdmin(QueueAdmin):
+    """Registrations the saga could not finish (``apps.accounts.registration``), for supervisors."""
+
+    checklist_template = "console/registration_checklist.html"
+    subject_type = SubjectType.REGISTRATION
+    decide_permission = services.REGISTRATION_PERMISSION
+    decisions = (
+        Decision(
+            "resume",
+            _("Resume"),
+            console_forms.ResumeRegistrationForm,
+            services.REGISTRATION_PERMISSION,
+            _resume_registration,
+            _("Resumed: the worker tries the remaining steps again now."),
+        ),
+        Decision(
+            "abandon",
+            _("Abandon"),
+            console_forms.AbandonRegistrationForm,
+            services.REGISTRATION_PERMISSION,
+            _abandon_registration,
+            _("Abandoned: the portal user is removed and what was created is listed as orphaned."),
+            danger=True,
+        ),
+    )
+    list_display = (
+        "email",
+        "customer_number",
+        "source",
+        "status",
+        "failed_step_label",
+        "short_error",
+        "tries",
+        "next_try_at",
+        "age",
+    )
+    list_display_links = ("email",)
+    list_filter = (RegistrationStateFilter, "source")
+    search_fields = ("email", "=customer_number", "=salesforce_account_id", "=salesforce_contact_id")
+    search_help_text = _("Email, customer number or Salesforce ID")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return selectors.registration_queue_items()
+
+    def decision_available(self, obj: Any, decision: Decision) -> bool:
+        return bool(obj.status == RegistrationAttempt.Status.NEEDS_ATTENTION)
+
+    def record_title(self, obj: Any) -> str:
+        return str(obj.email)
+
+    def salesforce_id(self, obj: Any) -> str:
+        return str(obj.salesforce_account_id)
+
+    def extra_outbox_keys(self, obj: Any) -> tuple[str, ...]:
+        # The Account's writes (its WHMCS id, its deactivation) are the registration's own.
+        return (account_record_key(obj.salesforce_account_id),) if obj.salesforce_account_id else ()
+
+    @admin.display(description=_("failed step"), ordering="failed_step")
+    def failed_step_label(self, obj: Any) -> str:
+        return str(REGISTRATION_STEP_LABELS.get(obj.failed_step, obj.failed_step)) or "—"
+
+    @admin.display(description=_("error"))
+    def short_error(self, obj: Any) -> str:
+        return Truncator(obj.error).chars(80) or "—"
+
+    @admin.display(description=_("age"), ordering="created_at")
+    def age(self, obj: Any) -> str:
+        return age_label(obj.created_at)
+
+    def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        return {
+            "log": registration_log(obj.steps),
+            "records": selectors.registration_records(attempt=obj),
+            "failed_step_label": self.failed_step_label(obj),
+            "age_label": age_label(obj.created_at),
+            "needs_attention": obj.status == RegistrationAttempt.Status.NEEDS_ATTENTION,
+            "in_progress": obj.status == RegistrationAttempt.Status.IN_PROGRESS,
         }
 
 

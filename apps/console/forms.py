@@ -107,3 +107,15 @@ class SupportReplyForm(forms.Form):
             (CaseStatus.CLOSED.value, _("Closed")),
         ],
     )
+
+
+class ResumeRegistrationForm(forms.Form):
+    """Nothing to fill in: resuming gives the registration a fresh round of tries."""
+
+
+class AbandonRegistrationForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why abandon"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept in the registration's log, the orphan records and the decision log."),
+    )

@@ -1,8 +1,9 @@
 """The console's staff groups and their permissions.
 
 Migration ``0002_agent_groups`` creates the groups, ``0004_support_case_permissions`` adds the
-support case queue to them and ``0006_supervisor_lockout_permissions`` the sign-in lockouts, each
-with a frozen copy of these lists (migrations must not follow later code changes);
+support case queue to them, ``0006_supervisor_lockout_permissions`` the sign-in lockouts and
+``0008_registration_queue_permissions`` the stuck registrations, each with a frozen copy of these
+lists (migrations must not follow later code changes);
 ``console_groups_ensure`` recreates them from here, for a database that was flushed
 (transactional tests) or whose groups an admin deleted.
 """
@@ -36,10 +37,16 @@ LOCKOUT_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("axes", "view_accesslog"),
     ("axes", "view_accessfailurelog"),
 )
+# Supervisors alone resume or abandon stuck registrations: abandoning removes a portal user.
+REGISTRATION_PERMISSIONS: tuple[tuple[str, str], ...] = (
+    ("console", "view_registrationqueueitem"),
+    ("console", "manage_registration"),
+)
 SUPERVISOR_PERMISSIONS: tuple[tuple[str, str], ...] = (
     *AGENT_PERMISSIONS,
     ("console", "reopen_decision"),
     *LOCKOUT_PERMISSIONS,
+    *REGISTRATION_PERMISSIONS,
 )
 GROUP_PERMISSIONS = {AGENTS: AGENT_PERMISSIONS, SUPERVISORS: SUPERVISOR_PERMISSIONS}
 

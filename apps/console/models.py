@@ -3,7 +3,7 @@
 The queues are proxies of the records they work on (no tables of their own), so a decision
 changes the one row the customer's API reads. ``AgentDecision`` is the audit trail: who decided
 what, when, and the state before and after; its Meta carries the console's permissions, which
-the "Agents" and "Supervisors" groups (data migration ``0002``) are built from.
+the "Agents" and "Supervisors" groups (``groups.py`` and its data migrations) are built from.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import CustomerProfile
+from apps.accounts.models import CustomerProfile, RegistrationAttempt
 from apps.checkout.models import Order
 from apps.opportunities.models import Case, Opportunity
 from apps.verification.models import ResidenceCardSubmission
@@ -77,12 +77,23 @@ class SupportCaseQueueItem(Case):
         verbose_name_plural = _("support case queue")
 
 
+class RegistrationQueueItem(RegistrationAttempt):
+    """A registration that needs a supervisor, or has been in progress for too long."""
+
+    class Meta:
+        proxy = True
+        ordering = ["created_at", "pk"]
+        verbose_name = _("stuck registration")
+        verbose_name_plural = _("stuck registration queue")
+
+
 class SubjectType(models.TextChoices):
     ELIGIBILITY = "eligibility", _("Internet eligibility")
     ID_VERIFICATION = "id_verification", _("ID verification")
     ORDER = "order", _("Order approval")
     CANCELLATION = "cancellation", _("Cancellation")
     SUPPORT_CASE = "support_case", _("Support case")
+    REGISTRATION = "registration", _("Registration")
 
 
 class DecisionAction(models.TextChoices):
@@ -98,6 +109,8 @@ class DecisionAction(models.TextChoices):
     REPLY_SUPPORT_CASE = "reply_support_case", _("Replied to support case")
     RETRY_SYNC = "retry_sync", _("Retried Salesforce sync")
     RESOLVE_SYNC = "resolve_sync", _("Found a held Salesforce write in Salesforce")
+    RESUME_REGISTRATION = "resume_registration", _("Resumed registration")
+    ABANDON_REGISTRATION = "abandon_registration", _("Abandoned registration")
 
 
 class AgentDecision(models.Model):
@@ -115,9 +128,13 @@ class AgentDecision(models.Model):
         related_name="console_decisions",
         verbose_name=_("agent"),
     )
+    # Kept when the customer's user is deleted (abandoning a registration removes it): the log
+    # outlives what it is about.
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="console_decisions_about",
         verbose_name=_("customer"),
     )
@@ -151,6 +168,7 @@ class AgentDecision(models.Model):
             ("manage_cancellation", _("Can manage cancellations")),
             ("reopen_decision", _("Can reopen a decision")),
             ("reply_support_case", _("Can reply to support cases")),
+            ("manage_registration", _("Can resume or abandon stuck registrations")),
         ]
 
     def __str__(self) -> str:

@@ -16,7 +16,15 @@ from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from apps.accounts.models import CustomerProfile, EligibilityStatus
+from apps.accounts.models import (
+    CustomerProfile,
+    EligibilityStatus,
+    IdMapping,
+    OrphanedSalesforceAccount,
+    RegistrationAttempt,
+    User,
+)
+from apps.accounts.registration import STEP_SALESFORCE_ACCOUNT, STEP_WHMCS_CLIENT
 from apps.accounts.selectors import salesforce_account_id_of
 from apps.checkout.models import OrderStatus
 from apps.console.models import (
@@ -25,10 +33,11 @@ from apps.console.models import (
     EligibilityQueueItem,
     IdVerificationQueueItem,
     OrderApprovalQueueItem,
+    RegistrationQueueItem,
     SubjectType,
     SupportCaseQueueItem,
 )
-from apps.integrations.models import OutboxEntry
+from apps.integrations.models import OrphanedWhmcsClient, OutboxEntry
 from apps.integrations.outbox import account_record_key
 from apps.opportunities.models import Case, CaseComment, CaseType, Opportunity, OpportunityStage
 from apps.opportunities.services import TOKYO
@@ -37,6 +46,10 @@ from apps.verification.models import EligibilityRequest, ResidenceCardSubmission
 
 ELIGIBILITY_SLA = timedelta(days=2)
 """Customers are told a check takes 1-2 business days (``verification.selectors``)."""
+
+REGISTRATION_STUCK_AFTER = timedelta(minutes=15)
+"""A registration still in progress after this long is shown to supervisors: neither the
+customer's request nor the worker's first tries finished it."""
 
 UNSETTLED_OUTBOX_STATUSES = (
     OutboxEntry.Status.PENDING,
@@ -211,6 +224,67 @@ def support_case_thread(*, case: Case) -> list[CaseComment]:
     return list(CaseComment.objects.filter(case=case).select_related("author").order_by("created_at", "pk"))
 
 
+def registration_queue_items() -> QuerySet[RegistrationQueueItem]:
+    """Every registration attempt (any status), oldest first."""
+    return RegistrationQueueItem.objects.select_related("user").order_by("created_at", "pk")
+
+
+def registration_stuck_q(*, now: datetime | None = None) -> Q:
+    """Attempts that need a supervisor, or that have been in progress too long."""
+    started_before = (now or timezone.now()) - REGISTRATION_STUCK_AFTER
+    return Q(status=RegistrationAttempt.Status.NEEDS_ATTENTION) | Q(
+        status=RegistrationAttempt.Status.IN_PROGRESS, created_at__lt=started_before
+    )
+
+
+def registration_queue_stuck(*, now: datetime | None = None) -> QuerySet[RegistrationQueueItem]:
+    return registration_queue_items().filter(registration_stuck_q(now=now))
+
+
+@dataclass(frozen=True)
+class RegistrationRecords:
+    """What a registration has created where, as far as the portal knows.
+
+    ``salesforce_unknown`` / ``whmcs_unknown``: the step's last try started and its answer never
+    came, or failed in a way a retry could mend (a timeout may have written), so the system may
+    hold a record the attempt does not name (abandoning looks it up). A refusal for good follows
+    the lookup of an earlier try's record, so after one nothing of the attempt's exists there.
+    """
+
+    user: User | None
+    id_mapping: IdMapping | None
+    salesforce_account_id: str
+    salesforce_contact_id: str
+    salesforce_unknown: bool
+    whmcs_client_id: int | None
+    whmcs_unknown: bool
+    orphaned_accounts: list[OrphanedSalesforceAccount]
+    orphaned_clients: list[OrphanedWhmcsClient]
+
+
+def _may_have_written(steps: list[dict[str, Any]], step: str) -> bool:
+    last = next((entry for entry in reversed(steps) if entry.get("step") == step), None)
+    return last is not None and not (last.get("status") == "failed" and last.get("retryable") is False)
+
+
+def registration_records(*, attempt: RegistrationAttempt) -> RegistrationRecords:
+    client_id = attempt.whmcs_client_id
+    return RegistrationRecords(
+        user=attempt.user,
+        id_mapping=IdMapping.objects.filter(user_id=attempt.user_id).first() if attempt.user_id else None,
+        salesforce_account_id=attempt.salesforce_account_id,
+        salesforce_contact_id=attempt.salesforce_contact_id,
+        salesforce_unknown=not attempt.salesforce_account_id
+        and _may_have_written(attempt.steps, STEP_SALESFORCE_ACCOUNT),
+        whmcs_client_id=client_id,
+        whmcs_unknown=client_id is None and _may_have_written(attempt.steps, STEP_WHMCS_CLIENT),
+        orphaned_accounts=list(attempt.orphaned_salesforce_accounts.order_by("pk")),
+        orphaned_clients=list(OrphanedWhmcsClient.objects.filter(whmcs_client_id=client_id))
+        if client_id is not None
+        else [],
+    )
+
+
 @dataclass(frozen=True)
 class QueueCount:
     key: str
@@ -267,16 +341,29 @@ def console_queue_counts(*, user: Any, now: datetime | None = None) -> list[Queu
                 url_name="admin:console_cancellationqueueitem_changelist",
             )
         )
+    if user.has_perm("console.view_registrationqueueitem"):
+        counts.append(
+            QueueCount(
+                key="registration",
+                label=gettext("Stuck registrations"),
+                count=registration_queue_stuck(now=now).count(),
+                overdue=0,
+                url_name="admin:console_registrationqueueitem_changelist",
+            )
+        )
     return counts
 
 
 # --- Record pages -----------------------------------------------------------------------------
 
 
-def outbox_unsettled_for_customer(*, user_id: int, extra_keys: tuple[str, ...] = ()) -> list[OutboxEntry]:
+def outbox_unsettled_for_customer(
+    *, user_id: int | None, extra_keys: tuple[str, ...] = ()
+) -> list[OutboxEntry]:
     """The customer's Salesforce writes that have not been delivered (pending, in progress,
-    failed), oldest first: everything queued under their Account, plus ``extra_keys``."""
-    account_id = salesforce_account_id_of(user_id=user_id)
+    failed), oldest first: everything queued under their Account, plus ``extra_keys`` (all there
+    is for a record without a customer, such as an abandoned registration)."""
+    account_id = salesforce_account_id_of(user_id=user_id) if user_id is not None else ""
     condition = Q(pk__in=[])
     if account_id:
         key = account_record_key(account_id)

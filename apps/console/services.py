@@ -9,8 +9,10 @@ the org in the same state. They also check, under a row lock, that the record is
 state the decision expects, so two agents deciding at once cannot both succeed. This module
 adds the audit row, linked to the outbox entry, and never writes another app's records.
 
-Services never check the agent's permissions: the admin views do (one permission per queue,
-``console.reopen_decision`` for reopening).
+The admin views check the agent's permissions (one permission per queue,
+``console.reopen_decision`` for reopening). The stuck registration services check theirs again
+themselves (``console.manage_registration``): abandoning removes a customer's portal user, which
+no caller should be able to do by forgetting a check.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext
 
-from apps.accounts.models import User
+from apps.accounts import registration
+from apps.accounts.models import RegistrationAttempt, User
 from apps.accounts.services import (
     customer_eligibility_mark_eligible,
     customer_eligibility_mark_ineligible,
@@ -47,7 +51,7 @@ ELIGIBILITY_OFFERINGS = ("Home 1G", "Mansion 1G", "Home 10G")
 def _audit(
     *,
     agent: User,
-    customer_id: int,
+    customer_id: int | None,
     subject_type: SubjectType,
     subject_id: Any,
     action: DecisionAction,
@@ -247,16 +251,98 @@ def support_case_reply(*, agent: User, case_id: int, body: str, status: str = ""
         )
 
 
+# --- Stuck registrations (apps.accounts owns the registration saga) --------------------------
+
+REGISTRATION_PERMISSION = "console.manage_registration"
+
+
+def _registration_state(attempt: RegistrationAttempt) -> dict[str, Any]:
+    return {
+        "status": attempt.status,
+        "failed_step": attempt.failed_step,
+        "tries": attempt.tries,
+        "user_id": attempt.user_id,
+        "salesforce_account_id": attempt.salesforce_account_id,
+        "whmcs_client_id": attempt.whmcs_client_id,
+    }
+
+
+def _registration_for(agent: User, attempt_id: int) -> RegistrationAttempt:
+    if not agent.has_perm(REGISTRATION_PERMISSION):
+        raise PermissionDenied
+    return RegistrationAttempt.objects.get(pk=attempt_id)
+
+
+def registration_resume(*, agent: User, attempt_id: int) -> AgentDecision:
+    """Give a registration that needs attention a fresh round of tries (the worker starts at
+    once, after commit)."""
+    attempt = _registration_for(agent, attempt_id)
+    with transaction.atomic():
+        before = _registration_state(attempt)
+        attempt = registration.registration_resume(attempt=attempt)
+        return _audit(
+            agent=agent,
+            customer_id=attempt.user_id,
+            subject_type=SubjectType.REGISTRATION,
+            subject_id=attempt.pk,
+            action=DecisionAction.RESUME_REGISTRATION,
+            before=before,
+            after=_registration_state(attempt),
+        )
+
+
+def registration_abandon(*, agent: User, attempt_id: int, reason: str) -> AgentDecision:
+    """Give up a registration that needs attention: its portal user is removed and what it
+    created is listed as orphans (``apps.accounts.registration``). The audit row commits with
+    the abandonment; the customer it names is gone, so it names none."""
+    attempt = _registration_for(agent, attempt_id)
+    reason = reason.strip()
+    if not reason:
+        raise ApplicationError(gettext("Say why the registration is abandoned."), code="reason_required")
+    before = _registration_state(attempt)
+    audited: list[AgentDecision] = []
+
+    def audit(abandoned: RegistrationAttempt) -> None:
+        audited.append(
+            _audit(
+                agent=agent,
+                customer_id=None,
+                subject_type=SubjectType.REGISTRATION,
+                subject_id=abandoned.pk,
+                action=DecisionAction.ABANDON_REGISTRATION,
+                before=before,
+                after=_registration_state(abandoned),
+                note=reason,
+            )
+        )
+
+    # Not in a transaction of ours: abandoning asks Salesforce and WHMCS first, then commits.
+    registration.registration_abandon(attempt=attempt, reason=reason, on_abandoned=audit)
+    return audited[0]
+
+
 # --- Sync -------------------------------------------------------------------------------------
 
 
 def console_outbox_retry(
-    *, agent: User, entry_id: int, subject_type: SubjectType, subject_id: Any, customer_id: int
+    *,
+    agent: User,
+    entry_id: int,
+    subject_type: SubjectType,
+    subject_id: Any,
+    customer_id: int | None,
+    extra_keys: tuple[str, ...] = (),
 ) -> AgentDecision:
-    """Put one of the customer's failed Salesforce writes back in the queue, with an audit row."""
+    """Put one of the customer's (or the record's, ``extra_keys``) failed Salesforce writes back
+    in the queue, with an audit row."""
     with transaction.atomic():
         entry = next(
-            (e for e in outbox_unsettled_for_customer(user_id=customer_id) if e.pk == entry_id), None
+            (
+                e
+                for e in outbox_unsettled_for_customer(user_id=customer_id, extra_keys=extra_keys)
+                if e.pk == entry_id
+            ),
+            None,
         )
         if entry is None or entry.status != OutboxEntry.Status.FAILED:
             raise ConflictError(gettext("That Salesforce write has not failed."), code="not_failed")
@@ -281,15 +367,22 @@ def console_outbox_mark_found(
     entry_id: int,
     subject_type: SubjectType,
     subject_id: Any,
-    customer_id: int,
+    customer_id: int | None,
     salesforce_ids: Mapping[str, str],
+    extra_keys: tuple[str, ...] = (),
 ) -> AgentDecision:
-    """Settle one of the customer's writes held with an unknown outcome, which the agent found
-    already applied in Salesforce: the records' ids (``salesforce_ids`` by reference) are written
-    back as delivery would have, nothing is sent again, and the decision is logged."""
+    """Settle one of the customer's (or the record's, ``extra_keys``) writes held with an unknown
+    outcome, which the agent found already applied in Salesforce: the records' ids
+    (``salesforce_ids`` by reference) are written back as delivery would have, nothing is sent
+    again, and the decision is logged."""
     with transaction.atomic():
         entry = next(
-            (e for e in outbox_unsettled_for_customer(user_id=customer_id) if e.pk == entry_id), None
+            (
+                e
+                for e in outbox_unsettled_for_customer(user_id=customer_id, extra_keys=extra_keys)
+                if e.pk == entry_id
+            ),
+            None,
         )
         if entry is None or not entry.outcome_unknown:
             raise ConflictError(

@@ -716,6 +716,15 @@ class SalesforceStore:
     def _delete(self, sobject: str, record_id: str) -> None:
         obj = self._object(sobject)
         current = self._live(obj, record_id)
+        if obj.name == "Account":
+            # As in Salesforce, an Account's Contacts are deleted with it, in the same transaction.
+            # (Salesforce also deletes its Opportunities and Cases; that is not emulated.)
+            for contact_id in [
+                contact_id
+                for contact_id, contact in self._records["Contact"].items()
+                if contact.get("AccountId") == current["Id"]
+            ]:
+                self._delete("Contact", contact_id)
         self._journal(obj.name, current["Id"])
         deleted = {
             **self._records[obj.name].pop(current["Id"]),

@@ -38,6 +38,8 @@ def test_the_migration_creates_the_agent_and_supervisor_groups() -> None:
         ("axes", "delete_accessattempt"),
         ("axes", "view_accesslog"),
         ("axes", "view_accessfailurelog"),
+        ("console", "view_registrationqueueitem"),
+        ("console", "manage_registration"),
     }
 
 

@@ -19,6 +19,7 @@ fields (``cancellation_notice``,
 ``line_return_status`` and their ``sim_`` twins)
 ``Case.status``                                  ``apps/opportunities/services.py``,
                                                  ``apps/opportunities/support.py``
+``RegistrationAttempt.status``                   ``apps/accounts/registration.py``
 =============================================  ============================================
 
 A write is an attribute assignment (``x.stage = ...``, also augmented or inside a tuple),
@@ -26,7 +27,7 @@ A write is an attribute assignment (``x.stage = ...``, also augmented or inside 
 key of its ``defaults``), or the field named in ``update_fields`` (``save``, ``bulk_create``,
 ``bulk_update``). ``status`` is a common name (outbox entries, fulfillment runs, registration
 attempts, WHMCS rows), so for it a write counts when the receiver is named after the record
-(``order``, ``case``, ``submission``, e.g. ``eligibility_case.status``), when a queryset of the
+(``order``, ``case``, ``submission``, ``attempt``, e.g. ``eligibility_case.status``), when a queryset of the
 model is updated (``Case.objects...update(status=...)``) or when the value is the record's status
 enum (``OrderStatus``, ``CaseStatus``, ``ResidenceCardSubmission.Status``).
 
@@ -57,6 +58,7 @@ VERIFICATION = ("apps/verification/services.py",)
 CHECKOUT = ("apps/checkout/services.py", "apps/checkout/fulfillment.py")
 OPPORTUNITIES = ("apps/opportunities/services.py",)
 CASES = ("apps/opportunities/services.py", "apps/opportunities/support.py")
+REGISTRATION = ("apps/accounts/registration.py",)
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,13 @@ OWNED = (
     Owned("sim_cancellation_notice", OPPORTUNITIES, "Opportunity"),
     Owned("sim_scheduled_cancellation_at", OPPORTUNITIES, "Opportunity"),
     Owned("status", CASES, "Case", receivers=("case",), enums=("CaseStatus",)),
+    Owned(
+        "status",
+        REGISTRATION,
+        "RegistrationAttempt",
+        receivers=("attempt", "locked"),
+        enums=("RegistrationAttempt.Status",),
+    ),
 )
 
 KNOWN_CREATIONS: dict[tuple[str, str], str] = {}

@@ -48,7 +48,7 @@ from .exceptions import (
     SalesforceUnknownPicklistValue,
     error_for_response,
 )
-from .field_map import FieldMap, get_field_map
+from .field_map import FieldMap, get_field_map, parse_salesforce_datetime
 from .records import SalesforceAccount, SalesforceContact, SalesforceOrder, SalesforceOrderItem
 
 logger = logging.getLogger(__name__)
@@ -328,6 +328,34 @@ def _never_connected(exc: BaseException) -> bool:
         )
         pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
     return False
+
+
+@dataclass(frozen=True)
+class SourcedAccount:
+    """An Account with the registration source the orphan scan looks for."""
+
+    account_id: str
+    customer_number: str
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AccountContact:
+    contact_id: str
+    email: str
+
+
+@dataclass(frozen=True)
+class AccountDependents:
+    """What hangs on an Account: deleting it would delete or orphan these."""
+
+    opportunities: int
+    orders: int
+    cases: int
+
+    @property
+    def any(self) -> bool:
+        return bool(self.opportunities or self.orders or self.cases)
 
 
 class SalesforceGateway:
@@ -647,6 +675,87 @@ class SalesforceGateway:
         if not rows:
             return None
         return SalesforceContact.from_values(rows[0]["Id"], _portal_values(field_map, "Contact", rows[0]))
+
+    # --- orphan lookups -------------------------------------------------------------------------
+
+    def accounts_by_registration_source(
+        self, *, sources: Sequence[str], created_before: datetime
+    ) -> Iterator[SourcedAccount]:
+        """Accounts whose registration source is one of ``sources`` (the portal's values) and
+        that were created before ``created_before``, oldest first; one API call per 2,000."""
+        field_map = get_field_map()
+        number_field = field_map.field("Account", "customer_number")
+        soql = format_soql(
+            "SELECT Id, {:literal}, CreatedDate FROM Account WHERE {:literal} IN {} AND CreatedDate < {} "
+            "ORDER BY CreatedDate, Id",
+            number_field,
+            field_map.field("Account", "registration_source"),
+            [field_map.to_salesforce("Account", "registration_source", source) for source in sources],
+            created_before,
+        )
+        for record in self.query_iter(soql, batch_size=2000):
+            yield SourcedAccount(
+                account_id=str(record["Id"]),
+                customer_number=str(record.get(number_field) or ""),
+                created_at=parse_salesforce_datetime(record.get("CreatedDate")),
+            )
+
+    def account_contacts(self, account_ids: Sequence[str]) -> dict[str, AccountContact]:
+        """The oldest Contact of each Account that has one; one query per 200 Accounts."""
+        field_map = get_field_map()
+        account_field, email_field = field_map.fields("Contact", "account_id", "email")
+        contacts: dict[str, AccountContact] = {}
+        ids = [_checked_id(account_id) for account_id in account_ids]
+        for start in range(0, len(ids), MAX_COLLECTION_RECORDS):
+            soql = format_soql(
+                "SELECT Id, {:literal}, {:literal} FROM Contact WHERE {:literal} IN {} ORDER BY CreatedDate, Id",
+                account_field,
+                email_field,
+                account_field,
+                ids[start : start + MAX_COLLECTION_RECORDS],
+            )
+            for record in self.query(soql):
+                contacts.setdefault(
+                    str(record[account_field]),
+                    AccountContact(contact_id=str(record["Id"]), email=str(record.get(email_field) or "")),
+                )
+        return contacts
+
+    def account_dependents(self, account_id: str) -> AccountDependents | None:
+        """How many Opportunities, Orders and Cases hang on the Account, in ONE Composite call;
+        None when Salesforce has no such Account (deleted, or never created)."""
+        _checked_id(account_id)
+        field_map = get_field_map()
+        queries = {
+            "account": format_soql("SELECT COUNT() FROM Account WHERE Id = {}", account_id),
+            **{
+                reference: format_soql(
+                    "SELECT COUNT() FROM {:literal} WHERE {:literal} = {}",
+                    sobject,
+                    field_map.field(sobject, "account_id"),
+                    account_id,
+                )
+                for reference, sobject in (
+                    ("opportunities", "Opportunity"),
+                    ("orders", "Order"),
+                    ("cases", "Case"),
+                )
+            },
+        }
+        result = self.composite(
+            [CompositeSubrequest.query(soql, reference) for reference, soql in queries.items()],
+            all_or_none=False,
+        )
+        for failure in result.failures:
+            raise error_for_response(
+                failure.status, failure.errors, context=f"composite GET {failure.reference_id}"
+            )
+        counts = {reference: int(result[reference].body["totalSize"]) for reference in queries}
+        if not counts["account"]:
+            return None
+        return AccountDependents(
+            opportunities=counts["opportunities"], orders=counts["orders"], cases=counts["cases"]
+        )
 
     # --- limits ---------------------------------------------------------------------------------
 

@@ -124,6 +124,23 @@ def test_content_version_upload_is_linked_to_the_account(
     assert linked == [{"Id": version_id}]
 
 
+def test_deleting_an_account_deletes_its_contacts_as_salesforce_does(
+    gateway: SalesforceGateway, salesforce: SalesforceRestEmulator
+) -> None:
+    account_id = gateway.create("Account", {"Name": "Sato Hana"})
+    contact_id = gateway.create("Contact", {"AccountId": account_id, "LastName": "Sato"})
+    other_id = salesforce.store.create_record("Contact", {"LastName": "Tanaka"})["Id"]
+
+    gateway.delete("Account", account_id)
+
+    assert salesforce.store.get_record("Contact", contact_id) is None
+    assert gateway.query("SELECT Id FROM Contact") == [{"Id": other_id}]
+    deleted = gateway.query(
+        f"SELECT Id, IsDeleted FROM Contact WHERE Id = '{contact_id}'", include_deleted=True
+    )
+    assert deleted == [{"Id": contact_id, "IsDeleted": True}]
+
+
 def test_order_items_resolve_the_standard_price_book(
     gateway: SalesforceGateway, salesforce: SalesforceRestEmulator
 ) -> None:
