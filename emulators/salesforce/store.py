@@ -297,6 +297,7 @@ class SalesforceStore:
                 reference_to=tuple(reference_to) if reference_to is not None else None,
             )
             self._added_fields.setdefault(obj.name, {})[name.lower()] = added
+            self._removed_fields.get(obj.name, set()).discard(name.lower())
             return added
 
     def remove_field(self, sobject: str, name: str) -> None:
@@ -352,11 +353,10 @@ class SalesforceStore:
     def _declared(self, obj: ObjectType) -> list[Field]:
         """The declared and added fields of ``obj`` that were not removed."""
         removed = self._removed_fields.get(obj.name, set())
-        return [
-            item
-            for item in (*obj.declared, *self._added_fields.get(obj.name, {}).values())
-            if item.name.lower() not in removed
-        ]
+        added = self._added_fields.get(obj.name, {})
+        # A declared field removed and added again (with another type) is the added one.
+        declared = [item for item in obj.declared if item.name.lower() not in added]
+        return [item for item in (*declared, *added.values()) if item.name.lower() not in removed]
 
     # --- listeners ------------------------------------------------------------------------------
 
@@ -474,7 +474,7 @@ class SalesforceStore:
             return self._declared(obj)
 
     def _definition(self, obj: ObjectType, canonical: str) -> Field | None:
-        return obj.field(canonical) or self._added_fields.get(obj.name, {}).get(canonical.lower())
+        return self._added_fields.get(obj.name, {}).get(canonical.lower()) or obj.field(canonical)
 
     def canonical_field(self, sobject: str, name: str) -> str:
         """The API name of ``name`` on ``sobject`` (field names are case-insensitive).

@@ -299,6 +299,14 @@ class FieldMap:
         """All mapped attributes of an object: ``{attribute: api_name}``."""
         return dict(self._fields[sobject])
 
+    def object_names(self) -> list[str]:
+        """Every Salesforce object (and platform event) the map names fields of."""
+        return list(self._fields)
+
+    def picklist_values(self, sobject: str, attribute: str) -> list[str]:
+        """The org's values of a picklist the portal uses, in the map's order."""
+        return list(dict.fromkeys(self._to_salesforce[f"{sobject}.{attribute}"].values()))
+
     def to_salesforce(self, sobject: str, attribute: str, value: str) -> str | None:
         """The org's picklist value for a portal value; an empty portal value clears the field."""
         if value in ("", None):
