@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from io import StringIO
+from urllib.parse import quote
 
 import pytest
+import requests
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from pytest_django.fixtures import Settings as SettingsFixture
@@ -107,3 +109,30 @@ def test_the_field_map_overrides_and_channel_settings_are_what_is_checked(
     assert "picklist value Order.Activation_Status__c = 'Provisioned' is missing" in output
     assert "platform event Account_Status__e is missing" in output
     assert "Activation_Error_Message__c" not in output
+
+
+def test_the_emulators_driver_removes_schema_items_as_an_administrator_would(
+    systems: EmulatorSuite,
+) -> None:
+    base = f"{systems.salesforce.base_url}/__emulator__/schema"
+    driver = requests.Session()
+    driver.trust_env = False
+    driver.verify = str(systems.salesforce.ca_bundle)
+
+    removed = [
+        driver.delete(f"{base}/Case/fields/Type/values/{quote('Cancellation Request')}", timeout=5),
+        driver.delete(f"{base}/Account/fields/WH_Account__c", timeout=5),
+        driver.delete(f"{base}/change-events/Order", timeout=5),
+        driver.delete(f"{base}/events/Account_Internet_Eligibility_Update__e", timeout=5),
+    ]
+    unknown = driver.delete(f"{base}/Account/fields/No_Such__c", timeout=5)
+    output, status = _run()
+
+    assert [response.status_code for response in removed] == [204, 204, 204, 204]
+    assert unknown.status_code == 400
+    assert status == 1
+    assert "picklist value Case.Type = 'Cancellation Request' is missing" in output
+    assert "field Account.WH_Account__c is missing" in output
+    assert "change events for Order (OrderChangeEvent, channel /data/OrderChangeEvent) is missing" in output
+    assert "platform event Account_Internet_Eligibility_Update__e is missing" in output
+    assert "lacks 4 thing(s)" in output
