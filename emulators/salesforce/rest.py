@@ -30,7 +30,7 @@ import jwt
 from . import soql
 from .faults import FailureRule, FaultInjector
 from .objects import QUERY_LOCATOR_PREFIX
-from .schema import OBJECT_TYPES, SYSTEM_FIELDS, Field, change_event_name
+from .schema import CHANGE_EVENT_SUPPORTED, OBJECT_TYPES, SYSTEM_FIELDS, Field, change_event_name
 from .store import RestError, SalesforceStore, not_found
 
 logger = logging.getLogger(__name__)
@@ -310,6 +310,10 @@ class RestApi:
                 if method != "POST":
                     raise _method_not_allowed()
                 return self._composite(version, payload, headers)
+            if head == "tooling" and segments[1:] == ["query"] and not in_composite:
+                if method != "GET":
+                    raise _method_not_allowed()
+                return self._tooling_query(params.get("q", ""), version)
             if head == "limits" and len(segments) == 1 and not in_composite:
                 return Response(200, self._limits())
             raise not_found()
@@ -335,6 +339,53 @@ class RestApi:
             while len(self._cursors) > MAX_OPEN_CURSORS:
                 self._cursors.popitem(last=False)
         return Response(200, self._page(locator, 0))
+
+    def _tooling_query(self, text: str, version: str) -> Response:
+        """``GET …/tooling/query?q=``: only ``PlatformEventChannelMember``, the objects selected for
+        Change Data Capture on the standard ``ChangeEvents`` channel (``DeveloperName``
+        ``ChangeEvents_<Entity>``, ``EventChannel``, ``SelectedEntity``)."""
+        query = soql.parse(text)
+        if query.sobject.lower() != "platformeventchannelmember":
+            raise soql.SoqlError(
+                "INVALID_TYPE",
+                f"sObject type '{query.sobject}' is not supported by this emulator's Tooling API.",
+            )
+        columns = ("Id", "DeveloperName", "EventChannel", "SelectedEntity")
+
+        def resolve(name: str) -> str:
+            for column in columns:
+                if column.lower() == name.lower():
+                    return column
+            raise soql.SoqlError(
+                "INVALID_FIELD", f"No such column '{name}' on entity 'PlatformEventChannelMember'."
+            )
+
+        rows = [
+            {
+                "Id": f"0v8{index:015d}",
+                "DeveloperName": f"ChangeEvents_{change_event_name(entity)}",
+                "EventChannel": "ChangeEvents",
+                "SelectedEntity": change_event_name(entity),
+            }
+            for index, entity in enumerate(self.store.change_event_entities(), start=1)
+        ]
+        if query.where is not None:
+            matches = soql.compile_condition(query.where, resolve)
+            rows = [row for row in rows if matches(row)]
+        selected = [resolve(name) for name in query.fields]
+        records = [
+            {
+                "attributes": {
+                    "type": "PlatformEventChannelMember",
+                    "url": f"/services/data/v{version}/tooling/sobjects/PlatformEventChannelMember/{row['Id']}",
+                },
+                **{name: row[name] for name in selected},
+            }
+            for row in rows
+        ]
+        return Response(
+            200, {"size": len(records), "totalSize": len(records), "done": True, "records": records}
+        )
 
     def _query_more(self, locator_and_offset: str) -> Response:
         locator, _, offset = locator_and_offset.rpartition("-")
@@ -464,7 +515,7 @@ class RestApi:
         for event, fields in self.store.platform_events().items():
             if event.lower() == lower:
                 return functools.partial(self._describe_platform_event, event, fields)
-        for entity in self.store.change_event_entities():
+        for entity in CHANGE_EVENT_SUPPORTED:
             if change_event_name(entity).lower() == lower:
                 return functools.partial(self._describe_change_event, entity)
         return None
@@ -499,7 +550,8 @@ class RestApi:
 
     def _describe_global(self, version: str) -> dict[str, Any]:
         """The global describe: the org's objects, its platform events (``…__e``) and a change event
-        entity (``<Object>ChangeEvent``) for each object selected for Change Data Capture."""
+        entity (``<Object>ChangeEvent``) for each object that supports Change Data Capture, whether
+        selected or not (the selection is in the Tooling API, see ``_tooling_query``)."""
         objects = [
             _object_summary(obj.name, obj.key_prefix, version, custom=False, kind="object")
             for obj in OBJECT_TYPES.values()
@@ -510,7 +562,7 @@ class RestApi:
         ]
         changes = [
             _object_summary(change_event_name(entity), None, version, custom=False, kind="change_event")
-            for entity in self.store.change_event_entities()
+            for entity in CHANGE_EVENT_SUPPORTED
         ]
         return {
             "encoding": "UTF-8",

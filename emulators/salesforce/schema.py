@@ -599,10 +599,23 @@ def _platform_events() -> dict[str, tuple[Field, ...]]:
 PLATFORM_EVENTS: dict[str, tuple[Field, ...]] = _platform_events()
 """The org's platform events and their custom fields, read from their Avro schemas."""
 
+CHANGE_EVENT_SUPPORTED: tuple[str, ...] = (
+    "Account",
+    "Contact",
+    "Opportunity",
+    "Order",
+    "OrderItem",
+    "Case",
+    "Product2",
+)
+"""The emulated objects that support Change Data Capture: the global describe lists a change event
+entity ``<Object>ChangeEvent`` for each, selected or not (as a real org does). CaseComment,
+price books and files support none; the portal reconciles case comments instead."""
+
 CHANGE_EVENT_ENTITIES: tuple[str, ...] = ("Account", "Opportunity", "Order", "Case", "Product2")
-"""The objects the org selects for Change Data Capture (Setup > Change Data Capture): each has its
-change event entity ``<Object>ChangeEvent`` and channel ``/data/<Object>ChangeEvent``. CaseComment
-supports no change events; the portal reconciles case comments instead."""
+"""The objects the org selects for Change Data Capture (Setup > Change Data Capture, the standard
+``ChangeEvents`` channel): their changes are published on ``/data/<Object>ChangeEvent`` and
+``/data/ChangeEvents``. The Tooling API lists them as ``PlatformEventChannelMember`` records."""
 
 
 def change_event_name(sobject: str) -> str:

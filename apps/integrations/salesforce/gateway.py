@@ -774,6 +774,14 @@ class SalesforceGateway:
         )
         return dict(result or {})
 
+    def tooling_query(self, soql: str) -> list[dict]:
+        """A Tooling API query (``GET …/tooling/query?q=``): setup objects such as
+        ``PlatformEventChannelMember``; one page, without ``attributes``."""
+        result: Any = self._call(
+            lambda sf: sf.restful("tooling/query", params={"q": soql}), context="GET tooling query"
+        )
+        return [_strip_attributes(record) for record in (result or {}).get("records", [])]
+
     # --- limits ---------------------------------------------------------------------------------
 
     def limits(self) -> dict[str, Any]:

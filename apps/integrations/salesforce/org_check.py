@@ -4,8 +4,11 @@ channels configured; ``manage.py check_salesforce_org`` prints the result.
 
 Needed: every object and field of the field map with a fitting type where the portal parses the
 value, every picklist value the portal writes or reads, the two platform events with their fields,
-and a change event entity (``<Object>ChangeEvent``: the object is selected for Change Data Capture)
-for each change event channel the subscriber follows. The optional Product2 fields
+and for each change event channel the subscriber follows, its change event entity
+(``<Object>ChangeEvent``) in the global describe (the object supports Change Data Capture and the
+user may see it) and selected on the standard ``ChangeEvents`` channel (Setup > Change Data
+Capture), which only the Tooling API shows (``PlatformEventChannelMember``, readable with the View
+Setup and Configuration permission; without it the selection is reported as unchecked). The optional Product2 fields
 (``field_map.OPTIONAL_FIELDS``) are reported, not required.
 """
 
@@ -17,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.integrations.salesforce.exceptions import SalesforceError, SalesforceUnavailable
 from apps.integrations.salesforce.field_map import DEFAULT_PICKLIST_VALUES, OPTIONAL_FIELDS, FieldMap
 from apps.integrations.salesforce.gateway import SalesforceGateway
 
@@ -112,7 +116,7 @@ EXPECTED_TYPES: dict[str, str] = {
 class Finding:
     """Something the portal needs that the org lacks or has differently."""
 
-    kind: str  # object, field, field_type, picklist_value, platform_event, change_events
+    kind: str  # object, field, field_type, picklist_value, platform_event, change_events, cdc_selection
     object: str
     name: str
     problem: str  # missing, differs
@@ -128,7 +132,12 @@ class Finding:
             "picklist_value": f"picklist value {self.object}.{self.name} = {self.expected!r}",
             "platform_event": f"platform event {self.name}",
             "change_events": f"change events for {self.object} ({self.name}, channel /data/{self.name})",
+            "cdc_selection": "the Change Data Capture selection (Tooling API PlatformEventChannelMember)",
         }[self.kind]
+        if self.problem == "not_selected":
+            return f"{what} is not selected in Setup > Change Data Capture"
+        if self.problem == "unchecked":
+            return f"{what} could not be read ({self.actual}); selections unchecked"
         if self.problem == "differs":
             return f"{what}: type {self.actual}, needs {self.expected}"
         detail = f" ({self.expected})" if self.expected and self.kind == "field" else ""
@@ -192,14 +201,43 @@ def check_org(gateway: SalesforceGateway, field_map: FieldMap) -> OrgReport:
         findings += _check_fields(gateway, field_map, available[name.lower()], name, checked)
 
     channels = config.get("CHANGE_EVENT_CHANNELS", DEFAULT_CHANGE_EVENT_CHANNELS)
-    for channel in channels:
-        entity = _change_event_entity(channel)
-        if entity is None:
-            continue
+    entities = [entity for entity in map(_change_event_entity, channels) if entity is not None]
+    selected = _cdc_selection(gateway, findings) if entities else None
+    for entity in entities:
         checked["change_events"] += 1
         if entity.lower() not in available:
             findings.append(Finding("change_events", _source_object(entity), entity, "missing"))
+        elif selected is not None and entity.lower() not in selected:
+            findings.append(Finding("change_events", _source_object(entity), entity, "not_selected"))
     return OrgReport(findings=findings, checked=checked)
+
+
+def _cdc_selection(gateway: SalesforceGateway, findings: list[Finding]) -> set[str] | None:
+    """The lower-cased change event entities selected on the standard channel, or None (reported)
+    when the integration user may not read them."""
+    try:
+        members = gateway.tooling_query(
+            "SELECT DeveloperName, SelectedEntity FROM PlatformEventChannelMember"
+        )
+    except SalesforceUnavailable:
+        raise
+    except SalesforceError as exc:
+        findings.append(
+            Finding(
+                "cdc_selection",
+                "",
+                "PlatformEventChannelMember",
+                "unchecked",
+                actual=exc.error_code,
+                required=False,
+            )
+        )
+        return None
+    return {
+        str(member.get("SelectedEntity", "")).lower()
+        for member in members
+        if str(member.get("DeveloperName", "")).startswith("ChangeEvents_")
+    }
 
 
 def _check_fields(

@@ -133,6 +133,39 @@ def test_the_emulators_driver_removes_schema_items_as_an_administrator_would(
     assert status == 1
     assert "picklist value Case.Type = 'Cancellation Request' is missing" in output
     assert "field Account.WH_Account__c is missing" in output
-    assert "change events for Order (OrderChangeEvent, channel /data/OrderChangeEvent) is missing" in output
+    assert (
+        "change events for Order (OrderChangeEvent, channel /data/OrderChangeEvent) is not selected in "
+        "Setup > Change Data Capture" in output
+    )
     assert "platform event Account_Internet_Eligibility_Update__e is missing" in output
     assert "lacks 4 thing(s)" in output
+
+
+def test_without_access_to_the_change_data_capture_selection_it_is_reported_unchecked(
+    systems: EmulatorSuite,
+) -> None:
+    systems.salesforce.fail_next(
+        status=403,
+        error_code="INSUFFICIENT_ACCESS",
+        message="insufficient access rights",
+        path_prefix="/services/data/v59.0/tooling/",
+    )
+
+    output, status = _run()
+
+    assert status == 0, output
+    assert (
+        "the Change Data Capture selection (Tooling API PlatformEventChannelMember) could not be read "
+        "(INSUFFICIENT_ACCESS); selections unchecked" in output
+    )
+
+
+def test_an_unreachable_org_exits_2(systems: EmulatorSuite) -> None:
+    systems.salesforce.fail_next(
+        10, status=503, error_code="SERVER_UNAVAILABLE", path_prefix="/services/data/"
+    )
+
+    output, status = _run()
+
+    assert status == 2
+    assert "Could not describe the Salesforce org" in output

@@ -227,8 +227,25 @@ def test_the_global_describe_lists_objects_platform_events_and_change_event_enti
     assert {"AccountChangeEvent", "OpportunityChangeEvent", "OrderChangeEvent", "CaseChangeEvent"} <= set(
         entries
     )
-    assert "Product2ChangeEvent" not in entries
+    # Every object that supports change events has its entity, selected or not (as in a real org);
+    # the selection is what the Tooling API lists.
+    assert "Product2ChangeEvent" in entries
     assert "CaseCommentChangeEvent" not in entries
+    members = salesforce.api.dispatch(
+        "GET",
+        "59.0",
+        "tooling/query",
+        {"q": "SELECT DeveloperName, SelectedEntity FROM PlatformEventChannelMember"},
+        None,
+        {},
+    ).body["records"]
+    assert {member["SelectedEntity"] for member in members} == {
+        "AccountChangeEvent",
+        "OpportunityChangeEvent",
+        "OrderChangeEvent",
+        "CaseChangeEvent",
+    }
+    assert members[0]["DeveloperName"] == "ChangeEvents_AccountChangeEvent"
 
 
 def test_a_platform_events_describe_lists_its_fields_and_a_removed_one_is_gone(
