@@ -119,7 +119,7 @@ class Finding:
     kind: str  # object, field, field_type, picklist_value, platform_event, change_events, cdc_selection
     object: str
     name: str
-    problem: str  # missing, differs
+    problem: str  # missing, differs, not_selected (change events), unchecked (CDC selection unreadable)
     expected: str = ""
     actual: str = ""
     required: bool = True
@@ -186,7 +186,7 @@ def check_org(gateway: SalesforceGateway, field_map: FieldMap) -> OrgReport:
     }
 
     events = {_channel_entity(config[setting]): entry for setting, entry in PLATFORM_EVENT_SETTINGS.items()}
-    objects = {name: name for name in field_map.object_names() if not name.endswith("__e")}
+    objects = [name for name in field_map.object_names() if not name.endswith("__e")]
     for event_name, entry in events.items():
         checked["platform_events"] += 1
         if event_name.lower() not in available:
