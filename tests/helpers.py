@@ -207,6 +207,7 @@ PICKLIST_CHOICES: dict[str, type[TextChoices]] = {
     "Case.origin": CaseOrigin,
     "Case.priority": CasePriority,
     "Product2.product_type": ProductType,
+    "Product2.product_family": ProductType,
     "Product2.item_class": ItemClass,
     "Product2.billing_cycle": BillingCycle,
 }

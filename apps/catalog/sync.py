@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from apps.catalog.models import Product
 from apps.catalog.services import catalog_cache_invalidate
+from apps.integrations.salesforce import describe
+from apps.integrations.salesforce.exceptions import SalesforceMalformedRequest
 from apps.integrations.salesforce.field_map import FieldMap, get_field_map, parse_salesforce_datetime
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway, soql_literal
 from apps.integrations.salesforce.sync import SyncReport, since_clause
@@ -26,19 +28,20 @@ def sync_catalog(*, gateway: SalesforceGateway | None = None, full: bool = False
     field_map = get_field_map()
     gateway = gateway or get_gateway()
     cursor = None if full else Product.objects.aggregate(cursor=Max("salesforce_modified_at"))["cursor"]
-    product_fields = field_map.attributes("Product2")
-    modstamp = product_fields["modified_at"]
-    soql = (
-        f"SELECT Id, {', '.join(sorted(set(product_fields.values())))} FROM Product2"
-        f"{since_clause(modstamp, cursor)} ORDER BY {modstamp}"
-    )
-    records = gateway.query(soql)
+    records = _changed_products(gateway, field_map, cursor)
     prices = _standard_prices(gateway, field_map, [record["Id"] for record in records])
 
     report = SyncReport(fetched=len(records))
     with transaction.atomic():
         for record in records:
-            values = field_map.from_record("Product2", record)
+            values = _product_values(field_map, record)
+            if not values.get("product_type"):
+                report.unknown.append(record["Id"])
+                logger.warning(
+                    "Product2 %s has no product type (Product_Type__c or Product Family); skipped",
+                    record["Id"],
+                )
+                continue
             price = prices.get(record["Id"])
             if price is None:
                 report.unknown.append(record["Id"])
@@ -73,6 +76,40 @@ def sync_catalog(*, gateway: SalesforceGateway | None = None, full: bool = False
         "Catalog sync: %s fetched, %s created, %s updated", report.fetched, report.created, report.updated
     )
     return report
+
+
+def _changed_products(gateway: SalesforceGateway, field_map: FieldMap, cursor: Any) -> list[dict]:
+    """Product2 records changed since ``cursor``, selecting the optional fields the org has; a
+    field deleted since the org was described is noticed (``INVALID_FIELD``) and described again."""
+    for attempt in (1, 2):
+        product_fields = describe.available_attributes(gateway, field_map, "Product2")
+        modstamp = product_fields["modified_at"]
+        soql = (
+            f"SELECT Id, {', '.join(sorted(set(product_fields.values())))} FROM Product2"
+            f"{since_clause(modstamp, cursor)} ORDER BY {modstamp}"
+        )
+        try:
+            return gateway.query(soql)
+        except SalesforceMalformedRequest as exc:
+            if exc.error_code != "INVALID_FIELD" or attempt == 2:
+                raise
+            describe.forget("Product2")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _product_values(field_map: FieldMap, record: dict) -> dict[str, Any]:
+    """The portal's values of a Product2 record; the product type falls back to the standard
+    Product Family when the org has no Product_Type__c (or leaves it empty)."""
+    family = field_map.field("Product2", "product_family")
+    values = field_map.from_record("Product2", {key: value for key, value in record.items() if key != family})
+    if not values.get("product_type"):
+        try:
+            values["product_type"] = field_map.from_salesforce(
+                "Product2", "product_family", record.get(family)
+            )
+        except ValueError:
+            values["product_type"] = ""
+    return values
 
 
 def _standard_prices(

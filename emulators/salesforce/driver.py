@@ -16,6 +16,11 @@ GET        /__emulator__/records/{Type}?Field=value    ``find_records`` (exact m
 GET        /__emulator__/records/{Type}/{Id}           one record
 PATCH      /__emulator__/records/{Type}/{Id}           update as an agent → the record
 DELETE     /__emulator__/records/{Type}/{Id}           delete
+DELETE     /__emulator__/schema/{Type}/fields/{Field}  delete a field from the org (until reset)
+DELETE     /__emulator__/schema/{Type}/fields/{Field}  delete a picklist value (URL-encoded)
+           /values/{Value}
+DELETE     /__emulator__/schema/events/{Name__e}       delete a platform event
+DELETE     /__emulator__/schema/change-events/{Type}   take an object out of Change Data Capture
 GET        /__emulator__/faults                        active fault rules
 POST       /__emulator__/faults                        ``{"kind": "failure", "status", "error_code",
                                                        "message", "method", "path_prefix", "count"}``
@@ -32,7 +37,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from .faults import FaultInjector
 from .rest import Response
@@ -88,6 +93,8 @@ class DriverApi:
             )
         if segments[:1] == ["records"] and len(segments) in (2, 3):
             return self._records(method, segments[1:], params, payload)
+        if route == ("DELETE", "schema"):
+            return self._schema([unquote(segment) for segment in segments[1:]])
         if segments[:1] == ["faults"] and len(segments) == 1:
             return self._faults(method, payload)
         if route == ("POST", "sessions") and segments[1:] == ["expire"]:
@@ -103,6 +110,20 @@ class DriverApi:
             used, maximum = self.store.api_usage
             return Response(200, {"used": used, "max": maximum})
         raise not_found()
+
+    def _schema(self, segments: list[str]) -> Response:
+        """Schema changes an administrator makes in Setup, for trying ``check_salesforce_org``."""
+        if len(segments) == 2 and segments[0] == "events":
+            self.store.remove_platform_event(segments[1])
+        elif len(segments) == 2 and segments[0] == "change-events":
+            self.store.deselect_change_events(segments[1])
+        elif len(segments) == 3 and segments[1] == "fields":
+            self.store.remove_field(segments[0], segments[2])
+        elif len(segments) == 5 and segments[1] == "fields" and segments[3] == "values":
+            self.store.remove_picklist_value(segments[0], segments[2], segments[4])
+        else:
+            raise not_found()
+        return Response(204)
 
     def _records(self, method: str, segments: list[str], params: dict[str, str], payload: Any) -> Response:
         sobject = segments[0]

@@ -30,7 +30,7 @@ import jwt
 from . import soql
 from .faults import FailureRule, FaultInjector
 from .objects import QUERY_LOCATOR_PREFIX
-from .schema import OBJECT_TYPES, SYSTEM_FIELDS
+from .schema import CHANGE_EVENT_SUPPORTED, OBJECT_TYPES, SYSTEM_FIELDS, Field, change_event_name
 from .store import RestError, SalesforceStore, not_found
 
 logger = logging.getLogger(__name__)
@@ -310,6 +310,10 @@ class RestApi:
                 if method != "POST":
                     raise _method_not_allowed()
                 return self._composite(version, payload, headers)
+            if head == "tooling" and segments[1:] == ["query"] and not in_composite:
+                if method != "GET":
+                    raise _method_not_allowed()
+                return self._tooling_query(params.get("q", ""), version)
             if head == "limits" and len(segments) == 1 and not in_composite:
                 return Response(200, self._limits())
             raise not_found()
@@ -335,6 +339,53 @@ class RestApi:
             while len(self._cursors) > MAX_OPEN_CURSORS:
                 self._cursors.popitem(last=False)
         return Response(200, self._page(locator, 0))
+
+    def _tooling_query(self, text: str, version: str) -> Response:
+        """``GET …/tooling/query?q=``: only ``PlatformEventChannelMember``, the objects selected for
+        Change Data Capture on the standard ``ChangeEvents`` channel (``DeveloperName``
+        ``ChangeEvents_<Entity>``, ``EventChannel``, ``SelectedEntity``)."""
+        query = soql.parse(text)
+        if query.sobject.lower() != "platformeventchannelmember":
+            raise soql.SoqlError(
+                "INVALID_TYPE",
+                f"sObject type '{query.sobject}' is not supported by this emulator's Tooling API.",
+            )
+        columns = ("Id", "DeveloperName", "EventChannel", "SelectedEntity")
+
+        def resolve(name: str) -> str:
+            for column in columns:
+                if column.lower() == name.lower():
+                    return column
+            raise soql.SoqlError(
+                "INVALID_FIELD", f"No such column '{name}' on entity 'PlatformEventChannelMember'."
+            )
+
+        rows = [
+            {
+                "Id": f"0v8{index:015d}",
+                "DeveloperName": f"ChangeEvents_{change_event_name(entity)}",
+                "EventChannel": "ChangeEvents",
+                "SelectedEntity": change_event_name(entity),
+            }
+            for index, entity in enumerate(self.store.change_event_entities(), start=1)
+        ]
+        if query.where is not None:
+            matches = soql.compile_condition(query.where, resolve)
+            rows = [row for row in rows if matches(row)]
+        selected = [resolve(name) for name in query.fields]
+        records = [
+            {
+                "attributes": {
+                    "type": "PlatformEventChannelMember",
+                    "url": f"/services/data/v{version}/tooling/sobjects/PlatformEventChannelMember/{row['Id']}",
+                },
+                **{name: row[name] for name in selected},
+            }
+            for row in rows
+        ]
+        return Response(
+            200, {"size": len(records), "totalSize": len(records), "done": True, "records": records}
+        )
 
     def _query_more(self, locator_and_offset: str) -> Response:
         locator, _, offset = locator_and_offset.rpartition("-")
@@ -378,6 +429,14 @@ class RestApi:
             if method != "GET":
                 raise _method_not_allowed()
             return Response(200, self._describe_global(version))
+        event = self._event_entity(segments[0])
+        if event is not None:
+            # Platform events and change events: describable, not records the REST API reads.
+            if segments[1:] == ["describe"] and method == "GET":
+                return Response(200, event(version))
+            if len(segments) == 1 and method == "GET":
+                return Response(200, {"objectDescribe": event(version), "recentItems": []})
+            raise not_found()
         sobject = self.store.object_name(segments[0])
         if len(segments) == 1:
             if method == "POST":
@@ -428,51 +487,87 @@ class RestApi:
         """The org's schema of ``sobject`` in the describe call's shape (the parts the emulator keeps)."""
         obj = OBJECT_TYPES[sobject]
         system = [
-            {"name": name, "type": "id" if name == "Id" else _SYSTEM_FIELD_TYPES.get(name, "string"),
-             "label": name, "custom": False, "nillable": False, "picklistValues": [],
-             "restrictedPicklist": False, "referenceTo": []}
+            _field_describe(name, "id" if name == "Id" else _SYSTEM_FIELD_TYPES.get(name, "string"),
+                            nillable=False)
             for name in SYSTEM_FIELDS
         ]  # fmt: skip
         declared = [
-            {
-                "name": item.name,
-                "type": item.type,
-                "label": item.display_label,
-                "custom": item.custom,
-                "nillable": item.name not in obj.required and item.type != "boolean",
-                "picklistValues": [
-                    {"value": value, "label": value, "active": True, "defaultValue": False}
-                    for value in self.store.picklist_values(sobject, item.name)
-                ],
-                "restrictedPicklist": item.restricted,
-                "referenceTo": list(item.reference_to or ()),
-            }
+            _field_describe(
+                item.name,
+                item.type,
+                label=item.display_label,
+                custom=item.custom,
+                nillable=item.name not in obj.required and item.type != "boolean",
+                picklist=self.store.picklist_values(sobject, item.name),
+                restricted=item.restricted,
+                reference_to=item.reference_to,
+            )
             for item in self.store.field_definitions(sobject)
         ]
         return {
-            "name": obj.name,
-            "label": obj.name,
-            "keyPrefix": obj.key_prefix,
-            "custom": False,
-            "createable": True,
-            "updateable": True,
-            "queryable": True,
+            **_object_summary(obj.name, obj.key_prefix, version, custom=False, kind="object"),
             "fields": system + declared,
-            "urls": {"sobject": f"/services/data/v{version}/sobjects/{obj.name}"},
         }
 
+    def _event_entity(self, name: str) -> Callable[[str], dict[str, Any]] | None:
+        """The describe of a platform event or change event entity named ``name``, if the org has it."""
+        lower = name.lower()
+        for event, fields in self.store.platform_events().items():
+            if event.lower() == lower:
+                return functools.partial(self._describe_platform_event, event, fields)
+        for entity in CHANGE_EVENT_SUPPORTED:
+            if change_event_name(entity).lower() == lower:
+                return functools.partial(self._describe_change_event, entity)
+        return None
+
+    @staticmethod
+    def _describe_platform_event(name: str, fields: tuple[Field, ...], version: str) -> dict[str, Any]:
+        system = [
+            _field_describe("ReplayId", "string"),
+            _field_describe("CreatedDate", "datetime", nillable=False),
+            _field_describe("CreatedById", "reference", nillable=False),
+            _field_describe("EventUuid", "string"),
+        ]
+        declared = [
+            _field_describe(item.name, item.type, label=item.display_label, custom=True) for item in fields
+        ]
+        return {
+            **_object_summary(name, "e00", version, custom=True, kind="platform_event"),
+            "fields": system + declared,
+        }
+
+    def _describe_change_event(self, entity: str, version: str) -> dict[str, Any]:
+        header = _field_describe("ChangeEventHeader", "complexvalue", nillable=False)
+        fields = [
+            _field_describe(item.name, item.type, label=item.display_label, custom=item.custom)
+            for item in self.store.field_definitions(entity)
+        ]
+        return {
+            **_object_summary(change_event_name(entity), None, version, custom=False, kind="change_event"),
+            "fields": [_field_describe("Id", "id", nillable=False), _field_describe("ReplayId", "string"),
+                       header, *fields],
+        }  # fmt: skip
+
     def _describe_global(self, version: str) -> dict[str, Any]:
+        """The global describe: the org's objects, its platform events (``…__e``) and a change event
+        entity (``<Object>ChangeEvent``) for each object that supports Change Data Capture, whether
+        selected or not (the selection is in the Tooling API, see ``_tooling_query``)."""
+        objects = [
+            _object_summary(obj.name, obj.key_prefix, version, custom=False, kind="object")
+            for obj in OBJECT_TYPES.values()
+        ]
+        events = [
+            _object_summary(name, "e00", version, custom=True, kind="platform_event")
+            for name in self.store.platform_events()
+        ]
+        changes = [
+            _object_summary(change_event_name(entity), None, version, custom=False, kind="change_event")
+            for entity in CHANGE_EVENT_SUPPORTED
+        ]
         return {
             "encoding": "UTF-8",
             "maxBatchSize": MAX_COLLECTION_RECORDS,
-            "sobjects": [
-                {
-                    "name": obj.name,
-                    "keyPrefix": obj.key_prefix,
-                    "urls": {"sobject": f"/services/data/v{version}/sobjects/{obj.name}"},
-                }
-                for obj in OBJECT_TYPES.values()
-            ],
+            "sobjects": objects + events + changes,
         }
 
     # --- composite ------------------------------------------------------------------------------
@@ -642,6 +737,66 @@ class RestApi:
             "HourlyPublishedPlatformEvents": {"Max": 250000, "Remaining": 250000},
             "DailyDeliveredPlatformEvents": {"Max": 50000, "Remaining": 50000},
         }
+
+
+def _object_summary(
+    name: str, key_prefix: str | None, version: str, *, custom: bool, kind: str
+) -> dict[str, Any]:
+    """One object of the global describe (and the head of its own describe): records are created,
+    read and changed; platform events only published; change events only subscribed to."""
+    record = kind == "object"
+    url = f"/services/data/v{version}/sobjects/{name}"
+    urls = {"sobject": url, "describe": f"{url}/describe"}
+    if record:
+        urls["rowTemplate"] = f"{url}/{{ID}}"
+    elif kind == "platform_event":
+        urls["eventSchema"] = f"{url}/eventSchema"
+    return {
+        "name": name,
+        "label": name.removesuffix("__e").replace("_", " ") if custom else name,
+        "labelPlural": name,
+        "keyPrefix": key_prefix,
+        "custom": custom,
+        "customSetting": False,
+        "createable": kind != "change_event",
+        "updateable": record,
+        "deletable": record,
+        "undeletable": record,
+        "queryable": record,
+        "retrieveable": record,
+        "searchable": record,
+        "layoutable": record,
+        "triggerable": True,
+        "replicateable": record,
+        "deprecatedAndHidden": False,
+        "urls": urls,
+    }
+
+
+def _field_describe(
+    name: str,
+    type: str,
+    *,
+    label: str = "",
+    custom: bool = False,
+    nillable: bool = True,
+    picklist: Iterable[str] = (),
+    restricted: bool = False,
+    reference_to: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """A field of a describe result (the properties the emulator keeps)."""
+    return {
+        "name": name,
+        "type": type,
+        "label": label or name,
+        "custom": custom,
+        "nillable": nillable,
+        "picklistValues": [
+            {"value": value, "label": value, "active": True, "defaultValue": False} for value in picklist
+        ],
+        "restrictedPicklist": restricted,
+        "referenceTo": list(reference_to or ()),
+    }
 
 
 def _method_not_allowed() -> RestError:

@@ -28,8 +28,10 @@ A test can add a field the way an administrator would in Setup (``SalesforceStor
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 SYSTEM_FIELDS: tuple[str, ...] = (
@@ -459,7 +461,9 @@ PRODUCT2 = ObjectType(
         text("ProductCode"),
         long_text("Description"),
         Field("IsActive", "boolean", "Active"),
-        text("Family", "Product Family"),
+        # The standard Product Family; the org's values are the product types (what the portal
+        # falls back to where an org has no Product_Type__c).
+        picklist("Family", ("Internet", "SIM", "VPN"), "Product Family"),
         text("StockKeepingUnit"),
         text("QuantityUnitOfMeasure"),
         Field("DisplayUrl", "url"),
@@ -557,3 +561,65 @@ ORG_OBJECTS: tuple[ObjectType, ...] = (
 )
 _EMULATED_OBJECTS = frozenset(obj.name for obj in ORG_OBJECTS)
 OBJECT_TYPES: dict[str, ObjectType] = {obj.name: obj for obj in ORG_OBJECTS}
+
+
+# --- Platform events and Change Data Capture ---------------------------------------------------
+
+PLATFORM_EVENT_SCHEMAS_DIR = Path(__file__).resolve().parent / "schemas"
+"""One Avro schema per platform event of the org (``<Name>__e.avsc``), as ``GetSchema`` serves it."""
+
+
+def _event_field(spec: Mapping[str, Any]) -> Field:
+    kinds = [
+        kind
+        for kind in (spec["type"] if isinstance(spec["type"], list) else [spec["type"]])
+        if kind != "null"
+    ]
+    kind = kinds[0] if kinds else "string"
+    if "DateTime" in str(spec.get("doc", "")):
+        return Field(spec["name"], "datetime")
+    return Field(
+        spec["name"],
+        {"double": "double", "boolean": "boolean", "int": "int", "long": "int"}.get(kind, "string"),
+    )
+
+
+def _platform_events() -> dict[str, tuple[Field, ...]]:
+    events: dict[str, tuple[Field, ...]] = {}
+    for path in sorted(PLATFORM_EVENT_SCHEMAS_DIR.glob("*.avsc")):
+        schema = json.loads(path.read_text())
+        events[path.stem] = tuple(
+            _event_field(spec)
+            for spec in schema["fields"]
+            if spec["name"] not in ("CreatedDate", "CreatedById")
+        )
+    return events
+
+
+PLATFORM_EVENTS: dict[str, tuple[Field, ...]] = _platform_events()
+"""The org's platform events and their custom fields, read from their Avro schemas."""
+
+CHANGE_EVENT_SUPPORTED: tuple[str, ...] = (
+    "Account",
+    "Contact",
+    "Opportunity",
+    "Order",
+    "OrderItem",
+    "Case",
+    "Product2",
+)
+"""The emulated objects that support Change Data Capture: the global describe lists a change event
+entity ``<Object>ChangeEvent`` for each, selected or not (as a real org does). CaseComment,
+price books and files support none; the portal reconciles case comments instead."""
+
+CHANGE_EVENT_ENTITIES: tuple[str, ...] = ("Account", "Opportunity", "Order", "Case", "Product2")
+"""The objects the org selects for Change Data Capture (Setup > Change Data Capture, the standard
+``ChangeEvents`` channel): their changes are published on ``/data/<Object>ChangeEvent`` and
+``/data/ChangeEvents``. The Tooling API lists them as ``PlatformEventChannelMember`` records."""
+
+
+def change_event_name(sobject: str) -> str:
+    """``AccountChangeEvent``; ``Employee__ChangeEvent`` for the custom object ``Employee__c``."""
+    return (
+        f"{sobject.removesuffix('__c')}__ChangeEvent" if sobject.endswith("__c") else f"{sobject}ChangeEvent"
+    )

@@ -42,10 +42,13 @@ from .objects import (
 )
 from .schema import (
     CASE_STATUSES,
+    CHANGE_EVENT_ENTITIES,
     FIELD_TYPES,
     OBJECT_TYPES,
     ORDER_STATUSES,
+    PLATFORM_EVENTS,
     STAGES_BY_NAME,
+    SYSTEM_FIELDS,
     Field,
     ObjectType,
 )
@@ -134,6 +137,10 @@ class SalesforceStore:
         self._unique_fields: dict[str, set[str]] = {}
         self._added_fields: dict[str, dict[str, Field]] = {}
         self._added_values: dict[tuple[str, str], list[str]] = {}
+        self._removed_fields: dict[str, set[str]] = {}
+        self._removed_values: dict[tuple[str, str], set[str]] = {}
+        self._removed_platform_events: set[str] = set()
+        self._change_events_off: set[str] = set()
         self._duplicate_rules: dict[str, list[tuple[str, ...]]] = {}
         self._api_daily_max = api_daily_max
         self._clear_state()
@@ -163,7 +170,7 @@ class SalesforceStore:
             )
 
     def reset(self) -> None:
-        """Forget records, counters, API usage, unique fields, duplicate rules and added fields.
+        """Forget records, counters, API usage, unique fields, duplicate rules and schema changes.
 
         Issued sessions stay valid, so a running portal keeps working across a reset.
         """
@@ -172,6 +179,10 @@ class SalesforceStore:
             self._unique_fields.clear()
             self._added_fields.clear()
             self._added_values.clear()
+            self._removed_fields.clear()
+            self._removed_values.clear()
+            self._removed_platform_events.clear()
+            self._change_events_off.clear()
             self._duplicate_rules.clear()
             self._seed()
             self._persist()
@@ -286,7 +297,66 @@ class SalesforceStore:
                 reference_to=tuple(reference_to) if reference_to is not None else None,
             )
             self._added_fields.setdefault(obj.name, {})[name.lower()] = added
+            self._removed_fields.get(obj.name, set()).discard(name.lower())
             return added
+
+    def remove_field(self, sobject: str, name: str) -> None:
+        """Delete a field from the org's schema, as an administrator would in Setup (until ``reset``):
+        describe no longer lists it and reading or writing it answers ``INVALID_FIELD``."""
+        with self._lock:
+            obj = self._object(sobject)
+            canonical = self.canonical_field(obj.name, name)
+            if canonical in SYSTEM_FIELDS:
+                raise ValueError(f"{canonical} is a system field")
+            self._removed_fields.setdefault(obj.name, set()).add(canonical.lower())
+
+    def remove_picklist_value(self, sobject: str, field_name: str, value: str) -> None:
+        """Delete a value from a picklist (until ``reset``)."""
+        with self._lock:
+            obj = self._object(sobject)
+            definition = self._definition(obj, self.canonical_field(obj.name, field_name))
+            if definition is None or value not in self._values_of(obj, definition):
+                raise ValueError(f"{obj.name}.{field_name} has no picklist value {value!r}")
+            self._removed_values.setdefault((obj.name, definition.name), set()).add(value)
+
+    def platform_events(self) -> dict[str, tuple[Field, ...]]:
+        """The org's platform events (``Name__e``) and their custom fields."""
+        with self._lock:
+            return {
+                name: fields
+                for name, fields in PLATFORM_EVENTS.items()
+                if name not in self._removed_platform_events
+            }
+
+    def remove_platform_event(self, name: str) -> None:
+        """Delete a platform event definition from the org (until ``reset``)."""
+        with self._lock:
+            if name not in PLATFORM_EVENTS:
+                raise ValueError(f"The org has no platform event {name}")
+            self._removed_platform_events.add(name)
+
+    def change_event_entities(self) -> tuple[str, ...]:
+        """The objects selected for Change Data Capture (Setup > Change Data Capture)."""
+        with self._lock:
+            return tuple(name for name in CHANGE_EVENT_ENTITIES if name not in self._change_events_off)
+
+    def deselect_change_events(self, sobject: str) -> None:
+        """Take an object out of the Change Data Capture selection (until ``reset``)."""
+        with self._lock:
+            self._change_events_off.add(self._object(sobject).name)
+
+    def _values_of(self, obj: ObjectType, definition: Field) -> tuple[str, ...]:
+        removed = self._removed_values.get((obj.name, definition.name), set())
+        values = definition.picklist + tuple(self._added_values.get((obj.name, definition.name), ()))
+        return tuple(value for value in values if value not in removed)
+
+    def _declared(self, obj: ObjectType) -> list[Field]:
+        """The declared and added fields of ``obj`` that were not removed."""
+        removed = self._removed_fields.get(obj.name, set())
+        added = self._added_fields.get(obj.name, {})
+        # A declared field removed and added again (with another type) is the added one.
+        declared = [item for item in obj.declared if item.name.lower() not in added]
+        return [item for item in (*declared, *added.values()) if item.name.lower() not in removed]
 
     # --- listeners ------------------------------------------------------------------------------
 
@@ -391,21 +461,20 @@ class SalesforceStore:
             definition = self._definition(obj, self.canonical_field(obj.name, field_name))
             if definition is None:
                 return ()
-            return definition.picklist + tuple(self._added_values.get((obj.name, definition.name), ()))
+            return self._values_of(obj, definition)
 
     def _field_names(self, obj: ObjectType) -> tuple[str, ...]:
         """Every field of ``obj``: system, declared and added ones."""
-        added = tuple(item.name for item in self._added_fields.get(obj.name, {}).values())
-        return obj.all_fields + added
+        return SYSTEM_FIELDS + tuple(item.name for item in self._declared(obj))
 
     def field_definitions(self, sobject: str) -> list[Field]:
         """The declared and added fields of ``sobject`` (the describe call's list, minus system fields)."""
         obj = self._object(sobject)
         with self._lock:
-            return [*obj.declared, *self._added_fields.get(obj.name, {}).values()]
+            return self._declared(obj)
 
     def _definition(self, obj: ObjectType, canonical: str) -> Field | None:
-        return obj.field(canonical) or self._added_fields.get(obj.name, {}).get(canonical.lower())
+        return self._added_fields.get(obj.name, {}).get(canonical.lower()) or obj.field(canonical)
 
     def canonical_field(self, sobject: str, name: str) -> str:
         """The API name of ``name`` on ``sobject`` (field names are case-insensitive).
@@ -464,8 +533,7 @@ class SalesforceStore:
                 definition is not None
                 and definition.restricted
                 and value is not None
-                and value not in definition.picklist
-                and value not in self._added_values.get((obj.name, definition.name), ())
+                and value not in self._values_of(obj, definition)
             ):
                 raise RestError(
                     400,
@@ -652,7 +720,7 @@ class SalesforceStore:
         self._check_lookups(obj, values)
         now = now_string()
         record_id = normalize_id(values.get("Id")) or self._next_id(obj.key_prefix)
-        declared = [*obj.declared, *self._added_fields.get(obj.name, {}).values()]
+        declared = self._declared(obj)
         # Every field reads as null until set, except checkboxes, which are never null.
         record: Record = {item.name: False if item.type == "boolean" else None for item in declared}
         record.update(obj.defaults)

@@ -122,6 +122,8 @@ DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "description": "Description",
         "is_active": "IsActive",
         "product_type": "Product_Type__c",
+        # The standard Product Family: the product type of an org without Product_Type__c.
+        "product_family": "Family",
         "whmcs_product_id": "WHMCS_Product_Id__c",
         "billing_cycle": "Billing_Cycle__c",
         "item_class": "Item_Class__c",
@@ -164,6 +166,16 @@ DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "requested_by": "RequestedBy__c",
         "version": "Version__c",
     },
+}
+
+# Attributes the portal uses when the org has their field and does without otherwise: the
+# Salesforce requirements list only the WHMCS mapping fields of Product2 (WHMCS_Product_Id__c,
+# Billing_Cycle__c, Item_Class__c, Portal_ConfigOptions_JSON__c), so an org set up from them lacks
+# these. Without them the product type comes from the standard Product Family, every plan is
+# offered whatever the eligibility result, no plan is a family discount plan and plans are listed
+# by name. Reads that select them describe the object first (``describe.available_attributes``).
+OPTIONAL_FIELDS: dict[str, frozenset[str]] = {
+    "Product2": frozenset({"product_type", "eligibility_offering", "is_family_discount", "display_order"}),
 }
 
 # "<Object>.<attribute>" -> {portal value: the org's picklist value}, for every picklist the portal
@@ -245,6 +257,7 @@ DEFAULT_PICKLIST_VALUES: dict[str, dict[str, str]] = {
     },
     "Case.priority": {"low": "Low", "medium": "Medium", "high": "High"},
     "Product2.product_type": {"internet": "Internet", "sim": "SIM", "vpn": "VPN"},
+    "Product2.product_family": {"internet": "Internet", "sim": "SIM", "vpn": "VPN"},
     "Product2.item_class": {
         "plan": "Service",
         "installation": "Installation",
@@ -285,6 +298,14 @@ class FieldMap:
     def attributes(self, sobject: str) -> dict[str, str]:
         """All mapped attributes of an object: ``{attribute: api_name}``."""
         return dict(self._fields[sobject])
+
+    def object_names(self) -> list[str]:
+        """Every Salesforce object (and platform event) the map names fields of."""
+        return list(self._fields)
+
+    def picklist_values(self, sobject: str, attribute: str) -> list[str]:
+        """The org's values of a picklist the portal uses, in the map's order."""
+        return list(dict.fromkeys(self._to_salesforce[f"{sobject}.{attribute}"].values()))
 
     def to_salesforce(self, sobject: str, attribute: str, value: str) -> str | None:
         """The org's picklist value for a portal value; an empty portal value clears the field."""

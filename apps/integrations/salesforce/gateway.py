@@ -757,6 +757,31 @@ class SalesforceGateway:
             opportunities=counts["opportunities"], orders=counts["orders"], cases=counts["cases"]
         )
 
+    # --- describe -------------------------------------------------------------------------------
+
+    def describe_global(self) -> dict[str, Any]:
+        """The org's objects (``GET …/sobjects/``): ``{"encoding", "maxBatchSize", "sobjects": [...]}``,
+        platform events (``…__e``) and change event entities (``<Object>ChangeEvent``) included."""
+        result: Any = self._call(lambda sf: sf.describe(), context="GET describe global")
+        return dict(result or {})
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """One object's describe (``GET …/sobjects/<Object>/describe``): its ``fields`` with their
+        ``type`` and ``picklistValues``. An object the org lacks raises ``SalesforceNotFound``."""
+        name = _checked_name(sobject)
+        result: Any = self._call(
+            lambda sf: sf.restful(f"sobjects/{name}/describe"), context=f"GET describe {name}"
+        )
+        return dict(result or {})
+
+    def tooling_query(self, soql: str) -> list[dict]:
+        """A Tooling API query (``GET …/tooling/query?q=``): setup objects such as
+        ``PlatformEventChannelMember``; one page, without ``attributes``."""
+        result: Any = self._call(
+            lambda sf: sf.restful("tooling/query", params={"q": soql}), context="GET tooling query"
+        )
+        return [_strip_attributes(record) for record in (result or {}).get("records", [])]
+
     # --- limits ---------------------------------------------------------------------------------
 
     def limits(self) -> dict[str, Any]:

@@ -210,3 +210,58 @@ def test_every_picklist_value_the_portal_writes_is_one_of_the_orgs() -> None:
                 unknown.append(f"{key}: {value}")
 
     assert unknown == []
+
+
+def test_the_global_describe_lists_objects_platform_events_and_change_event_entities(
+    salesforce: SalesforceRestEmulator,
+) -> None:
+    salesforce.store.deselect_change_events("Product2")
+
+    described = salesforce.api.dispatch("GET", "59.0", "sobjects", {}, None, {}).body
+
+    entries = {item["name"]: item for item in described["sobjects"]}
+    assert entries["Account"]["queryable"] is True
+    assert entries["Account"]["urls"]["describe"] == "/services/data/v59.0/sobjects/Account/describe"
+    assert entries["OrderProvisionRequested__e"]["custom"] is True
+    assert entries["OrderProvisionRequested__e"]["queryable"] is False
+    assert {"AccountChangeEvent", "OpportunityChangeEvent", "OrderChangeEvent", "CaseChangeEvent"} <= set(
+        entries
+    )
+    # Every object that supports change events has its entity, selected or not (as in a real org);
+    # the selection is what the Tooling API lists.
+    assert "Product2ChangeEvent" in entries
+    assert "CaseCommentChangeEvent" not in entries
+    members = salesforce.api.dispatch(
+        "GET",
+        "59.0",
+        "tooling/query",
+        {"q": "SELECT DeveloperName, SelectedEntity FROM PlatformEventChannelMember"},
+        None,
+        {},
+    ).body["records"]
+    assert {member["SelectedEntity"] for member in members} == {
+        "AccountChangeEvent",
+        "OpportunityChangeEvent",
+        "OrderChangeEvent",
+        "CaseChangeEvent",
+    }
+    assert members[0]["DeveloperName"] == "ChangeEvents_AccountChangeEvent"
+
+
+def test_a_platform_events_describe_lists_its_fields_and_a_removed_one_is_gone(
+    salesforce: SalesforceRestEmulator,
+) -> None:
+    response = salesforce.api.dispatch(
+        "GET", "59.0", "sobjects/Account_Internet_Eligibility_Update__e/describe", {}, None, {}
+    )
+    types = {item["name"]: item["type"] for item in response.body["fields"]}
+    assert types["AccountId__c"] == "string"
+    assert types["Internet_Eligibility_Checked_Date_Time__c"] == "datetime"
+
+    salesforce.store.remove_platform_event("Account_Internet_Eligibility_Update__e")
+
+    gone = salesforce.api.dispatch(
+        "GET", "59.0", "sobjects/Account_Internet_Eligibility_Update__e/describe", {}, None, {}
+    )
+    assert gone.status == 404
+    assert gone.body[0]["errorCode"] == "NOT_FOUND"
