@@ -242,3 +242,43 @@ def add_product(systems: EmulatorSuite, *, price: str | None = "5280", **fields:
             },
         )
     return product["Id"]
+
+
+# --- API errors ---------------------------------------------------------------------------------
+# Tests read error bodies through these, never by indexing the JSON, so the error shape is asserted
+# in one place (tests/portal) and every other test says only which error it expects.
+
+_ENVELOPE_KEYS = frozenset({"code", "message", "fields", "request_id", "details", "detail"})
+
+
+def error_code(response: Any) -> str:
+    """The machine code of an API error response."""
+    return str(response.json()["code"])
+
+
+def error_message(response: Any) -> str:
+    """The translated message of an API error response."""
+    body = response.json()
+    return str(body.get("message", body.get("detail", "")))
+
+
+def error_details(response: Any) -> dict[str, Any]:
+    """What an API error adds to its code and message (e.g. the months a customer may choose)."""
+    body = response.json()
+    if "details" in body:
+        return dict(body["details"])
+    return {key: value for key, value in body.items() if key not in _ENVELOPE_KEYS}
+
+
+def field_errors(response: Any) -> dict[str, list[str]]:
+    """Field name → the codes of its validation errors (``non_field_errors`` for the whole body).
+
+    A body without per-field codes (plain messages) gives the messages instead.
+    """
+    body = response.json()
+    fields = body.get("fields") if "code" in body else body
+    result: dict[str, list[str]] = {}
+    for name, errors in (fields or {}).items():
+        items = errors if isinstance(errors, list) else [errors]
+        result[name] = [str(item["code"]) if isinstance(item, dict) else str(item) for item in items]
+    return result
