@@ -12,8 +12,7 @@ from django.db.models import Max
 
 from apps.accounts.models import CustomerProfile, IdMapping
 from apps.accounts.services import customer_profile_apply_account_fields
-from apps.integrations.models import OutboxEntry
-from apps.integrations.outbox import account_record_key
+from apps.integrations.outbox import accounts_owed_changes
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
 from apps.integrations.salesforce.sync import SyncReport
 
@@ -41,16 +40,11 @@ def reconcile_account_statuses(*, gateway: SalesforceGateway | None = None, full
     )
     # A change the portal made and still owes Salesforce is newer than what Salesforce returned:
     # leave those accounts for the next run, after the outbox delivered.
-    owed = set(
-        OutboxEntry.objects.filter(
-            record_key__in=[account_record_key(account_id) for account_id in users_by_account],
-            status__in=[OutboxEntry.Status.PENDING, OutboxEntry.Status.IN_PROGRESS],
-        ).values_list("record_key", flat=True)
-    )
+    owed = accounts_owed_changes(users_by_account)
     with transaction.atomic():
         for record in records:
             user_id = users_by_account.get(record.id)
-            if user_id is None or account_record_key(record.id) in owed:
+            if user_id is None or record.id in owed:
                 continue
             changed = customer_profile_apply_account_fields(user_id=user_id, values=asdict(record))
             if changed:

@@ -26,8 +26,7 @@ from django.db import transaction
 from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
-from apps.integrations.models import OutboxEntry
-from apps.integrations.outbox import account_record_key
+from apps.integrations.outbox import accounts_owed_changes
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
 from apps.integrations.salesforce.records import SalesforceCase, SalesforceCaseComment
 from apps.opportunities.models import Case, CaseComment, CaseOrigin
@@ -51,15 +50,6 @@ class CaseCommentSyncReport:
 
 def _tickets() -> QuerySet[Case]:
     return Case.objects.filter(support_ticket_q(), salesforce_id__isnull=False)
-
-
-def _owed_account_ids(account_ids: set[str]) -> set[str]:
-    """Accounts with changes the portal has not delivered to Salesforce yet."""
-    keys = OutboxEntry.objects.filter(
-        record_key__in=[account_record_key(account_id) for account_id in account_ids],
-        status__in=[OutboxEntry.Status.PENDING, OutboxEntry.Status.IN_PROGRESS],
-    ).values_list("record_key", flat=True)
-    return {key.removeprefix("Account:") for key in keys}
 
 
 def sync_case_comments(
@@ -102,7 +92,7 @@ def _apply_cases(records: list[SalesforceCase], report: CaseCommentSyncReport, n
         .select_related("user__id_mapping")
         .select_for_update(of=("self",))
     }
-    owed = _owed_account_ids({_account_id(case) for case in cases.values()} - {""})
+    owed = accounts_owed_changes({_account_id(case) for case in cases.values()} - {""})
     for record in records:
         case = cases.get(record.id)
         if case is None:
@@ -145,7 +135,7 @@ def _apply_comments(
             salesforce_id__in=[record.id for record in records]
         )
     }
-    owed = _owed_account_ids({_account_id(case) for case in cases.values()} - {""})
+    owed = accounts_owed_changes({_account_id(case) for case in cases.values()} - {""})
     touched: set[int] = set()
     for record in records:
         case = cases.get(record.parent_id)
