@@ -30,7 +30,7 @@ from django.utils.translation import gettext
 
 from apps.accounts.dashboard import invoice_due_notification_context
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
-from apps.accounts.models import CustomerProfile, EligibilityStatus, IdMapping, IdVerificationStatus, User
+from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
 from apps.accounts.salesforce import (
     account_eligibility_decided_subrequest,
     account_eligibility_reopened_subrequest,
@@ -40,7 +40,7 @@ from apps.accounts.salesforce import (
     account_id_verification_submitted_subrequest,
     account_last_sign_in_fields,
 )
-from apps.accounts.selectors import decision_account_id
+from apps.accounts.selectors import decision_account_id, salesforce_account_id_of
 from apps.accounts.status_notifications import account_status_notify
 from apps.billing.models import WhmcsInvoice
 from apps.integrations.outbox import (
@@ -240,14 +240,14 @@ def customer_sign_in_record(*, user_id: int, now: datetime | None = None) -> Non
         return
     profile.last_signed_in_at = now
     profile.save(update_fields=["last_signed_in_at", "updated_at"])
-    mapping = IdMapping.objects.filter(user_id=user_id).first()
-    if mapping is None:
+    account_id = salesforce_account_id_of(user_id=user_id)
+    if not account_id:
         return
     outbox_enqueue_coalesced_update(
         operation="account.last_sign_in",
-        record_key=account_record_key(mapping.salesforce_account_id, "last-sign-in"),
+        record_key=account_record_key(account_id, "last-sign-in"),
         sobject="Account",
-        record_id=mapping.salesforce_account_id,
+        record_id=account_id,
         fields=account_last_sign_in_fields(now),
         delay=timedelta(seconds=settings.SIGN_IN_STAMP_COALESCE_SECONDS),
     )
