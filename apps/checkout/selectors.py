@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
+from apps.billing.models import WhmcsPaymentMethod
 from apps.catalog.models import ProductType
 from apps.checkout.models import Order, OrderItem
 
@@ -38,7 +40,8 @@ class Prerequisite:
 
 def order_prerequisites(*, order: Order, profile: CustomerProfile | None = None) -> list[Prerequisite]:
     """What an order needs before an agent approves it: internet an eligibility result, SIM a
-    verified ID (internet too where ``INTERNET_ORDERS_REQUIRE_ID_VERIFICATION`` says so)."""
+    verified ID (internet too where ``INTERNET_ORDERS_REQUIRE_ID_VERIFICATION`` says so), every
+    order a payment method WHMCS can bill where ``ORDERS_REQUIRE_PAYMENT_METHOD`` says so."""
     if profile is None:
         profile = CustomerProfile.objects.filter(user_id=order.user_id).first() or CustomerProfile(
             user_id=order.user_id
@@ -71,4 +74,19 @@ def order_prerequisites(*, order: Order, profile: CustomerProfile | None = None)
                 detail=profile.get_id_verification_status_display(),
             )
         )
+    if settings.ORDERS_REQUIRE_PAYMENT_METHOD:
+        checks.append(_payment_method_check(order.user_id))
     return checks
+
+
+def _payment_method_check(user_id: int) -> Prerequisite:
+    today = timezone.localdate()
+    methods = list(WhmcsPaymentMethod.objects.filter(user_id=user_id).order_by("whmcs_id"))
+    usable = [method for method in methods if method.expires_on is None or method.expires_on >= today]
+    if usable:
+        detail = ", ".join(str(method) for method in usable)
+    elif methods:
+        detail = gettext("Only expired payment methods")
+    else:
+        detail = gettext("None in WHMCS")
+    return Prerequisite(label=gettext("A payment method is on file"), met=bool(usable), detail=detail)
