@@ -1,6 +1,7 @@
 """Catalog sync: Product2 and its standard price, read through the gateway
 (``products_modified_since``, ``standard_prices``) into ``Product`` (incremental on
-``SystemModstamp``, see ``apps.integrations.salesforce.sync``)."""
+``SystemModstamp``, see ``apps.integrations.salesforce.sync``), then every active product's price
+compared with WHMCS's (``apps.catalog.pricing``)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,23 @@ from django.db.models import Max
 from django.utils import timezone
 
 from apps.catalog.models import Product
+from apps.catalog.pricing import price_mismatches_refresh
 from apps.catalog.services import catalog_cache_invalidate
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
 from apps.integrations.salesforce.sync import SyncReport
+from apps.integrations.whmcs.exceptions import WhmcsError
 
 logger = logging.getLogger(__name__)
 
 
-def sync_catalog(*, gateway: SalesforceGateway | None = None, full: bool = False) -> SyncReport:
-    """Mirror Product2 (and its standard price) into ``Product``; invalidates the catalog cache."""
+def sync_catalog(
+    *, gateway: SalesforceGateway | None = None, full: bool = False, compare_prices: bool = True
+) -> SyncReport:
+    """Mirror Product2 (and its standard price) into ``Product``; invalidates the catalog cache.
+
+    Then, with ``compare_prices``, compares every active product's price with WHMCS and records
+    the differences (``PriceMismatch``). WHMCS being unavailable does not fail the sync: the
+    previous comparison stays until the next run."""
     gateway = gateway or get_gateway()
     cursor = None if full else Product.objects.aggregate(cursor=Max("salesforce_modified_at"))["cursor"]
     products = gateway.products_modified_since(cursor)
@@ -68,6 +77,11 @@ def sync_catalog(*, gateway: SalesforceGateway | None = None, full: bool = False
     logger.info(
         "Catalog sync: %s fetched, %s created, %s updated", report.fetched, report.created, report.updated
     )
+    if compare_prices:
+        try:
+            price_mismatches_refresh()
+        except WhmcsError as exc:
+            logger.warning("Catalog sync: WHMCS prices not compared (%s)", type(exc).__name__)
     return report
 
 

@@ -13,7 +13,8 @@ Salesforce's Order Approval Flow publishes ``OrderProvisionRequested__e``; then
      call), mirrored into the portal's ``Order``/``OrderItem``; ``ORDER_APPROVED`` is sent
      once per order;
    - **WHMCS AddOrder** with each item's WHMCS product id, billing cycle and config options from
-     the catalog, tagged in its notes with the Salesforce Order id;
+     the catalog, and its Salesforce unit price as ``priceoverride`` (WHMCS bills what the
+     customer was quoted), tagged in its notes with the Salesforce Order id;
    - **WHMCS AcceptOrder** (runs the provisioning module);
    - **complete**: the portal Order is Activated, the Opportunity Active with the WHMCS service
      id (``opportunities.services.opportunity_activate``, which owns the stage), and the same
@@ -486,6 +487,9 @@ def _add_order(run: FulfillmentRun, lines: list[_Line], client: WhmcsClient) -> 
                     billing_cycle=WHMCS_BILLING_CYCLES[line.product.billing_cycle],
                     config_options=_config_options(line.product),
                     qty=line.quantity,
+                    # Bill what the customer was quoted (the Salesforce OrderItem's unit price),
+                    # not WHMCS's own product price, which may differ (catalog.PriceMismatch).
+                    price_override=line.unit_price,
                 )
                 for line in lines
             ],
