@@ -15,10 +15,8 @@ one customer and product type impossible even if a writer forgets the lock.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -62,14 +60,14 @@ from apps.opportunities.salesforce import (
     opportunity_create_subrequest,
     opportunity_update_subrequest,
 )
+from apps.opportunities.schedule import CANCELLATION_CUTOFF_DAY as CANCELLATION_CUTOFF_DAY
+from apps.opportunities.schedule import TOKYO as TOKYO
+from apps.opportunities.schedule import CancellationSchedule, MonthNotOffered
+from apps.opportunities.schedule import cancellation_schedule as cancellation_schedule
 from apps.opportunities.selectors import cancellation_scheduled_at, cancellation_whmcs_service
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition, field_values
 
-TOKYO = ZoneInfo("Asia/Tokyo")
-"""Japan time: the calendar of the 25th rule, and of every business date the portal decides."""
-CANCELLATION_CUTOFF_DAY = 25
-"""From this day of the month (Japan time) a cancellation ends at the end of next month."""
 CANCELLABLE_PRODUCT_TYPES = (ProductType.INTERNET, ProductType.SIM)
 
 OPPORTUNITY_MODEL = "opportunities.Opportunity"
@@ -264,39 +262,6 @@ def _opportunity_open(*, user: User, product_type: str, stage: str, close_date: 
 
 
 @dataclass(frozen=True)
-class CancellationSchedule:
-    """When a cancellation requested at ``requested_at`` takes effect (the 25th rule)."""
-
-    requested_at: datetime
-    scheduled_for: date  # the last day of the cancellation month, in Japan
-    scheduled_at: datetime  # 23:59:59 Asia/Tokyo on that day, in UTC
-
-    @property
-    def cancellation_month(self) -> str:
-        return f"{self.scheduled_for.year:04d}-{self.scheduled_for.month:02d}"
-
-
-def cancellation_schedule(*, requested_at: datetime) -> CancellationSchedule:
-    """The 25th rule, decided on the Japanese calendar: the one place it is written.
-
-    Requested before the 25th (Asia/Tokyo): the service ends at the end of this month; on or
-    after the 25th: at the end of next month. The end is 23:59:59 Japan time on the month's last
-    day, returned in UTC. ``requested_at`` must be timezone-aware.
-    """
-    if timezone.is_naive(requested_at):
-        raise ValueError("requested_at must be timezone-aware")
-    local = requested_at.astimezone(TOKYO)
-    year, month = local.year, local.month
-    if local.day >= CANCELLATION_CUTOFF_DAY:
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    last_day = calendar.monthrange(year, month)[1]
-    end = datetime(year, month, last_day, 23, 59, 59, tzinfo=TOKYO)
-    return CancellationSchedule(
-        requested_at=requested_at, scheduled_for=end.date(), scheduled_at=end.astimezone(UTC)
-    )
-
-
-@dataclass(frozen=True)
 class CancellationRequest:
     service: WhmcsService
     opportunity: Opportunity
@@ -310,7 +275,12 @@ class CancellationRequest:
 
 
 def subscription_cancellation_request(
-    *, user: User, service_id: int, comments: str = "", now: datetime | None = None
+    *,
+    user: User,
+    service_id: int,
+    comments: str = "",
+    cancellation_month: str | None = None,
+    now: datetime | None = None,
 ) -> CancellationRequest:
     """Request cancellation of one of the customer's internet or SIM services.
 
@@ -323,15 +293,26 @@ def subscription_cancellation_request(
     Cancellation Request Case records the customer's comments, ONE outbox entry carries both to
     Salesforce (a Composite request: create Case, update Opportunity), and the customer gets a
     CANCELLATION_SCHEDULED notification.
+
+    ``cancellation_month`` (``YYYY-MM``) is the month the service ends, one of those the 25th
+    rule offers now (``schedule.cancellation_schedules``); None means the earliest. Another
+    month raises ``ApplicationError`` ``cancellation_month_not_offered`` with the offered months.
     """
     now = now or clock_now()
-    schedule = cancellation_schedule(requested_at=now)
     comments = comments.strip()
     with transaction.atomic():
         # Ownership first: someone else's service is "not found" whatever else is wrong.
         service = WhmcsService.objects.filter(user=user, pk=service_id).first()
         if service is None:
             raise Http404("No such service.")
+        try:
+            schedule = cancellation_schedule(requested_at=now, month=cancellation_month)
+        except MonthNotOffered as refused:
+            raise ApplicationError(
+                _("Choose one of the cancellation months offered."),
+                code="cancellation_month_not_offered",
+                extra={"offered_months": refused.offered},
+            ) from None
         customer_lock(user=user)
         if service.product_type not in CANCELLABLE_PRODUCT_TYPES:
             raise ApplicationError(
