@@ -199,6 +199,8 @@ class _StatusEvent:
             eligibility_notes=str(mirror.get("internet_eligibility_notes") or ""),
             verification_status=self.verification or None,
             rejection_message=str(mirror.get("id_verification_rejection_message") or ""),
+            eligibility_repeat="internet_eligibility_status" not in self.changed,
+            verification_repeat="id_verification_status" not in self.changed,
         )
 
     def outcome(self) -> AccountStatusOutcome:
