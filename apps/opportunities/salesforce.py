@@ -22,6 +22,7 @@ def opportunity_create_subrequest(
         "name": opportunity.name,
         "stage": opportunity.stage,
         "commodity_type": opportunity.commodity_type,
+        "application_stage": opportunity.application_stage or None,
         "source": opportunity.source,
         "close_date": opportunity.close_date.isoformat() if opportunity.close_date else None,
     }
@@ -55,6 +56,13 @@ def opportunity_activated_subrequest(
     values = {"stage": OpportunityStage.ACTIVE, "whmcs_service_id": whmcs_service_id}
     return CompositeSubrequest.update(
         "Opportunity", salesforce_id, "opportunity", get_field_map().record("Opportunity", values)
+    )
+
+
+def opportunity_stage_subrequest(*, salesforce_id: str, stage: str) -> CompositeSubrequest:
+    """Set the stage of an Opportunity the portal may not mirror, named by its Salesforce ID."""
+    return CompositeSubrequest.update(
+        "Opportunity", salesforce_id, "opportunity", get_field_map().record("Opportunity", {"stage": stage})
     )
 
 

@@ -40,6 +40,7 @@ from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
 from apps.opportunities.models import (
+    APPLICATION_STAGE_AT_CREATION,
     OPEN_STAGES,
     CancellationNotice,
     Case,
@@ -58,6 +59,7 @@ from apps.opportunities.salesforce import (
     case_status_update_subrequest,
     opportunity_activated_subrequest,
     opportunity_create_subrequest,
+    opportunity_stage_subrequest,
     opportunity_update_subrequest,
 )
 from apps.opportunities.schedule import CANCELLATION_CUTOFF_DAY as CANCELLATION_CUTOFF_DAY
@@ -224,13 +226,14 @@ class OpenedOpportunity:
 def sim_opportunity_open_for_registration(
     *, user: User, account_id: str, today: date, reference_id: str = "opportunity"
 ) -> OpenedOpportunity:
-    """A customer registering at a SIM checkout gets their SIM Opportunity at once, in
-    Introduction; the order they place next finds it (SIM: "open or new") and moves it on.
+    """A customer registering at a SIM checkout gets their SIM Opportunity at once, in Post
+    Processing (flow review: the portal creates Opportunities starting at Post Processing); the
+    order they place next finds it (SIM: "open or new").
 
     Call inside the registration's transaction, whose outbox entry carries ``subrequest``.
     """
     opportunity = _opportunity_open(
-        user=user, product_type=ProductType.SIM, stage=OpportunityStage.INTRODUCTION, close_date=today
+        user=user, product_type=ProductType.SIM, stage=OpportunityStage.POST_PROCESSING, close_date=today
     )
     return OpenedOpportunity(
         opportunity=opportunity,
@@ -241,7 +244,14 @@ def sim_opportunity_open_for_registration(
     )
 
 
-def _opportunity_open(*, user: User, product_type: str, stage: str, close_date: date) -> Opportunity:
+def _opportunity_open(
+    *,
+    user: User,
+    product_type: str,
+    stage: str,
+    close_date: date,
+    source: str = OpportunitySource.ORDER_PLACEMENT,
+) -> Opportunity:
     """A new Opportunity for the customer's order of ``product_type``, named for the agents."""
     name = f"{user.last_name} {user.first_name}".strip() or user.email
     opportunity = Opportunity(
@@ -250,7 +260,8 @@ def _opportunity_open(*, user: User, product_type: str, stage: str, close_date: 
         product_type=product_type,
         stage=stage,
         commodity_type=COMMODITY_TYPES[product_type],
-        source=OpportunitySource.ORDER_PLACEMENT,
+        application_stage=APPLICATION_STAGE_AT_CREATION,
+        source=source,
         close_date=close_date,
     )
     opportunity.full_clean(exclude=["user"], validate_constraints=False)
@@ -542,6 +553,30 @@ def opportunity_activate(
     if not salesforce_id:
         return None
     return opportunity_activated_subrequest(salesforce_id=salesforce_id, whmcs_service_id=whmcs_service_id)
+
+
+def opportunity_void_for_failed_fulfillment(
+    *, opportunity: Opportunity | None, salesforce_id: str = ""
+) -> CompositeSubrequest | None:
+    """Provisioning failed: the Opportunity is Void (closed, 0 %), as the flow review's stage
+    machine says (Post Processing → Void, "failed provisioning").
+
+    ``opportunity`` is the portal row (None when the portal does not mirror it) and
+    ``salesforce_id`` the Opportunity the Salesforce Order names. A mirrored Opportunity is voided
+    only from Post Processing (an order on an Opportunity in another stage leaves it alone). If an
+    agent retries and the retry succeeds, ``opportunity_activate`` makes it Active. Call inside
+    the caller's transaction; returns the Opportunity update for the caller's Composite request
+    (reference ``opportunity``), or None when there is nothing to change.
+    """
+    if opportunity is not None:
+        if opportunity.stage != OpportunityStage.POST_PROCESSING:
+            return None
+        opportunity.stage = OpportunityStage.VOID
+        opportunity.save(update_fields=["stage", "updated_at"])
+        return opportunity_update_subrequest(opportunity, "stage")
+    if not salesforce_id:
+        return None
+    return opportunity_stage_subrequest(salesforce_id=salesforce_id, stage=OpportunityStage.VOID)
 
 
 # --- Cases ----------------------------------------------------------------------------------
