@@ -605,6 +605,50 @@ def eligibility_case_open(*, user_id: int, description: str) -> Case:
     return case
 
 
+ID_VERIFICATION_CASE_SUBJECT = "ID verification request (Portal)"
+"""The subject of the Case an agent reviews a residence card on (agents filter on it)."""
+
+
+def id_verification_case_open(*, user_id: int, description: str) -> Case:
+    """Open the Case on which an agent reviews an uploaded residence card (ID Verification, New,
+    origin Portal), as the flow review's data flow has it for a residence card submission.
+
+    Call inside the upload's transaction, whose outbox entry creates it in Salesforce
+    (``salesforce.case_create_subrequest``).
+    """
+    case = Case(
+        user_id=user_id,
+        type=CaseType.ID_VERIFICATION,
+        subject=ID_VERIFICATION_CASE_SUBJECT,
+        description=description,
+        status=CaseStatus.NEW,
+        origin=CaseOrigin.PORTAL,
+        priority=CasePriority.MEDIUM,
+    )
+    case.full_clean(exclude=["user", "opportunity", "salesforce_id"])
+    case.save()
+    return case
+
+
+def id_verification_case_close(*, user_id: int) -> CompositeSubrequest | None:
+    """The agent decided the residence card: the customer's open ID Verification Case is closed.
+
+    Call inside the decision's transaction; returns the Case update for the caller's Composite
+    request (reference ``case``), or None when no such Case is open (a card uploaded before the
+    portal opened these Cases).
+    """
+    case = (
+        Case.objects.select_for_update()
+        .filter(user_id=user_id, type=CaseType.ID_VERIFICATION)
+        .exclude(status=CaseStatus.CLOSED)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if case is None:
+        return None
+    return case_status_change(case=case, status=CaseStatus.CLOSED)
+
+
 def case_status_change(
     *, case: Case | None, status: str, salesforce_id: str = ""
 ) -> CompositeSubrequest | None:
