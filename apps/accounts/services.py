@@ -46,8 +46,8 @@ from apps.integrations.salesforce.field_map import (
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
-from apps.opportunities.models import CaseStatus
-from apps.opportunities.services import case_status_change
+from apps.opportunities.models import CaseStatus, OpportunityStage
+from apps.opportunities.services import case_status_change, opportunity_eligibility_decide
 from apps.verification.selectors import eligibility_case
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition, field_values
@@ -351,7 +351,9 @@ def _eligibility_decide(
     *, profile_id: int, status: EligibilityStatus, offering: str, notes: str, now: datetime | None
 ) -> Transition:
     """The decision on a pending check, under the profile's row lock (two agents deciding at
-    once cannot both succeed): ONE Salesforce call for the Account and the Case, and the
+    once cannot both succeed): ONE Salesforce call for the Account, the Case (closed) and the
+    check's Opportunity (Ready when eligible, Void when not: ``opportunity_eligibility_decide``),
+    and the
     notification the status event would give (``account_status_notify``, so the customer is told
     once whichever path arrives first)."""
     now = now or timezone.now()
@@ -394,6 +396,14 @@ def _eligibility_decide(
         if case_update is not None:
             after["case_status"] = CaseStatus.CLOSED.value
             subrequests.append(case_update)
+        opportunity_update = opportunity_eligibility_decide(
+            case=eligibility_case(profile=profile), eligible=status == EligibilityStatus.ELIGIBLE
+        )
+        if opportunity_update is not None:
+            after["opportunity_stage"] = (
+                OpportunityStage.READY if status == EligibilityStatus.ELIGIBLE else OpportunityStage.VOID
+            ).value
+            subrequests.append(opportunity_update)
         entry = outbox_enqueue_salesforce(
             operation=f"console.eligibility.{status}",
             record_key=account_record_key(account_id),

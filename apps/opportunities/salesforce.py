@@ -67,9 +67,16 @@ def opportunity_stage_subrequest(*, salesforce_id: str, stage: str) -> Composite
 
 
 def case_create_subrequest(
-    case: Case, *, account_id: str, opportunity: Opportunity | None = None, reference_id: str = "case"
+    case: Case,
+    *,
+    account_id: str,
+    opportunity: Opportunity | None = None,
+    opportunity_reference: str | PortalRef | None = None,
+    reference_id: str = "case",
 ) -> CompositeSubrequest:
-    """Create ``case`` on the customer's Account (and ``opportunity``, when given) in Salesforce."""
+    """Create ``case`` on the customer's Account (and ``opportunity``, when given) in Salesforce.
+    ``opportunity_reference`` names the Opportunity instead (``@{opportunity.id}`` for one the
+    same Composite request creates)."""
     values: dict[str, object] = {
         "account_id": account_id,
         "type": case.type,
@@ -79,7 +86,9 @@ def case_create_subrequest(
         "origin": case.origin,
         "priority": case.priority,
     }
-    if opportunity is not None:
+    if opportunity_reference is not None:
+        values["opportunity_id"] = opportunity_reference
+    elif opportunity is not None:
         values["opportunity_id"] = salesforce_id_or_ref(opportunity)
     return CompositeSubrequest.create("Case", reference_id, get_field_map().record("Case", values))
 

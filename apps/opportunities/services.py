@@ -269,6 +269,90 @@ def _opportunity_open(
     return opportunity
 
 
+@dataclass(frozen=True)
+class EligibilityOpportunity:
+    """The internet Opportunity an eligibility check belongs to: ``subrequest`` creates it or
+    moves it back to Introduction (reference ``opportunity``; None when nothing changes), and
+    ``case_reference`` is what the eligibility Case's ``OpportunityId`` must be in the same
+    Composite request."""
+
+    opportunity: Opportunity
+    subrequest: CompositeSubrequest | None
+    case_reference: str | PortalRef
+    write_backs: tuple[WriteBack, ...]
+
+
+def internet_opportunity_for_eligibility(
+    *, user: User, account_id: str, today: date
+) -> EligibilityOpportunity:
+    """The customer asks for an internet eligibility check: the internet Opportunity it belongs to.
+
+    The seeds' data-flow table opens the internet Opportunity at the eligibility request, the
+    field reference has the portal set the eligibility Case's ``OpportunityId``, and the agents'
+    checklist reads it there (README, "Salesforce decisions"). So: the customer's open internet
+    Opportunity is used (a Ready one from an earlier check goes back to Introduction: the new
+    address is not checked yet), else a new one is created in Introduction with the source
+    "Portal - Internet Eligibility Request". The order placed later joins it (internet matching).
+
+    Call inside the request's transaction; the customer lock is taken here.
+    """
+    customer_lock(user=user)
+    opportunity = (
+        Opportunity.objects.select_for_update()
+        .filter(user=user, product_type=ProductType.INTERNET, stage__in=OPEN_STAGES)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if opportunity is not None:
+        subrequest = None
+        if opportunity.stage == OpportunityStage.READY:
+            opportunity.stage = OpportunityStage.INTRODUCTION
+            opportunity.save(update_fields=["stage", "updated_at"])
+            subrequest = opportunity_update_subrequest(opportunity, "stage")
+        return EligibilityOpportunity(
+            opportunity=opportunity,
+            subrequest=subrequest,
+            case_reference=salesforce_id_or_ref(opportunity),
+            write_backs=(),
+        )
+    opportunity = _opportunity_open(
+        user=user,
+        product_type=ProductType.INTERNET,
+        stage=OpportunityStage.INTRODUCTION,
+        close_date=today,
+        source=OpportunitySource.ELIGIBILITY_REQUEST,
+    )
+    return EligibilityOpportunity(
+        opportunity=opportunity,
+        subrequest=opportunity_create_subrequest(opportunity, account_id=account_id),
+        case_reference="@{opportunity.id}",
+        write_backs=(WriteBack("opportunity", OPPORTUNITY_MODEL, opportunity.pk),),
+    )
+
+
+def opportunity_eligibility_decide(*, case: Case | None, eligible: bool) -> CompositeSubrequest | None:
+    """The eligibility decision moves the check's Opportunity: Ready when eligible, Void when not
+    (the seeds' rule). Only an Opportunity still before the order (Introduction or Ready) moves;
+    one an order already took on is left alone.
+
+    ``case`` is the eligibility Case (its Opportunity is the one the request linked). Call inside
+    the decision's transaction; returns the Opportunity update for the caller's Composite request
+    (reference ``opportunity``), or None when nothing changes.
+    """
+    if case is None or case.opportunity_id is None:
+        return None
+    opportunity = Opportunity.objects.select_for_update().get(pk=case.opportunity_id)
+    stage = OpportunityStage.READY if eligible else OpportunityStage.VOID
+    if (
+        opportunity.stage not in (OpportunityStage.INTRODUCTION, OpportunityStage.READY)
+        or opportunity.stage == stage
+    ):
+        return None
+    opportunity.stage = stage
+    opportunity.save(update_fields=["stage", "updated_at"])
+    return opportunity_update_subrequest(opportunity, "stage")
+
+
 # --- Cancellation ---------------------------------------------------------------------------
 
 
@@ -585,14 +669,16 @@ ELIGIBILITY_CASE_SUBJECT = "Internet availability check request (Portal)"
 """The agents' queue in Salesforce filters on this exact subject."""
 
 
-def eligibility_case_open(*, user_id: int, description: str) -> Case:
-    """Open the Case on which an agent checks internet availability (New, origin Portal).
+def eligibility_case_open(*, user_id: int, description: str, opportunity: Opportunity | None = None) -> Case:
+    """Open the Case on which an agent checks internet availability (New, origin Portal), linked
+    to the check's Opportunity (``internet_opportunity_for_eligibility``).
 
     Call inside the eligibility request's transaction, whose outbox entry creates it in
     Salesforce (``salesforce.case_create_subrequest``).
     """
     case = Case(
         user_id=user_id,
+        opportunity=opportunity,
         type=CaseType.ELIGIBILITY_CHECK,
         subject=ELIGIBILITY_CASE_SUBJECT,
         description=description,

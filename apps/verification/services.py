@@ -41,6 +41,7 @@ from apps.opportunities.services import (
     eligibility_case_open,
     id_verification_case_close,
     id_verification_case_open,
+    internet_opportunity_for_eligibility,
 )
 from apps.verification.models import (
     EligibilityRequest,
@@ -112,9 +113,10 @@ def eligibility_request_create(
 
     Refused while a check is pending; allowed again after a result (a customer who moves checks
     the new address). Marks the profile mirror pending (``customer_eligibility_request``), opens
-    the Case (``eligibility_case_open``, the Case's owner), records the request, and enqueues ONE
-    Salesforce call: create the Case and point the Account at it
-    (``Internet_Eligibility_Case_Id__c = @{case.id}``).
+    the internet Opportunity of the check (``internet_opportunity_for_eligibility``) and the Case
+    linked to it (``eligibility_case_open``, both the opportunities app's), records the request,
+    and enqueues ONE Salesforce call: create (or move) the Opportunity, create the Case and point
+    the Account at it (``Internet_Eligibility_Case_Id__c = @{case.id}``).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -132,7 +134,14 @@ def eligibility_request_create(
             housing_type=housing_type,
             notes=notes,
         )
-        case = eligibility_case_open(user_id=user_id, description=_eligibility_case_description(request))
+        linked = internet_opportunity_for_eligibility(
+            user=profile.user, account_id=account_id, today=timezone.localdate(now, TOKYO)
+        )
+        case = eligibility_case_open(
+            user_id=user_id,
+            description=_eligibility_case_description(request),
+            opportunity=linked.opportunity,
+        )
         request.case = case
         request.full_clean(exclude=["user", "case"])
         request.save()
@@ -141,10 +150,14 @@ def eligibility_request_create(
             operation="eligibility.request",
             record_key=account_record_key(account_id),
             subrequests=[
-                case_create_subrequest(case, account_id=account_id),
+                *([linked.subrequest] if linked.subrequest is not None else []),
+                case_create_subrequest(
+                    case, account_id=account_id, opportunity_reference=linked.case_reference
+                ),
                 account_update,
             ],
             write_backs=[
+                *linked.write_backs,
                 WriteBack("case", "opportunities.Case", case.pk),
                 WriteBack("case", "accounts.CustomerProfile", profile.pk, "internet_eligibility_case_id"),
             ],
