@@ -33,6 +33,7 @@ from apps.accounts.models import CustomerProfile, EligibilityStatus, IdMapping, 
 from apps.accounts.selectors import decision_account_id
 from apps.accounts.status_notifications import account_status_notify
 from apps.billing.models import WhmcsInvoice
+from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import (
     account_record_key,
     outbox_enqueue_coalesced_update,
@@ -418,6 +419,30 @@ def _eligibility_decide(
             now=now,
         )
     return Transition(user_id=profile.user_id, before=before, after=after, outbox_entry=entry)
+
+
+def customer_eligibility_opportunity_follow(
+    *, user_id: int, account_id: str, status: str
+) -> OutboxEntry | None:
+    """An eligibility decision made in Salesforce itself (the status event changed the mirror):
+    the check's Opportunity follows as it does for a console decision, Ready when eligible, Void
+    when not (``opportunity_eligibility_decide``), sent to Salesforce as ONE outbox entry. Call
+    inside the event's transaction; returns the entry, or None when no Opportunity moves."""
+    if status not in (EligibilityStatus.ELIGIBLE, EligibilityStatus.INELIGIBLE):
+        return None
+    profile = CustomerProfile.objects.filter(user_id=user_id).first()
+    if profile is None:
+        return None
+    update = opportunity_eligibility_decide(
+        case=eligibility_case(profile=profile), eligible=status == EligibilityStatus.ELIGIBLE
+    )
+    if update is None:
+        return None
+    return outbox_enqueue_salesforce(
+        operation="eligibility.opportunity_follows_decision",
+        record_key=account_record_key(account_id),
+        subrequests=[update],
+    )
 
 
 def _eligibility_case_status_change(

@@ -12,11 +12,12 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.accounts.models import User
+from apps.accounts.status_events import account_status_event_apply
 from apps.catalog.models import ProductType
 from apps.opportunities.models import Case, CaseType, Opportunity, OpportunitySource, OpportunityStage
 from emulators import EmulatorSuite
 from tests.helpers import MakeCustomer, api_for, deliver_all
-from tests.scenarios import ADDRESS
+from tests.scenarios import ACCOUNT_TOPIC, ADDRESS
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +121,25 @@ def test_rule_eligibility_request_again_reuses_the_ready_opportunity(
     latest = Case.objects.filter(user=customer, type=CaseType.ELIGIBILITY_CHECK).order_by("-pk").first()
     assert latest is not None
     assert sf(systems, "Case", latest.salesforce_id)["OpportunityId"] == opportunity.salesforce_id
+
+
+@pytest.mark.parametrize(
+    ("status", "stage", "remote_stage"),
+    [("Eligible", OpportunityStage.READY, "Ready"), ("Ineligible", OpportunityStage.VOID, "Void")],
+)
+def test_rule_eligibility_decision_made_in_salesforce_moves_the_opportunity_too(
+    systems: EmulatorSuite, make_customer: MakeCustomer, status: str, stage: str, remote_stage: str
+) -> None:
+    # Given a check requested through the API
+    customer, opportunity, _ = requested_check(systems, make_customer)
+
+    # When an agent decides it in Salesforce and the status event is handled
+    account_id = customer.id_mapping.salesforce_account_id
+    systems.salesforce.store.update_record("Account", account_id, {"Internet_Eligibility_Status__c": status})
+    account_status_event_apply(payload=systems.bus.decode(systems.bus.events(ACCOUNT_TOPIC)[-1]))
+    deliver_all()
+
+    # Then the Opportunity follows, in the portal and in Salesforce
+    opportunity.refresh_from_db()
+    assert opportunity.stage == stage
+    assert sf(systems, "Opportunity", opportunity.salesforce_id)["StageName"] == remote_stage
