@@ -102,7 +102,7 @@ def test_the_customer_can_choose_a_later_month_than_the_earliest(
     }
 
 
-def test_before_the_25th_this_month_can_be_chosen(
+def test_rule_cancellation_before_the_25th_the_customer_can_choose_this_month(
     systems: EmulatorSuite, frozen_now: list[datetime.datetime]
 ) -> None:
     user, service, _ = customer_with_service(systems)
@@ -114,7 +114,7 @@ def test_before_the_25th_this_month_can_be_chosen(
     assert response.json()["scheduled_for"] == "2026-12-31"
 
 
-def test_from_the_25th_this_month_is_no_longer_offered(
+def test_rule_cancellation_from_the_25th_this_month_is_no_longer_offered(
     systems: EmulatorSuite, frozen_now: list[datetime.datetime]
 ) -> None:
     # Given the customer saw December offered on the 24th, but sends the request on the 25th (JST)
