@@ -146,8 +146,14 @@ def batch_event_handler(topic: str) -> Callable[[BatchEventHandler], BatchEventH
 
 
 def autodiscover_handlers() -> None:
-    """Import ``<app>.event_handlers`` of every installed app, so their handlers register."""
+    """Import ``<app>.event_handlers`` of every installed app, so their handlers register, and
+    route the Change Data Capture channels to :mod:`~apps.integrations.salesforce.change_events`,
+    which hands each object's changes to the handlers its app registered there."""
+    from apps.integrations.salesforce.change_events import dispatch_change_events
+
     autodiscover_modules("event_handlers")
+    for channel in settings.SALESFORCE.get("CHANGE_EVENT_CHANNELS", ()):
+        registry.register(channel, dispatch_change_events, batch=True)
 
 
 # --- Lease ------------------------------------------------------------------------------------

@@ -89,6 +89,8 @@ class DecodedEvent:
     event_id: str
     schema_id: str
     payload: dict[str, Any]
+    schema_json: str = ""
+    """The writer schema of ``payload`` (change events' field bitmaps refer to its fields)."""
 
 
 class StopSubscription(Exception):
@@ -320,6 +322,7 @@ class PubSubSubscriber:
             event_id=event.id,
             schema_id=event.schema_id,
             payload=avro.decode(schema_json, event.payload),
+            schema_json=schema_json,
         )
 
     def _schema_json(self, stub: Any, metadata: tuple[tuple[str, str], ...], schema_id: str) -> str:
