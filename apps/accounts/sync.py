@@ -5,6 +5,8 @@ pulled into their customers' profiles (incremental on ``SystemModstamp``, see
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
@@ -14,7 +16,12 @@ from apps.accounts.services import customer_profile_apply_account_fields
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import account_record_key
 from apps.integrations.salesforce.field_map import get_field_map
-from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
+from apps.integrations.salesforce.gateway import (
+    SalesforceGateway,
+    get_gateway,
+    is_salesforce_id,
+    soql_literal,
+)
 from apps.integrations.salesforce.sync import SyncReport, since_clause
 
 logger = logging.getLogger(__name__)
@@ -38,25 +45,42 @@ ACCOUNT_STATUS_ATTRIBUTES = (
 )
 
 
-def reconcile_account_statuses(*, gateway: SalesforceGateway | None = None, full: bool = False) -> SyncReport:
-    """Pull Accounts changed since the newest mirrored one into their customers' profiles.
+def reconcile_account_statuses(
+    *, gateway: SalesforceGateway | None = None, full: bool = False, record_ids: Sequence[str] | None = None
+) -> SyncReport:
+    """Pull Accounts changed since the newest mirrored one (or ``record_ids``, after a change
+    event gap) into their customers' profiles.
 
-    Catches any status change whose platform event was missed. Accounts without a portal user
-    are ignored (the org has customers who never signed up).
+    Catches any status change whose platform event or change event was missed. Accounts without
+    a portal user are ignored (the org has customers who never signed up).
     """
     field_map = get_field_map()
     gateway = gateway or get_gateway()
-    cursor = (
-        None if full else CustomerProfile.objects.aggregate(cursor=Max("salesforce_modified_at"))["cursor"]
-    )
     api_names = field_map.fields("Account", *ACCOUNT_STATUS_ATTRIBUTES)
     modstamp = field_map.field("Account", "modified_at")
-    soql = (
-        f"SELECT Id, {', '.join(api_names)} FROM Account{since_clause(modstamp, cursor)} ORDER BY {modstamp}"
-    )
+    if record_ids is not None:
+        ids = [record_id for record_id in record_ids if is_salesforce_id(record_id)]
+        if not ids:
+            return SyncReport()
+        literals = ", ".join(soql_literal(record_id) for record_id in ids)
+        soql = f"SELECT Id, {', '.join(api_names)} FROM Account WHERE Id IN ({literals})"
+    else:
+        cursor = (
+            None
+            if full
+            else CustomerProfile.objects.aggregate(cursor=Max("salesforce_modified_at"))["cursor"]
+        )
+        soql = f"SELECT Id, {', '.join(api_names)} FROM Account{since_clause(modstamp, cursor)} ORDER BY {modstamp}"
     records = gateway.query(soql)
+    report = SyncReport(fetched=len(records), updated=account_records_apply(records))
+    logger.info("Account reconciliation: %s fetched, %s profiles changed", report.fetched, report.updated)
+    return report
 
-    report = SyncReport(fetched=len(records))
+
+def account_records_apply(records: Sequence[Mapping[str, Any]]) -> int:
+    """Mirror Account records (whole, or the fields a change event carries) onto their customers'
+    profiles; returns how many profiles changed."""
+    field_map = get_field_map()
     account_ids = [record["Id"] for record in records]
     users_by_account = dict(
         IdMapping.objects.filter(salesforce_account_id__in=account_ids).values_list(
@@ -71,6 +95,7 @@ def reconcile_account_statuses(*, gateway: SalesforceGateway | None = None, full
             status__in=[OutboxEntry.Status.PENDING, OutboxEntry.Status.IN_PROGRESS],
         ).values_list("record_key", flat=True)
     )
+    updated = 0
     with transaction.atomic():
         for record in records:
             user_id = users_by_account.get(record["Id"])
@@ -79,6 +104,5 @@ def reconcile_account_statuses(*, gateway: SalesforceGateway | None = None, full
             values = field_map.from_record("Account", record)
             changed = customer_profile_apply_account_fields(user_id=user_id, values=values)
             if changed:
-                report.updated += 1
-    logger.info("Account reconciliation: %s fetched, %s profiles changed", report.fetched, report.updated)
-    return report
+                updated += 1
+    return updated

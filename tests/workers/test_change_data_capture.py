@@ -14,10 +14,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.catalog.models import ProductType
+from apps.catalog.models import Product, ProductType
+from apps.catalog.tasks import sync_catalog_task
+from apps.checkout.models import OrderStatus
 from apps.integrations.models import EventReplayCursor
 from apps.notifications.models import Notification, NotificationType
 from apps.opportunities.models import (
+    CaseStatus,
+    CaseType,
     CommodityType,
     LineReturnStatus,
     Opportunity,
@@ -26,8 +30,8 @@ from apps.opportunities.models import (
 from apps.opportunities.services import cancellation_line_return_update
 from apps.opportunities.tasks import reconcile_opportunities_task
 from emulators import EmulatorSuite
-from tests.factories import OpportunityFactory, WhmcsServiceFactory
-from tests.helpers import account_id_of, api_for, deliver_all, make_customer
+from tests.factories import CaseFactory, OpportunityFactory, OrderFactory, WhmcsServiceFactory
+from tests.helpers import account_id_of, add_product, api_for, deliver_all, make_customer
 from tests.scenarios import republish_last, run_subscriber, seed_cursor
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -204,3 +208,76 @@ def test_a_subscriber_away_longer_than_the_retention_converges_through_reconcili
     assert notifications(user) == [NotificationType.CANCELLATION_COMPLETE]
     reconcile_opportunities_task(record_ids=None)
     assert notifications(user) == [NotificationType.CANCELLATION_COMPLETE]
+
+
+def test_an_order_cancelled_in_salesforce_leaves_the_orders_in_progress(systems: EmulatorSuite) -> None:
+    # Given an order waiting for review, in the portal and in Salesforce
+    user = make_customer(systems)
+    remote = systems.salesforce.store.create_record(
+        "Order", {"AccountId": account_id_of(user), "Status": "Pending Review", "EffectiveDate": "2026-12-01"}
+    )
+    order = OrderFactory.create(user=user, salesforce_id=remote["Id"], status=OrderStatus.PENDING_REVIEW)
+    api = api_for(user)
+    assert api.get("/api/me/status").json()["summary"]["stats"]["orders_in_progress"] == 1
+    seed_cursor(systems, ORDER_TOPIC)
+
+    # When an agent cancels it in Salesforce
+    agent_patch(systems, "Order", remote["Id"], {"Status": "Cancelled"})
+    run_subscriber(ORDER_TOPIC, 1)
+
+    # Then the mirror and the dashboard follow; the seed has no notification for it
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+    assert api.get("/api/me/status").json()["summary"]["stats"]["orders_in_progress"] == 0
+    assert notifications(user) == []
+
+
+def test_a_case_closed_in_salesforce_is_mirrored(systems: EmulatorSuite) -> None:
+    user = make_customer(systems)
+    remote = systems.salesforce.store.create_record(
+        "Case",
+        {"AccountId": account_id_of(user), "Subject": "Router", "Status": "New", "Origin": "Portal Website"},
+    )
+    case = CaseFactory.create(
+        user=user, salesforce_id=remote["Id"], type=CaseType.GENERAL_INQUIRY, status=CaseStatus.NEW
+    )
+    seed_cursor(systems, CASE_TOPIC)
+
+    agent_patch(systems, "Case", remote["Id"], {"Status": "Closed"})
+    run_subscriber(CASE_TOPIC, 1)
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CLOSED
+    assert notifications(user) == []
+
+
+def test_an_account_status_changed_in_salesforce_is_mirrored(systems: EmulatorSuite) -> None:
+    user = make_customer(systems, account={"Internet_Eligibility_Status__c": "Pending"})
+    seed_cursor(systems, ACCOUNT_TOPIC)
+
+    agent_patch(
+        systems,
+        "Account",
+        account_id_of(user),
+        {"Internet_Eligibility_Status__c": "Eligible", "Internet_Eligibility__c": "Home 1G"},
+    )
+    run_subscriber(ACCOUNT_TOPIC, 1)
+
+    status = api_for(user).get("/api/me/status").json()["internet_eligibility"]
+    assert (status["status"], status["offering"]) == ("eligible", "Home 1G")
+
+
+def test_a_product_changed_in_salesforce_reaches_the_catalog(
+    systems: EmulatorSuite, eager_celery: None
+) -> None:
+    # Given a product the catalog mirrors
+    product_id = add_product(systems)
+    sync_catalog_task()
+    seed_cursor(systems, "/data/Product2ChangeEvent")
+
+    # When an agent renames it in Salesforce
+    agent_patch(systems, "Product2", product_id, {"Name": "SonixNet Home 10G"})
+    run_subscriber("/data/Product2ChangeEvent", 1)
+
+    # Then the catalog sync ran after the event and the mirror has the new name
+    assert Product.objects.get(salesforce_id=product_id).name == "SonixNet Home 10G"
