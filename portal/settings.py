@@ -309,6 +309,9 @@ CELERY_TASK_ROUTES = {
     "integrations.reconcile_account_statuses": {"queue": "salesforce"},
     "checkout.fulfill_order": {"queue": "salesforce"},
     "integrations.sync_case_comments": {"queue": "salesforce"},
+    "opportunities.reconcile_opportunities": {"queue": "salesforce"},
+    "opportunities.reconcile_cases": {"queue": "salesforce"},
+    "checkout.reconcile_orders": {"queue": "salesforce"},
     "accounts.advance_registration": {"queue": "salesforce"},
     "accounts.resume_registrations": {"queue": "salesforce"},
 }
