@@ -186,27 +186,48 @@ def test_a_gap_event_re_reads_the_record(systems: EmulatorSuite, eager_celery: N
 
 
 def test_a_subscriber_away_longer_than_the_retention_converges_through_reconciliation(
-    systems: EmulatorSuite,
+    systems: EmulatorSuite, eager_celery: None
 ) -> None:
-    # Given the subscriber's position, then an agent's cancellation while it is stopped
+    # Given the subscriber's position and an up-to-date reconciliation, then an agent's
+    # cancellation while the subscriber is stopped
     user, opportunity = cancelling_internet(systems)
     seed_cursor(systems, OPPORTUNITY_TOPIC)
-    reconcile_opportunities_task(record_ids=None)  # the periodic run is up to date
+    reconcile_opportunities_task(record_ids=None)
     assert opportunity.salesforce_id
     agent_patch(systems, "Opportunity", opportunity.salesforce_id, {"StageName": "〇Cancelled"})
 
-    # When the event log drops the event (retention) before the subscriber comes back
+    # When the event log drops that event (retention) before the subscriber comes back, and a
+    # later change is still in the log
     systems.bus.set_retention(timedelta(0))
     assert systems.bus.events(OPPORTUNITY_TOPIC) == []
-    opportunity.refresh_from_db()
-    assert opportunity.stage == OpportunityStage.CANCELLING
+    systems.bus.set_retention(timedelta(hours=72))
+    agent_patch(systems, "Opportunity", opportunity.salesforce_id, {"LineReturn__c": "Returned1"})
+    run_subscriber(OPPORTUNITY_TOPIC, 1)
 
-    # Then the periodic reconciliation brings the mirror and the one notification
+    # Then the refused replay ID started the reconciliation, which brought the lost change, and
+    # the customer heard of the cancellation once
+    opportunity.refresh_from_db()
+    assert (opportunity.stage, opportunity.line_return_status) == (
+        OpportunityStage.CANCELLED,
+        LineReturnStatus.RETURNED_1,
+    )
+    assert notifications(user) == [NotificationType.CANCELLATION_COMPLETE]
+
+
+def test_the_periodic_reconciliation_alone_converges(systems: EmulatorSuite) -> None:
+    # Given an agent's cancellation the subscriber never receives (no subscriber runs)
+    user, opportunity = cancelling_internet(systems)
     reconcile_opportunities_task(record_ids=None)
+    assert opportunity.salesforce_id
+    agent_patch(systems, "Opportunity", opportunity.salesforce_id, {"StageName": "〇Cancelled"})
+
+    # When beat's reconciliation runs (twice)
+    reconcile_opportunities_task(record_ids=None)
+    reconcile_opportunities_task(record_ids=None)
+
+    # Then the mirror follows and the customer heard of it once
     opportunity.refresh_from_db()
     assert opportunity.stage == OpportunityStage.CANCELLED
-    assert notifications(user) == [NotificationType.CANCELLATION_COMPLETE]
-    reconcile_opportunities_task(record_ids=None)
     assert notifications(user) == [NotificationType.CANCELLATION_COMPLETE]
 
 

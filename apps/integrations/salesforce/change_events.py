@@ -112,6 +112,10 @@ class ChangeHandlers:
             if handler not in self._gaps[entity]:
                 self._gaps[entity].append(handler)
 
+    def gap_entities(self) -> list[str]:
+        with self._lock:
+            return [entity for entity, handlers in self._gaps.items() if handlers]
+
     def change_handlers(self, entity: str) -> list[ChangeHandler]:
         with self._lock:
             return list(self._changes.get(entity, []))
@@ -277,3 +281,26 @@ def dispatch_change_events(events: Sequence[DecodedEvent], *, handlers: ChangeHa
     for entity, record_ids in gaps.items():
         for gap_handler in handlers.gap_handlers(entity):
             gap_handler(sorted(record_ids) if record_ids is not None else None)
+
+
+def channel_entity(channel: str) -> str | None:
+    """``Opportunity`` for ``/data/OpportunityChangeEvent`` (``Employee__c`` for
+    ``/data/Employee__ChangeEvent``); None for the standard channel ``/data/ChangeEvents``."""
+    name = channel.removeprefix("/data/")
+    if not channel.startswith("/data/") or name == "ChangeEvents" or not name.endswith("ChangeEvent"):
+        return None
+    entity = name.removesuffix("ChangeEvent")
+    return f"{entity.removesuffix('__')}__c" if entity.endswith("__") else entity
+
+
+def channel_replay_lost(channel: str, *, handlers: ChangeHandlers | None = None) -> None:
+    """Events of ``channel`` may have been lost (its replay ID was refused, e.g. after a stop
+    longer than the retention): reconcile the objects it carries, as after ``GAP_OVERFLOW``."""
+    if not channel.startswith("/data/"):
+        return
+    handlers = handlers or change_handlers
+    entity = channel_entity(channel)
+    for name in [entity] if entity else handlers.gap_entities():
+        for gap_handler in handlers.gap_handlers(name):
+            logger.warning("%s: events may be lost; reconciling %s", channel, name)
+            gap_handler(None)
