@@ -84,4 +84,5 @@ def reconcile_orders(
         record_ids=record_ids,
         full=full,
         modstamp_field=field_map.field("Order", "modified_at"),
+        account_field=field_map.field("Order", "account_id"),
     )

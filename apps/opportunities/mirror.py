@@ -156,6 +156,7 @@ def reconcile_opportunities(
         record_ids=record_ids,
         full=full,
         modstamp_field=field_map.field("Opportunity", "modified_at"),
+        account_field=field_map.field("Opportunity", "account_id"),
     )
 
 
@@ -206,4 +207,5 @@ def reconcile_cases(
         record_ids=record_ids,
         full=full,
         modstamp_field=field_map.field("Case", "modified_at"),
+        account_field=field_map.field("Case", "account_id"),
     )

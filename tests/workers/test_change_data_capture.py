@@ -302,3 +302,32 @@ def test_a_product_changed_in_salesforce_reaches_the_catalog(
 
     # Then the catalog sync ran after the event and the mirror has the new name
     assert Product.objects.get(salesforce_id=product_id).name == "SonixNet Home 10G"
+
+
+def test_the_reconciliation_holds_back_a_record_the_portal_still_owes_salesforce(
+    systems: EmulatorSuite,
+) -> None:
+    # Given the portal recorded "SentKit", not delivered yet, and an agent renamed the Opportunity
+    user, opportunity = cancelling_internet(systems)
+    reconcile_opportunities_task(record_ids=None)
+    assert opportunity.salesforce_id
+    cancellation_line_return_update(
+        opportunity_id=opportunity.pk, line_return_status=LineReturnStatus.SENT_KIT
+    )
+    agent_patch(systems, "Opportunity", opportunity.salesforce_id, {"Name": "Home internet (moved)"})
+
+    # When the reconciliation reads the record, which still says "NotYet"
+    reconcile_opportunities_task(record_ids=None)
+
+    # Then the portal's newer value stays; once delivered, the next run agrees with Salesforce
+    opportunity.refresh_from_db()
+    assert opportunity.line_return_status == LineReturnStatus.SENT_KIT
+    deliver_all()
+    reconcile_opportunities_task(record_ids=None)
+    opportunity.refresh_from_db()
+    assert opportunity.line_return_status == LineReturnStatus.SENT_KIT
+    assert (
+        systems.salesforce.store.get_record("Opportunity", opportunity.salesforce_id)["LineReturn__c"]
+        == "SentKit"
+    )
+    assert notifications(user) == []

@@ -18,7 +18,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from apps.integrations.models import SalesforceSyncCursor
+from apps.integrations.models import OutboxEntry, SalesforceSyncCursor
+from apps.integrations.outbox import account_record_key
 from apps.integrations.salesforce.field_map import parse_salesforce_datetime
 from apps.integrations.salesforce.gateway import (
     SalesforceGateway,
@@ -61,17 +62,23 @@ def reconcile_changed_records(
     record_ids: Sequence[str] | None = None,
     full: bool = False,
     modstamp_field: str = "SystemModstamp",
+    account_field: str | None = None,
 ) -> SyncReport:
     """Read ``sobject`` records changed since the object's cursor (or the given ``record_ids``,
     after a Change Data Capture gap; or all, ``full``) and hand them to ``apply``.
 
     The periodic run (no ``record_ids``) keeps its place in :class:`SalesforceSyncCursor`, moved
-    on only after ``apply`` committed, so a failed run is read again. Every Salesforce call
-    happens before ``apply`` opens its transaction. The names in the SOQL come from the field
-    map; IDs go through ``soql_literal``.
+    on only after ``apply`` committed, so a failed run is read again. With ``account_field``, a
+    record whose customer's Account still has an undelivered outbox entry is held back: the
+    portal's change is newer than what Salesforce returned, and applying the older value would
+    undo it (the portal's own write comes back as a change event the subscriber drops). The
+    cursor then stays at the earliest held record, so the next run reads it again. Every
+    Salesforce call happens before ``apply`` opens its transaction. The names in the SOQL come
+    from the field map; IDs go through ``soql_literal``.
     """
     gateway = gateway or get_gateway()
-    selected = ", ".join(dict.fromkeys(["Id", *fields, modstamp_field]))
+    extra = [account_field] if account_field else []
+    selected = ", ".join(dict.fromkeys(["Id", *fields, modstamp_field, *extra]))
     records: list[dict[str, Any]] = []
     if record_ids is not None:
         ids = [record_id for record_id in dict.fromkeys(record_ids) if is_salesforce_id(record_id)]
@@ -83,18 +90,43 @@ def reconcile_changed_records(
         since = since_clause(modstamp_field, cursor.modstamp if cursor else None)
         records = gateway.query(f"SELECT {selected} FROM {sobject}{since} ORDER BY {modstamp_field}")  # noqa: S608
     report = SyncReport(fetched=len(records))
-    report.updated = apply(records) if records else 0
+    owed: set[str] = set()
+    if account_field:
+        owed = owed_account_ids({str(record.get(account_field) or "") for record in records} - {""})
+    held = [record for record in records if account_field and record.get(account_field) in owed]
+    applied = [record for record in records if not (account_field and record.get(account_field) in owed)]
+    report.updated = apply(applied) if applied else 0
+    report.unknown = [str(record["Id"]) for record in held]
     if record_ids is None:
-        stamps = [
-            stamp for stamp in (parse_salesforce_datetime(r.get(modstamp_field)) for r in records) if stamp
-        ]
+        stamps = _stamps(records, modstamp_field)
+        held_stamps = _stamps(held, modstamp_field)
+        newest = min(held_stamps) if held_stamps else max(stamps, default=None)
         cursor_row, _ = SalesforceSyncCursor.objects.get_or_create(sobject=sobject)
-        if stamps and (cursor_row.modstamp is None or max(stamps) > cursor_row.modstamp):
-            cursor_row.modstamp = max(stamps)
+        if newest and (cursor_row.modstamp is None or newest > cursor_row.modstamp):
+            cursor_row.modstamp = newest
         cursor_row.last_run_at = timezone.now()
         cursor_row.records_read += len(records)
         cursor_row.save()
     logger.info(
-        "%s reconciliation: %s read, %s mirrored rows changed", sobject, report.fetched, report.updated
+        "%s reconciliation: %s read, %s mirrored rows changed, %s held for the outbox",
+        sobject,
+        report.fetched,
+        report.updated,
+        len(held),
     )
     return report
+
+
+def _stamps(records: Sequence[dict[str, Any]], modstamp_field: str) -> list[datetime]:
+    return [stamp for stamp in (parse_salesforce_datetime(r.get(modstamp_field)) for r in records) if stamp]
+
+
+def owed_account_ids(account_ids: set[str]) -> set[str]:
+    """The Accounts among ``account_ids`` with changes the portal has not delivered to Salesforce yet."""
+    if not account_ids:
+        return set()
+    keys = OutboxEntry.objects.filter(
+        record_key__in=[account_record_key(account_id) for account_id in account_ids],
+        status__in=[OutboxEntry.Status.PENDING, OutboxEntry.Status.IN_PROGRESS],
+    ).values_list("record_key", flat=True)
+    return {key.removeprefix("Account:") for key in keys}
