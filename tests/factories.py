@@ -22,7 +22,13 @@ from apps.accounts.models import (
 from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
 from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
 from apps.checkout.models import Order, OrderItem, OrderStatus
-from apps.integrations.models import EventReplayCursor, OrphanedWhmcsClient, OutboxEntry, TargetSystem
+from apps.integrations.models import (
+    EventReplayCursor,
+    OrphanedWhmcsClient,
+    OutboxEntry,
+    SalesforceSyncCursor,
+    TargetSystem,
+)
 from apps.notifications.models import Notification, NotificationType
 from apps.opportunities.models import (
     Case,
@@ -228,6 +234,13 @@ class EventReplayCursorFactory(DjangoModelFactory[EventReplayCursor]):
         model = EventReplayCursor
 
     topic = factory.Sequence(lambda n: f"/event/Test_{n}__e")
+
+
+class SalesforceSyncCursorFactory(DjangoModelFactory[SalesforceSyncCursor]):
+    class Meta:
+        model = SalesforceSyncCursor
+
+    sobject = factory.Sequence(lambda n: f"Test_{n}__c")
 
 
 class OrphanedWhmcsClientFactory(DjangoModelFactory[OrphanedWhmcsClient]):

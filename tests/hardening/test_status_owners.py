@@ -55,9 +55,11 @@ APPS = ROOT / "apps"
 
 ACCOUNTS = ("apps/accounts/services.py",)
 VERIFICATION = ("apps/verification/services.py",)
-CHECKOUT = ("apps/checkout/services.py", "apps/checkout/fulfillment.py")
-OPPORTUNITIES = ("apps/opportunities/services.py",)
-CASES = ("apps/opportunities/services.py", "apps/opportunities/support.py")
+# ``mirror.py``: the owning app's services that apply a change made in Salesforce (change events
+# and reconciliation).
+CHECKOUT = ("apps/checkout/services.py", "apps/checkout/fulfillment.py", "apps/checkout/mirror.py")
+OPPORTUNITIES = ("apps/opportunities/services.py", "apps/opportunities/mirror.py")
+CASES = ("apps/opportunities/services.py", "apps/opportunities/support.py", "apps/opportunities/mirror.py")
 REGISTRATION = ("apps/accounts/registration.py",)
 
 

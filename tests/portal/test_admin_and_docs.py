@@ -24,6 +24,7 @@ from tests.factories import (
     ProductFactory,
     RegistrationAttemptFactory,
     ResidenceCardSubmissionFactory,
+    SalesforceSyncCursorFactory,
     UserFactory,
     WhmcsInvoiceFactory,
     WhmcsPaymentMethodFactory,
@@ -64,6 +65,7 @@ def one_of_everything() -> None:
     NotificationFactory(user=customer)
     OutboxEntryFactory()
     EventReplayCursorFactory()
+    SalesforceSyncCursorFactory()
     OrphanedWhmcsClientFactory()
     OrphanedSalesforceAccountFactory()
     WhmcsServiceFactory(user=customer)
