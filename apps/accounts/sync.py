@@ -72,6 +72,6 @@ def _account_values_apply(values_by_account: Sequence[tuple[str, Mapping[str, An
             user_id = users_by_account.get(account_id)
             if user_id is None or account_id in owed:
                 continue
-            if customer_profile_apply_account_fields(user_id=user_id, values=values):
+            if customer_profile_apply_account_fields(user_id=user_id, values=dict(values)):
                 updated += 1
     return updated
