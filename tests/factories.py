@@ -20,7 +20,7 @@ from apps.accounts.models import (
     User,
 )
 from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
-from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
+from apps.catalog.models import BillingCycle, ItemClass, PriceMismatch, Product, ProductType
 from apps.checkout.models import Order, OrderItem, OrderStatus
 from apps.integrations.models import (
     EventReplayCursor,
@@ -136,6 +136,20 @@ class ProductFactory(DjangoModelFactory[Product]):
     billing_cycle = BillingCycle.MONTHLY
     whmcs_product_id = factory.Sequence(lambda n: n + 1)
     price = Decimal("4980.00")
+
+
+class PriceMismatchFactory(DjangoModelFactory[PriceMismatch]):
+    class Meta:
+        model = PriceMismatch
+
+    product = factory.SubFactory(ProductFactory)
+    kind = PriceMismatch.Kind.PRICE
+    whmcs_product_id = factory.LazyAttribute(lambda o: o.product.whmcs_product_id)
+    billing_cycle = factory.LazyAttribute(lambda o: o.product.billing_cycle)
+    currency_code = "JPY"
+    salesforce_price = factory.LazyAttribute(lambda o: o.product.price)
+    whmcs_price = Decimal("5500.00")
+    whmcs_setup_fee = Decimal("0.00")
 
 
 class OpportunityFactory(DjangoModelFactory[Opportunity]):
