@@ -21,6 +21,7 @@ from tests.factories import (
     OrphanedSalesforceAccountFactory,
     OrphanedWhmcsClientFactory,
     OutboxEntryFactory,
+    PriceMismatchFactory,
     ProductFactory,
     RegistrationAttemptFactory,
     ResidenceCardSubmissionFactory,
@@ -55,7 +56,7 @@ def superuser_client(client: Client) -> Client:
 @pytest.fixture
 def one_of_everything() -> None:
     customer = CustomerFactory()
-    ProductFactory()
+    PriceMismatchFactory(product=ProductFactory())
     RegistrationAttemptFactory()
     OpportunityFactory(user=customer)
     CaseFactory(user=customer)

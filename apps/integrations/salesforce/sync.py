@@ -1,11 +1,13 @@
-"""Helpers of the reconciliation jobs that pull what changed in Salesforce into the mirror.
+"""What the reconciliation jobs that pull changes from Salesforce into the mirror share.
 
 The jobs themselves live with the records they mirror (``apps.catalog.sync``,
-``apps.accounts.sync``). Both are incremental on ``SystemModstamp``. The cursor is not stored
-separately: it is the newest ``salesforce_modified_at`` already mirrored, so it can never
-disagree with the data. The comparison is inclusive (``>=``) and the upserts idempotent, so
-records sharing the cursor's timestamp are never skipped. All Salesforce calls happen before the
-DB transaction opens.
+``apps.accounts.sync``, ``apps.opportunities.case_comment_sync``, the Opportunity, Order and Case
+mirrors) and read through the gateway (``products_modified_since``, ``accounts_modified_since``,
+``records_modified_since`` ...). All are incremental on ``SystemModstamp``, inclusive (``>=``)
+with idempotent upserts, so records sharing the cursor's timestamp are never skipped. The older
+jobs take their cursor from the newest ``salesforce_modified_at`` already mirrored; the change
+event mirrors keep theirs in ``SalesforceSyncCursor`` (:func:`reconcile_changed_records`). All
+Salesforce calls happen before the DB transaction opens.
 """
 
 from __future__ import annotations
@@ -13,20 +15,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
 
-from apps.integrations.models import OutboxEntry, SalesforceSyncCursor
-from apps.integrations.outbox import account_record_key
+from apps.integrations.models import SalesforceSyncCursor
+from apps.integrations.outbox import accounts_owed_changes
 from apps.integrations.salesforce.field_map import parse_salesforce_datetime
-from apps.integrations.salesforce.gateway import (
-    SalesforceGateway,
-    get_gateway,
-    is_salesforce_id,
-    soql_literal,
-)
+from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
 
 logger = logging.getLogger(__name__)
 
@@ -39,18 +36,9 @@ class SyncReport:
     unknown: list[str] = field(default_factory=list)
 
 
-def since_clause(field_name: str, cursor: datetime | None) -> str:
-    """`` WHERE <field> >= <cursor>`` in SOQL, or nothing for a full sync."""
-    if cursor is None:
-        return ""
-    return f" WHERE {field_name} >= {cursor.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
-
-
 RecordsApply = Callable[[list[dict[str, Any]]], int]
 """Applies records read from Salesforce to the mirror (in its own transaction); returns how many
 mirrored rows changed."""
-
-ID_BATCH = 200
 
 
 def reconcile_changed_records(
@@ -73,26 +61,22 @@ def reconcile_changed_records(
     portal's change is newer than what Salesforce returned, and applying the older value would
     undo it (the portal's own write comes back as a change event the subscriber drops). The
     cursor then stays at the earliest held record, so the next run reads it again. Every
-    Salesforce call happens before ``apply`` opens its transaction. The names in the SOQL come
-    from the field map; IDs go through ``soql_literal``.
+    Salesforce call happens before ``apply`` opens its transaction.
     """
     gateway = gateway or get_gateway()
     extra = [account_field] if account_field else []
-    selected = ", ".join(dict.fromkeys(["Id", *fields, modstamp_field, *extra]))
-    records: list[dict[str, Any]] = []
+    selected = list(dict.fromkeys([*fields, modstamp_field, *extra]))
     if record_ids is not None:
-        ids = [record_id for record_id in dict.fromkeys(record_ids) if is_salesforce_id(record_id)]
-        for start in range(0, len(ids), ID_BATCH):
-            literals = ", ".join(soql_literal(record_id) for record_id in ids[start : start + ID_BATCH])
-            records += gateway.query(f"SELECT {selected} FROM {sobject} WHERE Id IN ({literals})")  # noqa: S608
+        records = gateway.records_by_ids(sobject, selected, record_ids)
     else:
         cursor = None if full else SalesforceSyncCursor.objects.filter(sobject=sobject).first()
-        since = since_clause(modstamp_field, cursor.modstamp if cursor else None)
-        records = gateway.query(f"SELECT {selected} FROM {sobject}{since} ORDER BY {modstamp_field}")  # noqa: S608
+        records = gateway.records_modified_since(
+            sobject, selected, cursor.modstamp if cursor else None, modstamp_field=modstamp_field
+        )
     report = SyncReport(fetched=len(records))
     owed: set[str] = set()
     if account_field:
-        owed = owed_account_ids({str(record.get(account_field) or "") for record in records} - {""})
+        owed = accounts_owed_changes({str(record.get(account_field) or "") for record in records} - {""})
     held = [record for record in records if account_field and record.get(account_field) in owed]
     applied = [record for record in records if not (account_field and record.get(account_field) in owed)]
     report.updated = apply(applied) if applied else 0
@@ -119,14 +103,3 @@ def reconcile_changed_records(
 
 def _stamps(records: Sequence[dict[str, Any]], modstamp_field: str) -> list[datetime]:
     return [stamp for stamp in (parse_salesforce_datetime(r.get(modstamp_field)) for r in records) if stamp]
-
-
-def owed_account_ids(account_ids: set[str]) -> set[str]:
-    """The Accounts among ``account_ids`` with changes the portal has not delivered to Salesforce yet."""
-    if not account_ids:
-        return set()
-    keys = OutboxEntry.objects.filter(
-        record_key__in=[account_record_key(account_id) for account_id in account_ids],
-        status__in=[OutboxEntry.Status.PENDING, OutboxEntry.Status.IN_PROGRESS],
-    ).values_list("record_key", flat=True)
-    return {key.removeprefix("Account:") for key in keys}
