@@ -137,8 +137,12 @@
     return match ? decodeURIComponent(match.slice(name.length + 1)) : null;
   }
 
-  async function csrf() {
-    if (csrfToken) return csrfToken;
+  /* The token of the CSRF cookie, which signing in or up rotates; asked of the API when the
+   * browser has no cookie yet. */
+  async function csrf(renew) {
+    const current = cookie("csrftoken");
+    if (current && !renew) return current;
+    if (csrfToken && !renew) return csrfToken;
     const response = await fetch("/api/auth/csrf", { credentials: "same-origin", headers: { Accept: "application/json" } });
     const data = await response.json();
     csrfToken = data.csrf_token || cookie("csrftoken");
@@ -202,12 +206,12 @@
   }
 
   /* api("POST", "/api/orders", {json: {...}, key: "..."}) -> {ok, status, data, error, headers} */
-  async function api(method, path, options) {
+  async function api(method, path, options, renewed) {
     options = options || {};
     const headers = { Accept: "application/json" };
     const init = { method: method, credentials: "same-origin", headers: headers };
     if (method !== "GET") {
-      headers["X-CSRFToken"] = await csrf();
+      headers["X-CSRFToken"] = await csrf(renewed);
       if (options.form) init.body = options.form;
       else {
         headers["Content-Type"] = "application/json";
@@ -231,6 +235,10 @@
       }
     }
     if (response.ok) return { ok: true, status: response.status, data: data, headers: response.headers };
+    const text = data && (data.message || data.detail);
+    if (response.status === 403 && !renewed && typeof text === "string" && text.indexOf("CSRF") >= 0) {
+      return api(method, path, options, true);
+    }
     return { ok: false, status: response.status, data: data, error: readError(response.status, data) };
   }
 
@@ -559,6 +567,10 @@
   };
 
   pages.reset_password = function () {
+    // The emailed link opened in a tab already on this page changes only the fragment.
+    window.addEventListener("hashchange", function () {
+      location.reload();
+    });
     const fragment = new URLSearchParams(location.hash.replace(/^#/, ""));
     const uid = fragment.get("uid");
     const token = fragment.get("token");
@@ -899,8 +911,10 @@
                   if (cancellation.line_return_status) rows.push([t("Equipment return"), label("line_return", cancellation.line_return_status)]);
                 }
                 card.appendChild(definitionList(rows));
+                // Only a service an Opportunity names can be cancelled online (not a one-time fee).
                 const cancellable =
                   service.status === "Active" &&
+                  Boolean(cancellation) &&
                   ["internet", "sim"].indexOf(String(service.product_type).toLowerCase()) >= 0 &&
                   !(cancellation && ["cancelling", "cancelled"].indexOf(cancellation.stage) >= 0);
                 if (cancellable) {
