@@ -159,3 +159,12 @@ def test_every_string_the_script_shows_reaches_the_page() -> None:
 
     assert wanted
     assert wanted - set(strings) == set()
+
+
+def test_a_japanese_page_and_its_script_strings_are_in_japanese() -> None:
+    html = Client(headers={"accept-language": "ja"}).get("/account/login").content.decode()
+
+    assert "パスワードをお忘れですか？" in html
+    strings = script_strings(html)
+    assert strings["Please correct the fields marked below."] == "以下の項目を修正してください。"
+    assert strings["eligibility.pending"] == "確認中"
