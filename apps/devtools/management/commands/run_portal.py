@@ -20,7 +20,8 @@ DEMO_CUSTOMER_ROLE = "active internet customer"
 def demo_customer(logins: list[DemoLogin]) -> DemoLogin | None:
     customers = [login for login in logins if not login.totp_uri and login.role != "support agent"]
     preferred = [login for login in customers if login.role.startswith(DEMO_CUSTOMER_ROLE)]
-    return (preferred or customers or [None])[0]
+    candidates = preferred or customers
+    return candidates[0] if candidates else None
 
 
 class Command(BaseCommand):
