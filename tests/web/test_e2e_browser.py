@@ -33,7 +33,7 @@ from apps.catalog.models import BillingCycle, ItemClass, ProductType
 from emulators import EmulatorSuite
 from tests.factories import AgentFactory, CustomerFactory
 from tests.helpers import deliver_all, in_ci
-from tests.scenarios import ORDER_TOPIC, catalog_product, run_subscriber, seed_cursor
+from tests.scenarios import ORDER_TOPIC, catalog_product, png_bytes, run_subscriber, seed_cursor
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -390,5 +390,64 @@ def test_a_page_for_customers_sends_a_visitor_to_sign_in_and_back(live_server: A
     page.locator("#login-form [name=password]").fill(AGENT_PASSWORD)
     page.locator("#login-form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/account/orders$"))
+
+    assert walk.problems == []
+
+
+def test_a_customer_uploads_their_card_sees_the_rejection_and_sends_another(
+    systems: EmulatorSuite, make_customer: Any, live_server: Any, browser: Browser, tmp_path: Path
+) -> None:
+    customer = make_customer()
+    agent = AgentFactory()
+    walk = Walk(browser, live_server.url, "ja")
+    page = walk.page
+    walk.open("/account/login")
+    page.locator("#login-form [name=email]").fill(customer.email)
+    page.locator("#login-form [name=password]").fill(AGENT_PASSWORD)
+    page.locator("#login-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/account$"))
+
+    # A file that is not a PNG, JPEG or PDF is refused in the browser, before anything is sent.
+    walk.open("/account/settings/verification")
+    not_a_card = tmp_path / "card.png"
+    not_a_card.write_bytes(b"just some text, whatever its name says")
+    page.locator("#card-file").set_input_files(str(not_a_card))
+    expect(page.locator("#card-file[aria-invalid=true]")).to_be_visible()
+    walk.check()
+
+    # A photo: previewed, sent, under review.
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(png_bytes((64, 40)))
+    page.locator("#card-file").set_input_files(str(photo))
+    expect(page.locator("#card-preview img")).to_be_visible()
+    walk.check()
+    page.locator("#card-form button[type=submit]").click()
+    expect(page.locator("#page-notice .notice-success")).to_be_visible()
+    expect(page.locator("#card-form")).to_be_hidden()
+    walk.check()
+    deliver_all()
+
+    # The agent rejects it in the console; the customer sees the reason and the guidance.
+    console = agent_console(browser, live_server.url, agent)
+    submission = customer.residence_card_submissions.get()
+    console.goto(f"/admin/console/idverificationqueueitem/{submission.pk}/change/")
+    console.select_option("#id_reject-reason", "blurry")
+    console.fill("#id_reject-message", "The photo is too blurry to read.")
+    console.click("#console-form-reject input[type=submit]")
+    expect(console.locator(".messagelist")).to_be_visible()
+
+    walk.open("/account/settings/verification")
+    expect(page.locator("#card-status .notice-error")).to_contain_text("The photo is too blurry to read.")
+    expect(page.locator("#card-form")).to_be_visible()
+    walk.check()
+    page.locator("#card-file").set_input_files(str(photo))
+    page.locator("#card-form button[type=submit]").click()
+    expect(page.locator("#card-form")).to_be_hidden()
+
+    # Adding a payment method: the billing page, or support while the portal cannot link to it.
+    walk.open("/account/billing/payment-methods")
+    page.locator("#add-payment-method").click()
+    expect(page.locator("#page-notice .notice")).to_be_visible()
+    walk.check()
 
     assert walk.problems == []
