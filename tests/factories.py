@@ -94,10 +94,18 @@ class IdMappingFactory(DjangoModelFactory[IdMapping]):
 
 
 class CustomerFactory(UserFactory):
-    """A customer with a profile and an ID mapping, as registration leaves them."""
+    """A customer with a profile and an ID mapping, as registration leaves them, and a card in
+    the WHMCS mirror (orders need one: ``ORDERS_REQUIRE_PAYMENT_METHOD``); pass
+    ``payment_method=None`` for a customer without one."""
 
     profile = factory.RelatedFactory(CustomerProfileFactory, factory_related_name="user")
     id_mapping = factory.RelatedFactory(IdMappingFactory, factory_related_name="user")
+    payment_method = factory.RelatedFactory(
+        "tests.factories.WhmcsPaymentMethodFactory",
+        factory_related_name="user",
+        # Far from the emulated WHMCS's own ids, so a billing sync never meets this row's id.
+        whmcs_id=factory.Sequence(lambda n: n + 900_000),
+    )
 
 
 class RegistrationAttemptFactory(DjangoModelFactory[RegistrationAttempt]):

@@ -1,41 +1,22 @@
-"""Account status reconciliation: Accounts changed in Salesforce since the newest mirrored one,
-pulled into their customers' profiles (incremental on ``SystemModstamp``, see
-``apps.integrations.salesforce.sync``)."""
+"""Account status reconciliation: Accounts changed in Salesforce since the newest mirrored one
+(``SalesforceGateway.accounts_modified_since``), pulled into their customers' profiles
+(incremental on ``SystemModstamp``, see ``apps.integrations.salesforce.sync``)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 
 from django.db import transaction
 from django.db.models import Max
 
 from apps.accounts.models import CustomerProfile, IdMapping
 from apps.accounts.services import customer_profile_apply_account_fields
-from apps.integrations.models import OutboxEntry
-from apps.integrations.outbox import account_record_key
-from apps.integrations.salesforce.field_map import get_field_map
+from apps.integrations.outbox import accounts_owed_changes
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
-from apps.integrations.salesforce.sync import SyncReport, since_clause
+from apps.integrations.salesforce.sync import SyncReport
 
 logger = logging.getLogger(__name__)
-
-
-ACCOUNT_STATUS_ATTRIBUTES = (
-    "customer_number",
-    "portal_status",
-    "internet_eligibility",
-    "internet_eligibility_status",
-    "internet_eligibility_requested_at",
-    "internet_eligibility_checked_at",
-    "internet_eligibility_notes",
-    "internet_eligibility_case_id",
-    "id_verification_status",
-    "id_verification_submitted_at",
-    "id_verification_verified_at",
-    "id_verification_note",
-    "id_verification_rejection_message",
-    "modified_at",
-)
 
 
 def reconcile_account_statuses(*, gateway: SalesforceGateway | None = None, full: bool = False) -> SyncReport:
@@ -44,20 +25,14 @@ def reconcile_account_statuses(*, gateway: SalesforceGateway | None = None, full
     Catches any status change whose platform event was missed. Accounts without a portal user
     are ignored (the org has customers who never signed up).
     """
-    field_map = get_field_map()
     gateway = gateway or get_gateway()
     cursor = (
         None if full else CustomerProfile.objects.aggregate(cursor=Max("salesforce_modified_at"))["cursor"]
     )
-    api_names = field_map.fields("Account", *ACCOUNT_STATUS_ATTRIBUTES)
-    modstamp = field_map.field("Account", "modified_at")
-    soql = (
-        f"SELECT Id, {', '.join(api_names)} FROM Account{since_clause(modstamp, cursor)} ORDER BY {modstamp}"
-    )
-    records = gateway.query(soql)
+    records = gateway.accounts_modified_since(cursor)
 
     report = SyncReport(fetched=len(records))
-    account_ids = [record["Id"] for record in records]
+    account_ids = [record.id for record in records]
     users_by_account = dict(
         IdMapping.objects.filter(salesforce_account_id__in=account_ids).values_list(
             "salesforce_account_id", "user_id"
@@ -65,19 +40,13 @@ def reconcile_account_statuses(*, gateway: SalesforceGateway | None = None, full
     )
     # A change the portal made and still owes Salesforce is newer than what Salesforce returned:
     # leave those accounts for the next run, after the outbox delivered.
-    owed = set(
-        OutboxEntry.objects.filter(
-            record_key__in=[account_record_key(account_id) for account_id in users_by_account],
-            status__in=[OutboxEntry.Status.PENDING, OutboxEntry.Status.IN_PROGRESS],
-        ).values_list("record_key", flat=True)
-    )
+    owed = accounts_owed_changes(users_by_account)
     with transaction.atomic():
         for record in records:
-            user_id = users_by_account.get(record["Id"])
-            if user_id is None or account_record_key(record["Id"]) in owed:
+            user_id = users_by_account.get(record.id)
+            if user_id is None or record.id in owed:
                 continue
-            values = field_map.from_record("Account", record)
-            changed = customer_profile_apply_account_fields(user_id=user_id, values=values)
+            changed = customer_profile_apply_account_fields(user_id=user_id, values=asdict(record))
             if changed:
                 report.updated += 1
     logger.info("Account reconciliation: %s fetched, %s profiles changed", report.fetched, report.updated)

@@ -38,7 +38,7 @@ from apps.console.models import (
     SupportCaseQueueItem,
 )
 from apps.integrations.models import OrphanedWhmcsClient, OutboxEntry
-from apps.integrations.outbox import account_record_key
+from apps.integrations.outbox import ACCOUNT_RECORD_KEY_PREFIX, account_record_key
 from apps.opportunities.models import Case, CaseComment, CaseType, Opportunity, OpportunityStage
 from apps.opportunities.services import TOKYO
 from apps.opportunities.support import support_ticket_q
@@ -124,7 +124,7 @@ ACCOUNT_ID_PATH = "user__id_mapping__salesforce_account_id"
 
 
 def _account_key() -> Concat:
-    return Concat(Value("Account:"), OuterRef(ACCOUNT_ID_PATH))
+    return Concat(Value(ACCOUNT_RECORD_KEY_PREFIX), OuterRef(ACCOUNT_ID_PATH))
 
 
 def _with_sync_flags(queryset: QuerySet[Any]) -> QuerySet[Any]:

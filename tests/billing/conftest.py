@@ -23,7 +23,7 @@ NOT_FOUND = {"detail": "Not found.", "code": "not_found"}
 
 @pytest.fixture
 def customer() -> User:
-    return CustomerFactory.create()
+    return CustomerFactory.create(payment_method=None)
 
 
 @pytest.fixture

@@ -34,8 +34,8 @@ enum (``OrderStatus``, ``CaseStatus``, ``ResidenceCardSubmission.Status``).
 Creating a record in a first state is the owner's too: ``Case(status=...)``,
 ``Case.objects.create(status=...)`` or ``get_or_create`` with a status among the keywords or the
 ``defaults``, ``Opportunity(stage=...)``, and so on for each record above. ``KNOWN_CREATIONS``
-lists the creations still made elsewhere, each with the reason. Migrations and the emulators,
-which hold no portal rows, are not checked. A write hidden behind a variable
+lists the creations still made elsewhere, each with the reason. Migrations are not checked (the
+emulators live outside ``apps/`` and hold no portal rows). A write hidden behind a variable
 (``setattr(x, name, ...)``, ``update(**values)``, ``Case(**fields)``) is not seen: keep those in
 the owner.
 """
@@ -279,7 +279,7 @@ def is_write_of(write: Write, owned: Owned) -> bool:
 def app_modules() -> Iterator[Path]:
     for path in sorted(APPS.rglob("*.py")):
         relative = path.relative_to(APPS).parts
-        if "migrations" in relative or "emulator" in relative[:-1]:
+        if "migrations" in relative:
             continue
         yield path
 
