@@ -2,7 +2,8 @@
 
 A new customer walks through the pages: chooses an internet plan and signs up during checkout,
 is sent to ask for an availability check, an agent marks the address eligible in the console, the
-bell shows it, the customer orders, the agent approves the order in the console, the subscriber
+bell shows it, the customer is asked for a payment method and adds a card on the billing system's
+page, orders, the agent approves the order in the console, the subscriber
 and the fulfillment provision it in WHMCS, the service shows active and the customer cancels it
 for a month they choose. Once in English on a desktop and once in Japanese on a phone; axe-core
 (vendored in ``vendor/axe-core``) checks every page the customer sees, and the walk fails on any
@@ -271,11 +272,35 @@ def test_a_new_customer_signs_up_orders_internet_and_cancels_it(
     expect(page.locator("#plans .plan")).to_have_count(1)
     walk.check()
 
-    # The order, placed with an Idempotency-Key.
+    # The order: refused until a payment method is on file, which the customer adds on the
+    # billing system's page (it opens in a new window) and the portal reads back.
     page.locator("#plans .plan a.button").click()
     expect(page.locator("#checkout-place")).to_be_visible()
     expect(page.locator("#checkout-options input[type=radio]")).to_be_checked()
     walk.check()
+    checkout_url = page.url
+    page.locator("#place-order").click()
+    refusal = page.locator("#checkout-result .notice-error")
+    expect(refusal).to_be_visible()
+    refusal.locator("a[href='/account/billing/payment-methods']").click()
+    expect(page.locator("#payment-methods")).not_to_have_attribute("aria-busy", "true")
+    walk.check()
+    with walk.context.expect_page() as opened:
+        page.locator("#add-payment-method").click()
+    billing = opened.value
+    billing.locator("[name=ccnumber]").fill("4111111111111234")
+    billing.locator("[name=ccexpirydate]").fill("09/32")
+    billing.locator("button[type=submit]").click()
+    billing.wait_for_load_state()
+    billing.close()
+    page.locator("#refresh-payment-methods").click()
+    expect(page.locator("#payment-methods .card")).to_have_count(1)
+    expect(page.locator("#payment-methods .card h3")).to_contain_text("1234")
+    walk.check()
+
+    # The order, placed with an Idempotency-Key.
+    walk.open(checkout_url)
+    expect(page.locator("#checkout-place")).to_be_visible()
     page.locator("#place-order").click()
     expect(page.locator("#checkout-result .notice-success")).to_be_visible()
     walk.check()
