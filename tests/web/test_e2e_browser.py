@@ -110,6 +110,8 @@ class Walk:
         response = self.page.goto(path)
         assert response is not None, path
         assert response.ok, path
+        # The page's script has loaded what it shows and bound its forms and buttons.
+        expect(self.page.locator("body[data-ready=true]")).to_have_count(1)
         return self.page
 
     def check(self) -> None:

@@ -1351,10 +1351,23 @@
       nav.classList.toggle("open", open);
     });
   }
+  // Until a page has bound its forms, none may be sent the browser's way (a GET with the fields
+  // in the address).
+  document.addEventListener(
+    "submit",
+    function (event) {
+      if (!event.target.hasAttribute("action")) event.preventDefault();
+    },
+    true
+  );
   const name = body.getAttribute("data-page");
   const run = pages[name] || (body.getAttribute("data-signed-in") === "true" ? requireCustomer : optionalCustomer);
-  Promise.resolve(run()).catch(function (error) {
-    if (error && error.message === "signed out") return;
-    throw error;
-  });
+  Promise.resolve(run())
+    .then(function () {
+      body.setAttribute("data-ready", "true");
+    })
+    .catch(function (error) {
+      if (error && error.message === "signed out") return;
+      throw error;
+    });
 })();
