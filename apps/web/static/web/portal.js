@@ -938,6 +938,20 @@
     const months = await api("GET", "/api/subscriptions/" + id + "/cancellation");
     const choices = $("#cancel-months");
     let offered = [];
+    if (months.ok && months.data && months.data.pending_request) {
+      const pending = months.data.pending_request;
+      showNotice(
+        $("#page-notice"),
+        t("Your cancellation is requested. The service ends on %(date)s.", { date: formatDate(pending.end_date) }),
+        el("p", null, el("a", { href: "/account/services" }, t("Back to your services")))
+      );
+      return;
+    }
+    if (!months.ok && months.status !== 404 && months.status !== 405) {
+      // Not possible online (a VPN service, say): the API says why and what to do.
+      showError($("#page-notice"), months.error, el("p", null, el("a", { href: "/account/support" }, t("Contact support"))));
+      return;
+    }
     if (months.ok && months.data && Array.isArray(months.data.months)) {
       offered = months.data.months;
       const fieldset = el("fieldset", { class: "choices" }, el("legend", null, t("When should the service end?")));
