@@ -236,7 +236,8 @@
     }
     if (response.ok) return { ok: true, status: response.status, data: data, headers: response.headers };
     const text = data && (data.message || data.detail);
-    if (response.status === 403 && !renewed && typeof text === "string" && text.indexOf("CSRF") >= 0) {
+    const csrfRefused = (typeof text === "string" && text.indexOf("CSRF") >= 0) || (data && /csrf/i.test(String(data.code || "")));
+    if (response.status === 403 && !renewed && csrfRefused) {
       return api(method, path, options, true);
     }
     return { ok: false, status: response.status, data: data, error: readError(response.status, data) };
