@@ -13,7 +13,6 @@ urlpatterns = [
     path("account/reset-password", page("reset_password", signed_in=False), name="reset-password"),
     path("account/logout", page("logout", signed_in=False), name="logout"),
     path("account", page("dashboard"), name="dashboard"),
-    path("account/notifications", page("notifications"), name="notifications"),
     path("shop", page("shop", signed_in=False), name="shop"),
     path("shop/checkout", page("checkout", signed_in=False), name="checkout"),
     path("account/services", page("services"), name="services"),

@@ -19,6 +19,7 @@ from django.test import Client
 from pytest_django.fixtures import Settings
 
 from apps.notifications.notification_templates import TEMPLATES as NOTIFICATION_TEMPLATES
+from apps.web import urls as web_urls
 from tests.factories import CustomerFactory, StaffUserFactory
 from tests.helpers import api_for
 
@@ -168,3 +169,10 @@ def test_a_japanese_page_and_its_script_strings_are_in_japanese() -> None:
     strings = script_strings(html)
     assert strings["Please correct the fields marked below."] == "以下の項目を修正してください。"
     assert strings["eligibility.pending"] == "確認中"
+
+
+def test_every_page_of_the_portal_is_among_those_rendered() -> None:
+    routes = {re.sub(r"<int:\w+>", "1", str(pattern.pattern)) for pattern in web_urls.urlpatterns}
+    rendered = {re.sub(r"\d+", "1", path.split("?")[0]).lstrip("/") for path in PAGES}
+
+    assert routes - rendered == set()
