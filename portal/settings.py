@@ -312,6 +312,9 @@ CELERY_TASK_ROUTES = {
     "integrations.reconcile_account_statuses": {"queue": "salesforce"},
     "checkout.fulfill_order": {"queue": "salesforce"},
     "integrations.sync_case_comments": {"queue": "salesforce"},
+    "opportunities.reconcile_opportunities": {"queue": "salesforce"},
+    "opportunities.reconcile_cases": {"queue": "salesforce"},
+    "checkout.reconcile_orders": {"queue": "salesforce"},
     "accounts.advance_registration": {"queue": "salesforce"},
     "accounts.resume_registrations": {"queue": "salesforce"},
 }
@@ -367,6 +370,22 @@ SALESFORCE = {
     "ORDER_PROVISION_EVENT_CHANNEL": env.str(
         "SF_ORDER_PROVISION_EVENT_CHANNEL", default="/event/OrderProvisionRequested__e"
     ),
+    # Change Data Capture channels the events subscriber follows (comma-separated); the standard
+    # channel /data/ChangeEvents carries them all in one subscription.
+    "CHANGE_EVENT_CHANNELS": [
+        channel
+        for channel in env.list(
+            "SF_CHANGE_EVENT_CHANNELS",
+            default=[
+                "/data/AccountChangeEvent",
+                "/data/OpportunityChangeEvent",
+                "/data/OrderChangeEvent",
+                "/data/CaseChangeEvent",
+                "/data/Product2ChangeEvent",
+            ],
+        )
+        if channel
+    ],
     # Per-org differences in field or picklist names, as JSON (see apps/integrations/salesforce/field_map.py).
     "FIELD_MAP_OVERRIDES": env.json("SF_FIELD_MAP_OVERRIDES", default={}),
 }

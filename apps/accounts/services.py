@@ -43,6 +43,7 @@ from apps.accounts.salesforce import (
 from apps.accounts.selectors import decision_account_id, salesforce_account_id_of
 from apps.accounts.status_notifications import account_status_notify
 from apps.billing.models import WhmcsInvoice
+from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import (
     account_record_key,
     outbox_enqueue_coalesced_update,
@@ -52,8 +53,8 @@ from apps.integrations.salesforce.field_map import parse_salesforce_datetime
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
-from apps.opportunities.models import CaseStatus
-from apps.opportunities.services import case_status_change
+from apps.opportunities.models import CaseStatus, OpportunityStage
+from apps.opportunities.services import case_status_change, opportunity_eligibility_decide
 from apps.verification.selectors import eligibility_case
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition, field_values
@@ -344,7 +345,9 @@ def _eligibility_decide(
     *, profile_id: int, status: EligibilityStatus, offering: str, notes: str, now: datetime | None
 ) -> Transition:
     """The decision on a pending check, under the profile's row lock (two agents deciding at
-    once cannot both succeed): ONE Salesforce call for the Account and the Case, and the
+    once cannot both succeed): ONE Salesforce call for the Account, the Case (closed) and the
+    check's Opportunity (Ready when eligible, Void when not: ``opportunity_eligibility_decide``),
+    and the
     notification the status event would give (``account_status_notify``, so the customer is told
     once whichever path arrives first)."""
     now = now or timezone.now()
@@ -375,6 +378,14 @@ def _eligibility_decide(
         if case_update is not None:
             after["case_status"] = CaseStatus.CLOSED.value
             subrequests.append(case_update)
+        opportunity_update = opportunity_eligibility_decide(
+            case=eligibility_case(profile=profile), eligible=status == EligibilityStatus.ELIGIBLE
+        )
+        if opportunity_update is not None:
+            after["opportunity_stage"] = (
+                OpportunityStage.READY if status == EligibilityStatus.ELIGIBLE else OpportunityStage.VOID
+            ).value
+            subrequests.append(opportunity_update)
         entry = outbox_enqueue_salesforce(
             operation=f"console.eligibility.{status}",
             record_key=account_record_key(account_id),
@@ -389,6 +400,30 @@ def _eligibility_decide(
             now=now,
         )
     return Transition(user_id=profile.user_id, before=before, after=after, outbox_entry=entry)
+
+
+def customer_eligibility_opportunity_follow(
+    *, user_id: int, account_id: str, status: str
+) -> OutboxEntry | None:
+    """An eligibility decision made in Salesforce itself (the status event changed the mirror):
+    the check's Opportunity follows as it does for a console decision, Ready when eligible, Void
+    when not (``opportunity_eligibility_decide``), sent to Salesforce as ONE outbox entry. Call
+    inside the event's transaction; returns the entry, or None when no Opportunity moves."""
+    if status not in (EligibilityStatus.ELIGIBLE, EligibilityStatus.INELIGIBLE):
+        return None
+    profile = CustomerProfile.objects.filter(user_id=user_id).first()
+    if profile is None:
+        return None
+    update = opportunity_eligibility_decide(
+        case=eligibility_case(profile=profile), eligible=status == EligibilityStatus.ELIGIBLE
+    )
+    if update is None:
+        return None
+    return outbox_enqueue_salesforce(
+        operation="eligibility.opportunity_follows_decision",
+        record_key=account_record_key(account_id),
+        subrequests=[update],
+    )
 
 
 def _eligibility_case_status_change(

@@ -35,7 +35,10 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.accounts.models import CustomerProfile, IdMapping
-from apps.accounts.services import customer_profiles_apply_account_fields
+from apps.accounts.services import (
+    customer_eligibility_opportunity_follow,
+    customer_profiles_apply_account_fields,
+)
 from apps.accounts.status_notifications import AccountStatusDecision, account_status_notify_many
 from apps.integrations.salesforce.event_payloads import event_values
 from apps.integrations.salesforce.field_map import get_field_map
@@ -141,6 +144,13 @@ def account_status_events_apply(
         )
         for event, changed in zip(mirror_updates, changes, strict=True):
             event.changed = tuple(changed)
+        for event in mirror_updates:
+            # A decision taken in Salesforce moves the check's Opportunity (one outbox entry each;
+            # the console's own decisions already moved it, and do not change the mirror here).
+            if event.user_id is not None and "internet_eligibility_status" in event.changed:
+                customer_eligibility_opportunity_follow(
+                    user_id=event.user_id, account_id=event.account_id, status=event.eligibility
+                )
 
         notified = account_status_notify_many([event.decision() for event in to_apply])
         for event, notifications in zip(to_apply, notified, strict=True):
@@ -199,6 +209,8 @@ class _StatusEvent:
             eligibility_notes=str(mirror.get("internet_eligibility_notes") or ""),
             verification_status=self.verification or None,
             rejection_message=str(mirror.get("id_verification_rejection_message") or ""),
+            eligibility_repeat="internet_eligibility_status" not in self.changed,
+            verification_repeat="id_verification_status" not in self.changed,
         )
 
     def outcome(self) -> AccountStatusOutcome:

@@ -16,7 +16,7 @@ Salesforce's Order Approval Flow publishes ``OrderProvisionRequested__e``; then
      the catalog, and its Salesforce unit price as ``priceoverride`` (WHMCS bills what the
      customer was quoted), tagged in its notes with the Salesforce Order id;
    - **WHMCS AcceptOrder** (runs the provisioning module);
-   - **complete**: the portal Order is Activated, the Opportunity Active with the WHMCS service
+   - **complete**: the portal Order is Completed (activation status Activated), the Opportunity Active with the WHMCS service
      id (``opportunities.services.opportunity_activate``, which owns the stage), and the same
      change goes to Salesforce as ONE outbox entry (a Composite updating the Order and the
      Opportunity); ``ORDER_ACTIVATED`` is sent and the customer's WHMCS billing mirror is synced.
@@ -26,7 +26,8 @@ one order: when an earlier attempt sent it without learning the result (timeout,
 attempt finds the order in WHMCS by its notes tag first. Transient errors (timeouts, 5xx,
 Salesforce limits) put the run back in the queue for the task's backoff; anything else, or the
 last retry, fails the run: the Order's activation status becomes Failed with an error code,
-message and time, locally and in Salesforce (through the outbox), and ``ORDER_FAILED`` is sent.
+message and time, and its Opportunity Void (``opportunity_void_for_failed_fulfillment``), locally
+and in Salesforce (through the outbox), and ``ORDER_FAILED`` is sent.
 Notifications use the Salesforce Order id as ``source_id``.
 """
 
@@ -66,7 +67,7 @@ from apps.integrations.whmcs.types import OrderLine, WhmcsOrderRecord
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
 from apps.opportunities.models import Opportunity
-from apps.opportunities.services import opportunity_activate
+from apps.opportunities.services import opportunity_activate, opportunity_void_for_failed_fulfillment
 
 logger = logging.getLogger(__name__)
 
@@ -608,7 +609,7 @@ def _complete(run: FulfillmentRun) -> None:
     now = timezone.now()
     with transaction.atomic():
         order = Order.objects.select_for_update().get(salesforce_id=run.salesforce_order_id)
-        order.status = OrderStatus.ACTIVATED
+        order.status = OrderStatus.COMPLETED
         order.activation_status = ActivationStatus.ACTIVATED
         order.whmcs_order_id = run.whmcs_order_id
         order.activation_error_code = ""
@@ -708,17 +709,28 @@ def _fail(run: FulfillmentRun, step: str, code: str, message: str) -> None:
             )
             dashboard_cache_invalidate(order.user_id)
         if code != "ORDER_NOT_FOUND":
+            opportunity = order.opportunity if order is not None else None
+            if opportunity is None and run.salesforce_opportunity_id:
+                opportunity = (
+                    Opportunity.objects.select_for_update()
+                    .filter(salesforce_id=run.salesforce_opportunity_id)
+                    .first()
+                )
+            opportunity_update = opportunity_void_for_failed_fulfillment(
+                opportunity=opportunity, salesforce_id=run.salesforce_opportunity_id
+            )
+            subrequests = [
+                order_activation_failed_subrequest(
+                    salesforce_order_id=run.salesforce_order_id,
+                    error_code=code,
+                    error_message=message,
+                    failed_at=now,
+                )
+            ]
+            if opportunity_update is not None:
+                subrequests.append(opportunity_update)
             outbox_enqueue_salesforce(
-                operation="order.fulfillment.failed",
-                record_key=_record_key(run),
-                subrequests=[
-                    order_activation_failed_subrequest(
-                        salesforce_order_id=run.salesforce_order_id,
-                        error_code=code,
-                        error_message=message,
-                        failed_at=now,
-                    )
-                ],
+                operation="order.fulfillment.failed", record_key=_record_key(run), subrequests=subrequests
             )
         user_id = run.user_id or (order.user_id if order is not None else None)
         if user_id is not None:

@@ -39,6 +39,15 @@ class Prerequisite:
     detail: str
 
 
+def order_prerequisites_prefetch(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """What :func:`order_prerequisites` reads, for a list of orders in a fixed number of queries."""
+    return orders.prefetch_related(
+        Prefetch("items", queryset=OrderItem.objects.select_related("product")),
+        "items__product__price_mismatches",
+        Prefetch("user__whmcspaymentmethod_set", queryset=WhmcsPaymentMethod.objects.order_by("whmcs_id")),
+    )
+
+
 def order_prerequisites(*, order: Order, profile: CustomerProfile | None = None) -> list[Prerequisite]:
     """What an order needs before an agent approves it: internet an eligibility result, SIM a
     verified ID (internet too where ``INTERNET_ORDERS_REQUIRE_ID_VERIFICATION`` says so), every
@@ -77,7 +86,7 @@ def order_prerequisites(*, order: Order, profile: CustomerProfile | None = None)
             )
         )
     if settings.ORDERS_REQUIRE_PAYMENT_METHOD:
-        checks.append(_payment_method_check(order.user_id))
+        checks.append(_payment_method_check(order))
     checks.append(_billing_check(order))
     return checks
 
@@ -90,11 +99,11 @@ def _billing_check(order: Order) -> Prerequisite:
     """Quote vs WHMCS, from the catalog sync's last comparison (``PriceMismatch``): fulfillment
     bills each item's quoted unit price (AddOrder ``priceoverride``), so a price difference is
     shown but does not block; an item WHMCS cannot bill at all (no product, cycle not offered)
-    does."""
-    items = list(order.items.select_related("product").order_by("pk"))
+    does. Reads ``order.items`` with their products' mismatches (prefetched by
+    :func:`order_prerequisites_prefetch`)."""
+    items = sorted(order.items.all(), key=lambda item: item.pk)
     rows: dict[tuple[int, str], PriceMismatch] = {
-        (row.product_id, row.kind): row
-        for row in PriceMismatch.objects.filter(product_id__in={item.product_id for item in items})
+        (row.product_id, row.kind): row for item in items for row in item.product.price_mismatches.all()
     }
     blocking: list[str] = []
     differences: list[str] = []
@@ -141,9 +150,10 @@ def _billing_check(order: Order) -> Prerequisite:
     return Prerequisite(label=gettext("WHMCS bills the quoted prices"), met=not blocking, detail=detail)
 
 
-def _payment_method_check(user_id: int) -> Prerequisite:
+def _payment_method_check(order: Order) -> Prerequisite:
+    """From ``order.user.whmcspaymentmethod_set`` (prefetched by the console's queue)."""
     today = timezone.localdate()
-    methods = list(WhmcsPaymentMethod.objects.filter(user_id=user_id).order_by("whmcs_id"))
+    methods = sorted(order.user.whmcspaymentmethod_set.all(), key=lambda method: method.whmcs_id)
     usable = [method for method in methods if method.expires_on is None or method.expires_on >= today]
     if usable:
         detail = ", ".join(str(method) for method in usable)

@@ -27,6 +27,7 @@ from apps.accounts.models import (
 from apps.accounts.registration import STEP_SALESFORCE_ACCOUNT, STEP_WHMCS_CLIENT
 from apps.accounts.selectors import salesforce_account_id_of
 from apps.checkout.models import OrderStatus
+from apps.checkout.selectors import order_prerequisites_prefetch
 from apps.console.models import (
     AgentDecision,
     CancellationQueueItem,
@@ -173,7 +174,7 @@ def id_verification_queue_pending() -> QuerySet[IdVerificationQueueItem]:
 
 
 def order_approval_queue_items() -> QuerySet[OrderApprovalQueueItem]:
-    queryset = (
+    queryset = order_prerequisites_prefetch(
         OrderApprovalQueueItem.objects.exclude(status=OrderStatus.DRAFT)
         .select_related("user", "user__profile", "user__id_mapping")
         .order_by("created_at", "pk")
