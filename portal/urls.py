@@ -26,6 +26,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's init script from a URL, not inline, for the CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # The language a customer chooses (a cookie the portal's pages and the API both follow).
+    path("i18n/", include("django.conf.urls.i18n")),
+    # The customer portal's pages, last: "" is its welcome page.
+    path("", include("apps.web.urls")),
 ]
 
 handler404 = "portal.views.not_found"
