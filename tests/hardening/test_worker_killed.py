@@ -71,9 +71,9 @@ def assert_fulfilled_once(systems: EmulatorSuite, run: FulfillmentRun, order_id:
     assert Order.objects.get(salesforce_id=order_id).activation_status == ActivationStatus.ACTIVATED
     assert Notification.objects.filter(type=NotificationType.ORDER_ACTIVATED).count() == 1
     wait_showing_log(
-        lambda: (systems.salesforce.store.get_record("Order", order_id) or {}).get("Status") == "Activated",
+        lambda: (systems.salesforce.store.get_record("Order", order_id) or {}).get("Status") == "Completed",
         timeout=60,
-        message="Salesforce to show the order activated",
+        message="Salesforce to show the order completed",
         log=log,
     )
 
