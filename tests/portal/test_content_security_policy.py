@@ -50,9 +50,9 @@ def staff_client(client: Client) -> Client:
         ("anonymous", "get", "/readyz", 200),
         ("anonymous", "post", "/healthz", 405),
         ("anonymous", "get", "/api/auth/csrf", 200),
-        ("anonymous", "get", "/api/me", 403),
-        ("anonymous", "post", "/api/auth/logout", 403),
-        ("csrf-checked", "post", "/api/auth/login", 403),  # Django's CSRF failure page
+        ("anonymous", "get", "/api/me", 401),
+        ("anonymous", "post", "/api/auth/logout", 401),
+        ("csrf-checked", "post", "/api/auth/login", 403),  # the CSRF failure, in the API's error envelope
         ("anonymous", "get", "/api/no-such-endpoint", 404),
         ("anonymous", "get", "/api/schema/", 200),
         ("anonymous", "get", "/api/docs/", 200),
