@@ -136,6 +136,27 @@ def test_swagger_ui_loads_nothing_from_another_host_and_runs_no_inline_script(cl
     assert policy_of(page) == {**POLICY, "style-src": ["'self'", nonce]}
 
 
+def test_redoc_loads_nothing_from_another_host_and_only_its_page_allows_inline_styles(
+    client: Client,
+) -> None:
+    page = client.get("/api/redoc/")
+    references = _References()
+    references.feed(page.content.decode())
+
+    assert page.status_code == 200
+    assert references.urls == ["/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"]
+    assert finders.find(references.urls[0].removeprefix("/static/"))
+    assert not re.search(rb"https?://|//cdn|jsdelivr|googleapis", page.content)
+    assert references.inline_scripts == 0
+    assert b'spec-url="/api/schema/"' in page.content
+    # ReDoc injects <style> elements without a nonce and searches in a blob: worker.
+    assert policy_of(page) == {
+        **POLICY,
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "worker-src": ["'self'", "blob:"],
+    }
+
+
 def test_swagger_ui_calls_the_api_with_the_session_cookie_and_the_csrf_token() -> None:
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(CustomerFactory())
