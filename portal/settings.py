@@ -256,7 +256,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SonixNet customer portal API",
-    "DESCRIPTION": "The REST API behind the SonixNet customer portal.",
+    # What every API user needs first: sign-in and CSRF, errors, request ids, retries, money, lists.
+    "DESCRIPTION": (BASE_DIR / "portal" / "api_description.md").read_text(encoding="utf-8"),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
