@@ -267,6 +267,41 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # ReDoc (/api/redoc/) from the same package.
     "REDOC_DIST": "SIDECAR",
+    # Enums named by what they mean, one name for one set of values wherever it appears (instead
+    # of StageEnum beside OpportunityStageEnum, or KindEnum, StateEnum, ReasonEnum).
+    "ENUM_NAME_OVERRIDES": {
+        "AccountSetup": "apps.accounts.models.AccountSetup",
+        "InternetEligibilityStatus": "apps.accounts.models.EligibilityStatus",
+        "ProductType": "apps.catalog.models.ProductType",
+        "CatalogItemClass": "apps.catalog.models.ItemClass",
+        "BillingCycle": "apps.catalog.models.BillingCycle",
+        "OrderStatus": "apps.checkout.models.OrderStatus",
+        "OrderActivationStatus": "apps.checkout.models.ActivationStatus",
+        "OpportunityStage": "apps.opportunities.models.OpportunityStage",
+        "LineReturnStatus": "apps.opportunities.models.LineReturnStatus",
+        "SupportCaseKind": "apps.opportunities.support.CaseKind.CHOICES",
+        "SupportCaseState": ["submitting", "new", "working", "escalated", "closed"],
+        "SupportCaseCategory": "apps.opportunities.support.SupportCategory",
+        "IdVerificationStatus": "apps.verification.models.ResidenceCardSubmission.Status",
+        "IdVerificationRejectionReason": "apps.verification.models.RejectionReason",
+        "HousingType": "apps.verification.api.serializers.HousingType.CHOICES",
+        "NotificationType": "apps.notifications.models.NotificationType",
+        "NotificationSource": "apps.notifications.models.NotificationSource",
+        "InvoiceStatus": "apps.billing.models.WhmcsInvoice.Status",
+        "SubscriptionStatus": "apps.billing.models.WhmcsService.Status",
+        "PaymentMethodType": "apps.billing.models.WhmcsPaymentMethod.Type",
+        "DashboardActivityType": ["order", "invoice", "notification"],
+        "DashboardTaskType": [
+            "account_setup",
+            "invoice_due",
+            "add_payment_method",
+            "order_in_progress",
+            "eligibility_pending",
+            "id_verification_rejected",
+            "id_verification_required",
+            "onboarding",
+        ],
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------------
