@@ -16,6 +16,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
+from tests.factories import OrderFactory
 from tests.helpers import api_for
 
 pytestmark = pytest.mark.django_db
@@ -125,6 +126,28 @@ def test_the_security_schemes_are_the_session_and_the_csrf_header(schema: dict[s
     assert schemes["session"]["in"] == "cookie"
     assert (schemes["csrf"]["in"], schemes["csrf"]["name"]) == ("header", "X-CSRFToken")
     assert "/api/auth/csrf" in schemes["csrf"]["description"]
+
+
+def test_every_paginated_list_takes_page_and_page_size(schema: dict[str, Any]) -> None:
+    lists = [
+        (path, operation)
+        for path, method, operation in operations(schema)
+        if "Paginated" in str(operation["responses"].get("200", {}).get("content", {}))
+    ]
+    assert len(lists) >= 5
+    for path, operation in lists:
+        assert {"page", "page_size"} <= {parameter["name"] for parameter in operation["parameters"]}, path
+
+
+def test_page_size_is_honoured_and_capped(customer: User) -> None:
+    OrderFactory.create_batch(3, user=customer)
+    api = api_for(customer)
+
+    two = api.get("/api/orders", {"page_size": 2}).json()
+    capped = api.get("/api/orders", {"page_size": 5000}).json()
+
+    assert (two["count"], len(two["results"]), two["next"] is not None) == (3, 2, True)
+    assert (len(capped["results"]), capped["next"]) == (3, None)
 
 
 def call(api: APIClient, method: str, path: str) -> Any:

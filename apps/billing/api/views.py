@@ -11,7 +11,6 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +25,7 @@ from apps.billing.selectors import (
     whmcs_service_get,
     whmcs_service_list,
 )
+from portal.pagination import PagePagination
 
 
 def _customer(request: Request) -> User:
@@ -35,7 +35,7 @@ def _customer(request: Request) -> User:
 
 
 class InvoiceListApi(APIView):
-    pagination_class = PageNumberPagination
+    pagination_class = PagePagination
 
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=WhmcsInvoice.Status.choices, required=False)
@@ -95,7 +95,7 @@ class PaymentMethodListApi(APIView):
 
 
 class SubscriptionListApi(APIView):
-    pagination_class = PageNumberPagination
+    pagination_class = PagePagination
 
     OutputSerializer = SubscriptionSerializer
 
