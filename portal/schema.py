@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -236,6 +237,8 @@ class AutoSchema(openapi.AutoSchema):
         for code in sorted(self._error_statuses(operation)):
             description, example = ERROR_RESPONSES.get(code, GENERIC_ERROR)
             documented = responses.get(code, {})
+            if documented.get("description"):
+                description = self._with_common_causes(code, operation, documented["description"])
             response: dict[str, Any] = {
                 "content": {
                     "application/json": {
@@ -245,7 +248,7 @@ class AutoSchema(openapi.AutoSchema):
                         },
                     }
                 },
-                "description": documented.get("description") or description,
+                "description": description,
             }
             headers = dict(documented.get("headers", {}))
             if code == "401":
@@ -262,6 +265,19 @@ class AutoSchema(openapi.AutoSchema):
                 response["headers"] = headers
             responses[code] = response
         operation["responses"] = dict(sorted(responses.items()))
+
+    def _with_common_causes(self, code: str, operation: dict[str, Any], description: str) -> str:
+        """A view's own description of a 400 or 403, plus the causes every such operation shares."""
+        description = description.rstrip(".")
+        if (
+            code == "400"
+            and "requestBody" in operation
+            and not re.search(r"`invalid`|[Vv]alidation", description)
+        ):
+            description += ". Or the body is not valid (`invalid`, with `fields`)"
+        if code == "403" and self.method not in SAFE_METHODS and "csrf_failed" not in description:
+            description += ". Or the CSRF check failed (`csrf_failed`)"
+        return description + "."
 
     def _document_operation(self, operation: dict[str, Any]) -> None:
         docs = operation_docs().get(operation["operationId"], {})
