@@ -337,3 +337,37 @@ class AutoSchema(openapi.AutoSchema):
         self._document_errors(operation)
         self._document_operation(operation)
         return operation
+
+
+def add_links(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Postprocessing hook: OpenAPI links from each creating POST whose answer has an ``id`` to the
+    operations on that record (``POST /api/orders`` → ``GET /api/orders/{order_id}``), so clients
+    and stateful testers know which value to carry from one call to the next."""
+    paths = result.get("paths", {})
+    schemas = result.get("components", {}).get("schemas", {})
+    for path, item in paths.items():
+        post = item.get("post")
+        if post is None:
+            continue
+        for code, response in post.get("responses", {}).items():
+            if not code.startswith("2"):
+                continue
+            schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+            target = schemas.get(schema.get("$ref", "").rsplit("/", 1)[-1], {})
+            if "id" not in target.get("properties", {}):
+                continue
+            links: dict[str, Any] = {}
+            for other_path, other_item in sorted(paths.items()):
+                match = re.fullmatch(re.escape(path) + r"/\{(\w+)\}(/[\w-]+)*", other_path)
+                if match is None:
+                    continue
+                for other in other_item.values():
+                    parameters = [p for p in other.get("parameters", []) if p.get("in") == "path"]
+                    if [p["name"] for p in parameters] == [match.group(1)]:
+                        links[other["operationId"]] = {
+                            "operationId": other["operationId"],
+                            "parameters": {match.group(1): "$response.body#/id"},
+                        }
+            if links:
+                response["links"] = links
+    return result

@@ -266,6 +266,8 @@ SPECTACULAR_SETTINGS = {
     # files, instead of swagger-ui-dist@latest from a public CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # drf-spectacular's enum naming, then links from creating POSTs to their record's operations.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "portal.schema.add_links"],
     # ReDoc (/api/redoc/) from the same package.
     "REDOC_DIST": "SIDECAR",
     # Enums named by what they mean, one name for one set of values wherever it appears (instead

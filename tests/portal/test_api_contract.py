@@ -128,6 +128,24 @@ def test_the_security_schemes_are_the_session_and_the_csrf_header(schema: dict[s
     assert "/api/auth/csrf" in schemes["csrf"]["description"]
 
 
+def test_created_records_link_to_the_operations_on_them(schema: dict[str, Any]) -> None:
+    ids = {operation["operationId"]: operation for _, _, operation in operations(schema)}
+    created = ids["orders_create"]["responses"]["201"]["links"]
+
+    assert created == {
+        "orders_retrieve": {
+            "operationId": "orders_retrieve",
+            "parameters": {"order_id": "$response.body#/id"},
+        }
+    }
+    for _, _, operation in operations(schema):
+        for response in operation["responses"].values():
+            for link in response.get("links", {}).values():
+                target = ids[link["operationId"]]
+                names = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+                assert set(link["parameters"]) == names, link
+
+
 def test_every_paginated_list_takes_page_and_page_size(schema: dict[str, Any]) -> None:
     lists = [
         (path, operation)
