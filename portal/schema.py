@@ -220,6 +220,8 @@ class AutoSchema(openapi.AutoSchema):
             statuses.add("400")
         if any(parameter.get("in") == "path" for parameter in parameters):
             statuses.add("404")
+        if self._paginated(operation):
+            statuses.add("404")  # a page past the last
         if self._needs_sign_in():
             statuses.add("401")
         permissions = self.view.get_permissions()
@@ -231,6 +233,13 @@ class AutoSchema(openapi.AutoSchema):
             statuses.add("429")
         return statuses
 
+    @staticmethod
+    def _paginated(operation: dict[str, Any]) -> bool:
+        return any(
+            parameter.get("in") == "query" and parameter.get("name") == "page"
+            for parameter in operation.get("parameters", [])
+        )
+
     def _document_errors(self, operation: dict[str, Any]) -> None:
         error = self.resolve_serializer(ErrorSerializer, "response").ref
         responses = operation["responses"]
@@ -239,6 +248,8 @@ class AutoSchema(openapi.AutoSchema):
             documented = responses.get(code, {})
             if documented.get("description"):
                 description = self._with_common_causes(code, operation, documented["description"])
+            elif code == "404" and self._paginated(operation):
+                description = "No such page (`not_found`): `page` is below 1 or past the last page."
             response: dict[str, Any] = {
                 "content": {
                     "application/json": {
