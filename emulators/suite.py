@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .salesforce.eventbus import EventBus
+from .salesforce.cdc import DEFAULT_OVERFLOW_THRESHOLD, ChangeDataCapture, install_change_data_capture
+from .salesforce.eventbus import DEFAULT_RETENTION, EventBus
 from .salesforce.flows import (
     ACCOUNT_EVENT_CHANNEL,
     ORDER_PROVISION_EVENT_CHANNEL,
@@ -42,10 +43,12 @@ class EmulatorSuite:
     keepalive_interval: float = 270.0
     account_event_channel: str = ACCOUNT_EVENT_CHANNEL
     order_provision_event_channel: str = ORDER_PROVISION_EVENT_CHANNEL
+    change_event_overflow_threshold: int = DEFAULT_OVERFLOW_THRESHOLD
 
     salesforce: SalesforceRestEmulator = field(init=False)
     bus: EventBus = field(init=False)
     flows: RecordTriggeredFlows = field(init=False)
+    cdc: ChangeDataCapture = field(init=False)
     pubsub: PubSubEmulator = field(init=False)
     whmcs: WhmcsEmulator = field(init=False)
 
@@ -67,6 +70,9 @@ class EmulatorSuite:
             account_topic=self.account_event_channel,
             order_topic=self.order_provision_event_channel,
             running_user_id=self.salesforce.store.user_id,
+        )
+        self.cdc = install_change_data_capture(
+            self.salesforce.store, self.bus, overflow_threshold=self.change_event_overflow_threshold
         )
         tls = self.salesforce.tls_files
         self.pubsub = PubSubEmulator(
@@ -100,6 +106,8 @@ class EmulatorSuite:
     def reset(self) -> None:
         """Empty both systems and clear every injected fault (issued sessions stay valid)."""
         self.salesforce.reset()
+        self.bus.set_retention(DEFAULT_RETENTION)
+        self.cdc.overflow_threshold = self.change_event_overflow_threshold
         self.whmcs.reset()
         self.whmcs.clear_faults()
 

@@ -62,7 +62,8 @@ class ConflictError(ApplicationError):
 
 
 class ServiceUnavailableError(ApplicationError):
-    """An upstream system the request cannot do without (only registration) is unavailable."""
+    """An upstream system the request cannot do without (registration, WHMCS sign-on links) is
+    unavailable."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
 

@@ -253,6 +253,8 @@ REST_FRAMEWORK = {
         "login": env.str("THROTTLE_LOGIN_RATE", default="10/min"),
         "signup": env.str("THROTTLE_SIGNUP_RATE", default="5/min"),
         "password_reset": env.str("THROTTLE_PASSWORD_RESET_RATE", default="5/hour"),
+        # Each call reaches WHMCS (a sign-on link, a pay-method refresh): per customer.
+        "whmcs_link": env.str("THROTTLE_WHMCS_LINK_RATE", default="30/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -355,6 +357,9 @@ CELERY_TASK_ROUTES = {
     "integrations.reconcile_account_statuses": {"queue": "salesforce"},
     "checkout.fulfill_order": {"queue": "salesforce"},
     "integrations.sync_case_comments": {"queue": "salesforce"},
+    "opportunities.reconcile_opportunities": {"queue": "salesforce"},
+    "opportunities.reconcile_cases": {"queue": "salesforce"},
+    "checkout.reconcile_orders": {"queue": "salesforce"},
     "accounts.advance_registration": {"queue": "salesforce"},
     "accounts.resume_registrations": {"queue": "salesforce"},
 }
@@ -410,6 +415,22 @@ SALESFORCE = {
     "ORDER_PROVISION_EVENT_CHANNEL": env.str(
         "SF_ORDER_PROVISION_EVENT_CHANNEL", default="/event/OrderProvisionRequested__e"
     ),
+    # Change Data Capture channels the events subscriber follows (comma-separated); the standard
+    # channel /data/ChangeEvents carries them all in one subscription.
+    "CHANGE_EVENT_CHANNELS": [
+        channel
+        for channel in env.list(
+            "SF_CHANGE_EVENT_CHANNELS",
+            default=[
+                "/data/AccountChangeEvent",
+                "/data/OpportunityChangeEvent",
+                "/data/OrderChangeEvent",
+                "/data/CaseChangeEvent",
+                "/data/Product2ChangeEvent",
+            ],
+        )
+        if channel
+    ],
     # Per-org differences in field or picklist names, as JSON (see apps/integrations/salesforce/field_map.py).
     "FIELD_MAP_OVERRIDES": env.json("SF_FIELD_MAP_OVERRIDES", default={}),
 }
@@ -429,6 +450,11 @@ WHMCS = {
     "ACCESS_KEY": env.str("WHMCS_ACCESS_KEY", default=""),
     "PAYMENT_METHOD": env.str("WHMCS_PAYMENT_METHOD", default="mailin"),
     "TIMEOUT_SECONDS": env.float("WHMCS_TIMEOUT_SECONDS", default=30.0),
+    # Where the customer's single sign-on link (CreateSsoToken, sso:custom_redirect) lands: the
+    # client area's add-payment-method page, relative to the WHMCS base URL.
+    "ADD_PAYMENT_METHOD_PATH": env.str(
+        "WHMCS_ADD_PAYMENT_METHOD_PATH", default="index.php?rp=/account/paymentmethods/add"
+    ),
 }
 WHMCS_EMULATOR = {
     "PORT": env.int("WHMCS_EMULATOR_PORT", default=8703),
@@ -454,6 +480,9 @@ REGISTRATION_RETRY_AFTER_UNKNOWN_SECONDS = env.int("REGISTRATION_RETRY_AFTER_UNK
 NOTIFICATION_RETENTION = timedelta(days=env.int("NOTIFICATION_RETENTION_DAYS", default=30))
 RESIDENCE_CARD_MAX_BYTES = env.int("RESIDENCE_CARD_MAX_BYTES", default=10 * 1024 * 1024)
 INTERNET_ORDERS_REQUIRE_ID_VERIFICATION = env.bool("INTERNET_ORDERS_REQUIRE_ID_VERIFICATION", default=False)
+# Orders are refused (payment_method_required) while the customer has no usable payment method
+# in the WHMCS mirror, since WHMCS could not bill them (apps/checkout/services.py).
+ORDERS_REQUIRE_PAYMENT_METHOD = env.bool("ORDERS_REQUIRE_PAYMENT_METHOD", default=True)
 CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=300)
 # Each customer's dashboard payload, dropped by every write that changes it
 # (apps/accounts/dashboard_cache.py). Only with a cache all processes share: off without Redis.

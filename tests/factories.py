@@ -20,9 +20,15 @@ from apps.accounts.models import (
     User,
 )
 from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
-from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
+from apps.catalog.models import BillingCycle, ItemClass, PriceMismatch, Product, ProductType
 from apps.checkout.models import Order, OrderItem, OrderStatus
-from apps.integrations.models import EventReplayCursor, OrphanedWhmcsClient, OutboxEntry, TargetSystem
+from apps.integrations.models import (
+    EventReplayCursor,
+    OrphanedWhmcsClient,
+    OutboxEntry,
+    SalesforceSyncCursor,
+    TargetSystem,
+)
 from apps.notifications.models import Notification, NotificationType
 from apps.opportunities.models import (
     Case,
@@ -94,10 +100,18 @@ class IdMappingFactory(DjangoModelFactory[IdMapping]):
 
 
 class CustomerFactory(UserFactory):
-    """A customer with a profile and an ID mapping, as registration leaves them."""
+    """A customer with a profile and an ID mapping, as registration leaves them, and a card in
+    the WHMCS mirror (orders need one: ``ORDERS_REQUIRE_PAYMENT_METHOD``); pass
+    ``payment_method=None`` for a customer without one."""
 
     profile = factory.RelatedFactory(CustomerProfileFactory, factory_related_name="user")
     id_mapping = factory.RelatedFactory(IdMappingFactory, factory_related_name="user")
+    payment_method = factory.RelatedFactory(
+        "tests.factories.WhmcsPaymentMethodFactory",
+        factory_related_name="user",
+        # Far from the emulated WHMCS's own ids, so a billing sync never meets this row's id.
+        whmcs_id=factory.Sequence(lambda n: n + 900_000),
+    )
 
 
 class RegistrationAttemptFactory(DjangoModelFactory[RegistrationAttempt]):
@@ -122,6 +136,20 @@ class ProductFactory(DjangoModelFactory[Product]):
     billing_cycle = BillingCycle.MONTHLY
     whmcs_product_id = factory.Sequence(lambda n: n + 1)
     price = Decimal("4980.00")
+
+
+class PriceMismatchFactory(DjangoModelFactory[PriceMismatch]):
+    class Meta:
+        model = PriceMismatch
+
+    product = factory.SubFactory(ProductFactory)
+    kind = PriceMismatch.Kind.PRICE
+    whmcs_product_id = factory.LazyAttribute(lambda o: o.product.whmcs_product_id)
+    billing_cycle = factory.LazyAttribute(lambda o: o.product.billing_cycle)
+    currency_code = "JPY"
+    salesforce_price = factory.LazyAttribute(lambda o: o.product.price)
+    whmcs_price = Decimal("5500.00")
+    whmcs_setup_fee = Decimal("0.00")
 
 
 class OpportunityFactory(DjangoModelFactory[Opportunity]):
@@ -220,6 +248,13 @@ class EventReplayCursorFactory(DjangoModelFactory[EventReplayCursor]):
         model = EventReplayCursor
 
     topic = factory.Sequence(lambda n: f"/event/Test_{n}__e")
+
+
+class SalesforceSyncCursorFactory(DjangoModelFactory[SalesforceSyncCursor]):
+    class Meta:
+        model = SalesforceSyncCursor
+
+    sobject = factory.Sequence(lambda n: f"Test_{n}__c")
 
 
 class OrphanedWhmcsClientFactory(DjangoModelFactory[OrphanedWhmcsClient]):

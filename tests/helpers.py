@@ -105,12 +105,21 @@ _PROFILE_FIELDS = frozenset(field.name for field in CustomerProfile._meta.get_fi
 class MakeCustomer(Protocol):
     """The ``make_customer`` fixture: :func:`make_customer` bound to the test's ``systems``."""
 
-    def __call__(self, *, account: Mapping[str, Any] | None = None, **fields: Any) -> User: ...
+    def __call__(
+        self, *, account: Mapping[str, Any] | None = None, payment_method: bool = True, **fields: Any
+    ) -> User: ...
 
 
-def make_customer(systems: EmulatorSuite, *, account: Mapping[str, Any] | None = None, **fields: Any) -> User:
+def make_customer(
+    systems: EmulatorSuite,
+    *,
+    account: Mapping[str, Any] | None = None,
+    payment_method: bool = True,
+    **fields: Any,
+) -> User:
     """A registered customer (user, profile, ID mapping, as registration leaves them) named Hana
-    Sato, whose Salesforce Account exists in the emulator.
+    Sato, whose Salesforce Account exists in the emulator, with a card in the WHMCS mirror
+    (``payment_method=False``: none, as before a customer adds one).
 
     ``fields`` are User fields (``email``, ``first_name`` …) or CustomerProfile fields
     (``internet_eligibility_status`` …), told apart by name; ``account`` adds fields to the
@@ -122,6 +131,7 @@ def make_customer(systems: EmulatorSuite, *, account: Mapping[str, Any] | None =
     return CustomerFactory.create(
         **{"first_name": "Hana", "last_name": "Sato", **user_fields},
         id_mapping__salesforce_account_id=record["Id"],
+        **({} if payment_method else {"payment_method": None}),
         **{f"profile__{name}": value for name, value in profile.items()},
     )
 

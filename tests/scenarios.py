@@ -162,6 +162,19 @@ def place(
     return api.post(ORDERS_URL, body, format="json", headers=headers)
 
 
+def customer_without_a_card(systems: EmulatorSuite) -> User:
+    """An internet-eligible customer whose WHMCS client exists in the emulator, with no card."""
+    user = make_customer(
+        systems,
+        payment_method=False,
+        internet_eligibility_status=EligibilityStatus.ELIGIBLE,
+        internet_eligibility="Home 1G",
+    )
+    user.id_mapping.whmcs_client_id = whmcs_client(email=user.email)
+    user.id_mapping.save()
+    return user
+
+
 # --- A service to cancel ----------------------------------------------------------------------
 
 

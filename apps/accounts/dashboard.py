@@ -239,7 +239,15 @@ def _tasks(dashboard: Dashboard) -> list[Task]:
                 action_url="/account/settings/verification",
             )
         )
-    if dashboard.payment_method_count == 0 and (dashboard.active_services or dashboard.orders_in_progress):
+    # Journey step 7: a customer who may order (eligible for internet, or ID verified for SIM)
+    # adds a payment method first, since orders WHMCS could not bill are refused.
+    ready_to_order = profile is not None and (
+        profile.internet_eligibility_status == EligibilityStatus.ELIGIBLE
+        or profile.id_verification_status == IdVerificationStatus.VERIFIED
+    )
+    if dashboard.payment_method_count == 0 and (
+        dashboard.active_services or dashboard.orders_in_progress or ready_to_order
+    ):
         tasks.append(
             Task(
                 type="add_payment_method",

@@ -9,10 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import CustomerProfile, IdMapping, PortalStatus, RegistrationSource, User
+from apps.accounts.salesforce import account_legacy_link_subrequest
 from apps.accounts.services import customer_profile_apply_account_fields
 from apps.integrations.outbox import account_record_key, outbox_enqueue_salesforce
-from apps.integrations.salesforce.field_map import get_field_map
-from apps.integrations.salesforce.gateway import CompositeSubrequest, SalesforceGateway, get_gateway
+from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
 
 
 def customer_link_legacy(
@@ -62,20 +62,7 @@ def customer_link_legacy(
         outbox_enqueue_salesforce(
             operation="account.link_legacy",
             record_key=account_record_key(account.id),
-            subrequests=[
-                CompositeSubrequest.update(
-                    "Account",
-                    account.id,
-                    "account",
-                    get_field_map().record(
-                        "Account",
-                        {
-                            "registration_source": RegistrationSource.LEGACY,
-                            "portal_status": PortalStatus.ACTIVE,
-                        },
-                    ),
-                )
-            ],
+            subrequests=[account_legacy_link_subrequest(account.id)],
         )
     CustomerProfile.objects.filter(user=user).update(synced_at=timezone.now())
     return user

@@ -51,13 +51,17 @@ from apps.accounts.models import (
     RegistrationSource,
     User,
 )
+from apps.accounts.salesforce import (
+    account_contact_create_subrequests,
+    account_deactivated_subrequest,
+    account_whmcs_client_subrequest,
+)
 from apps.catalog.models import ProductType
 from apps.integrations.models import OrphanedWhmcsClient
 from apps.integrations.outbox import account_record_key, outbox_enqueue_salesforce
 from apps.integrations.retry import Backoff
 from apps.integrations.salesforce.exceptions import SalesforceError, SalesforceOutcomeUnknown
-from apps.integrations.salesforce.field_map import get_field_map
-from apps.integrations.salesforce.gateway import CompositeSubrequest, SalesforceGateway, get_gateway
+from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
 from apps.integrations.whmcs.client import WhmcsClient, get_whmcs_client
 from apps.integrations.whmcs.exceptions import WhmcsError, WhmcsTransportError
 from apps.opportunities.services import sim_opportunity_open_for_registration
@@ -326,42 +330,16 @@ def _salesforce_account_step(run: _Run, gateway: SalesforceGateway) -> None:
                 f"Contact with the customer's email.",
                 retryable=False,
             )
-    field_map = get_field_map()
-    account = field_map.record(
-        "Account",
-        {
-            "name": f"{run.user.last_name} {run.user.first_name}",
-            "customer_number": attempt.customer_number,
-            "portal_status": PortalStatus.ACTIVE,
-            "registration_source": attempt.source,
-            "phone": profile.phone_number,
-            "billing_street": " ".join(filter(None, [profile.address_line1, profile.address_line2])),
-            "billing_city": profile.city,
-            "billing_state": profile.prefecture,
-            "billing_postal_code": profile.postal_code,
-            "billing_country": "JP",
-        },
-    )
-    contact = field_map.record(
-        "Contact",
-        {
-            "account_id": "@{account.id}",
-            "first_name": run.user.first_name,
-            "last_name": run.user.last_name,
-            "email": attempt.email,
-            "phone": profile.phone_number,
-            "birth_date": profile.birth_date.isoformat() if profile.birth_date else None,
-        },
+    subrequests = account_contact_create_subrequests(
+        user=run.user,
+        profile=profile,
+        customer_number=attempt.customer_number,
+        email=attempt.email,
+        source=attempt.source,
     )
     run.log(step, "started")
     try:
-        result = gateway.composite(
-            [
-                CompositeSubrequest.create("Account", "account", account),
-                CompositeSubrequest.create("Contact", "contact", contact),
-            ],
-            all_or_none=True,
-        )
+        result = gateway.composite(subrequests, all_or_none=True)
     except SalesforceError as exc:
         raise _salesforce_step_failed(step, exc) from exc
     account_id, contact_id = result.ids["account"], result.ids["contact"]
@@ -491,16 +469,8 @@ def _id_mapping_step(run: _Run) -> None:
 def _enqueue_salesforce_link(attempt: RegistrationAttempt, user: User) -> None:
     """The Account learns its WHMCS id (and a SIM checkout opens its Opportunity) through the
     outbox: it can never be lost and costs one more Salesforce call, made by the worker."""
-    field_map = get_field_map()
     account_id = attempt.salesforce_account_id
-    subrequests = [
-        CompositeSubrequest.update(
-            "Account",
-            account_id,
-            "account",
-            field_map.record("Account", {"whmcs_client_id": str(attempt.whmcs_client_id)}),
-        )
-    ]
+    subrequests = [account_whmcs_client_subrequest(account_id, attempt.whmcs_client_id)]
     write_backs = []
     if attempt.order_type == ProductType.SIM:
         # Order placement then finds this Opportunity (SIM: "open or new") and moves it on.
@@ -685,12 +655,5 @@ def orphaned_account_deactivate(*, account_id: str) -> None:
     outbox_enqueue_salesforce(
         operation="registration.deactivate_orphaned_account",
         record_key=account_record_key(account_id),
-        subrequests=[
-            CompositeSubrequest.update(
-                "Account",
-                account_id,
-                "account",
-                get_field_map().record("Account", {"portal_status": PortalStatus.INACTIVE}),
-            )
-        ],
+        subrequests=[account_deactivated_subrequest(account_id)],
     )

@@ -10,7 +10,8 @@ the residence card under review). Changes made in Salesforce arrive through
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,25 +30,31 @@ from django.utils.translation import gettext
 
 from apps.accounts.dashboard import invoice_due_notification_context
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
-from apps.accounts.models import CustomerProfile, EligibilityStatus, IdMapping, IdVerificationStatus, User
-from apps.accounts.selectors import decision_account_id
+from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
+from apps.accounts.salesforce import (
+    account_eligibility_decided_subrequest,
+    account_eligibility_reopened_subrequest,
+    account_eligibility_requested_subrequest,
+    account_id_verification_decided_subrequest,
+    account_id_verification_reopened_subrequest,
+    account_id_verification_submitted_subrequest,
+    account_last_sign_in_fields,
+)
+from apps.accounts.selectors import decision_account_id, salesforce_account_id_of
 from apps.accounts.status_notifications import account_status_notify
 from apps.billing.models import WhmcsInvoice
+from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import (
     account_record_key,
     outbox_enqueue_coalesced_update,
     outbox_enqueue_salesforce,
 )
-from apps.integrations.salesforce.field_map import (
-    get_field_map,
-    parse_salesforce_datetime,
-    salesforce_datetime,
-)
+from apps.integrations.salesforce.field_map import parse_salesforce_datetime
 from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
-from apps.opportunities.models import CaseStatus
-from apps.opportunities.services import case_status_change
+from apps.opportunities.models import CaseStatus, OpportunityStage
+from apps.opportunities.services import case_status_change, opportunity_eligibility_decide
 from apps.verification.selectors import eligibility_case
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition, field_values
@@ -234,16 +241,15 @@ def customer_sign_in_record(*, user_id: int, now: datetime | None = None) -> Non
         return
     profile.last_signed_in_at = now
     profile.save(update_fields=["last_signed_in_at", "updated_at"])
-    mapping = IdMapping.objects.filter(user_id=user_id).first()
-    if mapping is None:
+    account_id = salesforce_account_id_of(user_id=user_id)
+    if not account_id:
         return
-    field_map = get_field_map()
     outbox_enqueue_coalesced_update(
         operation="account.last_sign_in",
-        record_key=account_record_key(mapping.salesforce_account_id, "last-sign-in"),
+        record_key=account_record_key(account_id, "last-sign-in"),
         sobject="Account",
-        record_id=mapping.salesforce_account_id,
-        fields={field_map.field("Account", "last_signed_in_at"): salesforce_datetime(now)},
+        record_id=account_id,
+        fields=account_last_sign_in_fields(now),
         delay=timedelta(seconds=settings.SIGN_IN_STAMP_COALESCE_SECONDS),
     )
 
@@ -295,20 +301,8 @@ def customer_eligibility_request(
             "updated_at",
         ]
     )
-    return CompositeSubrequest.update(
-        "Account",
-        account_id,
-        "account",
-        get_field_map().record(
-            "Account",
-            {
-                "internet_eligibility_status": EligibilityStatus.PENDING,
-                "internet_eligibility_requested_at": salesforce_datetime(now),
-                "internet_eligibility_case_id": case_reference,
-                "internet_eligibility_checked_at": None,
-                "internet_eligibility_notes": None,
-            },
-        ),
+    return account_eligibility_requested_subrequest(
+        account_id, requested_at=now, case_reference=case_reference
     )
 
 
@@ -351,11 +345,12 @@ def _eligibility_decide(
     *, profile_id: int, status: EligibilityStatus, offering: str, notes: str, now: datetime | None
 ) -> Transition:
     """The decision on a pending check, under the profile's row lock (two agents deciding at
-    once cannot both succeed): ONE Salesforce call for the Account and the Case, and the
+    once cannot both succeed): ONE Salesforce call for the Account, the Case (closed) and the
+    check's Opportunity (Ready when eligible, Void when not: ``opportunity_eligibility_decide``),
+    and the
     notification the status event would give (``account_status_notify``, so the customer is told
     once whichever path arrives first)."""
     now = now or timezone.now()
-    field_map = get_field_map()
     with transaction.atomic():
         profile = CustomerProfile.objects.select_for_update().get(pk=profile_id)
         if profile.internet_eligibility_status != EligibilityStatus.PENDING:
@@ -375,25 +370,22 @@ def _eligibility_decide(
         after = field_values(profile, ELIGIBILITY_FIELDS)
 
         subrequests = [
-            CompositeSubrequest.update(
-                "Account",
-                account_id,
-                "account",
-                field_map.record(
-                    "Account",
-                    {
-                        "internet_eligibility": offering or None,
-                        "internet_eligibility_status": status,
-                        "internet_eligibility_checked_at": salesforce_datetime(now),
-                        "internet_eligibility_notes": notes or None,
-                    },
-                ),
+            account_eligibility_decided_subrequest(
+                account_id, status=status, offering=offering, notes=notes, checked_at=now
             )
         ]
         case_update = _eligibility_case_status_change(profile, CaseStatus.CLOSED)
         if case_update is not None:
             after["case_status"] = CaseStatus.CLOSED.value
             subrequests.append(case_update)
+        opportunity_update = opportunity_eligibility_decide(
+            case=eligibility_case(profile=profile), eligible=status == EligibilityStatus.ELIGIBLE
+        )
+        if opportunity_update is not None:
+            after["opportunity_stage"] = (
+                OpportunityStage.READY if status == EligibilityStatus.ELIGIBLE else OpportunityStage.VOID
+            ).value
+            subrequests.append(opportunity_update)
         entry = outbox_enqueue_salesforce(
             operation=f"console.eligibility.{status}",
             record_key=account_record_key(account_id),
@@ -408,6 +400,30 @@ def _eligibility_decide(
             now=now,
         )
     return Transition(user_id=profile.user_id, before=before, after=after, outbox_entry=entry)
+
+
+def customer_eligibility_opportunity_follow(
+    *, user_id: int, account_id: str, status: str
+) -> OutboxEntry | None:
+    """An eligibility decision made in Salesforce itself (the status event changed the mirror):
+    the check's Opportunity follows as it does for a console decision, Ready when eligible, Void
+    when not (``opportunity_eligibility_decide``), sent to Salesforce as ONE outbox entry. Call
+    inside the event's transaction; returns the entry, or None when no Opportunity moves."""
+    if status not in (EligibilityStatus.ELIGIBLE, EligibilityStatus.INELIGIBLE):
+        return None
+    profile = CustomerProfile.objects.filter(user_id=user_id).first()
+    if profile is None:
+        return None
+    update = opportunity_eligibility_decide(
+        case=eligibility_case(profile=profile), eligible=status == EligibilityStatus.ELIGIBLE
+    )
+    if update is None:
+        return None
+    return outbox_enqueue_salesforce(
+        operation="eligibility.opportunity_follows_decision",
+        record_key=account_record_key(account_id),
+        subrequests=[update],
+    )
 
 
 def _eligibility_case_status_change(
@@ -425,7 +441,6 @@ def _eligibility_case_status_change(
 def customer_eligibility_reopen(*, profile_id: int) -> Transition:
     """A supervisor takes back an eligibility decision: the check is Pending again (checked time
     cleared, Case reopened), back in the queue for a new decision."""
-    field_map = get_field_map()
     with transaction.atomic():
         profile = CustomerProfile.objects.select_for_update().get(pk=profile_id)
         if profile.internet_eligibility_status not in (
@@ -444,20 +459,7 @@ def customer_eligibility_reopen(*, profile_id: int) -> Transition:
         )
         dashboard_cache_invalidate(profile.user_id)
         after = field_values(profile, ELIGIBILITY_FIELDS)
-        subrequests = [
-            CompositeSubrequest.update(
-                "Account",
-                account_id,
-                "account",
-                field_map.record(
-                    "Account",
-                    {
-                        "internet_eligibility_status": EligibilityStatus.PENDING,
-                        "internet_eligibility_checked_at": None,
-                    },
-                ),
-            )
-        ]
+        subrequests = [account_eligibility_reopened_subrequest(account_id)]
         case_update = _eligibility_case_status_change(profile, CaseStatus.NEW)
         if case_update is not None:
             after["case_status"] = CaseStatus.NEW.value
@@ -530,20 +532,7 @@ def customer_id_verification_submit(
             "updated_at",
         ]
     )
-    return CompositeSubrequest.update(
-        "Account",
-        account_id,
-        "account",
-        get_field_map().record(
-            "Account",
-            {
-                "id_verification_status": IdVerificationStatus.SUBMITTED,
-                "id_verification_submitted_at": salesforce_datetime(now),
-                "id_verification_rejection_message": None,
-                "id_verification_note": None,
-            },
-        ),
-    )
+    return account_id_verification_submitted_subrequest(account_id, submitted_at=now)
 
 
 def customer_id_verification_decide(
@@ -573,12 +562,13 @@ def customer_id_verification_decide(
         verified_at=now,
         note=note,
         rejection_message=rejection_message,
-        salesforce_values={
-            "id_verification_status": status,
-            "id_verification_verified_at": salesforce_datetime(now),
-            "id_verification_note": note,
-            "id_verification_rejection_message": rejection_message or None,
-        },
+        salesforce=functools.partial(
+            account_id_verification_decided_subrequest,
+            status=status,
+            decided_at=now,
+            note=note,
+            rejection_message=rejection_message,
+        ),
     )
 
 
@@ -591,12 +581,7 @@ def customer_id_verification_reopen(*, profile: CustomerProfile) -> AccountChang
         verified_at=None,
         note="",
         rejection_message="",
-        salesforce_values={
-            "id_verification_status": IdVerificationStatus.SUBMITTED,
-            "id_verification_verified_at": None,
-            "id_verification_note": None,
-            "id_verification_rejection_message": None,
-        },
+        salesforce=account_id_verification_reopened_subrequest,
     )
 
 
@@ -607,8 +592,9 @@ def _id_verification_set(
     verified_at: datetime | None,
     note: str,
     rejection_message: str,
-    salesforce_values: dict[str, Any],
+    salesforce: Callable[[str], CompositeSubrequest],
 ) -> AccountChange:
+    """Set the ID verification fields; ``salesforce`` makes the Account's update from its ID."""
     account_id = decision_account_id(user_id=profile.user_id)
     before = field_values(profile, ID_VERIFICATION_FIELDS)
     profile.id_verification_status = status
@@ -621,7 +607,5 @@ def _id_verification_set(
         account_id=account_id,
         before=before,
         after=field_values(profile, ID_VERIFICATION_FIELDS),
-        subrequest=CompositeSubrequest.update(
-            "Account", account_id, "account", get_field_map().record("Account", salesforce_values)
-        ),
+        subrequest=salesforce(account_id),
     )

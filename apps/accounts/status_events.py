@@ -28,16 +28,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
 from apps.accounts.models import CustomerProfile, IdMapping
-from apps.accounts.services import customer_profiles_apply_account_fields
+from apps.accounts.services import (
+    customer_eligibility_opportunity_follow,
+    customer_profiles_apply_account_fields,
+)
 from apps.accounts.status_notifications import AccountStatusDecision, account_status_notify_many
-from apps.integrations.salesforce.field_map import get_field_map, parse_salesforce_datetime
+from apps.integrations.salesforce.event_payloads import event_values
+from apps.integrations.salesforce.field_map import get_field_map
 from apps.verification.services import residence_card_record_salesforce_decisions
 
 logger = logging.getLogger(__name__)
@@ -51,7 +55,6 @@ _ELIGIBILITY_ATTRIBUTES = (
     "internet_eligibility_case_id",
 )
 _VERIFICATION_ATTRIBUTES = ("id_verification_status", "id_verification_rejection_message")
-_DATETIME_ATTRIBUTES = frozenset({"internet_eligibility_requested_at", "internet_eligibility_checked_at"})
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,13 @@ def account_status_events_apply(
         )
         for event, changed in zip(mirror_updates, changes, strict=True):
             event.changed = tuple(changed)
+        for event in mirror_updates:
+            # A decision taken in Salesforce moves the check's Opportunity (one outbox entry each;
+            # the console's own decisions already moved it, and do not change the mirror here).
+            if event.user_id is not None and "internet_eligibility_status" in event.changed:
+                customer_eligibility_opportunity_follow(
+                    user_id=event.user_id, account_id=event.account_id, status=event.eligibility
+                )
 
         notified = account_status_notify_many([event.decision() for event in to_apply])
         for event, notifications in zip(to_apply, notified, strict=True):
@@ -199,6 +209,8 @@ class _StatusEvent:
             eligibility_notes=str(mirror.get("internet_eligibility_notes") or ""),
             verification_status=self.verification or None,
             rejection_message=str(mirror.get("id_verification_rejection_message") or ""),
+            eligibility_repeat="internet_eligibility_status" not in self.changed,
+            verification_repeat="id_verification_status" not in self.changed,
         )
 
     def outcome(self) -> AccountStatusOutcome:
@@ -212,7 +224,7 @@ class _StatusEvent:
 
 
 def _status_event(payload: Mapping[str, Any], topic: str) -> _StatusEvent:
-    values = _event_values(payload, topic)
+    values = event_values(payload, topic)
     account_id = str(values.get("account_id") or "").strip()
     if not account_id:
         logger.warning("Account status event without an Account id; ignored")
@@ -226,32 +238,6 @@ def _status_event(payload: Mapping[str, Any], topic: str) -> _StatusEvent:
     if not event.carries_status:
         logger.info("Account status event for %s carries no changed status; nothing to do", account_id)
     return event
-
-
-def _event_values(payload: Mapping[str, Any], topic: str) -> dict[str, Any]:
-    """Portal attribute -> value for the event fields present in the payload, plus ``created_at``."""
-    event_object = topic.rsplit("/", 1)[-1]
-    values = {
-        attribute: payload[api_name]
-        for attribute, api_name in get_field_map().attributes(event_object).items()
-        if api_name in payload
-    }
-    for attribute in _DATETIME_ATTRIBUTES & values.keys():
-        values[attribute] = _event_datetime(values[attribute])
-    values["created_at"] = _event_datetime(payload.get("CreatedDate"))
-    return values
-
-
-def _event_datetime(value: Any) -> datetime | None:
-    """Platform event DateTime fields travel as epoch milliseconds (Avro ``long``)."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    try:
-        return parse_salesforce_datetime(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _status(values: Mapping[str, Any], attribute: str, account_id: str) -> str:

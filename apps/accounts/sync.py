@@ -1,84 +1,77 @@
-"""Account status reconciliation: Accounts changed in Salesforce since the newest mirrored one,
-pulled into their customers' profiles (incremental on ``SystemModstamp``, see
+"""Account status reconciliation: Accounts changed in Salesforce since the newest mirrored one
+(``SalesforceGateway.accounts_modified_since``), or named by a Change Data Capture gap, pulled
+into their customers' profiles (incremental on ``SystemModstamp``, see
 ``apps.integrations.salesforce.sync``)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
 
 from apps.accounts.models import CustomerProfile, IdMapping
 from apps.accounts.services import customer_profile_apply_account_fields
-from apps.integrations.models import OutboxEntry
-from apps.integrations.outbox import account_record_key
+from apps.integrations.outbox import accounts_owed_changes
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
-from apps.integrations.salesforce.sync import SyncReport, since_clause
+from apps.integrations.salesforce.sync import SyncReport
 
 logger = logging.getLogger(__name__)
 
 
-ACCOUNT_STATUS_ATTRIBUTES = (
-    "customer_number",
-    "portal_status",
-    "internet_eligibility",
-    "internet_eligibility_status",
-    "internet_eligibility_requested_at",
-    "internet_eligibility_checked_at",
-    "internet_eligibility_notes",
-    "internet_eligibility_case_id",
-    "id_verification_status",
-    "id_verification_submitted_at",
-    "id_verification_verified_at",
-    "id_verification_note",
-    "id_verification_rejection_message",
-    "modified_at",
-)
+def reconcile_account_statuses(
+    *, gateway: SalesforceGateway | None = None, full: bool = False, record_ids: Sequence[str] | None = None
+) -> SyncReport:
+    """Pull Accounts changed since the newest mirrored one (or ``record_ids``, after a change
+    event gap) into their customers' profiles.
 
-
-def reconcile_account_statuses(*, gateway: SalesforceGateway | None = None, full: bool = False) -> SyncReport:
-    """Pull Accounts changed since the newest mirrored one into their customers' profiles.
-
-    Catches any status change whose platform event was missed. Accounts without a portal user
-    are ignored (the org has customers who never signed up).
+    Catches any status change whose platform event or change event was missed. Accounts without
+    a portal user are ignored (the org has customers who never signed up).
     """
-    field_map = get_field_map()
     gateway = gateway or get_gateway()
-    cursor = (
-        None if full else CustomerProfile.objects.aggregate(cursor=Max("salesforce_modified_at"))["cursor"]
-    )
-    api_names = field_map.fields("Account", *ACCOUNT_STATUS_ATTRIBUTES)
-    modstamp = field_map.field("Account", "modified_at")
-    soql = (
-        f"SELECT Id, {', '.join(api_names)} FROM Account{since_clause(modstamp, cursor)} ORDER BY {modstamp}"
-    )
-    records = gateway.query(soql)
-
-    report = SyncReport(fetched=len(records))
-    account_ids = [record["Id"] for record in records]
-    users_by_account = dict(
-        IdMapping.objects.filter(salesforce_account_id__in=account_ids).values_list(
-            "salesforce_account_id", "user_id"
+    if record_ids is not None:
+        records = gateway.accounts_by_ids(record_ids)
+    else:
+        cursor = (
+            None
+            if full
+            else CustomerProfile.objects.aggregate(cursor=Max("salesforce_modified_at"))["cursor"]
         )
+        records = gateway.accounts_modified_since(cursor)
+    updated = _account_values_apply([(record.id, asdict(record)) for record in records])
+    report = SyncReport(fetched=len(records), updated=updated)
+    logger.info("Account reconciliation: %s fetched, %s profiles changed", report.fetched, report.updated)
+    return report
+
+
+def account_records_apply(records: Sequence[Mapping[str, Any]]) -> int:
+    """Mirror the fields Account change events carry onto their customers' profiles; returns how
+    many profiles changed."""
+    field_map = get_field_map()
+    return _account_values_apply(
+        [(record["Id"], field_map.from_record("Account", record)) for record in records]
+    )
+
+
+def _account_values_apply(values_by_account: Sequence[tuple[str, Mapping[str, Any]]]) -> int:
+    users_by_account = dict(
+        IdMapping.objects.filter(
+            salesforce_account_id__in=[account_id for account_id, _ in values_by_account]
+        ).values_list("salesforce_account_id", "user_id")
     )
     # A change the portal made and still owes Salesforce is newer than what Salesforce returned:
     # leave those accounts for the next run, after the outbox delivered.
-    owed = set(
-        OutboxEntry.objects.filter(
-            record_key__in=[account_record_key(account_id) for account_id in users_by_account],
-            status__in=[OutboxEntry.Status.PENDING, OutboxEntry.Status.IN_PROGRESS],
-        ).values_list("record_key", flat=True)
-    )
+    owed = accounts_owed_changes(users_by_account)
+    updated = 0
     with transaction.atomic():
-        for record in records:
-            user_id = users_by_account.get(record["Id"])
-            if user_id is None or account_record_key(record["Id"]) in owed:
+        for account_id, values in values_by_account:
+            user_id = users_by_account.get(account_id)
+            if user_id is None or account_id in owed:
                 continue
-            values = field_map.from_record("Account", record)
-            changed = customer_profile_apply_account_fields(user_id=user_id, values=values)
-            if changed:
-                report.updated += 1
-    logger.info("Account reconciliation: %s fetched, %s profiles changed", report.fetched, report.updated)
-    return report
+            if customer_profile_apply_account_fields(user_id=user_id, values=dict(values)):
+                updated += 1
+    return updated

@@ -8,11 +8,12 @@ from apps.integrations.retry import Backoff, RetryableErrorTask
 
 
 @shared_task(name="integrations.reconcile_account_statuses", ignore_result=True, base=RetryableErrorTask)
-def reconcile_account_statuses_task() -> dict[str, int]:
-    """Catch Account status changes whose platform event was missed."""
+def reconcile_account_statuses_task(record_ids: list[str] | None = None) -> dict[str, int]:
+    """Catch Account status changes whose platform event or change event was missed, or re-read
+    ``record_ids`` after a change event gap."""
     from apps.accounts.sync import reconcile_account_statuses
 
-    report = reconcile_account_statuses()
+    report = reconcile_account_statuses(record_ids=record_ids)
     return {"fetched": report.fetched, "updated": report.updated}
 
 

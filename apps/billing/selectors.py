@@ -8,7 +8,10 @@ only, in one query whatever the number of rows, so the API can paginate without 
 
 from __future__ import annotations
 
-from django.db.models import Case, F, OuterRef, QuerySet, Subquery, When
+from datetime import date
+
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, When
+from django.utils import timezone
 
 from apps.accounts.models import IdMapping, User
 from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
@@ -90,3 +93,14 @@ def whmcs_invoice_get(*, user: User, invoice_id: int) -> WhmcsInvoice | None:
 def whmcs_payment_method_list(*, user: User) -> list[WhmcsPaymentMethod]:
     """The customer's stored payment methods (display data only), in WHMCS order."""
     return list(WhmcsPaymentMethod.objects.filter(user=user).order_by("whmcs_id"))
+
+
+def whmcs_payment_method_usable_exists(*, user_id: int, today: date | None = None) -> bool:
+    """Whether WHMCS holds a payment method it could bill: one that has not expired (bank
+    accounts, with no expiry, always count). Read from the mirror."""
+    today = today or timezone.localdate()
+    return (
+        WhmcsPaymentMethod.objects.filter(user_id=user_id)
+        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
+        .exists()
+    )

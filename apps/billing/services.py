@@ -13,22 +13,28 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import IdMapping
 from apps.billing.models import WhmcsInvoice, WhmcsMirror, WhmcsPaymentMethod, WhmcsService
 from apps.catalog.models import Product
 from apps.integrations.whmcs.client import WhmcsClient, get_whmcs_client
+from apps.integrations.whmcs.exceptions import WhmcsError
 from apps.integrations.whmcs.types import WhmcsInvoiceRecord, WhmcsPayMethodRecord, WhmcsServiceRecord
+from portal.exceptions import ConflictError, ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
 
 _LAST_FOUR = re.compile(r"^[0-9]{4}$")
+#: How long a ``CreateSsoToken`` link works (WHMCS: "valid for a maximum of 60 seconds").
+SSO_LINK_LIFETIME = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -184,3 +190,68 @@ def _replace_mirror(
         .delete()
     )
     return deleted
+
+
+# --- Adding a payment method ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentMethodLink:
+    """A single-use link that signs the customer into WHMCS on its add-payment-method page."""
+
+    url: str
+    expires_at: datetime
+
+
+def _whmcs_client_id_or_refuse(user_id: int) -> int:
+    whmcs_client_id = (
+        IdMapping.objects.filter(user_id=user_id, whmcs_client_id__isnull=False)
+        .values_list("whmcs_client_id", flat=True)
+        .first()
+    )
+    if whmcs_client_id is None:
+        raise ConflictError(
+            _("Your billing account is still being set up. Please try again in a minute."),
+            code="billing_account_not_ready",
+        )
+    return whmcs_client_id
+
+
+def _billing_unavailable(error: WhmcsError, user_id: int, what: str) -> ServiceUnavailableError:
+    logger.warning("WHMCS %s for user %s failed: %s", what, user_id, type(error).__name__)
+    return ServiceUnavailableError(
+        _("Billing is unavailable right now. Please try again in a few minutes."), code="billing_unavailable"
+    )
+
+
+def payment_method_add_link_create(*, user_id: int, client: WhmcsClient | None = None) -> PaymentMethodLink:
+    """A WHMCS single sign-on link (``CreateSsoToken``, ``sso:custom_redirect``) to the client
+    area page where the customer stores a card (``WHMCS_ADD_PAYMENT_METHOD_PATH``).
+
+    Card data never passes through the portal: the customer enters it in WHMCS, then calls
+    :func:`payment_methods_refresh` on return. The link is the customer's own session into
+    WHMCS, so it is issued only to the signed-in owner of the WHMCS client and never logged.
+    Raises ``ConflictError`` (``billing_account_not_ready``) without a WHMCS client and
+    ``ServiceUnavailableError`` (``billing_unavailable``) when WHMCS fails.
+    """
+    whmcs_client_id = _whmcs_client_id_or_refuse(user_id)
+    issued_at = timezone.now()
+    try:
+        token = (client or get_whmcs_client()).create_sso_token(
+            whmcs_client_id, redirect_path=settings.WHMCS["ADD_PAYMENT_METHOD_PATH"]
+        )
+    except WhmcsError as error:
+        raise _billing_unavailable(error, user_id, "CreateSsoToken") from None
+    logger.info("WHMCS add-payment-method link issued for user %s", user_id)
+    return PaymentMethodLink(url=token.redirect_url, expires_at=issued_at + SSO_LINK_LIFETIME)
+
+
+def payment_methods_refresh(*, user_id: int, client: WhmcsClient | None = None) -> SyncResult:
+    """Re-read the customer's WHMCS records now (after they added a card in WHMCS), so the
+    dashboard and order placement see the new payment method without waiting for the periodic
+    sync. Same refusals as :func:`payment_method_add_link_create`."""
+    _whmcs_client_id_or_refuse(user_id)
+    try:
+        return sync_customer_billing(user_id=user_id, client=client)
+    except WhmcsError as error:
+        raise _billing_unavailable(error, user_id, "billing refresh") from None

@@ -67,3 +67,50 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PriceMismatch(models.Model):
+    """A product whose Salesforce price (the standard PricebookEntry the customer is quoted)
+    differs from what WHMCS would bill by its own catalog (``GetProducts``), found by the
+    catalog sync (``apps.catalog.pricing``). Fulfillment bills the quote anyway (AddOrder
+    ``priceoverride``); these rows tell supervisors which catalog to correct. A row disappears
+    when a later comparison finds the two agree."""
+
+    class Kind(models.TextChoices):
+        PRICE = "price", _("Price differs")
+        SETUP_FEE = "setup_fee", _("WHMCS adds a setup fee")
+        CYCLE_NOT_OFFERED = "cycle_not_offered", _("Billing cycle not offered in WHMCS")
+        CURRENCY_MISSING = "currency_missing", _("No WHMCS pricing in this currency")
+        PRODUCT_MISSING = "product_missing", _("No such WHMCS product")
+        NOT_MAPPED = "not_mapped", _("No WHMCS product ID")
+
+    #: Kinds that make AddOrder fail, not just bill another price.
+    BLOCKING_KINDS = frozenset({Kind.CYCLE_NOT_OFFERED, Kind.PRODUCT_MISSING, Kind.NOT_MAPPED})
+
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="price_mismatches", verbose_name=_("product")
+    )
+    kind = models.CharField(_("difference"), max_length=30, choices=Kind.choices)
+    whmcs_product_id = models.PositiveIntegerField(_("WHMCS product ID"), null=True, blank=True)
+    billing_cycle = models.CharField(_("billing cycle"), max_length=20, choices=BillingCycle.choices)
+    currency_code = models.CharField(_("currency"), max_length=3)
+    salesforce_price = models.DecimalField(_("Salesforce price"), max_digits=12, decimal_places=2)
+    whmcs_price = models.DecimalField(
+        _("WHMCS price"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    whmcs_setup_fee = models.DecimalField(
+        _("WHMCS setup fee"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    first_seen_at = models.DateTimeField(_("first seen"), default=timezone.now)
+    checked_at = models.DateTimeField(_("last checked"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("price mismatch")
+        verbose_name_plural = _("price mismatches")
+        ordering = ["product__product_type", "product__name", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "kind"], name="price_mismatch_product_kind_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product}: {self.get_kind_display()}"

@@ -13,9 +13,10 @@ Salesforce's Order Approval Flow publishes ``OrderProvisionRequested__e``; then
      call), mirrored into the portal's ``Order``/``OrderItem``; ``ORDER_APPROVED`` is sent
      once per order;
    - **WHMCS AddOrder** with each item's WHMCS product id, billing cycle and config options from
-     the catalog, tagged in its notes with the Salesforce Order id;
+     the catalog, and its Salesforce unit price as ``priceoverride`` (WHMCS bills what the
+     customer was quoted), tagged in its notes with the Salesforce Order id;
    - **WHMCS AcceptOrder** (runs the provisioning module);
-   - **complete**: the portal Order is Activated, the Opportunity Active with the WHMCS service
+   - **complete**: the portal Order is Completed (activation status Activated), the Opportunity Active with the WHMCS service
      id (``opportunities.services.opportunity_activate``, which owns the stage), and the same
      change goes to Salesforce as ONE outbox entry (a Composite updating the Order and the
      Opportunity); ``ORDER_ACTIVATED`` is sent and the customer's WHMCS billing mirror is synced.
@@ -25,7 +26,8 @@ one order: when an earlier attempt sent it without learning the result (timeout,
 attempt finds the order in WHMCS by its notes tag first. Transient errors (timeouts, 5xx,
 Salesforce limits) put the run back in the queue for the task's backoff; anything else, or the
 last retry, fails the run: the Order's activation status becomes Failed with an error code,
-message and time, locally and in Salesforce (through the outbox), and ``ORDER_FAILED`` is sent.
+message and time, and its Opportunity Void (``opportunity_void_for_failed_fulfillment``), locally
+and in Salesforce (through the outbox), and ``ORDER_FAILED`` is sent.
 Notifications use the Salesforce Order id as ``source_id``.
 """
 
@@ -51,12 +53,12 @@ from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
 from apps.checkout.models_fulfillment import FulfillmentRun
 from apps.checkout.salesforce import order_activated_subrequest, order_activation_failed_subrequest
 from apps.integrations.outbox import account_record_key, outbox_enqueue_salesforce
+from apps.integrations.salesforce.event_payloads import event_values
 from apps.integrations.salesforce.exceptions import (
     SalesforceError,
     SalesforceNotFound,
     SalesforceUnknownPicklistValue,
 )
-from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
 from apps.integrations.salesforce.records import SalesforceOrder, SalesforceOrderItem
 from apps.integrations.whmcs.client import WhmcsClient, get_whmcs_client
@@ -65,7 +67,7 @@ from apps.integrations.whmcs.types import OrderLine, WhmcsOrderRecord
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
 from apps.opportunities.models import Opportunity
-from apps.opportunities.services import opportunity_activate
+from apps.opportunities.services import opportunity_activate, opportunity_void_for_failed_fulfillment
 
 logger = logging.getLogger(__name__)
 
@@ -146,14 +148,12 @@ def fulfillment_request(
     resumes it; for a succeeded run it sends the completed state to Salesforce again (an agent
     who set Activating again gets the order back to Activated) without touching WHMCS.
     """
-    fields = get_field_map().attributes(
-        _event_object(topic or settings.SALESFORCE["ORDER_PROVISION_EVENT_CHANNEL"])
-    )
-    order_id = str(payload.get(fields["order_id"]) or "").strip()
+    values = event_values(payload, topic or settings.SALESFORCE["ORDER_PROVISION_EVENT_CHANNEL"])
+    order_id = str(values.get("order_id") or "").strip()
     if not order_id:
         logger.warning("OrderProvisionRequested event %s has no Order id; ignored", event_id)
         return None
-    key = str(payload.get(fields["idempotency_key"]) or f"event:{event_id}")[:80]
+    key = str(values.get("idempotency_key") or f"event:{event_id}")[:80]
     extra = {"salesforce_order_id": order_id, "idempotency_key": key}
     now = timezone.now()
     with transaction.atomic():
@@ -163,8 +163,8 @@ def fulfillment_request(
             return run
         run.idempotency_keys = [*run.idempotency_keys, key][-MAX_IDEMPOTENCY_KEYS:]
         run.last_idempotency_key = key
-        run.correlation_id = str(payload.get(fields["correlation_id"]) or "")[:80]
-        run.requested_by = str(payload.get(fields["requested_by"]) or "")[:80]
+        run.correlation_id = str(values.get("correlation_id") or "")[:80]
+        run.requested_by = str(values.get("requested_by") or "")[:80]
         request_fields = ["idempotency_keys", "last_idempotency_key", "correlation_id", "requested_by"]
         if run.status == FulfillmentRun.Status.RUNNING:
             # The attempt in progress covers this request; its task owns the other columns.
@@ -488,6 +488,9 @@ def _add_order(run: FulfillmentRun, lines: list[_Line], client: WhmcsClient) -> 
                     billing_cycle=WHMCS_BILLING_CYCLES[line.product.billing_cycle],
                     config_options=_config_options(line.product),
                     qty=line.quantity,
+                    # Bill what the customer was quoted (the Salesforce OrderItem's unit price),
+                    # not WHMCS's own product price, which may differ (catalog.PriceMismatch).
+                    price_override=line.unit_price,
                 )
                 for line in lines
             ],
@@ -606,7 +609,7 @@ def _complete(run: FulfillmentRun) -> None:
     now = timezone.now()
     with transaction.atomic():
         order = Order.objects.select_for_update().get(salesforce_id=run.salesforce_order_id)
-        order.status = OrderStatus.ACTIVATED
+        order.status = OrderStatus.COMPLETED
         order.activation_status = ActivationStatus.ACTIVATED
         order.whmcs_order_id = run.whmcs_order_id
         order.activation_error_code = ""
@@ -706,17 +709,28 @@ def _fail(run: FulfillmentRun, step: str, code: str, message: str) -> None:
             )
             dashboard_cache_invalidate(order.user_id)
         if code != "ORDER_NOT_FOUND":
+            opportunity = order.opportunity if order is not None else None
+            if opportunity is None and run.salesforce_opportunity_id:
+                opportunity = (
+                    Opportunity.objects.select_for_update()
+                    .filter(salesforce_id=run.salesforce_opportunity_id)
+                    .first()
+                )
+            opportunity_update = opportunity_void_for_failed_fulfillment(
+                opportunity=opportunity, salesforce_id=run.salesforce_opportunity_id
+            )
+            subrequests = [
+                order_activation_failed_subrequest(
+                    salesforce_order_id=run.salesforce_order_id,
+                    error_code=code,
+                    error_message=message,
+                    failed_at=now,
+                )
+            ]
+            if opportunity_update is not None:
+                subrequests.append(opportunity_update)
             outbox_enqueue_salesforce(
-                operation="order.fulfillment.failed",
-                record_key=_record_key(run),
-                subrequests=[
-                    order_activation_failed_subrequest(
-                        salesforce_order_id=run.salesforce_order_id,
-                        error_code=code,
-                        error_message=message,
-                        failed_at=now,
-                    )
-                ],
+                operation="order.fulfillment.failed", record_key=_record_key(run), subrequests=subrequests
             )
         user_id = run.user_id or (order.user_id if order is not None else None)
         if user_id is not None:
@@ -808,8 +822,3 @@ def _plan_name(order: Order) -> str:
     items = list(order.items.select_related("product"))
     plans = [item.product.name for item in items if item.product.item_class == ItemClass.PLAN]
     return (plans or [item.product.name for item in items] or [""])[0]
-
-
-def _event_object(topic: str) -> str:
-    """``/event/Name__e`` -> ``Name__e``, the event's key in the field map."""
-    return topic.rsplit("/", 1)[-1]

@@ -54,9 +54,12 @@ def order_status_update_subrequest(order: Order) -> CompositeSubrequest:
 
 
 def order_activated_subrequest(*, salesforce_order_id: str, whmcs_order_id: int) -> CompositeSubrequest:
-    """Fulfillment succeeded: the Order is Activated with its WHMCS order, any earlier error cleared."""
+    """Fulfillment succeeded: the Order's Status is Completed and its activation status Activated,
+    with its WHMCS order, any earlier error cleared. The flow review (journey step 10) writes
+    ``Status=Completed``; the older requirements' ``Activated`` Status is not used (README,
+    "Salesforce decisions")."""
     values = {
-        "status": OrderStatus.ACTIVATED,
+        "status": OrderStatus.COMPLETED,
         "activation_status": ActivationStatus.ACTIVATED,
         "whmcs_order_id": str(whmcs_order_id),
         "activation_error_code": None,

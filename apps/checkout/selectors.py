@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
-from apps.catalog.models import ProductType
+from apps.billing.models import WhmcsPaymentMethod
+from apps.catalog.models import PriceMismatch, ProductType
 from apps.checkout.models import Order, OrderItem
 
 
@@ -36,9 +39,20 @@ class Prerequisite:
     detail: str
 
 
+def order_prerequisites_prefetch(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """What :func:`order_prerequisites` reads, for a list of orders in a fixed number of queries."""
+    return orders.prefetch_related(
+        Prefetch("items", queryset=OrderItem.objects.select_related("product")),
+        "items__product__price_mismatches",
+        Prefetch("user__whmcspaymentmethod_set", queryset=WhmcsPaymentMethod.objects.order_by("whmcs_id")),
+    )
+
+
 def order_prerequisites(*, order: Order, profile: CustomerProfile | None = None) -> list[Prerequisite]:
     """What an order needs before an agent approves it: internet an eligibility result, SIM a
-    verified ID (internet too where ``INTERNET_ORDERS_REQUIRE_ID_VERIFICATION`` says so)."""
+    verified ID (internet too where ``INTERNET_ORDERS_REQUIRE_ID_VERIFICATION`` says so), every
+    order a payment method WHMCS can bill where ``ORDERS_REQUIRE_PAYMENT_METHOD`` says so, and
+    every item a WHMCS product that can bill it (quote vs WHMCS price shown, billed as quoted)."""
     if profile is None:
         profile = CustomerProfile.objects.filter(user_id=order.user_id).first() or CustomerProfile(
             user_id=order.user_id
@@ -71,4 +85,80 @@ def order_prerequisites(*, order: Order, profile: CustomerProfile | None = None)
                 detail=profile.get_id_verification_status_display(),
             )
         )
+    if settings.ORDERS_REQUIRE_PAYMENT_METHOD:
+        checks.append(_payment_method_check(order))
+    checks.append(_billing_check(order))
     return checks
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"¥{amount:,.0f}" if currency == "JPY" else f"{amount:,.2f} {currency}"
+
+
+def _billing_check(order: Order) -> Prerequisite:
+    """Quote vs WHMCS, from the catalog sync's last comparison (``PriceMismatch``): fulfillment
+    bills each item's quoted unit price (AddOrder ``priceoverride``), so a price difference is
+    shown but does not block; an item WHMCS cannot bill at all (no product, cycle not offered)
+    does. Reads ``order.items`` with their products' mismatches (prefetched by
+    :func:`order_prerequisites_prefetch`)."""
+    items = sorted(order.items.all(), key=lambda item: item.pk)
+    rows: dict[tuple[int, str], PriceMismatch] = {
+        (row.product_id, row.kind): row for item in items for row in item.product.price_mismatches.all()
+    }
+    blocking: list[str] = []
+    differences: list[str] = []
+    quoted_total = whmcs_total = Decimal("0")
+    for item in items:
+        product = item.product
+        quoted_total += item.unit_price * item.quantity
+        for kind in PriceMismatch.BLOCKING_KINDS:
+            if (product.pk, kind) in rows:
+                blocking.append(f"{product.name}: {PriceMismatch.Kind(kind).label}")
+        price_row = rows.get((product.pk, PriceMismatch.Kind.PRICE))
+        fee_row = rows.get((product.pk, PriceMismatch.Kind.SETUP_FEE))
+        whmcs_price = (
+            price_row.whmcs_price if price_row and price_row.whmcs_price is not None else product.price
+        )
+        setup_fee = fee_row.whmcs_setup_fee if fee_row and fee_row.whmcs_setup_fee else Decimal("0")
+        whmcs_total += whmcs_price * item.quantity + setup_fee * item.quantity
+        if whmcs_price != item.unit_price or setup_fee:
+            differences.append(
+                gettext("%(product)s: quoted %(quote)s, WHMCS %(whmcs)s")
+                % {
+                    "product": product.name,
+                    "quote": _money(item.unit_price, order.currency_code),
+                    "whmcs": _money(whmcs_price, order.currency_code)
+                    + (
+                        gettext(" + setup fee %(fee)s") % {"fee": _money(setup_fee, order.currency_code)}
+                        if setup_fee
+                        else ""
+                    ),
+                }
+            )
+    if blocking:
+        detail = "; ".join(blocking)
+    elif differences:
+        detail = gettext("Quote %(quote)s, WHMCS list price %(whmcs)s: billed as quoted. %(items)s") % {
+            "quote": _money(quoted_total, order.currency_code),
+            "whmcs": _money(whmcs_total, order.currency_code),
+            "items": "; ".join(differences),
+        }
+    else:
+        detail = gettext("Quote %(quote)s matches WHMCS") % {
+            "quote": _money(quoted_total, order.currency_code)
+        }
+    return Prerequisite(label=gettext("WHMCS bills the quoted prices"), met=not blocking, detail=detail)
+
+
+def _payment_method_check(order: Order) -> Prerequisite:
+    """From ``order.user.whmcspaymentmethod_set`` (prefetched by the console's queue)."""
+    today = timezone.localdate()
+    methods = sorted(order.user.whmcspaymentmethod_set.all(), key=lambda method: method.whmcs_id)
+    usable = [method for method in methods if method.expires_on is None or method.expires_on >= today]
+    if usable:
+        detail = ", ".join(str(method) for method in usable)
+    elif methods:
+        detail = gettext("Only expired payment methods")
+    else:
+        detail = gettext("None in WHMCS")
+    return Prerequisite(label=gettext("A payment method is on file"), met=bool(usable), detail=detail)

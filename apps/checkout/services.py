@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
 from apps.accounts.selectors import customer_account_id, decision_account_id
-from apps.billing.selectors import whmcs_service_has_active
+from apps.billing.selectors import whmcs_payment_method_usable_exists, whmcs_service_has_active
 from apps.catalog.models import ItemClass, Product, ProductType
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
 from apps.checkout.salesforce import (
@@ -95,7 +95,8 @@ def order_place(
 
     Raises ``ApplicationError`` for a missing/invalid key or an unmet prerequisite (internet:
     eligibility confirmed, and ID verified when ``INTERNET_ORDERS_REQUIRE_ID_VERIFICATION``;
-    SIM: ID verified), ``ConflictError`` for a reused key with another request or a concurrent
+    SIM: ID verified; any: a payment method WHMCS can bill, ``payment_method_required``, when
+    ``ORDERS_REQUIRE_PAYMENT_METHOD``), ``ConflictError`` for a reused key with another request or a concurrent
     internet order, and ``ValidationError`` for items or an opportunity that do not fit.
     """
     key = idempotency_key_require(idempotency_key)
@@ -212,7 +213,8 @@ def _place(
 
 def _check_prerequisites(*, profile: CustomerProfile, product_type: str) -> None:
     """Internet needs a confirmed eligibility check, SIM a verified residence card; internet
-    needs ID verification too where ``INTERNET_ORDERS_REQUIRE_ID_VERIFICATION`` says so."""
+    needs ID verification too where ``INTERNET_ORDERS_REQUIRE_ID_VERIFICATION`` says so; every
+    order a payment method that has not expired, where ``ORDERS_REQUIRE_PAYMENT_METHOD`` says so."""
     id_verified = profile.id_verification_status == IdVerificationStatus.VERIFIED
     if product_type == ProductType.INTERNET:
         if profile.internet_eligibility_status != EligibilityStatus.ELIGIBLE:
@@ -227,6 +229,14 @@ def _check_prerequisites(*, profile: CustomerProfile, product_type: str) -> None
     elif product_type == ProductType.SIM and not id_verified:
         raise ApplicationError(
             _("Please complete ID verification before ordering."), code="id_verification_required"
+        )
+    if settings.ORDERS_REQUIRE_PAYMENT_METHOD and not whmcs_payment_method_usable_exists(
+        user_id=profile.user_id
+    ):
+        # WHMCS could not bill the order (activation would fail PAYMENT_METHOD_MISSING): journey
+        # step 7 comes before the order.
+        raise ApplicationError(
+            _("Please add a payment method before ordering."), code="payment_method_required"
         )
 
 

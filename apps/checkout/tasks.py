@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import shared_task
 
-from apps.integrations.retry import Backoff
+from apps.integrations.retry import Backoff, RetryableErrorTask
 
 FULFILLMENT_MAX_RETRIES = 8
 FULFILLMENT_BACKOFF = Backoff(initial=30, maximum=30 * 60, jitter=0.25)
@@ -50,3 +50,13 @@ def resume_fulfillments_task() -> int:
     from apps.checkout.fulfillment import fulfillment_runs_resume_due
 
     return len(fulfillment_runs_resume_due())
+
+
+@shared_task(name="checkout.reconcile_orders", ignore_result=True, base=RetryableErrorTask)
+def reconcile_orders_task(record_ids: list[str] | None = None) -> dict[str, int]:
+    """Mirror Order statuses changed in Salesforce since the last run (the safety net behind
+    Change Data Capture), or re-read ``record_ids`` after a change event gap."""
+    from apps.checkout.mirror import reconcile_orders
+
+    report = reconcile_orders(record_ids=record_ids)
+    return {"fetched": report.fetched, "updated": report.updated}

@@ -2,7 +2,8 @@
 
 Migration ``0002_agent_groups`` creates the groups, ``0004_support_case_permissions`` adds the
 support case queue to them, ``0006_supervisor_lockout_permissions`` the sign-in lockouts and
-``0008_registration_queue_permissions`` the stuck registrations, each with a frozen copy of these
+``0008_registration_queue_permissions`` the stuck registrations and
+``0009_price_mismatch_permissions`` the catalog's price mismatches, each with a frozen copy of these
 lists (migrations must not follow later code changes);
 ``console_groups_ensure`` recreates them from here, for a database that was flushed
 (transactional tests) or whose groups an admin deleted.
@@ -42,11 +43,14 @@ REGISTRATION_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("console", "view_registrationqueueitem"),
     ("console", "manage_registration"),
 )
+# Supervisors see where Salesforce and WHMCS price a product differently (billed as quoted).
+PRICE_MISMATCH_PERMISSIONS: tuple[tuple[str, str], ...] = (("catalog", "view_pricemismatch"),)
 SUPERVISOR_PERMISSIONS: tuple[tuple[str, str], ...] = (
     *AGENT_PERMISSIONS,
     ("console", "reopen_decision"),
     *LOCKOUT_PERMISSIONS,
     *REGISTRATION_PERMISSIONS,
+    *PRICE_MISMATCH_PERMISSIONS,
 )
 GROUP_PERMISSIONS = {AGENTS: AGENT_PERMISSIONS, SUPERVISORS: SUPERVISOR_PERMISSIONS}
 

@@ -27,6 +27,7 @@ from apps.accounts.models import (
 from apps.accounts.registration import STEP_SALESFORCE_ACCOUNT, STEP_WHMCS_CLIENT
 from apps.accounts.selectors import salesforce_account_id_of
 from apps.checkout.models import OrderStatus
+from apps.checkout.selectors import order_prerequisites_prefetch
 from apps.console.models import (
     AgentDecision,
     CancellationQueueItem,
@@ -38,7 +39,7 @@ from apps.console.models import (
     SupportCaseQueueItem,
 )
 from apps.integrations.models import OrphanedWhmcsClient, OutboxEntry
-from apps.integrations.outbox import account_record_key
+from apps.integrations.outbox import ACCOUNT_RECORD_KEY_PREFIX, account_record_key
 from apps.opportunities.models import Case, CaseComment, CaseType, Opportunity, OpportunityStage
 from apps.opportunities.services import TOKYO
 from apps.opportunities.support import support_ticket_q
@@ -124,7 +125,7 @@ ACCOUNT_ID_PATH = "user__id_mapping__salesforce_account_id"
 
 
 def _account_key() -> Concat:
-    return Concat(Value("Account:"), OuterRef(ACCOUNT_ID_PATH))
+    return Concat(Value(ACCOUNT_RECORD_KEY_PREFIX), OuterRef(ACCOUNT_ID_PATH))
 
 
 def _with_sync_flags(queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -173,7 +174,7 @@ def id_verification_queue_pending() -> QuerySet[IdVerificationQueueItem]:
 
 
 def order_approval_queue_items() -> QuerySet[OrderApprovalQueueItem]:
-    queryset = (
+    queryset = order_prerequisites_prefetch(
         OrderApprovalQueueItem.objects.exclude(status=OrderStatus.DRAFT)
         .select_related("user", "user__profile", "user__id_mapping")
         .order_by("created_at", "pk")

@@ -283,6 +283,18 @@ def _eligibility_pending(suite: EmulatorSuite, agent: User, user: User) -> None:
     _request_eligibility(user)
 
 
+def _add_card(suite: EmulatorSuite, user: User) -> None:
+    """Journey step 7, as the customer does it in WHMCS's client area; then the portal re-reads
+    it (orders need one: ``ORDERS_REQUIRE_PAYMENT_METHOD``)."""
+    client_id = user.id_mapping.whmcs_client_id
+    if client_id:
+        suite.whmcs.add_pay_method(
+            client_id, type="CreditCard", card_type="Visa", card_last_four="4242", expiry="12/29",
+            description="Visa ending 4242",
+        )  # fmt: skip
+    sync_customer_billing(user_id=user.pk)
+
+
 def _active_internet(suite: EmulatorSuite, agent: User, user: User) -> None:
     """Eligible, verified, ordered, approved and provisioned: the whole internet journey."""
     from apps.checkout.fulfillment import fulfillment_request, fulfillment_run_execute
@@ -295,6 +307,7 @@ def _active_internet(suite: EmulatorSuite, agent: User, user: User) -> None:
     submission_id = _submit_card(user)
     _deliver_everything()
     console.id_verification_verify(agent=agent, submission_id=submission_id)
+    _add_card(suite, user)
     plan = Product.objects.get(sku="NET-HOME-1G")
     installation = Product.objects.get(sku="NET-INSTALL")
     placement = order_place(
@@ -312,12 +325,6 @@ def _active_internet(suite: EmulatorSuite, agent: User, user: User) -> None:
         run = fulfillment_request(payload=event)
     if run is not None:
         fulfillment_run_execute(run_id=run.pk)
-    client_id = user.id_mapping.whmcs_client_id
-    if client_id:
-        suite.whmcs.add_pay_method(
-            client_id, type="CreditCard", card_type="Visa", card_last_four="4242", expiry="12/29",
-            description="Visa ending 4242",
-        )  # fmt: skip
     sync_customer_billing(user_id=user.pk)
 
 
@@ -345,6 +352,7 @@ def _sim_order_pending(suite: EmulatorSuite, agent: User, user: User) -> None:
     submission_id = _submit_card(user)
     _deliver_everything()
     console.id_verification_verify(agent=agent, submission_id=submission_id)
+    _add_card(suite, user)
     sim = Product.objects.get(sku="SIM-20GB")
     order_place(
         user=user,

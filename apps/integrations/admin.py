@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.integrations.models import EventReplayCursor, OrphanedWhmcsClient, OutboxEntry
+from apps.integrations.models import EventReplayCursor, OrphanedWhmcsClient, OutboxEntry, SalesforceSyncCursor
 
 
 @admin.register(OutboxEntry)
@@ -33,6 +33,15 @@ class EventReplayCursorAdmin(admin.ModelAdmin):
         "lease_owner",
         "lease_expires_at",
     )
+
+
+@admin.register(SalesforceSyncCursor)
+class SalesforceSyncCursorAdmin(admin.ModelAdmin):
+    """Where each object's periodic reconciliation resumes; clearing ``modstamp`` makes the next
+    run read every record of the object again."""
+
+    list_display = ("sobject", "modstamp", "last_run_at", "records_read")
+    readonly_fields = ("sobject", "last_run_at", "records_read", "updated_at")
 
 
 @admin.register(OrphanedWhmcsClient)

@@ -125,3 +125,23 @@ class OrphanedWhmcsClient(models.Model):
 
     def __str__(self) -> str:
         return f"WHMCS client {self.whmcs_client_id}"
+
+
+class SalesforceSyncCursor(models.Model):
+    """How far the periodic ``SystemModstamp`` reconciliation of one Salesforce object has read
+    (``apps.integrations.salesforce.sync.reconcile_changed_records``): the safety net behind
+    Change Data Capture. The next run reads from this stamp on (inclusive), so records sharing it
+    are read again rather than skipped; applying a record twice changes nothing."""
+
+    sobject = models.CharField(_("Salesforce object"), max_length=80, unique=True)
+    modstamp = models.DateTimeField(_("newest SystemModstamp read"), null=True, blank=True)
+    last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
+    records_read = models.PositiveBigIntegerField(_("records read"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("Salesforce reconciliation cursor")
+        verbose_name_plural = _("Salesforce reconciliation cursors")
+
+    def __str__(self) -> str:
+        return f"{self.sobject} @ {self.modstamp}"

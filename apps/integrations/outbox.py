@@ -165,11 +165,28 @@ def _queued_form(
     return queued, fills
 
 
+ACCOUNT_RECORD_KEY_PREFIX = "Account:"
+"""``account_record_key`` is this and the Account id (a query matching keys in SQL builds them
+from it)."""
+
+
 def account_record_key(account_id: str, stream: str = "") -> str:
     """The ``record_key`` of a change to one customer's Salesforce Account and the records under
     it: entries sharing it are delivered strictly in order. ``stream`` gives a change its own
     order (e.g. the coalesced sign-in stamp, which must not hold back other changes)."""
-    return f"Account:{account_id}:{stream}" if stream else f"Account:{account_id}"
+    key = f"{ACCOUNT_RECORD_KEY_PREFIX}{account_id}"
+    return f"{key}:{stream}" if stream else key
+
+
+def accounts_owed_changes(account_ids: Iterable[str]) -> set[str]:
+    """The Accounts among ``account_ids`` with changes the portal has not delivered to Salesforce
+    yet (pending or being delivered, in the Account's own order). A reconciliation job leaves
+    them for its next run: what Salesforce returns is older than what the portal owes it."""
+    keys = OutboxEntry.objects.filter(
+        record_key__in=[account_record_key(account_id) for account_id in account_ids],
+        status__in=[OutboxEntry.Status.PENDING, OutboxEntry.Status.IN_PROGRESS],
+    ).values_list("record_key", flat=True)
+    return {key.removeprefix(ACCOUNT_RECORD_KEY_PREFIX) for key in keys}
 
 
 def outbox_enqueue_salesforce(

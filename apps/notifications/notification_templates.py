@@ -38,8 +38,6 @@ MONTH_PARAMETERS = frozenset({"expires_on"})
 MONEY_PARAMETERS = frozenset({"amount"})
 DEFAULT_CURRENCY = "JPY"
 
-SUPPORT_URL = "/account/support"
-
 
 @dataclass(frozen=True)
 class NotificationTemplate:
@@ -101,8 +99,10 @@ TEMPLATES: dict[str, NotificationTemplate] = {
                 "contact our support team."
             ),
         ),
-        action_url=SUPPORT_URL,
-        action_label=_("Contact support"),
+        # Dashboard seed: eligibility notifications lead to the internet page, which shows the
+        # result and its notes (and from there the way to support).
+        action_url="/account/services/internet",
+        action_label=_("View status"),
     ),
     NotificationType.VERIFICATION_VERIFIED: NotificationTemplate(
         title=pgettext_lazy("notification title", "ID verification complete"),

@@ -19,17 +19,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
-from apps.integrations.models import OutboxEntry
-from apps.integrations.outbox import account_record_key
-from apps.integrations.salesforce.field_map import FieldMap, get_field_map, parse_salesforce_datetime
-from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway, soql_literal
+from apps.integrations.outbox import accounts_owed_changes
+from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
+from apps.integrations.salesforce.records import SalesforceCase, SalesforceCaseComment
 from apps.opportunities.models import Case, CaseComment, CaseOrigin
 from apps.opportunities.support import support_case_apply_salesforce, support_ticket_q
 
@@ -53,19 +52,6 @@ def _tickets() -> QuerySet[Case]:
     return Case.objects.filter(support_ticket_q(), salesforce_id__isnull=False)
 
 
-def _since(field_name: str, moment: datetime) -> str:
-    return f"{field_name} >= {moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
-
-
-def _owed_account_ids(account_ids: set[str]) -> set[str]:
-    """Accounts with changes the portal has not delivered to Salesforce yet."""
-    keys = OutboxEntry.objects.filter(
-        record_key__in=[account_record_key(account_id) for account_id in account_ids],
-        status__in=[OutboxEntry.Status.PENDING, OutboxEntry.Status.IN_PROGRESS],
-    ).values_list("record_key", flat=True)
-    return {key.removeprefix("Account:") for key in keys}
-
-
 def sync_case_comments(
     *, gateway: SalesforceGateway | None = None, full: bool = False
 ) -> CaseCommentSyncReport:
@@ -76,11 +62,10 @@ def sync_case_comments(
     if first_ticket_at is None:
         return report
     start = first_ticket_at - FIRST_RUN_SLACK
-    field_map = get_field_map()
     gateway = gateway or get_gateway()
 
     case_cursor = None if full else tickets.aggregate(cursor=Max("salesforce_modified_at"))["cursor"]
-    case_records = _query_cases(gateway, field_map, case_cursor or start)
+    case_records = gateway.cases_modified_since(case_cursor or start, origin=CaseOrigin.PORTAL_WEBSITE)
     comment_cursor = (
         None
         if full
@@ -88,70 +73,43 @@ def sync_case_comments(
             "cursor"
         ]
     )
-    comment_records = _query_comments(gateway, field_map, comment_cursor or start)
+    comment_records = gateway.case_comments_modified_since(comment_cursor or start)
     report.cases_fetched, report.comments_fetched = len(case_records), len(comment_records)
 
     now = timezone.now()
     with transaction.atomic():
-        _apply_cases(case_records, field_map, report, now)
-        _apply_comments(comment_records, field_map, report, now)
+        _apply_cases(case_records, report, now)
+        _apply_comments(comment_records, report, now)
     logger.info("Support ticket sync: %s", report)
     return report
 
 
-def _query_cases(gateway: SalesforceGateway, field_map: FieldMap, since: datetime) -> list[dict[str, Any]]:
-    origin = field_map.field("Case", "origin")
-    modstamp = field_map.field("Case", "modified_at")
-    fields = field_map.fields("Case", "case_number", "status", "modified_at")
-    portal_website = field_map.to_salesforce("Case", "origin", CaseOrigin.PORTAL_WEBSITE)
-    where = f"{_since(modstamp, since)} AND {origin} = {soql_literal(portal_website)}"
-    # SOQL, not SQL: names come from the field map and values go through soql_literal().
-    soql = f"SELECT Id, {', '.join(fields)} FROM Case WHERE {where} ORDER BY {modstamp}"  # noqa: S608
-    return gateway.query(soql)
-
-
-def _query_comments(gateway: SalesforceGateway, field_map: FieldMap, since: datetime) -> list[dict[str, Any]]:
-    fields = field_map.fields(
-        "CaseComment", "parent_id", "body", "is_published", "created_at", "created_by_id", "modified_at"
-    )
-    modstamp = field_map.field("CaseComment", "modified_at")
-    where = _since(modstamp, since)
-    soql = f"SELECT Id, {', '.join(fields)} FROM CaseComment WHERE {where} ORDER BY {modstamp}"  # noqa: S608
-    return gateway.query(soql)
-
-
-def _apply_cases(
-    records: list[dict[str, Any]], field_map: FieldMap, report: CaseCommentSyncReport, now: datetime
-) -> None:
+def _apply_cases(records: list[SalesforceCase], report: CaseCommentSyncReport, now: datetime) -> None:
     cases = {
         case.salesforce_id: case
         for case in _tickets()
-        .filter(salesforce_id__in=[record["Id"] for record in records])
+        .filter(salesforce_id__in=[record.id for record in records])
         .select_related("user__id_mapping")
         .select_for_update(of=("self",))
     }
-    owed = _owed_account_ids({_account_id(case) for case in cases.values()} - {""})
-    status_field = field_map.field("Case", "status")
+    owed = accounts_owed_changes({_account_id(case) for case in cases.values()} - {""})
     for record in records:
-        case = cases.get(record["Id"])
+        case = cases.get(record.id)
         if case is None:
             continue
-        # The status is translated on its own: a value the portal does not know must not stop
-        # the rest of the record.
-        values = field_map.from_record("Case", {k: v for k, v in record.items() if k != status_field})
         status = ""
         if _account_id(case) not in owed:
-            try:
-                status = field_map.from_salesforce("Case", "status", record.get(status_field)) or ""
-            except ValueError:
+            if record.status is None:
                 logger.warning(
                     "Case %s has a status the portal does not know; kept as it was", case.salesforce_id
                 )
+            else:
+                status = record.status
         if support_case_apply_salesforce(
             case=case,
             status=status,
-            case_number=values.get("case_number") or "",
-            modified_at=parse_salesforce_datetime(values.get("modified_at")),
+            case_number=record.case_number,
+            modified_at=record.modified_at,
             now=now,
         ):
             report.cases_updated += 1
@@ -163,36 +121,34 @@ def _account_id(case: Case) -> str:
 
 
 def _apply_comments(
-    records: list[dict[str, Any]], field_map: FieldMap, report: CaseCommentSyncReport, now: datetime
+    records: list[SalesforceCaseComment], report: CaseCommentSyncReport, now: datetime
 ) -> None:
-    parent_field = field_map.field("CaseComment", "parent_id")
     cases = {
         case.salesforce_id: case
         for case in _tickets()
-        .filter(salesforce_id__in={record.get(parent_field) for record in records})
+        .filter(salesforce_id__in={record.parent_id for record in records})
         .select_related("user__id_mapping")
     }
     known = {
         comment.salesforce_id: comment
         for comment in CaseComment.objects.select_for_update().filter(
-            salesforce_id__in=[record["Id"] for record in records]
+            salesforce_id__in=[record.id for record in records]
         )
     }
-    owed = _owed_account_ids({_account_id(case) for case in cases.values()} - {""})
+    owed = accounts_owed_changes({_account_id(case) for case in cases.values()} - {""})
     touched: set[int] = set()
     for record in records:
-        case = cases.get(record.get(parent_field))
+        case = cases.get(record.parent_id)
         if case is None:
             continue
-        values = field_map.from_record("CaseComment", record)
-        modified_at = parse_salesforce_datetime(values.get("modified_at"))
+        modified_at = record.modified_at
         mirrored: dict[str, Any] = {
-            "body": values.get("body") or "",
-            "is_public": bool(values.get("is_published")),
+            "body": record.body,
+            "is_public": record.is_published,
             "salesforce_modified_at": modified_at,
             "synced_at": now,
         }
-        comment = known.get(record["Id"])
+        comment = known.get(record.id)
         if comment is None and _account_id(case) in owed:
             comment = _comment_on_its_way(case, mirrored["body"])
         if comment is not None:
@@ -204,13 +160,13 @@ def _apply_comments(
                 continue
             if (comment.body, comment.is_public) != (mirrored["body"], mirrored["is_public"]):
                 report.comments_updated += 1
-            CaseComment.objects.filter(pk=comment.pk).update(salesforce_id=record["Id"], **mirrored)
+            CaseComment.objects.filter(pk=comment.pk).update(salesforce_id=record.id, **mirrored)
             continue
         CaseComment.objects.create(
             case=case,
-            salesforce_id=record["Id"],
+            salesforce_id=record.id,
             from_agent=True,
-            created_at=parse_salesforce_datetime(values.get("created_at")) or now,
+            created_at=record.created_at or now,
             **mirrored,
         )
         report.comments_created += 1

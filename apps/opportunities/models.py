@@ -27,6 +27,10 @@ class OpportunityStage(models.TextChoices):
 OPEN_STAGES = (OpportunityStage.INTRODUCTION, OpportunityStage.READY, OpportunityStage.POST_PROCESSING)
 CLOSED_STAGES = (OpportunityStage.CANCELLED, OpportunityStage.VOID)
 
+APPLICATION_STAGE_AT_CREATION = "INTRO-1"
+"""``Application_Stage__c`` of every Opportunity the portal creates (flow review, field reference:
+"Portal | Creation (INTRO-1)"); agents move it on in Salesforce."""
+
 
 class CommodityType(models.TextChoices):
     PERSONAL_INTERNET = "personal_internet", "Personal SonixNet Home Internet"

@@ -22,6 +22,7 @@ def opportunity_create_subrequest(
         "name": opportunity.name,
         "stage": opportunity.stage,
         "commodity_type": opportunity.commodity_type,
+        "application_stage": opportunity.application_stage or None,
         "source": opportunity.source,
         "close_date": opportunity.close_date.isoformat() if opportunity.close_date else None,
     }
@@ -58,10 +59,24 @@ def opportunity_activated_subrequest(
     )
 
 
+def opportunity_stage_subrequest(*, salesforce_id: str, stage: str) -> CompositeSubrequest:
+    """Set the stage of an Opportunity the portal may not mirror, named by its Salesforce ID."""
+    return CompositeSubrequest.update(
+        "Opportunity", salesforce_id, "opportunity", get_field_map().record("Opportunity", {"stage": stage})
+    )
+
+
 def case_create_subrequest(
-    case: Case, *, account_id: str, opportunity: Opportunity | None = None, reference_id: str = "case"
+    case: Case,
+    *,
+    account_id: str,
+    opportunity: Opportunity | None = None,
+    opportunity_reference: str | PortalRef | None = None,
+    reference_id: str = "case",
 ) -> CompositeSubrequest:
-    """Create ``case`` on the customer's Account (and ``opportunity``, when given) in Salesforce."""
+    """Create ``case`` on the customer's Account (and ``opportunity``, when given) in Salesforce.
+    ``opportunity_reference`` names the Opportunity instead (``@{opportunity.id}`` for one the
+    same Composite request creates)."""
     values: dict[str, object] = {
         "account_id": account_id,
         "type": case.type,
@@ -71,7 +86,9 @@ def case_create_subrequest(
         "origin": case.origin,
         "priority": case.priority,
     }
-    if opportunity is not None:
+    if opportunity_reference is not None:
+        values["opportunity_id"] = opportunity_reference
+    elif opportunity is not None:
         values["opportunity_id"] = salesforce_id_or_ref(opportunity)
     return CompositeSubrequest.create("Case", reference_id, get_field_map().record("Case", values))
 

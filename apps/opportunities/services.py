@@ -15,10 +15,8 @@ one customer and product type impossible even if a writer forgets the lock.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -42,6 +40,7 @@ from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
 from apps.opportunities.models import (
+    APPLICATION_STAGE_AT_CREATION,
     OPEN_STAGES,
     CancellationNotice,
     Case,
@@ -60,16 +59,17 @@ from apps.opportunities.salesforce import (
     case_status_update_subrequest,
     opportunity_activated_subrequest,
     opportunity_create_subrequest,
+    opportunity_stage_subrequest,
     opportunity_update_subrequest,
 )
+from apps.opportunities.schedule import CANCELLATION_CUTOFF_DAY as CANCELLATION_CUTOFF_DAY
+from apps.opportunities.schedule import TOKYO as TOKYO
+from apps.opportunities.schedule import CancellationSchedule, MonthNotOffered
+from apps.opportunities.schedule import cancellation_schedule as cancellation_schedule
 from apps.opportunities.selectors import cancellation_scheduled_at, cancellation_whmcs_service
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition, field_values
 
-TOKYO = ZoneInfo("Asia/Tokyo")
-"""Japan time: the calendar of the 25th rule, and of every business date the portal decides."""
-CANCELLATION_CUTOFF_DAY = 25
-"""From this day of the month (Japan time) a cancellation ends at the end of next month."""
 CANCELLABLE_PRODUCT_TYPES = (ProductType.INTERNET, ProductType.SIM)
 
 OPPORTUNITY_MODEL = "opportunities.Opportunity"
@@ -226,13 +226,14 @@ class OpenedOpportunity:
 def sim_opportunity_open_for_registration(
     *, user: User, account_id: str, today: date, reference_id: str = "opportunity"
 ) -> OpenedOpportunity:
-    """A customer registering at a SIM checkout gets their SIM Opportunity at once, in
-    Introduction; the order they place next finds it (SIM: "open or new") and moves it on.
+    """A customer registering at a SIM checkout gets their SIM Opportunity at once, in Post
+    Processing (flow review: the portal creates Opportunities starting at Post Processing); the
+    order they place next finds it (SIM: "open or new").
 
     Call inside the registration's transaction, whose outbox entry carries ``subrequest``.
     """
     opportunity = _opportunity_open(
-        user=user, product_type=ProductType.SIM, stage=OpportunityStage.INTRODUCTION, close_date=today
+        user=user, product_type=ProductType.SIM, stage=OpportunityStage.POST_PROCESSING, close_date=today
     )
     return OpenedOpportunity(
         opportunity=opportunity,
@@ -243,7 +244,14 @@ def sim_opportunity_open_for_registration(
     )
 
 
-def _opportunity_open(*, user: User, product_type: str, stage: str, close_date: date) -> Opportunity:
+def _opportunity_open(
+    *,
+    user: User,
+    product_type: str,
+    stage: str,
+    close_date: date,
+    source: str = OpportunitySource.ORDER_PLACEMENT,
+) -> Opportunity:
     """A new Opportunity for the customer's order of ``product_type``, named for the agents."""
     name = f"{user.last_name} {user.first_name}".strip() or user.email
     opportunity = Opportunity(
@@ -252,7 +260,8 @@ def _opportunity_open(*, user: User, product_type: str, stage: str, close_date: 
         product_type=product_type,
         stage=stage,
         commodity_type=COMMODITY_TYPES[product_type],
-        source=OpportunitySource.ORDER_PLACEMENT,
+        application_stage=APPLICATION_STAGE_AT_CREATION,
+        source=source,
         close_date=close_date,
     )
     opportunity.full_clean(exclude=["user"], validate_constraints=False)
@@ -260,40 +269,91 @@ def _opportunity_open(*, user: User, product_type: str, stage: str, close_date: 
     return opportunity
 
 
-# --- Cancellation ---------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
-class CancellationSchedule:
-    """When a cancellation requested at ``requested_at`` takes effect (the 25th rule)."""
+class EligibilityOpportunity:
+    """The internet Opportunity an eligibility check belongs to: ``subrequest`` creates it or
+    moves it back to Introduction (reference ``opportunity``; None when nothing changes), and
+    ``case_reference`` is what the eligibility Case's ``OpportunityId`` must be in the same
+    Composite request."""
 
-    requested_at: datetime
-    scheduled_for: date  # the last day of the cancellation month, in Japan
-    scheduled_at: datetime  # 23:59:59 Asia/Tokyo on that day, in UTC
-
-    @property
-    def cancellation_month(self) -> str:
-        return f"{self.scheduled_for.year:04d}-{self.scheduled_for.month:02d}"
+    opportunity: Opportunity
+    subrequest: CompositeSubrequest | None
+    case_reference: str | PortalRef
+    write_backs: tuple[WriteBack, ...]
 
 
-def cancellation_schedule(*, requested_at: datetime) -> CancellationSchedule:
-    """The 25th rule, decided on the Japanese calendar: the one place it is written.
+def internet_opportunity_for_eligibility(
+    *, user: User, account_id: str, today: date
+) -> EligibilityOpportunity:
+    """The customer asks for an internet eligibility check: the internet Opportunity it belongs to.
 
-    Requested before the 25th (Asia/Tokyo): the service ends at the end of this month; on or
-    after the 25th: at the end of next month. The end is 23:59:59 Japan time on the month's last
-    day, returned in UTC. ``requested_at`` must be timezone-aware.
+    The seeds' data-flow table opens the internet Opportunity at the eligibility request, the
+    field reference has the portal set the eligibility Case's ``OpportunityId``, and the agents'
+    checklist reads it there (README, "Salesforce decisions"). So: the customer's open internet
+    Opportunity is used (a Ready one from an earlier check goes back to Introduction: the new
+    address is not checked yet), else a new one is created in Introduction with the source
+    "Portal - Internet Eligibility Request". The order placed later joins it (internet matching).
+
+    Call inside the request's transaction; the customer lock is taken here.
     """
-    if timezone.is_naive(requested_at):
-        raise ValueError("requested_at must be timezone-aware")
-    local = requested_at.astimezone(TOKYO)
-    year, month = local.year, local.month
-    if local.day >= CANCELLATION_CUTOFF_DAY:
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    last_day = calendar.monthrange(year, month)[1]
-    end = datetime(year, month, last_day, 23, 59, 59, tzinfo=TOKYO)
-    return CancellationSchedule(
-        requested_at=requested_at, scheduled_for=end.date(), scheduled_at=end.astimezone(UTC)
+    customer_lock(user=user)
+    opportunity = (
+        Opportunity.objects.select_for_update()
+        .filter(user=user, product_type=ProductType.INTERNET, stage__in=OPEN_STAGES)
+        .order_by("-created_at", "-pk")
+        .first()
     )
+    if opportunity is not None:
+        subrequest = None
+        if opportunity.stage == OpportunityStage.READY:
+            opportunity.stage = OpportunityStage.INTRODUCTION
+            opportunity.save(update_fields=["stage", "updated_at"])
+            subrequest = opportunity_update_subrequest(opportunity, "stage")
+        return EligibilityOpportunity(
+            opportunity=opportunity,
+            subrequest=subrequest,
+            case_reference=salesforce_id_or_ref(opportunity),
+            write_backs=(),
+        )
+    opportunity = _opportunity_open(
+        user=user,
+        product_type=ProductType.INTERNET,
+        stage=OpportunityStage.INTRODUCTION,
+        close_date=today,
+        source=OpportunitySource.ELIGIBILITY_REQUEST,
+    )
+    return EligibilityOpportunity(
+        opportunity=opportunity,
+        subrequest=opportunity_create_subrequest(opportunity, account_id=account_id),
+        case_reference="@{opportunity.id}",
+        write_backs=(WriteBack("opportunity", OPPORTUNITY_MODEL, opportunity.pk),),
+    )
+
+
+def opportunity_eligibility_decide(*, case: Case | None, eligible: bool) -> CompositeSubrequest | None:
+    """The eligibility decision moves the check's Opportunity: Ready when eligible, Void when not
+    (the seeds' rule). Only an Opportunity still before the order (Introduction or Ready) moves;
+    one an order already took on is left alone.
+
+    ``case`` is the eligibility Case (its Opportunity is the one the request linked). Call inside
+    the decision's transaction; returns the Opportunity update for the caller's Composite request
+    (reference ``opportunity``), or None when nothing changes.
+    """
+    if case is None or case.opportunity_id is None:
+        return None
+    opportunity = Opportunity.objects.select_for_update().get(pk=case.opportunity_id)
+    stage = OpportunityStage.READY if eligible else OpportunityStage.VOID
+    if (
+        opportunity.stage not in (OpportunityStage.INTRODUCTION, OpportunityStage.READY)
+        or opportunity.stage == stage
+    ):
+        return None
+    opportunity.stage = stage
+    opportunity.save(update_fields=["stage", "updated_at"])
+    return opportunity_update_subrequest(opportunity, "stage")
+
+
+# --- Cancellation ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -310,7 +370,12 @@ class CancellationRequest:
 
 
 def subscription_cancellation_request(
-    *, user: User, service_id: int, comments: str = "", now: datetime | None = None
+    *,
+    user: User,
+    service_id: int,
+    comments: str = "",
+    cancellation_month: str | None = None,
+    now: datetime | None = None,
 ) -> CancellationRequest:
     """Request cancellation of one of the customer's internet or SIM services.
 
@@ -323,15 +388,26 @@ def subscription_cancellation_request(
     Cancellation Request Case records the customer's comments, ONE outbox entry carries both to
     Salesforce (a Composite request: create Case, update Opportunity), and the customer gets a
     CANCELLATION_SCHEDULED notification.
+
+    ``cancellation_month`` (``YYYY-MM``) is the month the service ends, one of those the 25th
+    rule offers now (``schedule.cancellation_schedules``); None means the earliest. Another
+    month raises ``ApplicationError`` ``cancellation_month_not_offered`` with the offered months.
     """
     now = now or clock_now()
-    schedule = cancellation_schedule(requested_at=now)
     comments = comments.strip()
     with transaction.atomic():
         # Ownership first: someone else's service is "not found" whatever else is wrong.
         service = WhmcsService.objects.filter(user=user, pk=service_id).first()
         if service is None:
             raise Http404("No such service.")
+        try:
+            schedule = cancellation_schedule(requested_at=now, month=cancellation_month)
+        except MonthNotOffered as refused:
+            raise ApplicationError(
+                _("Choose one of the cancellation months offered."),
+                code="cancellation_month_not_offered",
+                extra={"offered_months": refused.offered},
+            ) from None
         customer_lock(user=user)
         if service.product_type not in CANCELLABLE_PRODUCT_TYPES:
             raise ApplicationError(
@@ -563,20 +639,46 @@ def opportunity_activate(
     return opportunity_activated_subrequest(salesforce_id=salesforce_id, whmcs_service_id=whmcs_service_id)
 
 
+def opportunity_void_for_failed_fulfillment(
+    *, opportunity: Opportunity | None, salesforce_id: str = ""
+) -> CompositeSubrequest | None:
+    """Provisioning failed: the Opportunity is Void (closed, 0 %), as the flow review's stage
+    machine says (Post Processing → Void, "failed provisioning").
+
+    ``opportunity`` is the portal row (None when the portal does not mirror it) and
+    ``salesforce_id`` the Opportunity the Salesforce Order names. A mirrored Opportunity is voided
+    only from Post Processing (an order on an Opportunity in another stage leaves it alone). If an
+    agent retries and the retry succeeds, ``opportunity_activate`` makes it Active. Call inside
+    the caller's transaction; returns the Opportunity update for the caller's Composite request
+    (reference ``opportunity``), or None when there is nothing to change.
+    """
+    if opportunity is not None:
+        if opportunity.stage != OpportunityStage.POST_PROCESSING:
+            return None
+        opportunity.stage = OpportunityStage.VOID
+        opportunity.save(update_fields=["stage", "updated_at"])
+        return opportunity_update_subrequest(opportunity, "stage")
+    if not salesforce_id:
+        return None
+    return opportunity_stage_subrequest(salesforce_id=salesforce_id, stage=OpportunityStage.VOID)
+
+
 # --- Cases ----------------------------------------------------------------------------------
 
 ELIGIBILITY_CASE_SUBJECT = "Internet availability check request (Portal)"
 """The agents' queue in Salesforce filters on this exact subject."""
 
 
-def eligibility_case_open(*, user_id: int, description: str) -> Case:
-    """Open the Case on which an agent checks internet availability (New, origin Portal).
+def eligibility_case_open(*, user_id: int, description: str, opportunity: Opportunity | None = None) -> Case:
+    """Open the Case on which an agent checks internet availability (New, origin Portal), linked
+    to the check's Opportunity (``internet_opportunity_for_eligibility``).
 
     Call inside the eligibility request's transaction, whose outbox entry creates it in
     Salesforce (``salesforce.case_create_subrequest``).
     """
     case = Case(
         user_id=user_id,
+        opportunity=opportunity,
         type=CaseType.ELIGIBILITY_CHECK,
         subject=ELIGIBILITY_CASE_SUBJECT,
         description=description,
@@ -587,6 +689,50 @@ def eligibility_case_open(*, user_id: int, description: str) -> Case:
     case.full_clean(exclude=["user", "opportunity", "salesforce_id"])
     case.save()
     return case
+
+
+ID_VERIFICATION_CASE_SUBJECT = "ID verification request (Portal)"
+"""The subject of the Case an agent reviews a residence card on (agents filter on it)."""
+
+
+def id_verification_case_open(*, user_id: int, description: str) -> Case:
+    """Open the Case on which an agent reviews an uploaded residence card (ID Verification, New,
+    origin Portal), as the flow review's data flow has it for a residence card submission.
+
+    Call inside the upload's transaction, whose outbox entry creates it in Salesforce
+    (``salesforce.case_create_subrequest``).
+    """
+    case = Case(
+        user_id=user_id,
+        type=CaseType.ID_VERIFICATION,
+        subject=ID_VERIFICATION_CASE_SUBJECT,
+        description=description,
+        status=CaseStatus.NEW,
+        origin=CaseOrigin.PORTAL,
+        priority=CasePriority.MEDIUM,
+    )
+    case.full_clean(exclude=["user", "opportunity", "salesforce_id"])
+    case.save()
+    return case
+
+
+def id_verification_case_close(*, user_id: int) -> CompositeSubrequest | None:
+    """The agent decided the residence card: the customer's open ID Verification Case is closed.
+
+    Call inside the decision's transaction; returns the Case update for the caller's Composite
+    request (reference ``case``), or None when no such Case is open (a card uploaded before the
+    portal opened these Cases).
+    """
+    case = (
+        Case.objects.select_for_update()
+        .filter(user_id=user_id, type=CaseType.ID_VERIFICATION)
+        .exclude(status=CaseStatus.CLOSED)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if case is None:
+        return None
+    return case_status_change(case=case, status=CaseStatus.CLOSED)
 
 
 def case_status_change(

@@ -36,7 +36,13 @@ from apps.accounts.services import (
 from apps.accounts.status_notifications import account_status_notify
 from apps.integrations.outbox import WriteBack, account_record_key, outbox_enqueue_salesforce
 from apps.opportunities.salesforce import case_create_subrequest
-from apps.opportunities.services import eligibility_case_open
+from apps.opportunities.schedule import TOKYO
+from apps.opportunities.services import (
+    eligibility_case_open,
+    id_verification_case_close,
+    id_verification_case_open,
+    internet_opportunity_for_eligibility,
+)
 from apps.verification.models import (
     EligibilityRequest,
     RejectionReason,
@@ -107,9 +113,10 @@ def eligibility_request_create(
 
     Refused while a check is pending; allowed again after a result (a customer who moves checks
     the new address). Marks the profile mirror pending (``customer_eligibility_request``), opens
-    the Case (``eligibility_case_open``, the Case's owner), records the request, and enqueues ONE
-    Salesforce call: create the Case and point the Account at it
-    (``Internet_Eligibility_Case_Id__c = @{case.id}``).
+    the internet Opportunity of the check (``internet_opportunity_for_eligibility``) and the Case
+    linked to it (``eligibility_case_open``, both the opportunities app's), records the request,
+    and enqueues ONE Salesforce call: create (or move) the Opportunity, create the Case and point
+    the Account at it (``Internet_Eligibility_Case_Id__c = @{case.id}``).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -127,7 +134,14 @@ def eligibility_request_create(
             housing_type=housing_type,
             notes=notes,
         )
-        case = eligibility_case_open(user_id=user_id, description=_eligibility_case_description(request))
+        linked = internet_opportunity_for_eligibility(
+            user=profile.user, account_id=account_id, today=timezone.localdate(now, TOKYO)
+        )
+        case = eligibility_case_open(
+            user_id=user_id,
+            description=_eligibility_case_description(request),
+            opportunity=linked.opportunity,
+        )
         request.case = case
         request.full_clean(exclude=["user", "case"])
         request.save()
@@ -136,10 +150,14 @@ def eligibility_request_create(
             operation="eligibility.request",
             record_key=account_record_key(account_id),
             subrequests=[
-                case_create_subrequest(case, account_id=account_id),
+                *([linked.subrequest] if linked.subrequest is not None else []),
+                case_create_subrequest(
+                    case, account_id=account_id, opportunity_reference=linked.case_reference
+                ),
                 account_update,
             ],
             write_backs=[
+                *linked.write_backs,
                 WriteBack("case", "opportunities.Case", case.pk),
                 WriteBack("case", "accounts.CustomerProfile", profile.pk, "internet_eligibility_case_id"),
             ],
@@ -158,8 +176,9 @@ def residence_card_submit(
     The file is checked by content (``uploads``) and stored privately under a generated name. In
     one transaction: the submission and its first history step, the profile mirror set to
     Submitted (``customer_id_verification_submit``, clearing the last rejection), and ONE
-    Salesforce call: a ContentVersion published to the Account plus the Account's verification
-    fields. Refused while a card is under review or once verified; allowed again after a
+    Salesforce call: a ContentVersion published to the Account, the Account's verification fields
+    and the ID Verification Case (origin Portal) an agent reviews it on
+    (``id_verification_case_open``, the Case's owner). Refused while a card is under review or once verified; allowed again after a
     rejection. If the transaction fails the stored file is deleted, so no document is left
     without its row.
     """
@@ -192,6 +211,9 @@ def residence_card_submit(
                 changed_by_id=user_id,
                 note="Uploaded by the customer in the portal.",
             )
+            case = id_verification_case_open(
+                user_id=user_id, description=_id_verification_case_description(now=now)
+            )
 
             outbox_enqueue_salesforce(
                 operation="verification.residence_card",
@@ -201,6 +223,7 @@ def residence_card_submit(
                         submission, account_id=account_id, uploaded_on=timezone.localdate(now)
                     ),
                     account_update,
+                    case_create_subrequest(case, account_id=account_id),
                 ],
                 write_backs=[
                     WriteBack(
@@ -208,7 +231,8 @@ def residence_card_submit(
                         "verification.ResidenceCardSubmission",
                         submission.pk,
                         "salesforce_content_version_id",
-                    )
+                    ),
+                    WriteBack("case", "opportunities.Case", case.pk),
                 ],
             )
     except BaseException:
@@ -216,6 +240,20 @@ def residence_card_submit(
             private_storage().delete(stored_name)
         raise
     return submission
+
+
+def _id_verification_case_description(*, now: datetime) -> str:
+    """The Case text an agent reads (English, like every agent-facing Salesforce text). Nothing
+    the customer typed: the card itself is the ContentVersion on the Account."""
+    uploaded = timezone.localtime(now, TOKYO).strftime("%Y-%m-%d %H:%M")
+    return "\n".join(
+        [
+            "Residence card uploaded through the customer portal for ID verification.",
+            f"Uploaded at: {uploaded} JST",
+            "The card is attached to the Account (Files). Set the Account's ID verification status "
+            "to Verified or Rejected, then close this case.",
+        ]
+    )
 
 
 def residence_card_record_salesforce_decisions(*, decisions: Sequence[tuple[int, str, str]]) -> list[bool]:
@@ -345,7 +383,8 @@ def _residence_card_decide(
 ) -> Transition:
     """The decision on a card under review, under row locks on the submission and the profile
     (in that order, as the status events take them), so two agents deciding at once cannot both
-    succeed: the submission closed, the Account's verification fields, ONE Salesforce call, and
+    succeed: the submission closed, the Account's verification fields and the ID Verification
+    Case closed (``id_verification_case_close``) in ONE Salesforce call, and
     the notification the status event would give (``account_status_notify``: once per decision,
     whichever path arrives first)."""
     now = now or timezone.now()
@@ -380,10 +419,14 @@ def _residence_card_decide(
             changed_by=agent,
             note=message or note,
         )
+        subrequests = [account.subrequest]
+        case_update = id_verification_case_close(user_id=submission.user_id)
+        if case_update is not None:
+            subrequests.append(case_update)
         entry = outbox_enqueue_salesforce(
             operation=f"console.id_verification.{status}",
             record_key=account_record_key(account.account_id),
-            subrequests=[account.subrequest],
+            subrequests=subrequests,
         )
         account_status_notify(
             user_id=submission.user_id,

@@ -15,6 +15,9 @@ POST       /__emulator__/records/{Type}                create as an agent → th
 GET        /__emulator__/records/{Type}?Field=value    ``find_records`` (exact match)
 GET        /__emulator__/records/{Type}/{Id}           one record
 PATCH      /__emulator__/records/{Type}/{Id}           update as an agent → the record
+                                                       (``?gap=1``: as a data fix outside the
+                                                       application server, so Change Data
+                                                       Capture publishes a ``GAP_UPDATE``)
 DELETE     /__emulator__/records/{Type}/{Id}           delete
 DELETE     /__emulator__/schema/{Type}/fields/{Field}  delete a field from the org (until reset)
 DELETE     /__emulator__/schema/{Type}/fields/{Field}  delete a picklist value (URL-encoded)
@@ -134,6 +137,12 @@ class DriverApi:
                 return Response(200, self.store.find_records(sobject, **params))
             raise RestError(405, "METHOD_NOT_ALLOWED", "HTTP Method not allowed")
         record_id = segments[1]
+        if params.get("gap", "").lower() in ("1", "true"):
+            with self.store.change_context(gap=True):
+                return self._record(method, sobject, record_id, payload)
+        return self._record(method, sobject, record_id, payload)
+
+    def _record(self, method: str, sobject: str, record_id: str, payload: Any) -> Response:
         if method == "GET":
             return Response(200, self.store.fetch(sobject, record_id)[1])
         if method == "PATCH":

@@ -96,6 +96,8 @@ class StoredEvent:
 class _Topic:
     info: TopicInfo
     events: list[StoredEvent] = field(default_factory=list)
+    expired_through: int = 0
+    """The sequence of the newest event dropped by retention: resuming before it would miss events."""
 
 
 def load_default_schemas() -> dict[str, str]:
@@ -156,21 +158,38 @@ class EventBus:
 
     # --- Publishing ---------------------------------------------------------------------------
 
-    def publish(self, topic: str, payload: Mapping[str, Any], *, event_id: str | None = None) -> bytes:
+    def publish(
+        self,
+        topic: str,
+        payload: Mapping[str, Any],
+        *,
+        event_id: str | None = None,
+        schema_json: str | None = None,
+    ) -> bytes:
         """Encode ``payload`` with the topic's schema and append it; returns the replay ID.
 
-        Adds ``CreatedDate`` (epoch ms) and ``CreatedById`` as the platform does; missing custom
-        fields are published as null.
+        Adds ``CreatedDate`` (epoch ms) and ``CreatedById`` to a platform event as the platform
+        does; missing custom fields are published as null. ``schema_json`` encodes with another
+        schema than the topic's (the ``/data/ChangeEvents`` channel carries every object's
+        change events, each with its own schema); change events have no event ID.
         """
         info = self.topic(topic)
         record = dict(payload)
-        record.setdefault("CreatedDate", int(self._clock() * 1000))
-        record.setdefault("CreatedById", self._created_by_id)
+        if not topic.startswith("/data/"):
+            record.setdefault("CreatedDate", int(self._clock() * 1000))
+            record.setdefault("CreatedById", self._created_by_id)
+        schema_id = info.schema_id
+        if schema_json is not None:
+            schema_id = avro.schema_fingerprint(schema_json)
+            with self._condition:
+                self._schemas.setdefault(schema_id, schema_json)
         try:
-            encoded = avro.encode(info.schema_json, record)
+            encoded = avro.encode(schema_json or info.schema_json, record)
         except (ValueError, TypeError) as exc:
             raise InvalidEventError(f"The event does not match the schema of {topic}: {exc}") from exc
-        return self._append(topic, info.schema_id, encoded, event_id or str(uuid.uuid4()))
+        if event_id is None:
+            event_id = "" if topic.startswith("/data/") else str(uuid.uuid4())
+        return self._append(topic, schema_id, encoded, event_id)
 
     def publish_encoded(self, topic: str, *, schema_id: str, payload: bytes, event_id: str = "") -> bytes:
         """Append an event a client encoded itself (the ``Publish`` RPC), after validating it."""
@@ -191,13 +210,27 @@ class EventBus:
             self._sequence += 1
             now = self._clock()
             event = StoredEvent(self._sequence, event_id, schema_id, payload, now)
-            events = self._topics[topic].events
-            events.append(event)
-            expired = bisect.bisect_left(events, now - self._retention_seconds, key=lambda e: e.published_at)
-            del events[:expired]
+            self._topics[topic].events.append(event)
+            self._expire(self._topics[topic], now)
             self._version += 1
             self._condition.notify_all()
             return event.replay_id
+
+    def _expire(self, entry: _Topic, now: float) -> None:
+        events = entry.events
+        expired = bisect.bisect_left(events, now - self._retention_seconds, key=lambda e: e.published_at)
+        if expired:
+            entry.expired_through = events[expired - 1].sequence
+            del events[:expired]
+
+    def set_retention(self, retention: timedelta) -> None:
+        """Keep events for ``retention`` from now on, dropping older ones at once (tests: a
+        subscriber that stays away longer than the retention window)."""
+        with self._condition:
+            self._retention_seconds = retention.total_seconds()
+            now = self._clock()
+            for entry in self._topics.values():
+                self._expire(entry, now)
 
     # --- Subscribing --------------------------------------------------------------------------
 
@@ -212,6 +245,10 @@ class EventBus:
             sequence = decode_replay_id(replay_id)
             if sequence > self._sequence:
                 raise InvalidReplayIdError("The replay ID is ahead of the stream")
+            entry = self._topics[topic]
+            self._expire(entry, self._clock())
+            if sequence < entry.expired_through:
+                raise InvalidReplayIdError("The replay ID is outside the retention window")
             return sequence
 
     def poll(self, topic: str, after: int, limit: int) -> tuple[list[StoredEvent], bytes, int]:

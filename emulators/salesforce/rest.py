@@ -279,7 +279,8 @@ class RestApi:
             return Response(
                 400, [{"message": "The request body is not valid JSON", "errorCode": "JSON_PARSER_ERROR"}]
             )
-        return self.dispatch(method, version, rest, params, payload, headers)
+        with self.store.change_context(origin=change_origin(version, headers)):
+            return self.dispatch(method, version, rest, params, payload, headers)
 
     def dispatch(
         self,
@@ -797,6 +798,17 @@ def _field_describe(
         "restrictedPicklist": restricted,
         "referenceTo": list(reference_to or ()),
     }
+
+
+def change_origin(version: str, headers: Mapping[str, str]) -> str:
+    """Change Data Capture's ``changeOrigin`` of a REST call: ``com/salesforce/api/rest/<ver>``,
+    plus ``;client=<name>`` when the call sent ``Sforce-Call-Options: client=<name>``."""
+    origin = f"com/salesforce/api/rest/{version}"
+    for option in headers.get("sforce-call-options", "").split(","):
+        name, _, value = option.strip().partition("=")
+        if name.strip() == "client" and value.strip():
+            return f"{origin};client={value.strip()}"
+    return origin
 
 
 def _method_not_allowed() -> RestError:

@@ -100,6 +100,18 @@ class Change:
     record_id: str
     before: Record | None
     after: Record
+    kind: str = "UPDATE"
+    """``CREATE``, ``UPDATE`` or ``DELETE``."""
+    origin: str = ""
+    """Who made the change, as Change Data Capture's ``changeOrigin`` reports it (empty for a
+    change made in the Salesforce UI)."""
+    gap: bool = False
+    """Made outside the application server (e.g. a data fix in the database), so Change Data
+    Capture can only report that it happened (a ``GAP_*`` event)."""
+
+
+CommitListener = Callable[[Sequence[Change]], None]
+"""``callback(changes)`` with every change of one committed transaction, deletes included."""
 
 
 @dataclass
@@ -129,6 +141,8 @@ class SalesforceStore:
         self._lock = threading.RLock()
         self._tx: Transaction | None = None
         self._listeners: list[ChangeListener] = []
+        self._commit_listeners: list[CommitListener] = []
+        self._context = threading.local()
         self.state_file = Path(state_file) if state_file else None
         self.token_lifetime = token_lifetime
         self.org_id = org_id or make_id(ORG_PREFIX, 9_100_001)
@@ -370,10 +384,42 @@ class SalesforceStore:
             if callback in self._listeners:
                 self._listeners.remove(callback)
 
+    def add_commit_listener(self, callback: CommitListener) -> None:
+        """Call ``callback(changes)`` after each committed transaction (Change Data Capture)."""
+        with self._lock:
+            self._commit_listeners.append(callback)
+
+    def remove_commit_listener(self, callback: CommitListener) -> None:
+        with self._lock:
+            if callback in self._commit_listeners:
+                self._commit_listeners.remove(callback)
+
+    @contextmanager
+    def change_context(self, *, origin: str | None = None, gap: bool | None = None) -> Iterator[None]:
+        """Changes made in this thread within the block carry ``origin`` (the API client, for
+        ``changeOrigin``) and/or ``gap`` (made outside the application server)."""
+        previous = (getattr(self._context, "origin", ""), getattr(self._context, "gap", False))
+        if origin is not None:
+            self._context.origin = origin
+        if gap is not None:
+            self._context.gap = gap
+        try:
+            yield
+        finally:
+            self._context.origin, self._context.gap = previous
+
     def _notify(self, changes: Sequence[Change]) -> None:
         with self._lock:
             listeners = list(self._listeners)
+            commit_listeners = list(self._commit_listeners)
+        for commit_listener in commit_listeners:
+            try:
+                commit_listener([copy.deepcopy(change) for change in changes])
+            except Exception:
+                logger.exception("Salesforce emulator commit listener %r failed", commit_listener)
         for change in changes:
+            if change.kind == "DELETE":
+                continue
             for listener in listeners:
                 try:
                     listener(
@@ -802,10 +848,23 @@ class SalesforceStore:
         self._deleted[obj.name][current["Id"]] = deleted
         if obj.name == "OrderItem":
             self._recalculate_order_total(deleted.get("OrderId"))
+        self._change(obj.name, current["Id"], copy.deepcopy(current), deleted, kind="DELETE")
 
-    def _change(self, sobject: str, record_id: str, before: Record | None, after: Record) -> None:
+    def _change(
+        self, sobject: str, record_id: str, before: Record | None, after: Record, *, kind: str | None = None
+    ) -> None:
         assert self._tx is not None
-        self._tx.changes.append(Change(sobject, record_id, before, copy.deepcopy(after)))
+        self._tx.changes.append(
+            Change(
+                sobject,
+                record_id,
+                before,
+                copy.deepcopy(after),
+                kind=kind or ("CREATE" if before is None else "UPDATE"),
+                origin=getattr(self._context, "origin", ""),
+                gap=getattr(self._context, "gap", False),
+            )
+        )
 
     def _live(self, obj: ObjectType, record_id: str) -> Record:
         """The live record or 404: ``ENTITY_IS_DELETED`` for deleted ones, ``NOT_FOUND`` otherwise."""

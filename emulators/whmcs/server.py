@@ -10,16 +10,28 @@ Control endpoints (JSON in, JSON out), for drivers and tests in other processes:
 * ``POST /__emulator__/<op>`` with the keyword arguments of the same-named Python method:
   ``reset``, ``inject_fault``, ``clear_faults``, ``reset_calls``, ``add_pay_method``,
   ``mark_invoice_paid``, ``set_invoice_status``, ``set_service_status``, ``delete_service``,
-  ``delete_pay_method``.
+  ``delete_pay_method``, ``set_product_price``.
+
+The client area, as far as a customer reaches it from the portal (HTML, for browsers and tests):
+
+* ``GET /oauth/singlesignon.php?access_token=…`` redeems a ``CreateSsoToken`` token (single use,
+  60 s), signs the browser in (a ``WHMCSsession`` cookie) and redirects to the token's path;
+* ``GET /index.php?rp=/account/paymentmethods/add`` shows the add-card form, and ``POST`` to it
+  (``ccnumber``, ``ccexpirydate`` as ``MM/YY``, optional ``cardtype``) stores the card, which
+  ``GetPayMethods`` then returns; ``GET /index.php?rp=/account/paymentmethods`` lists the cards.
+  Without a session these answer 302 to ``login.php``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hmac
+import html
 import json
 import logging
 import os
+import re
+import secrets
 import signal
 import threading
 from collections import Counter
@@ -30,7 +42,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from .state import DEFAULT_TIMEZONE, ApiFailure, EmulatorState
 from .wire import parse_php_form
@@ -42,6 +54,12 @@ API_PATH = "/includes/api.php"
 DEFAULT_IDENTIFIER = "portal-emulator-identifier"
 DEFAULT_SECRET = "portal-emulator-secret"
 CONTROL_PREFIX = "/__emulator__/"
+SSO_PATH = "/oauth/singlesignon.php"
+CLIENT_AREA_PATH = "/index.php"
+SESSION_COOKIE = "WHMCSsession"
+ROUTE_PAY_METHODS = "/account/paymentmethods"
+ROUTE_ADD_PAY_METHOD = "/account/paymentmethods/add"
+_EXPIRY = re.compile(r"^\s*(0[1-9]|1[0-2])\s*/\s*(\d{2})\s*$")
 FaultKind = Literal["error", "http_status", "latency", "drop_connection", "lose_answer"]
 FAULT_KINDS: frozenset[str] = frozenset({"error", "http_status", "latency", "drop_connection", "lose_answer"})
 
@@ -92,6 +110,7 @@ class WhmcsEmulator:
         self.port = port
         self.state = EmulatorState(products=products, timezone=timezone, state_file=state_file)
         self._faults: list[Fault] = []
+        self._sessions: dict[str, int] = {}
         self._calls: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -107,6 +126,7 @@ class WhmcsEmulator:
         self._stopping.clear()
         self._server = _Server((self.host, self.port), _Handler, self)
         self.port = self._server.server_address[1]
+        self.state.public_url = self.base_url
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -145,8 +165,10 @@ class WhmcsEmulator:
         return f"{self.base_url}{API_PATH}"
 
     def reset(self) -> None:
-        """Empty the records (catalog kept) and forget faults and call counts."""
+        """Empty the records (catalog kept) and forget faults, call counts and sessions."""
         self.state.reset()
+        with self._lock:
+            self._sessions.clear()
         self.clear_faults()
         self.reset_calls()
 
@@ -231,6 +253,23 @@ class WhmcsEmulator:
     def delete_pay_method(self, pay_method_id: int) -> None:
         self.state.delete_pay_method(pay_method_id)
 
+    def set_product_price(
+        self, pid: int, cycle: str = "monthly", price: str = "0.00", setup_fee: str | None = None
+    ) -> None:
+        self.state.set_product_price(pid, cycle, price, setup_fee)
+
+    # --- client-area sessions -------------------------------------------------------------------
+
+    def open_session(self, client_id: int) -> str:
+        session_id = secrets.token_hex(16)
+        with self._lock:
+            self._sessions[session_id] = client_id
+        return session_id
+
+    def session_client(self, session_id: str | None) -> int | None:
+        with self._lock:
+            return self._sessions.get(session_id or "")
+
     # --- request handling -----------------------------------------------------------------------
 
     def authenticate(self, params: Mapping[str, Any]) -> str | None:
@@ -258,6 +297,7 @@ CONTROL_OPS = (
     "set_service_status",
     "delete_service",
     "delete_pay_method",
+    "set_product_price",
 )
 
 
@@ -294,6 +334,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         if path == API_PATH:
             self._api(body)
+        elif path == CLIENT_AREA_PATH:
+            self._client_area(body)
         elif path.startswith(CONTROL_PREFIX):
             self._control(path.removeprefix(CONTROL_PREFIX).strip("/"), body)
         else:
@@ -310,6 +352,10 @@ class _Handler(BaseHTTPRequestHandler):
         name = path.removeprefix(CONTROL_PREFIX).strip("/")
         if path.startswith(CONTROL_PREFIX) and name in views:
             self._send_json(HTTPStatus.OK, views[name]())
+        elif path == SSO_PATH:
+            self._single_sign_on()
+        elif path == CLIENT_AREA_PATH:
+            self._client_area(None)
         elif path == API_PATH:
             self._send_json(HTTPStatus.METHOD_NOT_ALLOWED, {"result": "error", "message": "POST required"})
         else:
@@ -359,6 +405,93 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self._send_json(status, answer)
+
+    # --- the client area ------------------------------------------------------------------------
+
+    def _single_sign_on(self) -> None:
+        emulator = self.server.emulator
+        query = parse_qs(urlsplit(self.path).query)
+        token = (query.get("access_token") or [""])[0]
+        try:
+            client_id, path = emulator.state.redeem_sso_token(token)
+        except ApiFailure as failure:
+            self._send_html(
+                HTTPStatus.FORBIDDEN, "Single sign-on failed", f"<p>{html.escape(failure.message)}</p>"
+            )
+            return
+        session_id = emulator.open_session(client_id)
+        self._redirect(f"/{path}", cookie=f"{SESSION_COOKIE}={session_id}; Path=/; HttpOnly")
+
+    def _client_area(self, body: bytes | None) -> None:
+        emulator = self.server.emulator
+        route = (parse_qs(urlsplit(self.path).query).get("rp") or [""])[0]
+        client_id = emulator.session_client(self._cookie(SESSION_COOKIE))
+        if client_id is None:
+            self._redirect("/login.php")
+            return
+        if route == ROUTE_ADD_PAY_METHOD and body is not None:
+            self._add_pay_method(client_id, body)
+        elif route == ROUTE_ADD_PAY_METHOD:
+            self._send_html(
+                HTTPStatus.OK,
+                "Add Payment Method",
+                f'<form method="post" action="{CLIENT_AREA_PATH}?rp={ROUTE_ADD_PAY_METHOD}">'
+                '<input name="ccnumber" autocomplete="cc-number"> <input name="ccexpirydate" placeholder="MM/YY">'
+                ' <input name="cardtype" value="Visa"> <button type="submit">Save</button></form>',
+            )
+        elif route == ROUTE_PAY_METHODS and body is None:
+            rows = "".join(
+                f"<li>{html.escape(row['card_type'])} ending {html.escape(row['card_last_four'])}"
+                f" ({html.escape(row['expiry_date'])})</li>"
+                for row in emulator.state.paymethods
+                if row["userid"] == client_id
+            )
+            self._send_html(HTTPStatus.OK, "Payment Methods", f"<ul>{rows}</ul>")
+        else:
+            self._send_html(HTTPStatus.NOT_FOUND, "Not Found", "<p>Page not found.</p>")
+
+    def _add_pay_method(self, client_id: int, body: bytes) -> None:
+        form = {key: values[0] for key, values in parse_qs(body.decode("utf-8", errors="replace")).items()}
+        digits = re.sub(r"[\s-]", "", form.get("ccnumber", ""))
+        expiry = _EXPIRY.match(form.get("ccexpirydate", ""))
+        if not digits.isdigit() or not 12 <= len(digits) <= 19 or expiry is None:
+            self._send_html(
+                HTTPStatus.OK,
+                "Add Payment Method",
+                '<p class="alert-danger">Please check your card details.</p>',
+            )
+            return
+        self.server.emulator.add_pay_method(
+            client_id,
+            card_last_four=digits[-4:],
+            expiry=f"{expiry.group(1)}/{expiry.group(2)}",
+            card_type=form.get("cardtype") or "Visa",
+        )
+        self._redirect(f"{CLIENT_AREA_PATH}?rp={ROUTE_PAY_METHODS}")
+
+    def _cookie(self, name: str) -> str | None:
+        for part in (self.headers.get("Cookie") or "").split(";"):
+            key, _, value = part.strip().partition("=")
+            if key == name:
+                return value
+        return None
+
+    def _redirect(self, location: str, *, cookie: str | None = None) -> None:
+        self.send_response(HTTPStatus.FOUND)
+        self.send_header("Location", location)
+        if cookie:
+            self.send_header("Set-Cookie", cookie)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _send_html(self, status: int, title: str, body: str) -> None:
+        page = f"<!doctype html><html><head><title>{html.escape(title)}</title></head><body>"
+        data = f"{page}<h1>{html.escape(title)}</h1>{body}</body></html>".encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     # --- the control API ------------------------------------------------------------------------
 

@@ -17,6 +17,13 @@ Behaviour choices where the docs are silent (UNVERIFIED against a live WHMCS):
   8.6 "Expecting parameter … to be an array" rule), refuses a billing cycle the product prices
   at ``-1.00`` and, without a cycle, uses the first one offered. Unknown pids are refused.
 * ``AcceptOrder`` makes the order and its Pending services Active whatever ``autosetup`` says.
+* ``AddOrder`` ``priceoverride[i]`` replaces the whole price of item ``i``: its cycle price and
+  its config options' prices, first payment and recurring alike, with no setup fee on top (the
+  docs say only "Override the price of the product being ordered"). Indexes are kept, so
+  ``priceoverride[1]`` alone overrides the second item only.
+* ``CreateSsoToken`` answers a single-use token valid for 60 s and a ``redirect_url`` to
+  ``oauth/singlesignon.php``; redeeming it signs the browser into the emulated client area (see
+  ``server.py``), whose add-payment-method page stores a card as a customer would.
 """
 
 from __future__ import annotations
@@ -43,6 +50,18 @@ DEFAULT_PAGE_SIZE = 25
 ZERO_DATE = "0000-00-00"
 ZERO_DATETIME = "0000-00-00 00:00:00"
 CURRENCY = {"id": 1, "code": "JPY", "prefix": "¥", "suffix": " JPY"}
+SSO_TOKEN_SECONDS = 60
+#: ``CreateSsoToken`` destinations the emulator knows, with the client-area path each opens
+#: (``sso:custom_redirect`` opens ``sso_redirect_path``).
+SSO_DESTINATIONS: dict[str, str] = {
+    "clientarea:homepage": "clientarea.php",
+    "clientarea:profile": "clientarea.php?action=details",
+    "clientarea:billing_info": "index.php?rp=/account/paymentmethods",
+    "clientarea:invoices": "clientarea.php?action=invoices",
+    "clientarea:services": "clientarea.php?action=services",
+    "clientarea:product_details": "clientarea.php?action=productdetails",
+    "sso:custom_redirect": "",
+}
 PAYMENT_GATEWAYS = {"mailin": "Mail In Payment", "banktransfer": "Bank Transfer", "stripe": "Credit Card"}
 
 #: Request spelling → (display name, months; 0 = not recurring).
@@ -223,6 +242,9 @@ class EmulatorState:
         self.lock = threading.RLock()
         self.timezone = timezone
         self.state_file = Path(state_file) if state_file else None
+        #: Where browsers reach this WHMCS (``redirect_url`` of ``CreateSsoToken``); the server
+        #: sets it once its socket is bound.
+        self.public_url = "http://127.0.0.1"
         self._seed_products = [copy.deepcopy(dict(product)) for product in (products or DEFAULT_PRODUCTS)]
         self.data: dict[str, Any] = {}
         self.reset(persist=False)
@@ -246,6 +268,7 @@ class EmulatorState:
             "getinvoice": self.get_invoice,
             "getpaymethods": self.get_pay_methods,
             "getproducts": self.get_products,
+            "createssotoken": self.create_sso_token,
         }
 
     # --- lifecycle and persistence --------------------------------------------------------------
@@ -260,6 +283,7 @@ class EmulatorState:
                 "services": {},
                 "invoices": {},
                 "paymethods": {},
+                "sso_tokens": {},
                 "products": {str(p["pid"]): copy.deepcopy(p) for p in self._seed_products},
                 "next_ids": {},
             }
@@ -271,6 +295,7 @@ class EmulatorState:
         with self.lock:
             loaded = json.loads(self.state_file.read_text(encoding="utf-8"))
             self.data.update(loaded)
+            self.data.setdefault("sso_tokens", {})
 
     def save(self) -> None:
         """Write the state atomically (temp file + rename) so a crash never leaves half a file."""
@@ -641,6 +666,7 @@ class EmulatorState:
         cycles = self._array(params, "billingcycle")
         quantities = self._array(params, "qty")
         option_blobs = self._array(params, "configoptions")
+        overrides = self._indexed(params, "priceoverride")
         lines: list[dict[str, Any]] = []
         for index, raw_pid in enumerate(pids):
             product = self._product_record(_as_int(raw_pid))
@@ -654,6 +680,9 @@ class EmulatorState:
                 (self._option_price(product, cid, value) for cid, value in options.items()), Decimal()
             )
             qty = max(_as_int(quantities[index], 1) if index < len(quantities) else 1, 1)
+            override = self._price_override(overrides.get(index))
+            if override is not None:
+                price, option_total, setup = override, Decimal("0"), Decimal("0")
             lines.append(
                 {
                     "product": product,
@@ -730,6 +759,28 @@ class EmulatorState:
             "domainids": "",
             "invoiceid": str(invoice_id) if invoice_id else "",
         }
+
+    @staticmethod
+    def _indexed(params: Params, name: str) -> dict[int, Any]:
+        """An array parameter by its PHP index (``priceoverride[1]`` alone is item 1's)."""
+        value = params.get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ApiFailure(f"Expecting parameter '{name}' to be an array")
+        return {_as_int(key, -1): item for key, item in value.items()}
+
+    @staticmethod
+    def _price_override(value: Any) -> Decimal | None:
+        if value is None or str(value).strip() == "":
+            return None
+        try:
+            price = Decimal(str(value).strip())
+        except ArithmeticError:
+            raise ApiFailure(f"Invalid price override: {value}") from None
+        if not price.is_finite() or price < 0:
+            raise ApiFailure(f"Invalid price override: {value}")
+        return price
 
     @staticmethod
     def _price(product: Record, requested: str) -> tuple[str, str, int, Decimal, Decimal]:
@@ -1213,6 +1264,43 @@ class EmulatorState:
         ]
         return {"totalresults": len(products), "products": _wrapped("product", products)}
 
+    # --- single sign-on and the client area ------------------------------------------------------
+
+    def create_sso_token(self, params: Params) -> Record:
+        client = self.data["clients"].get(str(_as_int(params.get("client_id"))))
+        if client is None:
+            raise ApiFailure("Invalid client_id")
+        destination = str(params.get("destination") or "clientarea:homepage")
+        if destination not in SSO_DESTINATIONS:
+            raise ApiFailure("Invalid destination")
+        path = SSO_DESTINATIONS[destination]
+        if destination == "sso:custom_redirect":
+            path = (
+                str(params.get("sso_redirect_path") or "").lstrip("/")
+                or SSO_DESTINATIONS["clientarea:homepage"]
+            )
+        token = uuid.uuid4().hex + uuid.uuid4().hex[:8]
+        expires = self.now() + timedelta(seconds=SSO_TOKEN_SECONDS)
+        self.data["sso_tokens"][token] = {
+            "client_id": client["id"],
+            "path": path,
+            "expires_at": expires.isoformat(),
+        }
+        return {
+            "access_token": token,
+            "redirect_url": f"{self.public_url}/oauth/singlesignon.php?access_token={token}",
+        }
+
+    def redeem_sso_token(self, token: str) -> tuple[int, str]:
+        """The client id and client-area path of a token, which is spent; expired, unknown or
+        already used tokens raise :class:`ApiFailure`."""
+        with self.lock:
+            record = self.data["sso_tokens"].pop(token, None)
+            self.save()
+        if record is None or datetime.fromisoformat(record["expires_at"]) < self.now():
+            raise ApiFailure("Invalid or expired access token", status=403)
+        return int(record["client_id"]), str(record["path"])
+
     # --- admin helpers (what an operator would do in the WHMCS admin area) -----------------------
 
     def add_pay_method(
@@ -1252,6 +1340,22 @@ class EmulatorState:
             }
             self.save()
             return pay_method_id
+
+    def set_product_price(
+        self, pid: int, cycle: str = "monthly", price: str = "0.00", setup_fee: str | None = None
+    ) -> None:
+        """Change a product's price for one cycle (``"-1.00"``: not offered), as an admin would in
+        Products/Services > Pricing; for a one-time product the cycle is ``monthly``."""
+        with self.lock:
+            product = self._product_record(int(pid))
+            if product is None:
+                raise ApiFailure(f"Invalid Product ID: {pid}")
+            if cycle not in SETUP_FEE_KEY:
+                raise ApiFailure(f"Invalid Billing Cycle: {cycle}")
+            product["pricing"][cycle] = money(Decimal(str(price)))
+            if setup_fee is not None:
+                product["pricing"][SETUP_FEE_KEY[cycle]] = money(Decimal(str(setup_fee)))
+            self.save()
 
     def mark_invoice_paid(self, invoice_id: int, *, transaction_id: str = "", gateway: str = "") -> None:
         """Record a full payment: the invoice becomes Paid and its services' next due date moves

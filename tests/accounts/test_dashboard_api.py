@@ -40,7 +40,7 @@ def task_types(body: dict[str, Any]) -> list[str]:
 
 
 def test_a_new_customer_is_onboarded() -> None:
-    customer = CustomerFactory()
+    customer = CustomerFactory(payment_method=None)
 
     body = signed_in(customer).get("/api/me/status").json()
 
@@ -70,7 +70,7 @@ def test_a_new_customer_is_onboarded() -> None:
 
 
 def test_an_active_customer_with_an_invoice_due_is_told_to_pay_and_notified_once() -> None:
-    customer = CustomerFactory()
+    customer = CustomerFactory(payment_method=None)
     today = timezone.localdate()
     WhmcsServiceFactory(user=customer)
     invoice = WhmcsInvoiceFactory(
@@ -133,7 +133,7 @@ def test_rejected_id_shows_the_reason_and_can_be_resubmitted() -> None:
 
 
 def test_pending_eligibility_and_an_order_in_progress_without_a_card() -> None:
-    customer = CustomerFactory()
+    customer = CustomerFactory(payment_method=None)
     customer.profile.internet_eligibility_status = EligibilityStatus.PENDING
     customer.profile.save()
     OrderFactory(user=customer, status=OrderStatus.PENDING_REVIEW)

@@ -21,7 +21,7 @@ SYNCED_AT = datetime.datetime(2025, 1, 10, 0, 0, tzinfo=datetime.UTC)
 
 @pytest.fixture
 def customer() -> User:
-    return CustomerFactory.create()
+    return CustomerFactory.create(payment_method=None)
 
 
 @pytest.fixture

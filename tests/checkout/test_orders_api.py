@@ -265,6 +265,24 @@ def test_a_vpn_order_always_opens_a_new_opportunity(systems: EmulatorSuite) -> N
     assert (remote["CommodityType"], remote["StageName"]) == ("VPN", "Post Processing")
 
 
+def test_rule_application_stage_is_intro_1_when_an_order_opens_the_opportunity(
+    systems: EmulatorSuite,
+) -> None:
+    # Given a customer without an Opportunity
+    user = make_customer(systems)
+
+    # When their order opens one
+    response = place(api_for(user), "vpn", [(vpn_plan(systems), 1)])
+
+    # Then it is created with Application_Stage__c "INTRO-1", in the portal and in Salesforce
+    assert response.status_code == 201, response.json()
+    created = Opportunity.objects.get(pk=response.json()["opportunity_id"])
+    assert created.application_stage == "INTRO-1"
+    deliver_one_call(systems)
+    created.refresh_from_db()
+    assert sf_record(systems, "Opportunity", created.salesforce_id)["Application_Stage__c"] == "INTRO-1"
+
+
 # --- idempotency --------------------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from tests.scenarios import SIGNUP
 pytestmark = pytest.mark.django_db
 
 
-def test_sim_checkout_registers_from_checkout_and_opens_the_sim_opportunity(
+def test_rule_sim_opportunities_are_created_at_post_processing_by_checkout_registration(
     systems: EmulatorSuite, django_capture_on_commit_callbacks: Any
 ) -> None:
     api = APIClient()
@@ -35,11 +35,12 @@ def test_sim_checkout_registers_from_checkout_and_opens_the_sim_opportunity(
     assert account["WH_Account__c"] == str(mapping.whmcs_client_id)
     opportunity = Opportunity.objects.get()
     assert opportunity.product_type == ProductType.SIM
-    assert opportunity.stage == OpportunityStage.INTRODUCTION
+    assert opportunity.stage == OpportunityStage.POST_PROCESSING
     assert opportunity.salesforce_id is not None
     remote = systems.salesforce.store.get_record("Opportunity", opportunity.salesforce_id)
     assert remote["AccountId"] == mapping.salesforce_account_id
-    assert remote["StageName"] == "Introduction"
+    assert remote["StageName"] == "Post Processing"
+    assert remote["Application_Stage__c"] == "INTRO-1"
     assert remote["CommodityType"] == "SIM"
     assert remote["Opportunity_Source__c"] == "Portal - Order Placement"
     assert report.api_calls == 1

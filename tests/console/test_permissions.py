@@ -40,6 +40,7 @@ def test_the_migration_creates_the_agent_and_supervisor_groups() -> None:
         ("axes", "view_accessfailurelog"),
         ("console", "view_registrationqueueitem"),
         ("console", "manage_registration"),
+        ("catalog", "view_pricemismatch"),
     }
 
 

@@ -67,7 +67,7 @@ def test_demo_customers_are_made_by_the_real_flows(emulator_settings: Path) -> N
     assert kenji.profile.internet_eligibility_status == EligibilityStatus.PENDING
     yui = User.objects.get(email="yui.suzuki@example.com")
     order = Order.objects.get(user=yui)
-    assert (order.status, order.activation_status) == (OrderStatus.ACTIVATED, ActivationStatus.ACTIVATED)
+    assert (order.status, order.activation_status) == (OrderStatus.COMPLETED, ActivationStatus.ACTIVATED)
     assert set(WhmcsService.objects.filter(user=yui).values_list("status", flat=True)) == {"Active"}
     assert set(yui.notifications.values_list("type", flat=True)) >= {
         NotificationType.ORDER_ACTIVATED,

@@ -27,6 +27,7 @@ from emulators import EmulatorSuite
 from portal.api import DATABASE_ID_MAX
 from portal.wsgi import application
 from tests.factories import CustomerFactory
+from tests.scenarios import whmcs_client
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 
@@ -47,8 +48,12 @@ CSRF_TOKEN = "fuzzcsrftokenfuzzcsrftokenfuzzcs"
 @pytest.fixture
 def as_customer(systems: EmulatorSuite) -> dict[str, dict[str, str]]:
     """``case.call`` arguments that send a signed-in customer's session and CSRF token like a
-    browser. Cookies must go in ``cookies``: the WSGI client drops a Cookie header for its own jar."""
+    browser. Cookies must go in ``cookies``: the WSGI client drops a Cookie header for its own jar.
+    The customer's WHMCS client exists in the emulator, as registration leaves it (the endpoints
+    that call WHMCS answer 503 for a client WHMCS does not know)."""
     customer = CustomerFactory()
+    customer.id_mapping.whmcs_client_id = whmcs_client(email=customer.email)
+    customer.id_mapping.save()
     session = SessionStore()
     session["_auth_user_id"] = str(customer.pk)
     session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"

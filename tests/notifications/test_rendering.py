@@ -13,6 +13,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from apps.notifications.models import Notification, NotificationType
+from apps.notifications.notification_templates import render_notification
 from apps.notifications.services import notification_create
 from tests.factories import CustomerFactory, NotificationFactory
 
@@ -47,20 +48,20 @@ CASES = [
     Case(
         NotificationType.ELIGIBILITY_INELIGIBLE,
         {"notes": "No NTT fibre in this building."},
-        "/account/support",
+        "/account/services/internet",
         (
             "Internet service not available",
             "Unfortunately, after checking with NTT, internet service is not currently available at your "
             "address. If you believe this is an error or your situation changes, please contact our support "
             "team. Notes: No NTT fibre in this building.",
-            "Contact support",
+            "View status",
         ),
         (
             "インターネットサービスをご提供できません",
             "NTTに確認しましたところ、誠に残念ながら、現在ご住所ではインターネットサービスをご提供できません。"
             "お心当たりのない場合やご状況が変わった場合は、サポートチームまでお問い合わせください。"
             "備考：No NTT fibre in this building.",
-            "サポートに問い合わせる",
+            "状況を確認する",
         ),
     ),
     Case(
@@ -318,3 +319,11 @@ def test_an_announcement_without_text_parameters_shows_its_stored_message() -> N
 
     [item] = response.json()["results"]
     assert (item["title"], item["message"]) == ("システムからのお知らせ", "Our office is closed on May 3.")
+
+
+def test_rule_eligibility_ineligible_action_url_is_the_internet_services_page() -> None:
+    """Dashboard seed, "Action URLs": eligibility notifications point to /account/services/internet."""
+    for notification_type in (NotificationType.ELIGIBILITY_INELIGIBLE, NotificationType.ELIGIBILITY_ELIGIBLE):
+        rendered = render_notification(notification_type, {"notes": "No fibre.", "offering": "Home 1G"})
+        assert rendered is not None
+        assert rendered.action_url == "/account/services/internet"

@@ -37,7 +37,7 @@ def test_a_sim_registration_opens_the_opportunity_its_order_then_finds(
     # When the outbox delivers it
     report = outbox_deliver_due()
 
-    # Then the portal and Salesforce have the same Opportunity, in Introduction
+    # Then the portal and Salesforce have the same Opportunity, in Post Processing
     opportunity = Opportunity.objects.get(pk=opened.opportunity.pk)
     assert report.api_calls == 1
     assert (
@@ -50,19 +50,20 @@ def test_a_sim_registration_opens_the_opportunity_its_order_then_finds(
     ) == (
         "Sato Hana - SIM",
         ProductType.SIM,
-        OpportunityStage.INTRODUCTION,
+        OpportunityStage.POST_PROCESSING,
         CommodityType.SIM,
         OpportunitySource.ORDER_PLACEMENT,
         date(2026, 4, 1),
     )
     record = systems.salesforce.store.get_record("Opportunity", opportunity.salesforce_id)
     assert record is not None
-    assert (record["AccountId"], record["Name"], record["StageName"], record["CommodityType"]) == (
-        account_id,
-        "Sato Hana - SIM",
-        "Introduction",
-        "SIM",
-    )
+    assert (
+        record["AccountId"],
+        record["Name"],
+        record["StageName"],
+        record["CommodityType"],
+        record["Application_Stage__c"],
+    ) == (account_id, "Sato Hana - SIM", "Post Processing", "SIM", "INTRO-1")
 
     # And the SIM order placed next joins it
     with transaction.atomic():

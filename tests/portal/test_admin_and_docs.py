@@ -21,9 +21,11 @@ from tests.factories import (
     OrphanedSalesforceAccountFactory,
     OrphanedWhmcsClientFactory,
     OutboxEntryFactory,
+    PriceMismatchFactory,
     ProductFactory,
     RegistrationAttemptFactory,
     ResidenceCardSubmissionFactory,
+    SalesforceSyncCursorFactory,
     UserFactory,
     WhmcsInvoiceFactory,
     WhmcsPaymentMethodFactory,
@@ -54,7 +56,7 @@ def superuser_client(client: Client) -> Client:
 @pytest.fixture
 def one_of_everything() -> None:
     customer = CustomerFactory()
-    ProductFactory()
+    PriceMismatchFactory(product=ProductFactory())
     RegistrationAttemptFactory()
     OpportunityFactory(user=customer)
     CaseFactory(user=customer)
@@ -64,6 +66,7 @@ def one_of_everything() -> None:
     NotificationFactory(user=customer)
     OutboxEntryFactory()
     EventReplayCursorFactory()
+    SalesforceSyncCursorFactory()
     OrphanedWhmcsClientFactory()
     OrphanedSalesforceAccountFactory()
     WhmcsServiceFactory(user=customer)

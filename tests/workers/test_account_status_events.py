@@ -79,7 +79,7 @@ def test_an_eligibility_decision_delivered_twice_gives_one_notification(systems:
     assert notifications(customer) == [
         (
             NotificationType.ELIGIBILITY_ELIGIBLE,
-            f"{account_id}:eligibility:eligible",
+            account_id,
             "We've confirmed that internet service is available at your address. Your eligible offering: "
             "Home 1G. You can now choose a plan and complete your order.",
         )
@@ -117,7 +117,7 @@ def test_a_subscriber_restart_between_deliveries_still_gives_one_notification(sy
     assert notifications(customer) == [
         (
             NotificationType.VERIFICATION_REJECTED,
-            f"{account_id}:verification:rejected",
+            account_id,
             "We were unable to verify your identity from the document you submitted. Please resubmit a "
             "clear photo of your residence card. Reason: The photo is blurry.",
         )
@@ -143,7 +143,7 @@ def test_ineligible_carries_the_agents_notes(systems: EmulatorSuite) -> None:
     assert notifications(customer) == [
         (
             NotificationType.ELIGIBILITY_INELIGIBLE,
-            f"{account_id}:eligibility:ineligible",
+            account_id,
             "Unfortunately, after checking with NTT, internet service is not currently available at your "
             "address. If you believe this is an error or your situation changes, please contact our support "
             "team. Notes: No fibre in the building.",
@@ -162,7 +162,7 @@ def test_verified_is_notified(systems: EmulatorSuite) -> None:
     account_status_event_apply(payload=last_event(systems))
 
     assert [(t, s) for t, s, _ in notifications(customer)] == [
-        (NotificationType.VERIFICATION_VERIFIED, f"{account_id}:verification:verified")
+        (NotificationType.VERIFICATION_VERIFIED, account_id)
     ]
     assert CustomerProfile.objects.get(user=customer).id_verification_status == IdVerificationStatus.VERIFIED
 

@@ -108,7 +108,7 @@ def test_an_approved_order_ends_activated_in_every_system(systems: EmulatorSuite
         order["Activation_Status__c"],
         order["WHMCS_Order_ID__c"],
         order["Activation_Error_Code__c"],
-    ) == ("Activated", "Activated", str(whmcs_order["id"]), None)
+    ) == ("Completed", "Activated", str(whmcs_order["id"]), None)
     opportunity = systems.salesforce.store.get_record("Opportunity", scenario.opportunity_id)
     assert opportunity is not None
     assert (opportunity["StageName"], opportunity["WHMCS_Service_ID__c"]) == ("Active", plan_service_id)
@@ -117,7 +117,7 @@ def test_an_approved_order_ends_activated_in_every_system(systems: EmulatorSuite
     # And the portal mirror, the run, the two notifications and the billing mirror agree
     local_order = Order.objects.get(pk=scenario.order.pk)
     assert (local_order.status, local_order.activation_status, local_order.whmcs_order_id) == (
-        OrderStatus.ACTIVATED,
+        OrderStatus.COMPLETED,
         ActivationStatus.ACTIVATED,
         whmcs_order["id"],
     )
@@ -206,6 +206,7 @@ def test_a_whmcs_failure_fails_the_order_and_an_agent_retry_resumes_it(systems: 
     ]
     [whmcs_order] = systems.whmcs.state.orders
     assert whmcs_order["status"] == "Pending"
+    assert Opportunity.objects.get(pk=scenario.opportunity.pk).stage == OpportunityStage.VOID
 
     # When the agent sets the activation status back to Activating (a new event, a new IdemKey)
     systems.salesforce.store.update_record("Order", scenario.order_id, {"Activation_Status__c": "Activating"})
@@ -232,6 +233,7 @@ def test_a_whmcs_failure_fails_the_order_and_an_agent_retry_resumes_it(systems: 
         None,
     )
     assert Order.objects.get(pk=scenario.order.pk).activation_status == ActivationStatus.ACTIVATED
+    assert Opportunity.objects.get(pk=scenario.opportunity.pk).stage == OpportunityStage.ACTIVE
     assert notifications(scenario) == [
         (NotificationType.ORDER_APPROVED, scenario.order_id),
         (NotificationType.ORDER_FAILED, scenario.order_id),

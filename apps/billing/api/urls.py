@@ -8,7 +8,9 @@ from django.urls import path
 from apps.billing.api.views import (
     InvoiceDetailApi,
     InvoiceListApi,
+    PaymentMethodAddLinkCreateApi,
     PaymentMethodListApi,
+    PaymentMethodRefreshApi,
     SubscriptionDetailApi,
     SubscriptionListApi,
 )
@@ -17,6 +19,16 @@ billing_urlpatterns = [
     path("billing/invoices", InvoiceListApi.as_view(), name="billing-invoice-list"),
     path("billing/invoices/<int:invoice_id>", InvoiceDetailApi.as_view(), name="billing-invoice-detail"),
     path("billing/payment-methods", PaymentMethodListApi.as_view(), name="billing-payment-method-list"),
+    path(
+        "billing/payment-methods/add-link",
+        PaymentMethodAddLinkCreateApi.as_view(),
+        name="billing-payment-method-add-link",
+    ),
+    path(
+        "billing/payment-methods/refresh",
+        PaymentMethodRefreshApi.as_view(),
+        name="billing-payment-method-refresh",
+    ),
 ]
 
 subscription_urlpatterns = [

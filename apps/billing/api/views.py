@@ -8,11 +8,12 @@ currency. Cancelling a subscription is the Opportunity's business
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts.models import User
@@ -25,6 +26,7 @@ from apps.billing.selectors import (
     whmcs_service_get,
     whmcs_service_list,
 )
+from apps.billing.services import payment_method_add_link_create, payment_methods_refresh
 from portal.pagination import PagePagination
 
 
@@ -92,6 +94,64 @@ class PaymentMethodListApi(APIView):
         methods = whmcs_payment_method_list(user=_customer(request))
         data = {"payment_methods": methods, "total_count": len(methods)}
         return Response(self.OutputSerializer(data).data)
+
+
+class PaymentMethodAddLinkCreateApi(APIView):
+    """A single-use WHMCS sign-on link to the page where the customer adds a card. The card is
+    entered in WHMCS, never in the portal; on return, call the refresh endpoint."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "whmcs_link"
+
+    class OutputSerializer(serializers.Serializer):
+        url = serializers.URLField()
+        expires_at = serializers.DateTimeField()
+
+        class Meta:
+            ref_name = "PaymentMethodAddLink"
+
+    @extend_schema(
+        operation_id="billing_payment_methods_add_link",
+        summary="A one-time link (valid 60 s) to add a payment method in WHMCS",
+        request=None,
+        responses={
+            200: OutputSerializer,
+            409: OpenApiResponse(description="No billing account yet (`billing_account_not_ready`)."),
+            503: OpenApiResponse(
+                description="Billing is unavailable (`billing_unavailable`): try again later."
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        link = payment_method_add_link_create(user_id=_customer(request).pk)
+        return Response(self.OutputSerializer(link).data)
+
+
+class PaymentMethodRefreshApi(APIView):
+    """Re-read the customer's payment methods (and services and invoices) from WHMCS now."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "whmcs_link"
+
+    OutputSerializer = PaymentMethodListApi.OutputSerializer
+
+    @extend_schema(
+        operation_id="billing_payment_methods_refresh",
+        summary="Re-sync the customer's payment methods from WHMCS (after adding one there)",
+        request=None,
+        responses={
+            200: OutputSerializer,
+            409: OpenApiResponse(description="No billing account yet (`billing_account_not_ready`)."),
+            503: OpenApiResponse(
+                description="Billing is unavailable (`billing_unavailable`): try again later."
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        user = _customer(request)
+        payment_methods_refresh(user_id=user.pk)
+        methods = whmcs_payment_method_list(user=user)
+        return Response(self.OutputSerializer({"payment_methods": methods, "total_count": len(methods)}).data)
 
 
 class SubscriptionListApi(APIView):

@@ -9,13 +9,15 @@ field deleted since) drops the cached describe and tries once more (``forget``).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
 
 from apps.integrations.salesforce.field_map import OPTIONAL_FIELDS, FieldMap
-from apps.integrations.salesforce.gateway import SalesforceGateway
+
+if TYPE_CHECKING:
+    from apps.integrations.salesforce.gateway import SalesforceGateway
 
 logger = logging.getLogger(__name__)
 

@@ -146,8 +146,14 @@ def batch_event_handler(topic: str) -> Callable[[BatchEventHandler], BatchEventH
 
 
 def autodiscover_handlers() -> None:
-    """Import ``<app>.event_handlers`` of every installed app, so their handlers register."""
+    """Import ``<app>.event_handlers`` of every installed app, so their handlers register, and
+    route the Change Data Capture channels to :mod:`~apps.integrations.salesforce.change_events`,
+    which hands each object's changes to the handlers its app registered there."""
+    from apps.integrations.salesforce.change_events import dispatch_change_events
+
     autodiscover_modules("event_handlers")
+    for channel in settings.SALESFORCE.get("CHANGE_EVENT_CHANNELS", ()):
+        registry.register(channel, dispatch_change_events, batch=True)
 
 
 # --- Lease ------------------------------------------------------------------------------------
@@ -247,6 +253,15 @@ def store_keepalive(topic: str, replay_id: bytes, *, owner: str) -> None:
         raise LeaseLostError(f"{topic}: the lease is no longer held by {owner}")
 
 
+def replay_lost(topic: str) -> None:
+    """The topic's stored replay ID was refused: events after it may never arrive. For a change
+    event channel, the objects it carries are reconciled (their gap handlers, as after a
+    ``GAP_OVERFLOW``); platform events have their own periodic reconciliation."""
+    from apps.integrations.salesforce.change_events import channel_replay_lost
+
+    channel_replay_lost(topic)
+
+
 # --- Running a topic --------------------------------------------------------------------------
 
 
@@ -339,6 +354,7 @@ class TopicConsumer:
                 on_keepalive=lambda replay_id: store_keepalive(self.topic, replay_id, owner=self.owner),
                 get_start_replay_id=lambda: stored_replay_id(self.topic),
                 stop_event=session_stop,
+                on_replay_lost=lambda: replay_lost(self.topic),
             )
         except LeaseLostError:
             lease_lost.set()

@@ -9,8 +9,10 @@ It wraps ``simple_salesforce.Salesforce`` in "direct" mode (session id + instanc
 * API-usage accounting: ``api_usage`` from ``Sforce-Limit-Info`` and call counters, so tests
   and benchmarks can assert that one customer action costs one Salesforce API call;
 * typed reads for the domain apps (``order_with_items``, ``find_account_by_customer_number``,
-  ``find_contact``) that return the frozen records of ``records``, so the wire format, the field
-  names and the mapping of Salesforce's errors stay here.
+  ``find_contact``, and the reconciliation reads ``accounts_modified_since``,
+  ``products_modified_since``, ``standard_prices``, ``cases_modified_since``,
+  ``case_comments_modified_since``) that return the frozen records of ``records``, so SOQL, the
+  wire format, the field names and the mapping of Salesforce's errors stay here.
 
 REST reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/
 """
@@ -42,6 +44,7 @@ from .exceptions import (
     SalesforceCompositeError,
     SalesforceError,
     SalesforceErrorDetail,
+    SalesforceMalformedRequest,
     SalesforceNotFound,
     SalesforceOutcomeUnknown,
     SalesforceUnavailable,
@@ -49,7 +52,15 @@ from .exceptions import (
     error_for_response,
 )
 from .field_map import FieldMap, get_field_map, parse_salesforce_datetime
-from .records import SalesforceAccount, SalesforceContact, SalesforceOrder, SalesforceOrderItem
+from .records import (
+    SalesforceAccount,
+    SalesforceCase,
+    SalesforceCaseComment,
+    SalesforceContact,
+    SalesforceOrder,
+    SalesforceOrderItem,
+    SalesforceProduct,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -223,8 +234,9 @@ class SaveResult:
         )
 
 
-def soql_literal(value: object) -> str:
-    """Render a Python value as a SOQL literal, escaping strings (never build SOQL with f-strings).
+def _soql_literal(value: object) -> str:
+    """Render a Python value as a SOQL literal, escaping strings: the typed operations quote every
+    value through this (or ``format_soql``), nothing a customer typed is ever read as SOQL.
 
     https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_quotedstringescapes.htm
     """
@@ -250,7 +262,7 @@ def soql_literal(value: object) -> str:
         )
         return f"'{escaped}'"
     if isinstance(value, list | tuple | set | frozenset):
-        return "(" + ", ".join(soql_literal(item) for item in value) + ")"
+        return "(" + ", ".join(_soql_literal(item) for item in value) + ")"
     raise TypeError(f"cannot render {type(value).__name__} as a SOQL literal")
 
 
@@ -676,6 +688,157 @@ class SalesforceGateway:
             return None
         return SalesforceContact.from_values(rows[0]["Id"], _portal_values(field_map, "Contact", rows[0]))
 
+    # --- reconciliation reads -------------------------------------------------------------------
+    # What changed in Salesforce since a cursor (inclusive, on ``SystemModstamp``; None reads
+    # everything), oldest first: the inbound sync jobs of the domain apps mirror these.
+
+    def accounts_modified_since(self, since: datetime | None) -> list[SalesforceAccount]:
+        """Accounts changed since ``since``. A picklist value the field map does not know raises
+        ``SalesforceUnknownPicklistValue``."""
+        field_map = get_field_map()
+        modstamp = field_map.field("Account", "modified_at")
+        rows = self.query(
+            f"SELECT {_select(field_map, 'Account', SalesforceAccount.ATTRIBUTES)} FROM Account"
+            f"{_since(modstamp, since)} ORDER BY {modstamp}"
+        )
+        return [
+            SalesforceAccount.from_values(row["Id"], _portal_values(field_map, "Account", row))
+            for row in rows
+        ]
+
+    def accounts_by_ids(self, account_ids: Sequence[str]) -> list[SalesforceAccount]:
+        """The named Accounts (ids not of Salesforce's form are skipped), as
+        :meth:`accounts_modified_since` reads them."""
+        field_map = get_field_map()
+        return [
+            SalesforceAccount.from_values(row["Id"], _portal_values(field_map, "Account", row))
+            for row in self.records_by_ids(
+                "Account", field_map.fields("Account", *SalesforceAccount.ATTRIBUTES), account_ids
+            )
+        ]
+
+    def records_by_ids(self, sobject: str, fields: Sequence[str], record_ids: Sequence[str]) -> list[dict]:
+        """The named records of ``sobject`` with ``fields`` (API names, from the field map) and
+        their Id, 200 per query; ids not of Salesforce's form are skipped. The change event
+        mirrors map the Salesforce names themselves, as they do the fields an event carries."""
+        ids = [record_id for record_id in dict.fromkeys(record_ids) if is_salesforce_id(record_id)]
+        selected = ", ".join(_checked_name(name) for name in dict.fromkeys(["Id", *fields]))
+        records: list[dict] = []
+        for start in range(0, len(ids), MAX_COLLECTION_RECORDS):
+            literals = _soql_literal(ids[start : start + MAX_COLLECTION_RECORDS])
+            records += self.query(f"SELECT {selected} FROM {_checked_name(sobject)} WHERE Id IN {literals}")
+        return records
+
+    def records_modified_since(
+        self,
+        sobject: str,
+        fields: Sequence[str],
+        since: datetime | None,
+        *,
+        modstamp_field: str = "SystemModstamp",
+    ) -> list[dict]:
+        """Records of ``sobject`` changed since ``since`` (all when None), oldest first, with
+        ``fields`` (API names) and their Id: what :meth:`records_by_ids` reads, by time."""
+        selected = ", ".join(_checked_name(name) for name in dict.fromkeys(["Id", *fields]))
+        modstamp = _checked_name(modstamp_field)
+        return self.query(
+            f"SELECT {selected} FROM {_checked_name(sobject)}{_since(modstamp, since)} ORDER BY {modstamp}"
+        )
+
+    def products_modified_since(self, since: datetime | None) -> list[SalesforceProduct]:
+        """Product2 records changed since ``since``, selecting the optional fields the org has
+        (``describe``); a field deleted since the org was described is noticed
+        (``INVALID_FIELD``) and the object described again, once. An unknown product type raises
+        ``SalesforceUnknownPicklistValue``; an unknown Product Family reads as no type."""
+        from . import describe  # describe reads through the gateway: imported when used
+
+        field_map = get_field_map()
+        for attempt in (1, 2):
+            product_fields = describe.available_attributes(self, field_map, "Product2")
+            modstamp = product_fields["modified_at"]
+            soql = (
+                f"SELECT Id, {', '.join(sorted(set(product_fields.values())))} FROM Product2"
+                f"{_since(modstamp, since)} ORDER BY {modstamp}"
+            )
+            try:
+                rows = self.query(soql)
+            except SalesforceMalformedRequest as exc:
+                if exc.error_code != "INVALID_FIELD" or attempt == 2:
+                    raise
+                describe.forget("Product2")
+                continue
+            return [SalesforceProduct.from_values(row["Id"], _product_values(field_map, row)) for row in rows]
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def standard_prices(self, product_ids: Sequence[str]) -> dict[str, Decimal]:
+        """Each product's active price in the org's standard price book (products without one
+        are missing); one query for the price book, then one per 200 products."""
+        if not product_ids:
+            return {}
+        field_map = get_field_map()
+        is_standard = field_map.field("Pricebook2", "is_standard")
+        books = self.query(f"SELECT Id FROM Pricebook2 WHERE {is_standard} = true LIMIT 1")
+        if not books:
+            return {}
+        pricebook_id, product_id, unit_price, is_active = field_map.fields(
+            "PricebookEntry", "pricebook_id", "product_id", "unit_price", "is_active"
+        )
+        prices: dict[str, Decimal] = {}
+        for start in range(0, len(product_ids), MAX_COLLECTION_RECORDS):
+            ids = _soql_literal(list(product_ids[start : start + MAX_COLLECTION_RECORDS]))
+            soql = (
+                f"SELECT {product_id}, {unit_price} FROM PricebookEntry WHERE {is_active} = true"
+                f" AND {pricebook_id} = {_soql_literal(books[0]['Id'])} AND {product_id} IN {ids}"
+            )
+            for row in self.query(soql):
+                prices[row[product_id]] = Decimal(str(row[unit_price]))
+        return prices
+
+    def cases_modified_since(self, since: datetime, *, origin: str) -> list[SalesforceCase]:
+        """Cases of ``origin`` (the portal's value) changed since ``since``."""
+        field_map = get_field_map()
+        modstamp = field_map.field("Case", "modified_at")
+        origin_value = field_map.to_salesforce("Case", "origin", origin)
+        rows = self.query(
+            f"SELECT {_select(field_map, 'Case', SalesforceCase.ATTRIBUTES)} FROM Case"
+            f"{_since(modstamp, since)} AND {field_map.field('Case', 'origin')} = {_soql_literal(origin_value)}"
+            f" ORDER BY {modstamp}"
+        )
+        status_field = field_map.field("Case", "status")
+        cases = []
+        for row in rows:
+            # The status is translated on its own: a value the portal does not know must not
+            # stop the rest of the record.
+            values = field_map.from_record("Case", {k: v for k, v in row.items() if k != status_field})
+            status: str | None
+            try:
+                status = field_map.from_salesforce("Case", "status", row.get(status_field))
+            except ValueError:
+                status = None
+            cases.append(
+                SalesforceCase(
+                    id=row["Id"],
+                    case_number=str(values.get("case_number") or ""),
+                    status=status,
+                    unknown_status="" if status is not None else str(row.get(status_field)),
+                    modified_at=parse_salesforce_datetime(values.get("modified_at")),
+                )
+            )
+        return cases
+
+    def case_comments_modified_since(self, since: datetime) -> list[SalesforceCaseComment]:
+        """CaseComments (of any Case) changed since ``since``."""
+        field_map = get_field_map()
+        modstamp = field_map.field("CaseComment", "modified_at")
+        rows = self.query(
+            f"SELECT {_select(field_map, 'CaseComment', SalesforceCaseComment.ATTRIBUTES)} FROM CaseComment"
+            f"{_since(modstamp, since)} ORDER BY {modstamp}"
+        )
+        return [
+            SalesforceCaseComment.from_values(row["Id"], _portal_values(field_map, "CaseComment", row))
+            for row in rows
+        ]
+
     # --- orphan lookups -------------------------------------------------------------------------
 
     def accounts_by_registration_source(
@@ -800,6 +963,28 @@ def _strip_attributes(record: Mapping[str, Any]) -> dict[str, Any]:
 def _select(field_map: FieldMap, sobject: str, attributes: Sequence[str]) -> str:
     """A SOQL field list: the Id and the API names of ``attributes``."""
     return ", ".join(["Id", *field_map.fields(sobject, *attributes)])
+
+
+def _since(modstamp: str, since: datetime | None) -> str:
+    """`` WHERE <modstamp> >= <since>``, or nothing when everything is read."""
+    return "" if since is None else f" WHERE {modstamp} >= {_soql_literal(since)}"
+
+
+def _product_values(field_map: FieldMap, record: Mapping[str, Any]) -> dict[str, Any]:
+    """A Product2's portal values; the product type falls back to the standard Product Family
+    when the org has no Product_Type__c (or leaves it empty)."""
+    family = field_map.field("Product2", "product_family")
+    values = _portal_values(
+        field_map, "Product2", {key: value for key, value in record.items() if key != family}
+    )
+    if not values.get("product_type"):
+        try:
+            values["product_type"] = field_map.from_salesforce(
+                "Product2", "product_family", record.get(family)
+            )
+        except ValueError:
+            values["product_type"] = ""
+    return values
 
 
 def _portal_values(field_map: FieldMap, sobject: str, record: Mapping[str, Any]) -> dict[str, Any]:

@@ -186,3 +186,97 @@ class SalesforceContact:
             last_name=_text(values.get("last_name")),
             email=_text(values.get("email")),
         )
+
+
+def _bool(value: Any) -> bool:
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class SalesforceProduct:
+    """A Product2 of the catalog. ``product_type`` is ``Product_Type__c`` or, where the org has
+    none (or leaves it empty), the standard Product Family; ``""`` when neither names a type the
+    portal sells. The optional attributes (``field_map.OPTIONAL_FIELDS``) the org lacks read as
+    empty. ``config_options`` is the field's text (JSON, as the org stores it)."""
+
+    id: str
+    name: str
+    sku: str
+    description: str
+    is_active: bool
+    product_type: str
+    item_class: str
+    billing_cycle: str
+    whmcs_product_id: int | None
+    config_options: Any
+    eligibility_offering: str
+    is_family_discount: bool
+    display_order: int
+    modified_at: datetime | None
+
+    @classmethod
+    def from_values(cls, record_id: str, values: Mapping[str, Any]) -> SalesforceProduct:
+        whmcs_product_id = values.get("whmcs_product_id")
+        return cls(
+            id=record_id,
+            name=_text(values.get("name")),
+            sku=_text(values.get("sku")),
+            description=_text(values.get("description")),
+            is_active=_bool(values.get("is_active")),
+            product_type=_text(values.get("product_type")),
+            item_class=_text(values.get("item_class")),
+            billing_cycle=_text(values.get("billing_cycle")),
+            whmcs_product_id=int(whmcs_product_id) if whmcs_product_id else None,
+            config_options=values.get("config_options"),
+            eligibility_offering=_text(values.get("eligibility_offering")),
+            is_family_discount=_bool(values.get("is_family_discount")),
+            display_order=int(values.get("display_order") or 0),
+            modified_at=parse_salesforce_datetime(values.get("modified_at")),
+        )
+
+
+@dataclass(frozen=True)
+class SalesforceCase:
+    """A Case as the support ticket sync reads it. ``status`` is None when the org holds a value
+    the field map does not know (``unknown_status`` has it), so one new value does not stop the
+    rest of the record."""
+
+    ATTRIBUTES: ClassVar[tuple[str, ...]] = ("case_number", "status", "modified_at")
+
+    id: str
+    case_number: str
+    status: str | None
+    unknown_status: str
+    modified_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SalesforceCaseComment:
+    ATTRIBUTES: ClassVar[tuple[str, ...]] = (
+        "parent_id",
+        "body",
+        "is_published",
+        "created_at",
+        "created_by_id",
+        "modified_at",
+    )
+
+    id: str
+    parent_id: str
+    body: str
+    is_published: bool
+    created_at: datetime | None
+    created_by_id: str
+    modified_at: datetime | None
+
+    @classmethod
+    def from_values(cls, record_id: str, values: Mapping[str, Any]) -> SalesforceCaseComment:
+        return cls(
+            id=record_id,
+            parent_id=_text(values.get("parent_id")),
+            body=_text(values.get("body")),
+            is_published=_bool(values.get("is_published")),
+            created_at=parse_salesforce_datetime(values.get("created_at")),
+            created_by_id=_text(values.get("created_by_id")),
+            modified_at=parse_salesforce_datetime(values.get("modified_at")),
+        )

@@ -55,6 +55,7 @@ from .types import (
     WhmcsProductPricing,
     WhmcsProductRecord,
     WhmcsServiceRecord,
+    WhmcsSsoToken,
     WhmcsTransaction,
 )
 
@@ -69,7 +70,7 @@ SENSITIVE_PARAMS: Final = frozenset(
     {"identifier", "secret", "accesskey", "username", "password", "password2", "servicepassword", "rootpw"}
 )
 #: Parameters safe to put in a log line next to the action name.
-LOGGED_ID_PARAMS: Final = ("clientid", "userid", "orderid", "serviceid", "invoiceid", "id")
+LOGGED_ID_PARAMS: Final = ("clientid", "client_id", "userid", "orderid", "serviceid", "invoiceid", "id")
 #: Substrings of auth, IP and permission failures seen in real responses (facts §1).
 AUTH_MESSAGES: Final = (
     "authentication failed",
@@ -589,6 +590,13 @@ class WhmcsClient:
             "billingcycle": [item.billing_cycle for item in items],
             "configoptions": [encode_serialized(item.config_options) for item in items],
             "customfields": [encode_serialized(item.custom_fields) for item in items],
+            # Indexed like the other arrays: ``priceoverride[1]`` alone overrides the second item.
+            "priceoverride": {
+                index: f"{item.price_override:.2f}"
+                for index, item in enumerate(items)
+                if item.price_override is not None
+            }
+            or None,
             "notes": notes,
             "promocode": promo_code,
             "noemail": no_email or None,
@@ -777,6 +785,27 @@ class WhmcsClient:
             )
             for row in normalize_list(payload.get("paymethods"), "paymethod")
         ]
+
+    def create_sso_token(
+        self, client_id: int, *, destination: str | None = None, redirect_path: str | None = None
+    ) -> WhmcsSsoToken:
+        """A single-use sign-on link into the client's WHMCS client area (valid for 60 s).
+
+        ``destination`` is a short name such as ``clientarea:billing_info``; with
+        ``redirect_path`` the destination is ``sso:custom_redirect`` to that relative path
+        (e.g. ``index.php?rp=/account/paymentmethods/add``). Not retried: a lost answer only
+        costs the customer another click. https://developers.whmcs.com/api-reference/createssotoken/
+        """
+        if redirect_path:
+            destination = "sso:custom_redirect"
+        payload = self.call(
+            "CreateSsoToken",
+            {"client_id": client_id, "destination": destination, "sso_redirect_path": redirect_path or None},
+        )
+        token, url = _str(payload.get("access_token")), _str(payload.get("redirect_url"))
+        if not url:
+            raise WhmcsApiError("CreateSsoToken answered no redirect_url", "CreateSsoToken")
+        return WhmcsSsoToken(access_token=token, redirect_url=url)
 
     # --- catalog ----------------------------------------------------------------------------
 

@@ -27,6 +27,18 @@ class OrderLine:
     config_options: Mapping[int, int | str] = field(default_factory=dict)
     custom_fields: Mapping[int, str] = field(default_factory=dict)
     qty: int = 1
+    #: Sent as ``priceoverride``: the price WHMCS bills for one unit instead of its own pricing
+    #: (the price the customer was quoted); ``None`` leaves WHMCS's price.
+    price_override: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class WhmcsSsoToken:
+    """A ``CreateSsoToken`` answer: single use, valid for 60 seconds. Both values sign the
+    customer in; they are handed to that customer's browser only and never logged."""
+
+    access_token: str
+    redirect_url: str
 
 
 @dataclass(frozen=True)

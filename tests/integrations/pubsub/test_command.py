@@ -87,9 +87,11 @@ def test_max_events_processes_that_many_and_exits(bus: EventBus, handled: Counte
 
 
 def test_sigterm_finishes_releases_the_leases_and_exits_cleanly(
-    bus: EventBus, emulator: PubSubEmulator, handled: Counter[tuple[str, str]]
+    bus: EventBus, emulator: PubSubEmulator, handled: Counter[tuple[str, str]], settings: Settings
 ) -> None:
-    # Given the command subscribed to both channels (the default)
+    # Given the command subscribed to both platform event channels (the default, with no Change
+    # Data Capture channels configured: this bus has none)
+    settings.SALESFORCE = {**settings.SALESFORCE, "CHANGE_EVENT_CHANNELS": []}
     _seed_cursors(bus, ORDER_TOPIC, ACCOUNT_TOPIC)
 
     def drive() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from apps.integrations.salesforce.exceptions import SalesforceMalformedRequest
-from apps.integrations.salesforce.gateway import SalesforceGateway, soql_literal
+from apps.integrations.salesforce.gateway import SalesforceGateway, _soql_literal
 from emulators.salesforce.http_server import SalesforceRestEmulator
 
 
@@ -144,7 +144,7 @@ def test_where_operators(gateway: SalesforceGateway, where: str, expected: list[
 def test_ids_match_in_15_and_18_character_form(gateway: SalesforceGateway, accounts: dict[str, str]) -> None:
     alpha = accounts["Alpha"]
 
-    assert _names(gateway, f"Id IN ({soql_literal(alpha[:15])}, {soql_literal(accounts['Bravo'])})") == [
+    assert _names(gateway, f"Id IN ({_soql_literal(alpha[:15])}, {_soql_literal(accounts['Bravo'])})") == [
         "Alpha",
         "Bravo",
     ]
@@ -186,7 +186,7 @@ def test_soql_literal_round_trips_awkward_strings(
     name = "Back\\slash 'quote' \"double\"\nline"
     salesforce.store.create_record("Account", Name=name)
 
-    records = gateway.query(f"SELECT Name FROM Account WHERE Name = {soql_literal(name)}")
+    records = gateway.query(f"SELECT Name FROM Account WHERE Name = {_soql_literal(name)}")
 
     assert records == [{"Name": name}]
 

@@ -1,4 +1,5 @@
-"""``manage.py run_events_subscriber``: receive Salesforce platform events and hand them to handlers.
+"""``manage.py run_events_subscriber``: receive Salesforce platform events and change events and hand
+them to handlers.
 
 One process serves several topics, one thread per topic: each thread holds its topic's lease,
 resumes from the stored replay ID and commits every event with its handlers' work
@@ -36,8 +37,9 @@ class Command(BaseCommand):
             "--topic",
             action="append",
             dest="topics",
-            help="A channel such as /event/OrderProvisionRequested__e (repeatable). Default: both "
-            "SALESFORCE ACCOUNT_EVENT_CHANNEL and ORDER_PROVISION_EVENT_CHANNEL.",
+            help="A channel such as /event/OrderProvisionRequested__e or /data/OpportunityChangeEvent "
+            "(repeatable). Default: SALESFORCE ACCOUNT_EVENT_CHANNEL, ORDER_PROVISION_EVENT_CHANNEL "
+            "and every CHANGE_EVENT_CHANNELS channel.",
         )
         parser.add_argument(
             "--max-events", type=int, default=None, help="Stop a topic after this many events (tests)."
@@ -56,6 +58,7 @@ class Command(BaseCommand):
         topics: list[str] = options["topics"] or [
             settings.SALESFORCE["ACCOUNT_EVENT_CHANNEL"],
             settings.SALESFORCE["ORDER_PROVISION_EVENT_CHANNEL"],
+            *settings.SALESFORCE.get("CHANGE_EVENT_CHANNELS", ()),
         ]
         autodiscover_handlers()
         owner = options["owner"] or default_owner()

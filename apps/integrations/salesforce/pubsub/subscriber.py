@@ -89,6 +89,8 @@ class DecodedEvent:
     event_id: str
     schema_id: str
     payload: dict[str, Any]
+    schema_json: str = ""
+    """The writer schema of ``payload`` (change events' field bitmaps refer to its fields)."""
 
 
 class StopSubscription(Exception):
@@ -161,8 +163,13 @@ class PubSubSubscriber:
         get_start_replay_id: Callable[[], bytes | None],
         stop_event: threading.Event,
         on_keepalive: Callable[[bytes], None] | None = None,
+        on_replay_lost: Callable[[], None] | None = None,
     ) -> None:
         """Receive events until ``stop_event`` is set, reconnecting after any transient failure.
+
+        ``on_replay_lost`` is called when the stored replay ID is refused (older than the event
+        retention, say) and the subscription restarts from ``on_corrupted_replay_id``: events in
+        between may be lost, and the caller can reconcile.
 
         ``on_events`` is called with the events of each response (up to ``batch_size``), in
         order; if it raises, the stream is dropped and, after a backoff, resumed from
@@ -209,6 +216,13 @@ class PubSubSubscriber:
                         self.topic,
                         override_preset,
                     )
+                    if on_replay_lost is not None:
+                        try:
+                            on_replay_lost()
+                        except Exception:
+                            logger.exception(
+                                "%s: could not start the reconciliation of lost events", self.topic
+                            )
                     continue
                 elif code in TERMINAL_STATUS_CODES:
                     raise SubscriptionError(f"{self.topic}: {code.name} {_details(exc)}") from exc
@@ -320,6 +334,7 @@ class PubSubSubscriber:
             event_id=event.id,
             schema_id=event.schema_id,
             payload=avro.decode(schema_json, event.payload),
+            schema_json=schema_json,
         )
 
     def _schema_json(self, stub: Any, metadata: tuple[tuple[str, str], ...], schema_id: str) -> str:
