@@ -78,10 +78,10 @@ MATRIX: dict[str, list[Row]] = {
     "accounts:billing-payment-method-list": [Row("get", signed_in(200))],
     # The factories' WHMCS client ids are unknown to the emulated WHMCS (503); staff have none (409).
     "accounts:billing-payment-method-add-link": [
-        Row("post", {"anonymous": 403, "customer_a": 503, "customer_b": 503, "agent": 409, "supervisor": 409})
+        Row("post", {"anonymous": 401, "customer_a": 503, "customer_b": 503, "agent": 409, "supervisor": 409})
     ],
     "accounts:billing-payment-method-refresh": [
-        Row("post", {"anonymous": 403, "customer_a": 503, "customer_b": 503, "agent": 409, "supervisor": 409})
+        Row("post", {"anonymous": 401, "customer_a": 503, "customer_b": 503, "agent": 409, "supervisor": 409})
     ],
     "catalog-internet": [Row("get", same(200))],
     "catalog-sim": [Row("get", same(200))],
