@@ -276,6 +276,7 @@ SPECTACULAR_SETTINGS = {
     # of StageEnum beside OpportunityStageEnum, or KindEnum, StateEnum, ReasonEnum).
     "ENUM_NAME_OVERRIDES": {
         "AccountSetup": "apps.accounts.models.AccountSetup",
+        "RegistrationSource": "apps.accounts.models.RegistrationSource",
         "InternetEligibilityStatus": "apps.accounts.models.EligibilityStatus",
         "ProductType": "apps.catalog.models.ProductType",
         "CatalogItemClass": "apps.catalog.models.ItemClass",
