@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "apps.integrations",
     "apps.idempotency",
     "apps.console",
+    "apps.web",
 ]
 
 MIDDLEWARE = [

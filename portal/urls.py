@@ -37,6 +37,10 @@ urlpatterns = [
         ),
         name="api-redoc",
     ),
+    # The language a customer chooses (a cookie the portal's pages and the API both follow).
+    path("i18n/", include("django.conf.urls.i18n")),
+    # The customer portal's pages, last: "" is its welcome page.
+    path("", include("apps.web.urls")),
 ]
 
 handler404 = "portal.views.not_found"

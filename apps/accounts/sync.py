@@ -14,11 +14,16 @@ from django.db import transaction
 from django.db.models import Max
 
 from apps.accounts.models import CustomerProfile, IdMapping
-from apps.accounts.services import customer_profile_apply_account_fields
+from apps.accounts.services import (
+    customer_eligibility_opportunity_follow,
+    customer_profile_apply_account_fields,
+)
+from apps.accounts.status_notifications import AccountStatusDecision, account_status_notify_many
 from apps.integrations.outbox import accounts_owed_changes
 from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
 from apps.integrations.salesforce.sync import SyncReport
+from apps.verification.services import residence_card_record_salesforce_decisions
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +73,56 @@ def _account_values_apply(values_by_account: Sequence[tuple[str, Mapping[str, An
     owed = accounts_owed_changes(users_by_account)
     updated = 0
     with transaction.atomic():
+        decisions = []
         for account_id, values in values_by_account:
             user_id = users_by_account.get(account_id)
             if user_id is None or account_id in owed:
                 continue
-            if customer_profile_apply_account_fields(user_id=user_id, values=dict(values)):
+            changed = customer_profile_apply_account_fields(user_id=user_id, values=dict(values))
+            if changed:
                 updated += 1
+            decision = _decision_taken_in_salesforce(user_id, account_id, values, changed)
+            if decision is not None:
+                decisions.append(decision)
+        _decisions_follow(decisions)
     return updated
+
+
+def _decision_taken_in_salesforce(
+    user_id: int, account_id: str, values: Mapping[str, Any], changed: Sequence[str]
+) -> AccountStatusDecision | None:
+    """The status decision a change read from Salesforce made, when it moved the mirror: one the
+    Account status event missed (a subscriber away longer than the event retention), or has not
+    brought yet (it then finds the mirror moved and the customer told, and adds nothing)."""
+    eligibility = "internet_eligibility_status" in changed
+    verification = "id_verification_status" in changed
+    if not (eligibility or verification):
+        return None
+    return AccountStatusDecision(
+        user_id=user_id,
+        account_id=account_id,
+        eligibility_status=str(values["internet_eligibility_status"]) if eligibility else None,
+        offering=str(values.get("internet_eligibility") or ""),
+        eligibility_notes=str(values.get("internet_eligibility_notes") or ""),
+        verification_status=str(values["id_verification_status"]) if verification else None,
+        rejection_message=str(values.get("id_verification_rejection_message") or ""),
+    )
+
+
+def _decisions_follow(decisions: Sequence[AccountStatusDecision]) -> None:
+    """What an Account status event does for a decision taken in Salesforce: the residence card
+    under review closes, the eligibility check's Opportunity follows, the customer is told (once:
+    ``account_status_notify_many`` dedupes against the event's path)."""
+    residence_card_record_salesforce_decisions(
+        decisions=[
+            (decision.user_id, decision.verification_status, decision.rejection_message)
+            for decision in decisions
+            if decision.verification_status
+        ]
+    )
+    for decision in decisions:
+        if decision.eligibility_status:
+            customer_eligibility_opportunity_follow(
+                user_id=decision.user_id, account_id=decision.account_id, status=decision.eligibility_status
+            )
+    account_status_notify_many(decisions)

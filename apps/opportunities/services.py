@@ -716,23 +716,24 @@ def id_verification_case_open(*, user_id: int, description: str) -> Case:
     return case
 
 
-def id_verification_case_close(*, user_id: int) -> CompositeSubrequest | None:
-    """The agent decided the residence card: the customer's open ID Verification Case is closed.
+def id_verification_case_close(*, user_id: int, reopen: bool = False) -> CompositeSubrequest | None:
+    """The agent decided the residence card: the customer's latest ID Verification Case is
+    closed; with ``reopen`` (a supervisor took the decision back) it is New again.
 
     Call inside the decision's transaction; returns the Case update for the caller's Composite
-    request (reference ``case``), or None when no such Case is open (a card uploaded before the
-    portal opened these Cases).
+    request (reference ``case``), or None when there is no such Case to change (a card uploaded
+    before the portal opened these Cases).
     """
     case = (
         Case.objects.select_for_update()
         .filter(user_id=user_id, type=CaseType.ID_VERIFICATION)
-        .exclude(status=CaseStatus.CLOSED)
         .order_by("-created_at", "-pk")
         .first()
     )
-    if case is None:
+    status = CaseStatus.NEW if reopen else CaseStatus.CLOSED
+    if case is None or case.status == status or (reopen and case.status != CaseStatus.CLOSED):
         return None
-    return case_status_change(case=case, status=CaseStatus.CLOSED)
+    return case_status_change(case=case, status=status)
 
 
 def case_status_change(

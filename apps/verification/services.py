@@ -445,7 +445,8 @@ def _residence_card_decide(
 
 def residence_card_reopen(*, agent: User, submission_id: int, note: str) -> Transition:
     """A supervisor takes back the decision on the customer's latest card: Submitted again (the
-    Account's verified time, note and rejection message cleared), back in the queue."""
+    Account's verified time, note and rejection message cleared, its ID Verification Case New
+    again), back in the queue."""
     note = note.strip()
     with transaction.atomic():
         submission = ResidenceCardSubmission.objects.select_for_update().get(pk=submission_id)
@@ -472,10 +473,14 @@ def residence_card_reopen(*, agent: User, submission_id: int, note: str) -> Tran
             changed_by=agent,
             note=note or "Reopened by a supervisor.",
         )
+        subrequests = [account.subrequest]
+        case_update = id_verification_case_close(user_id=submission.user_id, reopen=True)
+        if case_update is not None:
+            subrequests.append(case_update)
         entry = outbox_enqueue_salesforce(
             operation="console.id_verification.reopen",
             record_key=account_record_key(account.account_id),
-            subrequests=[account.subrequest],
+            subrequests=subrequests,
         )
     return Transition(
         user_id=submission.user_id,

@@ -12,7 +12,7 @@ import requests
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsFixture
 
-from apps.accounts.models import User
+from apps.accounts.models import IdVerificationStatus, User
 from apps.billing.models import WhmcsPaymentMethod
 from apps.checkout.models import Order, OrderStatus
 from apps.integrations.models import OutboxEntry
@@ -203,3 +203,18 @@ def test_a_refresh_drops_a_card_removed_in_whmcs(systems: EmulatorSuite) -> None
     # then
     assert response.json() == {"payment_methods": [], "total_count": 0}
     assert "add_payment_method" in task_types(user)
+
+
+def test_an_id_verified_customer_is_asked_for_a_card_before_a_sim_order(systems: EmulatorSuite) -> None:
+    # given
+    user = make_customer(systems, payment_method=False, id_verification_status=IdVerificationStatus.VERIFIED)
+
+    # when
+    body = api_for(user).get("/api/me/status").json()
+
+    # then
+    [task] = [task for task in body["tasks"] if task["type"] == "add_payment_method"]
+    assert (task["action_url"], body["payment_methods"]) == (
+        "/account/billing/payment-methods",
+        {"total_count": 0},
+    )

@@ -104,6 +104,35 @@ MATRIX: dict[str, list[Row]] = {
     "support-case-list": [Row("get", signed_in(200)), Row("post", signed_in(400), {})],
     "support-case-detail": [Row("get", owned())],
     "support-case-comments": [Row("post", owned(owner=201), {"body": "Any news?"})],
+    # The language cookie, for anyone.
+    "set_language": [Row("post", same(302), {"language": "ja"})],
+    # The customer portal's pages render for anyone: what they show comes from the API above.
+    # Its welcome page sends a signed-in customer to the dashboard.
+    "web:home": [Row("get", {**same(200), "customer_a": 302, "customer_b": 302})],
+    **{
+        f"web:{name}": [Row("get", same(200))]
+        for name in (
+            "login",
+            "signup",
+            "reset-password",
+            "logout",
+            "dashboard",
+            "shop",
+            "checkout",
+            "services",
+            "internet",
+            "sim",
+            "vpn",
+            "cancel",
+            "orders",
+            "invoices",
+            "payment-methods",
+            "support",
+            "support-case",
+            "settings",
+            "verification",
+        )
+    },
 }
 
 

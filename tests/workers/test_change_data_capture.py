@@ -14,6 +14,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.accounts.status_events import account_status_event_apply
+from apps.accounts.sync import reconcile_account_statuses
 from apps.catalog.models import Product, ProductType
 from apps.catalog.tasks import sync_catalog_task
 from apps.checkout.models import OrderStatus
@@ -40,6 +42,7 @@ OPPORTUNITY_TOPIC = "/data/OpportunityChangeEvent"
 ORDER_TOPIC = "/data/OrderChangeEvent"
 CASE_TOPIC = "/data/CaseChangeEvent"
 ACCOUNT_TOPIC = "/data/AccountChangeEvent"
+STATUS_EVENT_TOPIC = settings.SALESFORCE["ACCOUNT_EVENT_CHANNEL"]
 
 
 def agent_patch(systems: EmulatorSuite, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
@@ -286,6 +289,46 @@ def test_an_account_status_changed_in_salesforce_is_mirrored(systems: EmulatorSu
 
     status = api_for(user).get("/api/me/status").json()["internet_eligibility"]
     assert (status["status"], status["offering"]) == ("eligible", "Home 1G")
+
+
+def test_a_decision_every_event_missed_is_told_once_by_the_account_reconciliation(
+    systems: EmulatorSuite,
+) -> None:
+    # Given an agent's eligibility decision in Salesforce while the subscriber was away longer
+    # than the event retention (neither its change event nor its status event was handled)
+    user = make_customer(systems, account={"Internet_Eligibility_Status__c": "Pending"})
+    agent_patch(
+        systems,
+        "Account",
+        account_id_of(user),
+        {"Internet_Eligibility_Status__c": "Eligible", "Internet_Eligibility__c": "Home 1G"},
+    )
+    late_status_event = systems.bus.decode(systems.bus.events(STATUS_EVENT_TOPIC)[-1])
+
+    # When the reconciliation reads the Account, twice
+    reconcile_account_statuses()
+    reconcile_account_statuses()
+
+    # Then the dashboard shows the decision and the customer is told once
+    status = api_for(user).get("/api/me/status").json()["internet_eligibility"]
+    assert (status["status"], status["offering"]) == ("eligible", "Home 1G")
+    assert notifications(user) == [NotificationType.ELIGIBILITY_ELIGIBLE]
+
+    # And the status event, redelivered late, tells nothing more
+    account_status_event_apply(payload=late_status_event)
+    assert notifications(user) == [NotificationType.ELIGIBILITY_ELIGIBLE]
+
+
+def test_a_decision_told_by_its_status_event_is_not_told_again_by_the_reconciliation(
+    systems: EmulatorSuite,
+) -> None:
+    user = make_customer(systems, account={"Id_Verification_Status__c": "Submitted"})
+    agent_patch(systems, "Account", account_id_of(user), {"Id_Verification_Status__c": "Verified"})
+    account_status_event_apply(payload=systems.bus.decode(systems.bus.events(STATUS_EVENT_TOPIC)[-1]))
+
+    reconcile_account_statuses(full=True)
+
+    assert notifications(user) == [NotificationType.VERIFICATION_VERIFIED]
 
 
 def test_a_product_changed_in_salesforce_reaches_the_catalog(

@@ -215,3 +215,42 @@ def test_a_replay_id_past_the_retention_window_is_refused(systems: EmulatorSuite
     assert bus.events(TOPIC) == []
     with pytest.raises(InvalidReplayIdError):
         bus.start_position(TOPIC, ReplayPreset.CUSTOM, cursor)
+
+
+def test_gaps_go_to_the_gap_handlers_and_an_overflow_asks_for_the_whole_object(
+    systems: EmulatorSuite,
+) -> None:
+    first, second = opportunity(systems), opportunity(systems)
+    store = systems.salesforce.store
+    start = position(systems)
+    with store.change_context(gap=True):
+        store.update_record("Opportunity", first, {"Name": "Fixed"})
+        store.update_record("Opportunity", second, {"Name": "Fixed too"})
+
+    handlers = ChangeHandlers()
+    gaps: list[list[str] | None] = []
+    changes: list[ChangeEvent] = []
+    handlers.register("Opportunity", changes.extend)
+    handlers.register_gap("Opportunity", lambda ids: gaps.append(None if ids is None else list(ids)))
+    bus = systems.bus
+    batch = [
+        DecodedEvent(TOPIC, e.replay_id, e.event_id, e.schema_id, bus.decode(e), bus.schema(e.schema_id))
+        for e in bus.events(TOPIC)
+        if e.sequence > start
+    ]
+    dispatch_change_events(batch, handlers=handlers)
+    assert (changes, gaps) == ([], [sorted([first, second])])
+
+    systems.cdc.overflow_threshold = 1
+    later = position(systems)
+    with store.atomic():
+        store._update("Opportunity", first, {"Name": "One"}, agent=True)
+        store._update("Opportunity", second, {"Name": "Two"}, agent=True)
+    batch = [
+        DecodedEvent(TOPIC, e.replay_id, e.event_id, e.schema_id, bus.decode(e), bus.schema(e.schema_id))
+        for e in bus.events(TOPIC)
+        if e.sequence > later
+    ]
+    dispatch_change_events(batch, handlers=handlers)
+    assert [event.values["Name"] for event in changes] == ["One"]
+    assert gaps[-1] is None

@@ -14,11 +14,15 @@ class Command(BaseCommand):
         "against the emulators (started in-process for the duration), and print the logins."
     )
 
+    # The logins of the last run, for ``run_portal`` to name a demo customer first.
+    logins: list[DemoLogin] = []
+
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             logins = load_demo_data()
         except DemoDataError as exc:
             raise CommandError(str(exc)) from exc
+        self.logins = logins
         self.stdout.write(self.style.SUCCESS("Demo data loaded. Logins (passwords are new on every run):"))
         for login in logins:
             self.stdout.write(f"  {login.role:<48} {login.email:<28} {login.password}")
