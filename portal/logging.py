@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from portal.request_id import current_request_id
+
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
@@ -20,3 +22,14 @@ class ContextFormatter(logging.Formatter):
         if not extras:
             return line
         return line + " " + " ".join(f"{key}={value}" for key, value in sorted(extras.items()))
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts ``request_id`` on every record written while a request is answered
+    (``portal.request_id``), so the id in an error body finds the request's log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = current_request_id()
+        if request_id is not None and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        return True

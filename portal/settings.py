@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that its header reaches every response, even those other middleware answer.
     "csp.middleware.CSPMiddleware",
+    # Names the request (X-Request-ID) for its response, its error body and its log lines.
+    "portal.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -202,6 +204,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+# The API's error envelope (`csrf_failed`) under /api/, Django's page elsewhere.
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
@@ -229,7 +233,8 @@ CONTENT_SECURITY_POLICY = {
 # --- REST API ---------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Django's session, answering 401 with WWW-Authenticate when signed out (portal/authentication.py).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["portal.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # drf-spectacular's, documenting Idempotency-Key where a view honours it.
     "DEFAULT_SCHEMA_CLASS": "portal.schema.AutoSchema",
@@ -241,7 +246,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "portal.exceptions.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # page and page_size (at most 100) on every list (portal/pagination.py).
+    "DEFAULT_PAGINATION_CLASS": "portal.pagination.PagePagination",
     "PAGE_SIZE": 20,
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
@@ -254,7 +260,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SonixNet customer portal API",
-    "DESCRIPTION": "The REST API behind the SonixNet customer portal.",
+    # What every API user needs first: sign-in and CSRF, errors, request ids, retries, money, lists.
+    "DESCRIPTION": (BASE_DIR / "portal" / "api_description.md").read_text(encoding="utf-8"),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -262,6 +269,46 @@ SPECTACULAR_SETTINGS = {
     # files, instead of swagger-ui-dist@latest from a public CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # drf-spectacular's enum naming, then links from creating POSTs to their record's operations.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "portal.schema.add_links"],
+    # ReDoc (/api/redoc/) from the same package.
+    "REDOC_DIST": "SIDECAR",
+    # Enums named by what they mean, one name for one set of values wherever it appears (instead
+    # of StageEnum beside OpportunityStageEnum, or KindEnum, StateEnum, ReasonEnum).
+    "ENUM_NAME_OVERRIDES": {
+        "AccountSetup": "apps.accounts.models.AccountSetup",
+        "RegistrationSource": "apps.accounts.models.RegistrationSource",
+        "InternetEligibilityStatus": "apps.accounts.models.EligibilityStatus",
+        "ProductType": "apps.catalog.models.ProductType",
+        "CatalogItemClass": "apps.catalog.models.ItemClass",
+        "BillingCycle": "apps.catalog.models.BillingCycle",
+        "OrderStatus": "apps.checkout.models.OrderStatus",
+        "OrderActivationStatus": "apps.checkout.models.ActivationStatus",
+        "OpportunityStage": "apps.opportunities.models.OpportunityStage",
+        "LineReturnStatus": "apps.opportunities.models.LineReturnStatus",
+        "SupportCaseKind": "apps.opportunities.support.CaseKind.CHOICES",
+        "SupportCaseState": ["submitting", "new", "working", "escalated", "closed"],
+        "SupportCaseCategory": "apps.opportunities.support.SupportCategory",
+        "IdVerificationStatus": "apps.verification.models.ResidenceCardSubmission.Status",
+        "IdVerificationRejectionReason": "apps.verification.models.RejectionReason",
+        "HousingType": "apps.verification.api.serializers.HousingType.CHOICES",
+        "NotificationType": "apps.notifications.models.NotificationType",
+        "NotificationSource": "apps.notifications.models.NotificationSource",
+        "InvoiceStatus": "apps.billing.models.WhmcsInvoice.Status",
+        "SubscriptionStatus": "apps.billing.models.WhmcsService.Status",
+        "PaymentMethodType": "apps.billing.models.WhmcsPaymentMethod.Type",
+        "DashboardActivityType": ["order", "invoice", "notification"],
+        "DashboardTaskType": [
+            "account_setup",
+            "invoice_due",
+            "add_payment_method",
+            "order_in_progress",
+            "eligibility_pending",
+            "id_verification_rejected",
+            "id_verification_required",
+            "onboarding",
+        ],
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------------
@@ -475,7 +522,10 @@ LOGGING = {
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "portal.logging.RequestIdFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -256,9 +256,8 @@ def add_product(systems: EmulatorSuite, *, price: str | None = "5280", **fields:
 
 # --- API errors ---------------------------------------------------------------------------------
 # Tests read error bodies through these, never by indexing the JSON, so the error shape is asserted
-# in one place (tests/portal) and every other test says only which error it expects.
-
-_ENVELOPE_KEYS = frozenset({"code", "message", "fields", "request_id", "details", "detail"})
+# in one place (tests/portal/test_error_envelope.py) and every other test says only which error it
+# expects. The envelope: {"code", "message", "request_id", "fields"?, "details"?} (portal/exceptions.py).
 
 
 def error_code(response: Any) -> str:
@@ -268,27 +267,22 @@ def error_code(response: Any) -> str:
 
 def error_message(response: Any) -> str:
     """The translated message of an API error response."""
-    body = response.json()
-    return str(body.get("message", body.get("detail", "")))
+    return str(response.json()["message"])
 
 
 def error_details(response: Any) -> dict[str, Any]:
     """What an API error adds to its code and message (e.g. the months a customer may choose)."""
-    body = response.json()
-    if "details" in body:
-        return dict(body["details"])
-    return {key: value for key, value in body.items() if key not in _ENVELOPE_KEYS}
+    return dict(response.json().get("details", {}))
 
 
 def field_errors(response: Any) -> dict[str, list[str]]:
-    """Field name → the codes of its validation errors (``non_field_errors`` for the whole body).
+    """Field name (dotted when nested, ``non_field_errors`` for the whole body) → the codes of its
+    validation errors."""
+    fields = response.json().get("fields", {})
+    return {name: [str(error["code"]) for error in errors] for name, errors in fields.items()}
 
-    A body without per-field codes (plain messages) gives the messages instead.
-    """
-    body = response.json()
-    fields = body.get("fields") if "code" in body else body
-    result: dict[str, list[str]] = {}
-    for name, errors in (fields or {}).items():
-        items = errors if isinstance(errors, list) else [errors]
-        result[name] = [str(item["code"]) if isinstance(item, dict) else str(item) for item in items]
-    return result
+
+def field_messages(response: Any) -> dict[str, list[str]]:
+    """Field name → the translated messages of its validation errors."""
+    fields = response.json().get("fields", {})
+    return {name: [str(error["message"]) for error in errors] for name, errors in fields.items()}

@@ -14,6 +14,7 @@ from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_deliver_due
 from emulators import EmulatorSuite
 from tests.factories import CustomerFactory, UserFactory
+from tests.helpers import error_code, error_message, field_messages
 from tests.scenarios import SIGNUP
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +82,7 @@ def test_a_taken_email_is_refused_before_any_external_call(api: APIClient, syste
     response = api.post("/api/auth/signup", SIGNUP, format="json")
 
     assert response.status_code == 400
-    assert response.json() == {"email": ["An account with this email address already exists."]}
+    assert field_messages(response) == {"email": ["An account with this email address already exists."]}
     assert systems.salesforce.counters()["total"] == 0
     assert systems.whmcs.calls == {}
 
@@ -101,7 +102,7 @@ def test_bad_input_is_refused_field_by_field(
     response = api.post("/api/auth/signup", {**SIGNUP, field: value}, format="json")
 
     assert response.status_code == 400
-    assert message in response.json()[field]
+    assert message in field_messages(response)[field]
     assert not User.objects.exists()
     assert systems.salesforce.counters()["total"] == 0
 
@@ -115,15 +116,15 @@ def test_login_logout_and_me(api: APIClient) -> None:
     )
 
     assert wrong.status_code == 400
-    assert wrong.json() == {
-        "detail": "The email address or password is incorrect.",
-        "code": "invalid_credentials",
-    }
+    assert (error_code(wrong), error_message(wrong)) == (
+        "invalid_credentials",
+        "The email address or password is incorrect.",
+    )
     assert right.status_code == 200
     assert right.json()["customer_number"] == customer.profile.customer_number
     assert api.get("/api/me").status_code == 200
     assert api.post("/api/auth/logout").status_code == 204
-    assert api.get("/api/me").status_code == 403
+    assert api.get("/api/me").status_code == 401
 
 
 def test_sign_in_needs_the_csrf_token_from_a_browser() -> None:
@@ -169,7 +170,7 @@ def test_password_change_keeps_this_session(api: APIClient) -> None:
     )
 
     assert wrong.status_code == 400
-    assert wrong.json() == {"current_password": ["Your current password is incorrect."]}
+    assert field_messages(wrong) == {"current_password": ["Your current password is incorrect."]}
     assert changed.status_code == 204
     assert api.get("/api/me").status_code == 200
     customer.refresh_from_db()
@@ -198,7 +199,7 @@ def test_password_reset_by_email_link(api: APIClient) -> None:
     )
 
     assert bad.status_code == 400
-    assert bad.json() == {"token": ["This reset link is invalid or has expired."]}
+    assert field_messages(bad) == {"token": ["This reset link is invalid or has expired."]}
     assert good.status_code == 204
     assert reused.status_code == 400
     customer.refresh_from_db()
@@ -208,5 +209,6 @@ def test_password_reset_by_email_link(api: APIClient) -> None:
 def test_me_requires_sign_in(api: APIClient) -> None:
     response = api.get("/api/me")
 
-    assert response.status_code == 403
-    assert response.json()["code"] == "not_authenticated"
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Session realm="api"'
+    assert error_code(response) == "not_authenticated"

@@ -179,8 +179,8 @@ def test_only_the_signed_in_customer_is_shown() -> None:
 
 
 def test_anonymous_gets_no_dashboard() -> None:
-    assert APIClient().get("/api/me/status").status_code == 403
-    assert APIClient().get("/api/me/summary").status_code == 403
+    assert APIClient().get("/api/me/status").status_code == 401
+    assert APIClient().get("/api/me/summary").status_code == 401
 
 
 def grow_history(customer: User, size: int) -> None:

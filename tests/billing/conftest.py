@@ -17,8 +17,6 @@ from tests.integrations.whmcs.conftest import (  # noqa: F401 (fixtures)
 )
 
 SYNCED_AT = datetime.datetime(2025, 1, 10, 0, 0, tzinfo=datetime.UTC)
-NOT_AUTHENTICATED = {"detail": "Authentication credentials were not provided.", "code": "not_authenticated"}
-NOT_FOUND = {"detail": "Not found.", "code": "not_found"}
 
 
 @pytest.fixture

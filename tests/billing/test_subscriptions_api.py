@@ -13,8 +13,9 @@ from apps.accounts.models import User
 from apps.billing.models import WhmcsService
 from apps.catalog.models import ProductType
 from apps.opportunities.models import CommodityType, LineReturnStatus, OpportunityStage
-from tests.billing.conftest import NOT_AUTHENTICATED, NOT_FOUND, SYNCED_AT
+from tests.billing.conftest import SYNCED_AT
 from tests.factories import CustomerFactory, OpportunityFactory, WhmcsServiceFactory
+from tests.helpers import error_code
 
 pytestmark = pytest.mark.django_db
 
@@ -189,7 +190,7 @@ def test_another_customers_subscription_is_not_found(customer_client: Client) ->
 
     # Then it does not exist for them
     assert response.status_code == 404
-    assert response.json() == NOT_FOUND
+    assert error_code(response) == "not_found"
 
 
 def test_subscription_list_is_paginated_by_twenty(customer_client: Client, customer: User) -> None:
@@ -217,8 +218,8 @@ def test_anonymous_visitors_cannot_read_subscriptions(client: Client, path: str)
 
     response = client.get(path.format(service_id=service.pk))
 
-    assert response.status_code == 403
-    assert response.json() == NOT_AUTHENTICATED
+    assert response.status_code == 401
+    assert error_code(response) == "not_authenticated"
 
 
 @pytest.mark.parametrize("rows", [1, 30])

@@ -12,6 +12,7 @@ from apps.catalog.models import ProductType
 from apps.integrations.outbox import outbox_deliver_due
 from apps.opportunities.models import Opportunity, OpportunityStage
 from emulators import EmulatorSuite
+from tests.helpers import field_messages
 from tests.scenarios import SIGNUP
 
 pytestmark = pytest.mark.django_db
@@ -61,5 +62,5 @@ def test_an_unknown_order_type_is_refused(systems: EmulatorSuite) -> None:
     response = APIClient().post("/api/checkout/registration", {**SIGNUP, "order_type": "tv"}, format="json")
 
     assert response.status_code == 400
-    assert response.json() == {"order_type": ['"tv" is not a valid choice.']}
+    assert field_messages(response) == {"order_type": ['"tv" is not a valid choice.']}
     assert systems.salesforce.counters()["total"] == 0

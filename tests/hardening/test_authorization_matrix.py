@@ -2,7 +2,7 @@
 
 The table is checked against the URL configuration, so an endpoint added without a row here
 fails the suite. Objects in the URLs belong to customer A: B must get 404 (never 403, which would
-confirm the object exists), anonymous 403 (session auth sends no challenge), staff accounts have
+confirm the object exists), anonymous 401 (with a WWW-Authenticate challenge), staff accounts have
 no customer records of their own.
 """
 
@@ -48,12 +48,12 @@ def same(status: int) -> dict[str, int]:
     return dict.fromkeys(ROLES, status)
 
 
-def signed_in(status: int, anonymous: int = 403) -> dict[str, int]:
+def signed_in(status: int, anonymous: int = 401) -> dict[str, int]:
     return {**same(status), "anonymous": anonymous}
 
 
 def owned(owner: int = 200, other: int = 404, staff: int = 404) -> dict[str, int]:
-    return {"anonymous": 403, "customer_a": owner, "customer_b": other, "agent": staff, "supervisor": staff}
+    return {"anonymous": 401, "customer_a": owner, "customer_b": other, "agent": staff, "supervisor": staff}
 
 
 # URL name -> how to call it and what each role gets.
@@ -62,10 +62,11 @@ MATRIX: dict[str, list[Row]] = {
     "readyz": [Row("get", same(200))],
     "api-schema": [Row("get", same(200))],
     "api-docs": [Row("get", same(200))],
+    "api-redoc": [Row("get", same(200))],
     "accounts:csrf": [Row("get", same(200))],
     "accounts:signup": [Row("post", same(400), {})],
     "accounts:login": [Row("post", same(400), {})],
-    "accounts:logout": [Row("post", signed_in(204, anonymous=403))],
+    "accounts:logout": [Row("post", signed_in(204))],
     "accounts:password-change": [Row("post", signed_in(400), {})],
     "accounts:password-reset": [Row("post", same(400), {})],
     "accounts:password-reset-confirm": [Row("post", same(400), {})],
@@ -77,10 +78,10 @@ MATRIX: dict[str, list[Row]] = {
     "accounts:billing-payment-method-list": [Row("get", signed_in(200))],
     # The factories' WHMCS client ids are unknown to the emulated WHMCS (503); staff have none (409).
     "accounts:billing-payment-method-add-link": [
-        Row("post", {"anonymous": 403, "customer_a": 503, "customer_b": 503, "agent": 409, "supervisor": 409})
+        Row("post", {"anonymous": 401, "customer_a": 503, "customer_b": 503, "agent": 409, "supervisor": 409})
     ],
     "accounts:billing-payment-method-refresh": [
-        Row("post", {"anonymous": 403, "customer_a": 503, "customer_b": 503, "agent": 409, "supervisor": 409})
+        Row("post", {"anonymous": 401, "customer_a": 503, "customer_b": 503, "agent": 409, "supervisor": 409})
     ],
     "catalog-internet": [Row("get", same(200))],
     "catalog-sim": [Row("get", same(200))],

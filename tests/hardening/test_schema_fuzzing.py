@@ -1,8 +1,8 @@
 """Schema fuzzing: schemathesis generates requests for every operation in ``/api/schema/`` and
 sends them, as a signed-in customer, to the real WSGI application with the emulators running.
 
-Whatever it sends, the portal must never answer with a server error, and every documented
-response must match the schema it publishes. Hostile input is sent to every operation the schema
+Whatever it sends, the portal must never answer with a server error, every status it answers must
+be documented and every response must match the schema it publishes. Hostile input is sent to every operation the schema
 lists as well, so a new endpoint is checked without a test of its own: JSON nested far too deeply,
 and integers too large for any database column in bodies, paths and query strings.
 """
@@ -75,7 +75,41 @@ def test_no_server_error_and_responses_match_the_schema(
     response = case.call(**as_customer)
 
     assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code}"
-    case.validate_response(response, checks=[schemathesis.specs.openapi.checks.response_schema_conformance])
+    checks = schemathesis.specs.openapi.checks
+    # Every status is documented (the error responses portal/schema.py adds), and every body matches.
+    case.validate_response(
+        response, checks=[checks.status_code_conformance, checks.response_schema_conformance]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stateful_sequences_follow_the_links_and_stay_in_the_contract(
+    as_customer: dict[str, dict[str, str]],
+) -> None:
+    """Sequences of calls that carry ids along the schema's links (an order created, then read):
+    no server error, no undocumented status, every body as documented."""
+    checks = schemathesis.specs.openapi.checks
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return as_customer
+
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code}"
+            case.validate_response(
+                response, checks=[checks.status_code_conformance, checks.response_schema_conformance]
+            )
+
+    Workflow.run(
+        settings=hypothesis_settings(
+            max_examples=8,
+            stateful_step_count=5,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
 
 
 # --- Hostile input to every operation -----------------------------------------------------------

@@ -31,7 +31,7 @@ from apps.opportunities.api import support as support_api
 from apps.opportunities.models import Case
 from emulators import EmulatorSuite
 from tests.factories import IdempotentRequestFactory
-from tests.helpers import MakeCustomer
+from tests.helpers import MakeCustomer, error_code, error_message
 from tests.idempotency.conftest import CREATING_POSTS
 
 pytestmark = pytest.mark.django_db
@@ -213,7 +213,7 @@ def test_a_refusal_speaks_the_customers_language(make_customer: MakeCustomer) ->
         "/api/support/cases", {**TICKET, "subject": "Slow"}, content_type="application/json", headers=headers
     )
 
-    assert response.json() == {
-        "detail": "このIdempotency-Keyは別のリクエストですでに使われています。",
-        "code": "idempotency_key_reused",
-    }
+    assert (error_code(response), error_message(response)) == (
+        "idempotency_key_reused",
+        "このIdempotency-Keyは別のリクエストですでに使われています。",
+    )

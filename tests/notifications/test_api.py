@@ -17,6 +17,7 @@ from apps.accounts.models import User
 from apps.notifications.models import Notification, NotificationSource, NotificationType
 from apps.notifications.services import notification_create
 from tests.factories import CustomerFactory, NotificationFactory
+from tests.helpers import error_code, error_message
 
 pytestmark = pytest.mark.django_db
 
@@ -253,7 +254,7 @@ def test_another_customer_can_never_read_mark_or_dismiss_a_notification() -> Non
 
     assert listed == []
     assert read.status_code == 404
-    assert read.json() == {"detail": "Not found.", "code": "not_found"}
+    assert (error_code(read), error_message(read)) == ("not_found", "Not found.")
     assert dismiss.status_code == 404
     assert read_all.json() == {"updated": 0}
     assert count.json() == {"unread_count": 0}
@@ -279,12 +280,12 @@ def test_anonymous_requests_are_refused(method: str, name: str, with_id: bool) -
 
     response = getattr(APIClient(), method)(url)
 
-    # Session authentication sends no WWW-Authenticate challenge, so DRF answers 403, not 401.
-    assert response.status_code == 403
-    assert response.json() == {
-        "detail": "Authentication credentials were not provided.",
-        "code": "not_authenticated",
-    }
+    # Signed out: 401 with the session's WWW-Authenticate challenge.
+    assert response.status_code == 401
+    assert (error_code(response), error_message(response)) == (
+        "not_authenticated",
+        "Authentication credentials were not provided.",
+    )
     notification.refresh_from_db()
     assert notification.read is False
     assert notification.dismissed is False

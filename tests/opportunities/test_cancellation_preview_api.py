@@ -194,4 +194,4 @@ def test_a_vpn_service_has_no_cancellation_preview(systems: EmulatorSuite) -> No
 def test_the_preview_needs_a_signed_in_customer(systems: EmulatorSuite) -> None:
     _, service, _ = customer_with_service(systems)
 
-    assert preview(None, service).status_code == 403
+    assert preview(None, service).status_code == 401

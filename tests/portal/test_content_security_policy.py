@@ -50,9 +50,9 @@ def staff_client(client: Client) -> Client:
         ("anonymous", "get", "/readyz", 200),
         ("anonymous", "post", "/healthz", 405),
         ("anonymous", "get", "/api/auth/csrf", 200),
-        ("anonymous", "get", "/api/me", 403),
-        ("anonymous", "post", "/api/auth/logout", 403),
-        ("csrf-checked", "post", "/api/auth/login", 403),  # Django's CSRF failure page
+        ("anonymous", "get", "/api/me", 401),
+        ("anonymous", "post", "/api/auth/logout", 401),
+        ("csrf-checked", "post", "/api/auth/login", 403),  # the CSRF failure, in the API's error envelope
         ("anonymous", "get", "/api/no-such-endpoint", 404),
         ("anonymous", "get", "/api/schema/", 200),
         ("anonymous", "get", "/api/docs/", 200),
@@ -134,6 +134,27 @@ def test_swagger_ui_loads_nothing_from_another_host_and_runs_no_inline_script(cl
     nonce = policy_of(page)["style-src"][-1]
     assert references.style_nonces == [nonce.removeprefix("'nonce-").removesuffix("'")]
     assert policy_of(page) == {**POLICY, "style-src": ["'self'", nonce]}
+
+
+def test_redoc_loads_nothing_from_another_host_and_only_its_page_allows_inline_styles(
+    client: Client,
+) -> None:
+    page = client.get("/api/redoc/")
+    references = _References()
+    references.feed(page.content.decode())
+
+    assert page.status_code == 200
+    assert references.urls == ["/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"]
+    assert finders.find(references.urls[0].removeprefix("/static/"))
+    assert not re.search(rb"https?://|//cdn|jsdelivr|googleapis", page.content)
+    assert references.inline_scripts == 0
+    assert b'spec-url="/api/schema/"' in page.content
+    # ReDoc injects <style> elements without a nonce and searches in a blob: worker.
+    assert policy_of(page) == {
+        **POLICY,
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "worker-src": ["'self'", "blob:"],
+    }
 
 
 def test_swagger_ui_calls_the_api_with_the_session_cookie_and_the_csrf_token() -> None:

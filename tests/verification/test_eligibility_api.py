@@ -18,7 +18,7 @@ from apps.opportunities.models import Case, CaseOrigin, CaseStatus, CaseType
 from apps.verification.models import EligibilityRequest
 from emulators import EmulatorSuite
 from tests.factories import CaseFactory, EligibilityRequestFactory, UserFactory
-from tests.helpers import MakeCustomer
+from tests.helpers import MakeCustomer, error_code, error_message, field_errors, field_messages
 from tests.scenarios import ADDRESS
 from tests.verification.conftest import salesforce_account
 
@@ -116,11 +116,11 @@ def test_a_second_request_while_pending_is_refused_and_writes_nothing(
     response = api.post(URL, {**ADDRESS, "address_line1": "1-1-1 Ebisu"}, format="json")
 
     assert response.status_code == 409
-    assert response.json() == {
-        "detail": "We are already checking internet availability for you. "
+    assert (error_code(response), error_message(response)) == (
+        "eligibility_pending",
+        "We are already checking internet availability for you. "
         "You will hear from us when the check is complete.",
-        "code": "eligibility_pending",
-    }
+    )
     assert EligibilityRequest.objects.count() == 1
     assert Case.objects.count() == 1
     assert OutboxEntry.objects.count() == 1
@@ -173,7 +173,7 @@ def test_bad_addresses_are_refused_field_by_field(
     response = api.post(URL, {**ADDRESS, field: value}, format="json")
 
     assert response.status_code == 400
-    assert response.json() == {field: [message]}
+    assert field_messages(response) == {field: [message]}
     assert not EligibilityRequest.objects.exists()
     assert not Case.objects.exists()
     assert not OutboxEntry.objects.exists()
@@ -183,7 +183,7 @@ def test_missing_fields_are_refused(api: APIClient, systems: EmulatorSuite) -> N
     response = api.post(URL, {}, format="json")
 
     assert response.status_code == 400
-    assert set(response.json()) == {"postal_code", "prefecture", "city", "address_line1"}
+    assert set(field_errors(response)) == {"postal_code", "prefecture", "city", "address_line1"}
 
 
 def test_the_request_succeeds_while_salesforce_is_down_and_is_delivered_later(
@@ -267,9 +267,9 @@ def test_a_customer_only_ever_sees_their_own_status(api: APIClient, make_custome
 
 
 def test_anonymous_callers_are_refused(anonymous: APIClient, systems: EmulatorSuite) -> None:
-    assert anonymous.get(URL).status_code == 403
+    assert anonymous.get(URL).status_code == 401
     response = anonymous.post(URL, ADDRESS, format="json")
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert not EligibilityRequest.objects.exists()
 
 
@@ -311,9 +311,9 @@ def test_a_user_without_a_customer_account_is_told_to_contact_support(systems: E
     response = api.post(URL, ADDRESS, format="json")
 
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Your customer account is not set up yet. Please contact support.",
-        "code": "account_not_linked",
-    }
+    assert (error_code(response), error_message(response)) == (
+        "account_not_linked",
+        "Your customer account is not set up yet. Please contact support.",
+    )
     assert not EligibilityRequest.objects.exists()
     assert api.get(URL).json()["status"] == ""

@@ -10,7 +10,13 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.accounts.models import AccountSetup, User
+from apps.accounts.models import (
+    AccountSetup,
+    EligibilityStatus,
+    IdVerificationStatus,
+    RegistrationSource,
+    User,
+)
 from apps.accounts.registration import RegistrationData
 from apps.accounts.selectors import account_setup_of
 from apps.accounts.validators import normalize_phone_number, normalize_postal_code, normalize_prefecture
@@ -82,18 +88,30 @@ class MeOutputSerializer(serializers.Serializer):
     last_name = serializers.CharField()
     is_staff = serializers.BooleanField()
     customer_number = serializers.CharField(source="profile.customer_number", allow_null=True, default=None)
-    registration_source = serializers.CharField(source="profile.registration_source", default="")
+    registration_source = serializers.ChoiceField(
+        choices=RegistrationSource.choices, source="profile.registration_source", default="", allow_blank=True
+    )
     phone_number = serializers.CharField(source="profile.phone_number", default="")
     postal_code = serializers.CharField(source="profile.postal_code", default="")
     prefecture = serializers.CharField(source="profile.prefecture", default="")
     city = serializers.CharField(source="profile.city", default="")
     address_line1 = serializers.CharField(source="profile.address_line1", default="")
     address_line2 = serializers.CharField(source="profile.address_line2", default="")
-    internet_eligibility_status = serializers.CharField(
-        source="profile.internet_eligibility_status", default=""
+    internet_eligibility_status = serializers.ChoiceField(
+        choices=EligibilityStatus.choices,
+        source="profile.internet_eligibility_status",
+        default="",
+        allow_blank=True,
+        help_text='"" until the customer asks for an internet availability check.',
     )
     internet_eligibility = serializers.CharField(source="profile.internet_eligibility", default="")
-    id_verification_status = serializers.CharField(source="profile.id_verification_status", default="")
+    id_verification_status = serializers.ChoiceField(
+        choices=IdVerificationStatus.choices,
+        source="profile.id_verification_status",
+        default="",
+        allow_blank=True,
+        help_text='"" until the customer uploads a residence card.',
+    )
     account_setup = serializers.SerializerMethodField(
         help_text=(
             "`complete` once the customer's Salesforce and billing records exist; `in_progress` "

@@ -8,10 +8,9 @@ currency. Cancelling a subscription is the Opportunity's business
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -28,6 +27,7 @@ from apps.billing.selectors import (
     whmcs_service_list,
 )
 from apps.billing.services import payment_method_add_link_create, payment_methods_refresh
+from portal.pagination import PagePagination
 
 
 def _customer(request: Request) -> User:
@@ -37,7 +37,7 @@ def _customer(request: Request) -> User:
 
 
 class InvoiceListApi(APIView):
-    pagination_class = PageNumberPagination
+    pagination_class = PagePagination
 
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=WhmcsInvoice.Status.choices, required=False)
@@ -114,7 +114,13 @@ class PaymentMethodAddLinkCreateApi(APIView):
         operation_id="billing_payment_methods_add_link",
         summary="A one-time link (valid 60 s) to add a payment method in WHMCS",
         request=None,
-        responses={200: OutputSerializer},
+        responses={
+            200: OutputSerializer,
+            409: OpenApiResponse(description="No billing account yet (`billing_account_not_ready`)."),
+            503: OpenApiResponse(
+                description="Billing is unavailable (`billing_unavailable`): try again later."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         link = payment_method_add_link_create(user_id=_customer(request).pk)
@@ -133,7 +139,13 @@ class PaymentMethodRefreshApi(APIView):
         operation_id="billing_payment_methods_refresh",
         summary="Re-sync the customer's payment methods from WHMCS (after adding one there)",
         request=None,
-        responses={200: OutputSerializer},
+        responses={
+            200: OutputSerializer,
+            409: OpenApiResponse(description="No billing account yet (`billing_account_not_ready`)."),
+            503: OpenApiResponse(
+                description="Billing is unavailable (`billing_unavailable`): try again later."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         user = _customer(request)
@@ -143,7 +155,7 @@ class PaymentMethodRefreshApi(APIView):
 
 
 class SubscriptionListApi(APIView):
-    pagination_class = PageNumberPagination
+    pagination_class = PagePagination
 
     OutputSerializer = SubscriptionSerializer
 

@@ -2,7 +2,6 @@ from django.contrib.auth import login
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +21,7 @@ from apps.checkout.selectors import order_get, order_list
 from apps.checkout.services import order_place
 from apps.idempotency.api import KEY_HEADER, idempotent
 from portal.api import signed_in_user
+from portal.pagination import PagePagination
 
 
 class CheckoutRegistrationApi(AnonymousFormApi):
@@ -76,12 +76,18 @@ class OrderListCreateApi(APIView):
         summary="The customer's orders, newest first",
         parameters=[
             OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY, description="Page number."),
+            OpenApiParameter(
+                "page_size",
+                OpenApiTypes.INT,
+                OpenApiParameter.QUERY,
+                description=PagePagination.page_size_query_description,
+            ),
         ],
         responses={200: OrderPageOutputSerializer},
         tags=["orders"],
     )
     def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
+        paginator = PagePagination()
         page = paginator.paginate_queryset(order_list(user=signed_in_user(request)), request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 

@@ -9,7 +9,6 @@ from uuid import UUID
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,11 +21,11 @@ from apps.notifications.services import (
     notification_mark_all_read,
     notification_mark_read,
 )
+from portal.pagination import PagePagination
 
 
-class NotificationPagination(PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 100
+class NotificationPagination(PagePagination):
+    """The API's one pagination (``page``, ``page_size``)."""
 
 
 def _user_id(request: Request) -> int:

@@ -11,7 +11,6 @@ from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,6 +32,7 @@ from apps.opportunities.support import (
     support_case_views,
 )
 from portal.api import DatabaseIdField, signed_in_user
+from portal.pagination import PagePagination
 
 
 @extend_schema_field({"type": "string", "enum": list(CASE_STATES)})
@@ -98,7 +98,7 @@ class SupportCommentCreateInputSerializer(serializers.Serializer):
 
 
 class SupportCaseListApi(APIView):
-    pagination_class = PageNumberPagination
+    pagination_class = PagePagination
 
     InputSerializer = SupportCaseCreateInputSerializer
     OutputSerializer = SupportCaseListOutputSerializer
