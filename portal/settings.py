@@ -278,6 +278,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AccountSetup": "apps.accounts.models.AccountSetup",
         "RegistrationSource": "apps.accounts.models.RegistrationSource",
+        "Language": "apps.accounts.models.Language",
         "InternetEligibilityStatus": "apps.accounts.models.EligibilityStatus",
         "ProductType": "apps.catalog.models.ProductType",
         "CatalogItemClass": "apps.catalog.models.ItemClass",

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from apps.accounts.views import language_set
 from portal import health
 
 admin.site.site_header = _("SonixNet agent console")
@@ -37,8 +38,9 @@ urlpatterns = [
         ),
         name="api-redoc",
     ),
-    # The language a customer chooses (a cookie the portal's pages and the API both follow).
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language a customer chooses: a cookie the portal's pages and the API both follow, and
+    # for a signed-in customer their preference (the emails they receive speak it too).
+    path("i18n/setlang/", language_set, name="set_language"),
     # The customer portal's pages, last: "" is its welcome page.
     path("", include("apps.web.urls")),
 ]

@@ -34,6 +34,13 @@ class UserManager(BaseUserManager["User"]):
         return self._create_user(email, password, **extra_fields)
 
 
+class Language(models.TextChoices):
+    """The languages the portal speaks (``settings.LANGUAGES``)."""
+
+    ENGLISH = "en", _("English")
+    JAPANESE = "ja", _("Japanese")
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in: a customer, or (``is_staff``) a support agent."""
 
@@ -43,6 +50,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff status"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # The portal's pages after sign-in and the emails the customer receives speak this language.
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=8, choices=Language.choices, default=Language.ENGLISH
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -38,7 +38,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
@@ -187,8 +187,23 @@ def _may_try_now(attempt: RegistrationAttempt) -> bool:
     return attempt.next_try_at is None or attempt.next_try_at <= timezone.now()
 
 
+def _request_language() -> str:
+    """The language the customer signed up in (the request's), as the customer's preference."""
+    try:
+        return translation.get_supported_language_variant(
+            translation.get_language() or settings.LANGUAGE_CODE
+        )
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
 def _create_portal_user(data: RegistrationData, email: str, customer_number: str, source: str) -> User:
-    user = User(email=email, first_name=data.first_name, last_name=data.last_name)
+    user = User(
+        email=email,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        preferred_language=_request_language(),
+    )
     user.set_password(data.password)
     user.save()
     CustomerProfile.objects.create(

@@ -26,11 +26,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy, override
 
 from apps.accounts.dashboard import invoice_due_notification_context
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
-from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
+from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, Language, User
 from apps.accounts.salesforce import (
     account_eligibility_decided_subrequest,
     account_eligibility_reopened_subrequest,
@@ -155,8 +155,8 @@ def password_reset_request(*, email: str) -> None:
         return
     _send_password_link(
         user,
-        subject=gettext("Reset your SonixNet portal password"),
-        body=gettext(
+        subject=gettext_lazy("Reset your SonixNet portal password"),
+        body=gettext_lazy(
             "Someone asked to reset the password of your SonixNet portal account.\n\n"
             "Open this link to choose a new one (it works once):\n{link}\n\n"
             "If it was not you, ignore this email: your password stays as it is."
@@ -169,20 +169,30 @@ def password_set_invitation_send(*, user_id: int) -> None:
     user = User.objects.get(pk=user_id, is_active=True)
     _send_password_link(
         user,
-        subject=gettext("Welcome to the SonixNet customer portal"),
-        body=gettext(
+        subject=gettext_lazy("Welcome to the SonixNet customer portal"),
+        body=gettext_lazy(
             "Your SonixNet account is now connected to the customer portal.\n\n"
             "Open this link to choose your password (it works once):\n{link}"
         ),
     )
 
 
-def _send_password_link(user: User, *, subject: str, body: str) -> None:
+def _send_password_link(user: User, *, subject: Any, body: Any) -> None:
+    """Email ``subject`` and ``body`` (lazy translations) in the customer's language, whoever
+    sent it (the customer, or an agent in the console)."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     # In the fragment: browsers never send it to a server, so no access log or Referer holds it.
     link = f"{settings.PORTAL_FRONTEND_URL}/account/reset-password#uid={uid}&token={token}"
+    with override(user.preferred_language):
+        subject, body = str(subject), str(body)
     send_mail(subject=subject, message=body.format(link=link), from_email=None, recipient_list=[user.email])
+
+
+def customer_language_set(*, user_id: int, language: str) -> None:
+    """Remember the language the customer chose: the portal's pages after sign-in and the emails
+    they receive speak it."""
+    User.objects.filter(pk=user_id).update(preferred_language=Language(language))
 
 
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:

@@ -71,6 +71,7 @@ MATRIX: dict[str, list[Row]] = {
     "accounts:password-reset": [Row("post", same(400), {})],
     "accounts:password-reset-confirm": [Row("post", same(400), {})],
     "accounts:me": [Row("get", signed_in(200))],
+    "accounts:me-language": [Row("put", signed_in(200), {"language": "ja"})],
     "accounts:me-status": [Row("get", signed_in(200))],
     "accounts:me-summary": [Row("get", signed_in(200))],
     "accounts:billing-invoice-list": [Row("get", signed_in(200))],

@@ -14,6 +14,7 @@ from apps.accounts.models import (
     AccountSetup,
     EligibilityStatus,
     IdVerificationStatus,
+    Language,
     RegistrationSource,
     User,
 )
@@ -79,6 +80,10 @@ class RegistrationInputSerializer(AddressInputSerializer):
         return RegistrationData(**{key: value for key, value in self.validated_data.items() if key in fields})
 
 
+class PreferredLanguageSerializer(serializers.Serializer):
+    language = serializers.ChoiceField(choices=Language.choices, help_text="The customer's language.")
+
+
 class MeOutputSerializer(serializers.Serializer):
     """The signed-in customer, as the portal mirrors them."""
 
@@ -119,6 +124,11 @@ class MeOutputSerializer(serializers.Serializer):
             "that need them answer 400 `account_setup_in_progress`); `needs_attention` when support "
             "must finish it."
         )
+    )
+
+    preferred_language = serializers.ChoiceField(
+        choices=Language.choices,
+        help_text="The language of the portal's pages after sign-in and of the emails the customer receives.",
     )
 
     @extend_schema_field(serializers.ChoiceField(choices=AccountSetup.choices))

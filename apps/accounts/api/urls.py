@@ -16,6 +16,7 @@ urlpatterns = [
         "auth/password/reset/confirm", views.PasswordResetConfirmApi.as_view(), name="password-reset-confirm"
     ),
     path("me", views.MeApi.as_view(), name="me"),
+    path("me/language", views.MeLanguageApi.as_view(), name="me-language"),
     path("me/status", dashboard.MeStatusApi.as_view(), name="me-status"),
     path("me/summary", dashboard.MeSummaryApi.as_view(), name="me-summary"),
     *billing_urlpatterns,

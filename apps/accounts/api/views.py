@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.middleware.csrf import get_token
 from django.utils.decorators import method_decorator
@@ -29,6 +30,7 @@ from apps.accounts.api.serializers import (
     PasswordChangeInputSerializer,
     PasswordResetConfirmInputSerializer,
     PasswordResetInputSerializer,
+    PreferredLanguageSerializer,
     RegistrationInputSerializer,
 )
 from apps.accounts.api.throttles import ClientAddressThrottle, EmailThrottle
@@ -37,6 +39,7 @@ from apps.accounts.registration import customer_register, registration_continue
 from apps.accounts.security import lockout_seconds
 from apps.accounts.selectors import user_with_profile
 from apps.accounts.services import (
+    customer_language_set,
     customer_sign_in_record,
     password_change,
     password_reset_confirm,
@@ -176,7 +179,8 @@ class LoginApi(AnonymousFormApi):
             )
         login(request._request, user)
         customer_sign_in_record(user_id=user.pk)
-        return Response(MeOutputSerializer(user_with_profile(user_id=user.pk)).data)
+        response = Response(MeOutputSerializer(user_with_profile(user_id=user.pk)).data)
+        return with_language_cookie(response, user.preferred_language)
 
 
 class LogoutApi(APIView):
@@ -245,3 +249,33 @@ class MeApi(APIView):
     @extend_schema(operation_id="me", responses=MeOutputSerializer, tags=["me"])
     def get(self, request: Request) -> Response:
         return Response(MeOutputSerializer(user_with_profile(user_id=signed_in_user(request).pk)).data)
+
+
+class MeLanguageApi(APIView):
+    @extend_schema(
+        operation_id="me_language",
+        request=PreferredLanguageSerializer,
+        responses=PreferredLanguageSerializer,
+        tags=["me"],
+    )
+    def put(self, request: Request) -> Response:
+        serializer = PreferredLanguageSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        language = serializer.validated_data["language"]
+        customer_language_set(user_id=signed_in_user(request).pk, language=language)
+        return with_language_cookie(Response({"language": language}), language)
+
+
+def with_language_cookie(response: Response, language: str) -> Response:
+    """Set Django's language cookie, as ``set_language`` does: the pages that follow speak it."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
