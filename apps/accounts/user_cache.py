@@ -72,7 +72,7 @@ class CachedUserAuthenticationMiddleware(AuthenticationMiddleware):
     def process_request(self, request: HttpRequest) -> None:
         super().process_request(request)  # its checks
         request.user = SimpleLazyObject(lambda: _get_user(request))  # type: ignore[assignment]
-        request.auser = partial(auser, request)  # type: ignore[attr-defined]
+        request.auser = partial(auser, request)
 
 
 def user_cache_forget(user_id: Any) -> None:
