@@ -98,7 +98,7 @@ class Server:
         self.process = subprocess.Popen(  # noqa: S603 - our own command line
             command, cwd=self.env.workdir, env=child_env, stdout=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a busy 2-core machine starts 3 workers slowly
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {self.log.read_text()[-2000:]}")
@@ -109,7 +109,7 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError("gunicorn did not become ready in 30 s")
+        raise RuntimeError("gunicorn did not become ready in 120 s")
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
