@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -389,6 +390,7 @@ def run(suite: EmulatorSuite) -> list[Row]:
             value, result = "not built yet", "hook to fill" if "hook to fill" in str(exc) else "not built yet"
         except ActionFailed as exc:
             value, result = "failed", f"FAILED: {exc}"[:160]
+            print(f"action failed: {exc}", file=sys.stderr)
         else:
             value = f"{calls.counted} call(s)"
             if calls.sent != calls.counted:
@@ -425,6 +427,21 @@ def run(suite: EmulatorSuite) -> list[Row]:
 def _setup_before(action: Action, journey: Journey) -> None:
     if action.run is place_order and journey.customer is not None:
         journey.objects["internet_products"] = _internet_products(journey.suite)
+        # A card in the WHMCS mirror, as the billing sync leaves it once the customer added one
+        # (orders WHMCS could not bill are refused); set up agent-side, no Salesforce call.
+        from apps.billing.models import WhmcsPaymentMethod
+
+        WhmcsPaymentMethod.objects.get_or_create(
+            user=journey.user,
+            whmcs_id=990_001,
+            defaults={
+                "type": WhmcsPaymentMethod.Type.CREDIT_CARD,
+                "description": "Visa ending 4242",
+                "card_type": "Visa",
+                "card_last_four": "4242",
+                "expires_on": date(2030, 12, 31),
+            },
+        )
     if action.run is request_cancellation and journey.customer is not None:
         journey.objects["cancellable_service"] = _active_internet_service(journey)
     if action.name.endswith("(2nd customer)") and "second" not in journey.objects:

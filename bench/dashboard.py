@@ -1,43 +1,52 @@
 """Benchmarks 1 (dashboard under gunicorn) and 4 (notification cleanup under dashboard load).
 
-gunicorn serves the real WSGI app with production settings (``DEBUG=false``) on a loopback port;
-``wrk`` sends the hero customer's session cookie and ``X-Forwarded-Proto: https`` as the TLS proxy
-in front of the portal would. The trivial endpoint ``GET /api/notifications/unread-count`` (one
-indexed query) is the baseline, served by the same server in the same run.
+gunicorn serves the real WSGI app with production settings (``DEBUG=false``; ``bench.settings``
+adds only the baseline route) on a loopback port. ``wrk`` runs a Lua script that spreads the
+requests over ``TRAFFIC_CUSTOMERS`` signed-in customers with a Zipf choice (a few customers look
+often, most rarely), and sends ``X-Forwarded-Proto: https`` as the TLS proxy in front of the
+portal would. The baseline, ``GET /api/bench/one-row`` (bench/urls.py), is a DRF view behind the
+same middleware and session authentication that reads one row by primary key; it gets the same
+traffic on the same server in the same run.
 
-The dashboard is measured twice: as deployed (with Redis, its payload is cached per customer and
-dropped by every write, ``apps/accounts/dashboard_cache.py``), and with that cache off
-(``DASHBOARD_CACHE_SECONDS=0``, a second gunicorn), where every request reads the database.
+The dashboard is measured twice with that traffic: as deployed (mixed: cached per customer,
+``apps/accounts/dashboard_cache.py``, hits and misses as the traffic makes them), and its miss
+path (``DASHBOARD_CACHE_SECONDS=0``, a second gunicorn), where every request reads the database.
 """
 
 from __future__ import annotations
 
 import http.client
 import os
+import random
 import shlex
 import statistics
 import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
-from bench.data import EXPIRED_NOTIFICATIONS, HERO_ID
+from bench.data import CUSTOMERS, EXPIRED_NOTIFICATIONS, HERO_ID
 from bench.env import PYTHON, BenchEnv, free_port
 from bench.report import Row, ms, verdict
 from bench.wrk import WrkResult, wrk
 
 DASHBOARD = "/api/me/status"
-TRIVIAL = "/api/notifications/unread-count"
+BASELINE = "/api/bench/one-row"  # bench/urls.py
+# Dashboard traffic: this many signed-in customers, chosen per request with P(k) ~ 1 / k^ZIPF_S.
+TRAFFIC_CUSTOMERS = 2_000
+ZIPF_S = 1.0
+ZIPF_SEQUENCE = 60_000  # requests drawn in advance; wrk cycles through them
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 CORES = os.cpu_count() or 2
 WRK_CONNECTIONS = 2 * CORES
@@ -45,7 +54,7 @@ WRK_THREADS = min(2, CORES)
 # Sync workers: one request at a time per process, so N processes for N cores plus one to cover
 # the time a worker waits on PostgreSQL. Override with BENCH_GUNICORN_ARGS.
 GUNICORN_ARGS = os.environ.get("BENCH_GUNICORN_ARGS", f"--workers {CORES + 1} --worker-class sync")
-MAX_QUERIES = 8
+MAX_MISS_QUERIES = 5
 QUIET_WINDOWS = 3
 
 
@@ -85,10 +94,11 @@ class Server:
             str(self.log),
             *shlex.split(GUNICORN_ARGS),
         ]
+        child_env = self.env.child_env(DJANGO_SETTINGS_MODULE="bench.settings", **self.extra_env)
         self.process = subprocess.Popen(  # noqa: S603 - our own command line
-            command, cwd=self.env.workdir, env=self.env.child_env(**self.extra_env), stdout=subprocess.DEVNULL
+            command, cwd=self.env.workdir, env=child_env, stdout=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a busy 2-core machine starts 3 workers slowly
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {self.log.read_text()[-2000:]}")
@@ -99,7 +109,7 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError("gunicorn did not become ready in 30 s")
+        raise RuntimeError("gunicorn did not become ready in 120 s")
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -134,18 +144,82 @@ class Server:
             raise RuntimeError(f"wrk saw errors on {path}:\n{result.raw}")
         return result
 
+    def load_traffic(
+        self, path: str, traffic: Traffic, duration: float, connections: int | None = None
+    ) -> WrkResult:
+        """``wrk`` with the Zipf script: each request carries the cookie of the customer drawn for it."""
+        result = wrk(
+            self.base_url + path,
+            headers=PROXY_HEADERS,
+            duration=duration,
+            connections=connections or WRK_CONNECTIONS,
+            threads=min(WRK_THREADS, connections or WRK_CONNECTIONS),
+            script=str(traffic.script),
+        )
+        if not result.ok:
+            raise RuntimeError(f"wrk saw errors on {path}:\n{result.raw}")
+        return result
 
-def session_cookie(user_id: int) -> str:
-    """A signed-in session for ``user_id``, made directly with the session store (no login call)."""
+
+@dataclass(frozen=True)
+class Traffic:
+    script: Path
+    customers: int
+    distinct: int  # customers drawn at least once in the sequence
+    top_share: float  # share of requests for the most frequent customer
+
+
+def zipf_traffic(cookies: list[str], workdir: Path) -> Traffic:
+    """A wrk Lua script cycling through ``ZIPF_SEQUENCE`` customers drawn with a Zipf law (seeded)."""
+    rng = random.Random(19)  # noqa: S311 - load generation, not security
+    weights = [1 / (rank**ZIPF_S) for rank in range(1, len(cookies) + 1)]
+    sequence = rng.choices(range(1, len(cookies) + 1), weights=weights, k=ZIPF_SEQUENCE)
+    lua = "\n".join(
+        [
+            "local cookies = {" + ",".join(f'"{cookie}"' for cookie in cookies) + "}",
+            "local seq = {" + ",".join(map(str, sequence)) + "}",
+            "local n = #seq",
+            "local i = 0",
+            "local threads = 0",
+            "function setup(thread)",
+            "  threads = threads + 1",
+            "  thread:set('offset', threads * 7919)",
+            "end",
+            "function init(args)",
+            "  i = (offset or 0) % n",
+            "end",
+            "function request()",
+            "  i = i % n + 1",
+            "  wrk.headers['Cookie'] = cookies[seq[i]]",
+            "  return wrk.format(nil)",
+            "end",
+        ]
+    )
+    script = workdir / "zipf.lua"
+    script.write_text(lua + "\n")
+    top = max(sequence.count(rank) for rank in range(1, 11))
+    return Traffic(
+        script=script, customers=len(cookies), distinct=len(set(sequence)), top_share=top / len(sequence)
+    )
+
+
+def session_cookies(user_ids: list[int]) -> list[str]:
+    """A signed-in session per user, made directly with the configured session store (as the
+    sign-in endpoint would leave it: ``cached_db`` writes the database and the cache)."""
     from apps.accounts.models import User
 
-    user = User.objects.get(pk=user_id)
-    store = SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.create()
-    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    users = {user.pk: user for user in User.objects.filter(pk__in=user_ids)}
+    cookies = []
+    for user_id in user_ids:
+        user = users[user_id]
+        store = store_class()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        cookies.append(f"{settings.SESSION_COOKIE_NAME}={store.session_key}")
+    return cookies
 
 
 @dataclass(frozen=True)
@@ -161,6 +235,13 @@ def in_process(path: str, cookie: str, *, repeat: int = 40, dashboard_cache: boo
     if not dashboard_cache:
         with override_settings(DASHBOARD_CACHE_SECONDS=0):
             return in_process(path, cookie, repeat=repeat)
+    if path == BASELINE:
+        with override_settings(ROOT_URLCONF="bench.urls"):
+            return _in_process(path, cookie, repeat=repeat)
+    return _in_process(path, cookie, repeat=repeat)
+
+
+def _in_process(path: str, cookie: str, *, repeat: int) -> InProcess:
     client = Client()
     name, value = cookie.split("=", 1)
     client.cookies[name] = value
@@ -186,61 +267,92 @@ def in_process(path: str, cookie: str, *, repeat: int = 40, dashboard_cache: boo
 @dataclass
 class DashboardResult:
     cookie: str
-    trivial: WrkResult
-    dashboard: WrkResult
+    baseline: WrkResult
+    mixed: WrkResult
     uncached: WrkResult
     rows: list[Row] = field(default_factory=list)
 
 
-def run(server: Server, uncached_server: Server, *, duration: float) -> DashboardResult:
-    cookie = session_cookie(HERO_ID)
-    miss_cost = in_process(DASHBOARD, cookie, dashboard_cache=False)
-    hit_cost = in_process(DASHBOARD, cookie)
-    trivial_cost = in_process(TRIVIAL, cookie)
-    for path in (TRIVIAL, DASHBOARD):
-        status, body = server.get(path, {"Cookie": cookie})
+def run(server: Server, uncached_server: Server, *, duration: float, workdir: Path) -> DashboardResult:
+    user_ids = [HERO_ID, *range(HERO_ID + 1, HERO_ID + TRAFFIC_CUSTOMERS)]
+    cookies = session_cookies(user_ids)
+    traffic = zipf_traffic(cookies, workdir)
+    hero = cookies[0]
+    miss_cost = in_process(DASHBOARD, hero, dashboard_cache=False)
+    hit_cost = in_process(DASHBOARD, hero)
+    baseline_cost = in_process(BASELINE, hero)
+    for path in (BASELINE, DASHBOARD):
+        status, body = server.get(path, {"Cookie": hero})
         if status != 200:
             raise RuntimeError(f"{path} via gunicorn answered {status}: {body[:300]!r}")
-    # Warm every worker (imports, connections), then measure; the baseline first.
-    server.load(TRIVIAL, cookie, 2)
-    trivial = server.load(TRIVIAL, cookie, duration)
-    server.load(DASHBOARD, cookie, 2)
-    dashboard = server.load(DASHBOARD, cookie, duration)
-    uncached_server.load(DASHBOARD, cookie, 2)
-    uncached = uncached_server.load(DASHBOARD, cookie, duration)
-    ratio = dashboard.rps / trivial.rps
+    # Warm every worker (imports, connections, the session and user caches), then measure; the
+    # baseline first. Both servers get the same traffic.
+    server.load_traffic(BASELINE, traffic, 3)
+    baseline = server.load_traffic(BASELINE, traffic, duration)
+    uncached_server.load_traffic(DASHBOARD, traffic, 2)
+    uncached = uncached_server.load_traffic(DASHBOARD, traffic, duration)
+    server.load_traffic(DASHBOARD, traffic, 2)
+    mixed = server.load_traffic(DASHBOARD, traffic, duration)
+    miss_ratio = uncached.rps / baseline.rps
+    mixed_ratio = mixed.rps / baseline.rps
     load = f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} {duration:g}s, gunicorn {GUNICORN_ARGS}"
+    spread = (
+        f"{traffic.customers:,} customers, Zipf s={ZIPF_S:g}: {traffic.distinct:,} drawn, "
+        f"the most frequent {traffic.top_share:.0%} of requests"
+    )
+    small, big = counts_cost()
+    counts_ratio = big.seconds / small.seconds
     rows = [
         Row(
             "1",
-            f"GET /api/me/status throughput, as deployed: cached per customer ({load})",
-            f"{dashboard.rps:,.0f} req/s",
-            f"unread-count {trivial.rps:,.0f} req/s",
-            f"{ratio:.2f}",
+            f"GET /api/me/status miss path: cache off, every request reads the DB ({spread}; {load})",
+            f"{uncached.rps:,.0f} req/s, p50 {ms(uncached.p50)} / p99 {ms(uncached.p99)}",
+            f"one-row DRF view {baseline.rps:,.0f} req/s, p50 {ms(baseline.p50)} / p99 {ms(baseline.p99)} "
+            "(same traffic, same settings)",
+            f"{miss_ratio:.2f}",
             ">= 0.50",
-            verdict(ratio >= 0.5),
+            verdict(miss_ratio >= 0.5),
+            key="2.miss",
         ),
         Row(
             "1",
-            "GET /api/me/status latency p50 / p99, as deployed",
-            f"{ms(dashboard.p50)} / {ms(dashboard.p99)}",
-            f"unread-count {ms(trivial.p50)} / {ms(trivial.p99)}",
-            f"p99 x{dashboard.p99 / trivial.p99:.1f}",
+            f"GET /api/me/status mixed traffic as deployed: cached {settings.DASHBOARD_CACHE_SECONDS} s "
+            "per customer, hits and misses as the traffic makes them",
+            f"{mixed.rps:,.0f} req/s, p50 {ms(mixed.p50)} / p99 {ms(mixed.p99)}",
+            f"one-row DRF view {baseline.rps:,.0f} req/s",
+            f"{mixed_ratio:.2f}",
+            ">= 0.80",
+            verdict(mixed_ratio >= 0.8),
+            key="2.mixed",
         ),
         Row(
             "1",
-            "GET /api/me/status with the cache off (every request reads the DB): throughput, p50 / p99",
-            f"{uncached.rps:,.0f} req/s, {ms(uncached.p50)} / {ms(uncached.p99)}",
-            f"unread-count {trivial.rps:,.0f} req/s (another server, same run)",
-            f"{uncached.rps / trivial.rps:.2f}",
+            "GET /api/me/status SQL queries on a cache miss (hero: 1,000 notif., 200 inv., 50 orders; "
+            "cached_db session and user warm)",
+            f"{miss_cost.queries}",
+            f"one-row view {baseline_cost.queries}",
+            target=f"<= {MAX_MISS_QUERIES}",
+            verdict=verdict(miss_cost.queries <= MAX_MISS_QUERIES),
+            key="2.miss_queries",
         ),
         Row(
             "1",
-            "GET /api/me/status SQL queries per request (1,000 notif., 200 inv., 50 orders)",
-            f"{miss_cost.queries} on a cache miss, {hit_cost.queries} on a hit",
-            f"unread-count {trivial_cost.queries}",
-            target=f"<= {MAX_QUERIES}",
-            verdict=verdict(miss_cost.queries <= MAX_QUERIES),
+            "GET /api/me/status SQL queries on a cache hit",
+            f"{hit_cost.queries}",
+            f"one-row view {baseline_cost.queries}",
+            target="0",
+            verdict=verdict(hit_cost.queries == 0),
+            key="2.hit_queries",
+        ),
+        Row(
+            "1",
+            "dashboard counts statement (in-process, median of 200): 10,000 against 10 unread notifications",
+            f"{big.unread:,} unread: {ms(big.seconds)}",
+            f"{small.unread:,} unread: {ms(small.seconds)}",
+            f"{counts_ratio:.2f}",
+            "0.8-1.2",
+            verdict(0.8 <= counts_ratio <= 1.2),
+            key="2.counts",
         ),
         Row(
             "1",
@@ -248,12 +360,57 @@ def run(server: Server, uncached_server: Server, *, duration: float) -> Dashboar
             f"miss {ms(miss_cost.seconds)} = {ms(miss_cost.sql_seconds)} + "
             f"{ms(miss_cost.seconds - miss_cost.sql_seconds)}; hit {ms(hit_cost.seconds)} = "
             f"{ms(hit_cost.sql_seconds)} + {ms(hit_cost.seconds - hit_cost.sql_seconds)}",
-            f"unread-count {ms(trivial_cost.seconds)} = {ms(trivial_cost.sql_seconds)} + "
-            f"{ms(trivial_cost.seconds - trivial_cost.sql_seconds)}",
-            f"miss {miss_cost.seconds / trivial_cost.seconds:.2f}, hit {hit_cost.seconds / trivial_cost.seconds:.2f}",
+            f"one-row view {ms(baseline_cost.seconds)} = {ms(baseline_cost.sql_seconds)} + "
+            f"{ms(baseline_cost.seconds - baseline_cost.sql_seconds)}",
+            f"miss {miss_cost.seconds / baseline_cost.seconds:.2f}, hit {hit_cost.seconds / baseline_cost.seconds:.2f}",
         ),
     ]
-    return DashboardResult(cookie=cookie, trivial=trivial, dashboard=dashboard, uncached=uncached, rows=rows)
+    return DashboardResult(cookie=hero, baseline=baseline, mixed=mixed, uncached=uncached, rows=rows)
+
+
+@dataclass(frozen=True)
+class CountsCost:
+    unread: int
+    seconds: float
+
+
+def counts_cost() -> tuple[CountsCost, CountsCost]:
+    """The dashboard's counts statement for a customer with 10 and one with 10,000 unread, live
+    notifications (two customers outside the traffic, given exactly that many)."""
+    from apps.accounts.dashboard import _customer_counts
+    from apps.notifications.models import Notification, NotificationType
+
+    small_id, big_id = CUSTOMERS - 1, CUSTOMERS
+    Notification.objects.filter(user_id__in=(small_id, big_id)).delete()
+    for user_id, count in ((small_id, 10), (big_id, 10_000)):
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    user_id=user_id, type=NotificationType.SYSTEM_ANNOUNCEMENT, title="t", message="m"
+                )
+                for _ in range(count)
+            ],
+            batch_size=2_000,
+        )
+    with connection.cursor() as cursor:
+        # As autovacuum leaves a table after a bulk insert: visibility map set, statistics fresh.
+        cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(Notification._meta.db_table)}")
+    now = timezone.now()
+    times: dict[int, list[float]] = {small_id: [], big_id: []}
+    for _ in range(200):
+        for user_id in (small_id, big_id):
+            started = time.perf_counter()
+            _customer_counts(user_id=user_id, now=now)
+            times[user_id].append(time.perf_counter() - started)
+    # The count itself is capped (DASHBOARD_COUNT_CAP); the figure is how many rows exist.
+    real = {
+        user_id: Notification.objects.filter(user_id=user_id, read=False, dismissed=False).count()
+        for user_id in (small_id, big_id)
+    }
+    return (
+        CountsCost(unread=real[small_id], seconds=statistics.median(times[small_id])),
+        CountsCost(unread=real[big_id], seconds=statistics.median(times[big_id])),
+    )
 
 
 # --- 4. notification cleanup --------------------------------------------------------------------
@@ -351,6 +508,9 @@ def run_cleanup(uncached_server: Server, *, duration: float, baseline: Dashboard
             f"{ms(longest)} ({kind}) / {ms(longest_batch)}",
             f"dashboard p99 alone {ms(alone.p99)}",
             f"{longest / alone.p99:.1f}",
+            "<= 1,000 ms",
+            verdict(longest <= 1.0),
+            key="5.statement",
         ),
         Row(
             "4",
@@ -360,8 +520,6 @@ def run_cleanup(uncached_server: Server, *, duration: float, baseline: Dashboard
             f"without cleanup, median of {len(quiet)} windows just before: {ms(quiet_p99)} "
             f"(p50 {ms(statistics.median(r.p50 for r in quiet))})",
             f"{ratio:.2f}",
-            "<= 2.0",
-            verdict(ratio <= 2.0),
         ),
         Row(
             "4",
@@ -369,5 +527,8 @@ def run_cleanup(uncached_server: Server, *, duration: float, baseline: Dashboard
             f"{ms(worst.p99)} (p50 {ms(worst.p50)})",
             f"worst window without cleanup {ms(worst_quiet.p99)}",
             f"{worst.p99 / worst_quiet.p99:.2f}",
+            "<= 2.0",
+            verdict(worst.p99 / worst_quiet.p99 <= 2.0),
+            key="5.p99",
         ),
     ]

@@ -47,7 +47,7 @@ REDELIVERED = 200
 FIRST_CUSTOMER = 2  # customers 2..5001 get one decision each
 WARMUP_CUSTOMER = 9_000
 PROFILE_CUSTOMERS = range(9_001, 9_301)  # the in-process baseline's 300 events
-TARGET_RATE = 1_000
+TARGET_RATE = 2_000  # issue 19: when the machine is quiet
 DECISION_TYPES = [
     NotificationType.ELIGIBILITY_ELIGIBLE,
     NotificationType.ELIGIBILITY_INELIGIBLE,
@@ -242,6 +242,7 @@ def _measure(
             f"{rate / TARGET_RATE:.2f} of target",
             f">= {TARGET_RATE:,}/s",
             verdict(rate >= TARGET_RATE),
+            key="6.rate",
         ),
         Row(
             "3",
@@ -251,7 +252,7 @@ def _measure(
             f"{total:,} for {handled:,} decisions; {'each' if exactly_once else 'NOT each'} customer "
             f"exactly one; right type {right_type:,}",
             f"events processed {processed:,} of {1 + EVENTS + REDELIVERED:,}",
-            target="exactly 1 each",
+            target="exactly 1 per customer (not issue 19's per-event check)",
             verdict=verdict(exactly_once and processed == expected_processed),
         ),
     ]

@@ -42,12 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["dashboard", "actions", "events", "cleanup", "outbox"],
-        help="run only these benchmarks (repeatable; cleanup needs dashboard)",
+        choices=["dashboard", "catalog", "actions", "events", "cleanup", "outbox"],
+        help="run only these benchmarks (repeatable; cleanup and catalog need dashboard)",
     )
     args = parser.parse_args(argv)
-    selected = set(args.only or ["dashboard", "actions", "events", "cleanup", "outbox"])
-    if "cleanup" in selected:
+    selected = set(args.only or ["dashboard", "catalog", "actions", "events", "cleanup", "outbox"])
+    if {"cleanup", "catalog"} & selected:
         selected.add("dashboard")
 
     ensure_wrk()
@@ -108,8 +108,13 @@ def run_all(env: BenchEnv, args: argparse.Namespace, selected: set[str], report:
                 dashboard.Server(env) as server,
                 dashboard.Server(env, DASHBOARD_CACHE_SECONDS="0") as uncached_server,
             ):
-                result = dashboard.run(server, uncached_server, duration=args.duration)
+                result = dashboard.run(server, uncached_server, duration=args.duration, workdir=env.workdir)
                 report.extend(result.rows)
+                if "catalog" in selected:
+                    from bench import catalog
+
+                    step("catalog: 5,000 products, cache hit and 304")
+                    guarded(report, "catalog", lambda: catalog.run(server))
                 if "cleanup" in selected:
                     step("4. notification cleanup under dashboard load")
                     guarded(

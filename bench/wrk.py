@@ -39,6 +39,7 @@ def wrk(
     connections: int,
     threads: int,
     timeout: float = 10.0,
+    script: str | None = None,
 ) -> WrkResult:
     command = [
         shutil.which("wrk") or "wrk",
@@ -48,6 +49,8 @@ def wrk(
         f"--timeout={timeout:g}s",
         "--latency",
     ]
+    if script is not None:
+        command += ["-s", script]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     command.append(url)

@@ -12,3 +12,5 @@ class AccountsConfig(AppConfig):
         from apps.integrations.outbox import outbox_register_salesforce_id_field
 
         outbox_register_salesforce_id_field("accounts.CustomerProfile", "internet_eligibility_case_id")
+        # Every save of a user drops its cached copy, in every process that saves users.
+        from apps.accounts import user_cache  # noqa: F401

@@ -27,6 +27,8 @@ from apps.verification.models import RejectionReason, ResidenceCardSubmission
 
 INVOICE_DUE_WINDOW = timedelta(days=7)
 RECENT_ACTIVITY = 5
+# The dashboard's counts stop here: their cost does not grow with the customer's history.
+DASHBOARD_COUNT_CAP = 100
 ORDER_IN_PROGRESS_STATUSES = (OrderStatus.DRAFT, OrderStatus.PENDING_REVIEW, OrderStatus.APPROVED)
 UNPAID_INVOICE_STATUSES = (WhmcsInvoice.Status.UNPAID, WhmcsInvoice.Status.PAYMENT_PENDING)
 
@@ -37,7 +39,15 @@ def _customer_counts(*, user_id: int, now: datetime) -> dict[str, int]:
     Plain SQL on purpose: it is the hottest read of the portal, and building the equivalent ORM
     query (five correlated subqueries) cost more Python time than the database spent answering it.
     Every value is a bound parameter; table and column names come from the models.
+
+    Each count stops at ``DASHBOARD_COUNT_CAP`` (a ``LIMIT`` inside the count), so its cost is
+    bounded by the cap, not by the customer's history: 10 or 10,000 unread notifications cost the
+    same. A count equal to the cap reads "at least that many" (the portal shows "99+").
     """
+    cap = DASHBOARD_COUNT_CAP
+
+    def capped(table: str, where: str) -> str:
+        return f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {where} LIMIT {cap:d}) AS capped)"  # noqa: S608 - model names and an int
 
     def placeholders(values: tuple[str, ...]) -> str:
         return ", ".join(["%s"] * len(values))
@@ -50,13 +60,11 @@ def _customer_counts(*, user_id: int, now: datetime) -> dict[str, int]:
     pay_methods = quote(WhmcsPaymentMethod._meta.db_table)
     read = quote("read")
     sql = (
-        f"SELECT (SELECT COUNT(*) FROM {services} WHERE user_id = %s AND status = %s),"  # noqa: S608
-        f" (SELECT COUNT(*) FROM {invoices} WHERE user_id = %s AND status IN ({placeholders(UNPAID_INVOICE_STATUSES)})),"
-        f" (SELECT COUNT(*) FROM {orders} WHERE user_id = %s"
-        f" AND (status IN ({placeholders(ORDER_IN_PROGRESS_STATUSES)}) OR activation_status = %s)),"
-        f" (SELECT COUNT(*) FROM {notifications} WHERE user_id = %s AND {read} = %s AND dismissed = %s"
-        f" AND expires_at > %s),"
-        f" (SELECT COUNT(*) FROM {pay_methods} WHERE user_id = %s)"
+        f"SELECT {capped(services, 'user_id = %s AND status = %s')},"
+        f" {capped(invoices, f'user_id = %s AND status IN ({placeholders(UNPAID_INVOICE_STATUSES)})')},"
+        f" {capped(orders, f'user_id = %s AND (status IN ({placeholders(ORDER_IN_PROGRESS_STATUSES)}) OR activation_status = %s)')},"
+        f" {capped(notifications, f'user_id = %s AND {read} = %s AND dismissed = %s AND expires_at > %s')},"
+        f" {capped(pay_methods, 'user_id = %s')}"
     )
     params: list[Any] = [
         user_id, WhmcsService.Status.ACTIVE,

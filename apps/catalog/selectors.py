@@ -7,7 +7,7 @@ Two rules decide what a customer sees:
   not yet checked, pending, ineligible) sees every plan;
 * SIM family-discount items: only for customers who already have an Active SIM service.
 
-Listings are cached for ``settings.CATALOG_CACHE_SECONDS``. A cache key holds the catalog
+Rendered listings (the response's JSON bytes) are cached for ``settings.CATALOG_CACHE_SECONDS``. A cache key holds the catalog
 version (bumped by ``catalog_cache_invalidate`` after every sync, which makes all cached
 listings stale at once) and only what the listing depends on: product type, offering and the
 family-discount flag. It never holds a user, so customers in the same situation share entries.
@@ -16,11 +16,13 @@ family-discount flag. It never holds a user, so customers in the same situation 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
+from django.utils import translation
 
 from apps.accounts.models import CustomerProfile, EligibilityStatus, User
 from apps.billing.selectors import whmcs_service_has_active
@@ -104,16 +106,54 @@ def _products_query(*, product_type: str, offering: str, include_family_discount
 def catalog_products_by_item_class(
     *, product_type: str, offering: str = "", include_family_discount: bool = False
 ) -> dict[str, list[Product]]:
-    """The active products of a type, grouped by item class (every class present, maybe empty).
+    """The active products of a type, grouped by item class (every class present, maybe empty),
+    read from the database; the API caches the rendered listing (:func:`catalog_listing_cached`).
 
     ``offering`` filters internet plans (see the module docstring); ``include_family_discount``
-    shows SIM family-discount items. Arguments that do not apply to the product type are ignored,
-    so they do not split the cache. Served from the cache when possible.
+    shows SIM family-discount items.
     """
+    offering, include_family_discount = _applicable(product_type, offering, include_family_discount)
+    groups: dict[str, list[Product]] = {item_class: [] for item_class in ItemClass.values}
+    for product in _products_query(
+        product_type=product_type, offering=offering, include_family_discount=include_family_discount
+    ):
+        groups[product.item_class].append(product)
+    return groups
+
+
+def _applicable(product_type: str, offering: str, include_family_discount: bool) -> tuple[str, bool]:
+    """Arguments that do not apply to the product type are ignored, so they do not split the cache."""
     if product_type != ProductType.INTERNET:
         offering = ""
     if product_type != ProductType.SIM:
         include_family_discount = True
+    return offering, include_family_discount
+
+
+@dataclass(frozen=True)
+class CachedListing:
+    """A rendered catalog response: its JSON bytes and their entity tag (quoted, strong)."""
+
+    body: bytes
+    etag: str
+
+
+def catalog_listing_cached(
+    *,
+    product_type: str,
+    offering: str = "",
+    include_family_discount: bool = False,
+    variant: str = "",
+    render: Callable[[dict[str, list[Product]]], bytes],
+) -> CachedListing:
+    """The rendered listing (``render(groups)``), from the cache when a copy of the current
+    catalog version is there.
+
+    The cache holds the response's JSON bytes, not model objects, so a hit costs one cache read
+    and no unpickling or serializing. ``variant`` names what else the response depends on (the
+    viewer's eligibility); the active language is part of the key too.
+    """
+    offering, include_family_discount = _applicable(product_type, offering, include_family_discount)
     # Read the version before the products: a listing is then never older than its key says.
     key = _cache_key(
         version=catalog_version(),
@@ -121,14 +161,16 @@ def catalog_products_by_item_class(
         offering=offering,
         include_family_discount=include_family_discount,
     )
-    cached: dict[str, list[Product]] | None = cache.get(key)
-    if cached is not None:
-        return cached
-
-    groups: dict[str, list[Product]] = {item_class: [] for item_class in ItemClass.values}
-    for product in _products_query(
-        product_type=product_type, offering=offering, include_family_discount=include_family_discount
-    ):
-        groups[product.item_class].append(product)
-    cache.set(key, groups, timeout=settings.CATALOG_CACHE_SECONDS)
-    return groups
+    variant_key = hashlib.sha256(variant.encode()).hexdigest()[:16] if variant else "-"
+    key = f"{key}:{variant_key}:{translation.get_language()}:json"
+    cached = cache.get(key)
+    if isinstance(cached, tuple) and len(cached) == 2:
+        return CachedListing(body=cached[0], etag=cached[1])
+    body = render(
+        catalog_products_by_item_class(
+            product_type=product_type, offering=offering, include_family_discount=include_family_discount
+        )
+    )
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    cache.set(key, (body, etag), timeout=settings.CATALOG_CACHE_SECONDS)
+    return CachedListing(body=body, etag=etag)

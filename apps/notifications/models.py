@@ -76,7 +76,8 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["user", "read", "dismissed"], name="notification_unread_idx"),
+            # expires_at too: the capped unread count (dashboard) is an index-only scan.
+            models.Index(fields=["user", "read", "dismissed", "expires_at"], name="notification_unread_idx"),
             models.Index(fields=["user", "created_at"], name="notification_recent_idx"),
             models.Index(fields=["expires_at"], name="notification_expiry_idx"),
         ]

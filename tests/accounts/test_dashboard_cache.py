@@ -74,7 +74,8 @@ def test_a_repeated_view_is_served_from_the_cache_without_the_dashboard_queries(
         again = api.get(STATUS)
 
     assert again.json() == first.json()
-    # Only the session and the signed-in user; none of the dashboard's own reads.
+    # Only the session and the signed-in user (database sessions, no user cache, as without
+    # Redis); none of the dashboard's own reads.
     assert len(queries) == 2, [query["sql"] for query in queries]
 
 

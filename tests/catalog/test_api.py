@@ -539,3 +539,47 @@ def test_an_uncached_catalog_runs_a_constant_number_of_queries(
     for url in (INTERNET_URL, SIM_URL, VPN_URL):
         with django_assert_max_num_queries(4):
             assert client.get(url).status_code == 200
+
+
+# --- ETag, 304 and what is cached ----------------------------------------------------------
+
+
+def test_a_listing_carries_an_etag_and_a_matching_if_none_match_gets_304_without_a_body(
+    client: Client,
+) -> None:
+    internet_product(name="Home 1G", item_class=ItemClass.PLAN)
+    first = client.get(INTERNET_URL)
+    etag = first.headers["ETag"]
+    assert etag.startswith('"')
+
+    again = client.get(INTERNET_URL, headers={"If-None-Match": etag})
+
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["ETag"] == etag
+
+
+def test_a_stale_etag_gets_the_new_listing_after_a_catalog_change(client: Client) -> None:
+    plan = internet_product(name="Home 1G", item_class=ItemClass.PLAN)
+    etag = client.get(INTERNET_URL).headers["ETag"]
+    Product.objects.filter(pk=plan.pk).update(name="Home 10G")
+    catalog_cache_invalidate()
+
+    response = client.get(INTERNET_URL, headers={"If-None-Match": etag})
+
+    assert response.status_code == 200
+    assert response.headers["ETag"] != etag
+    assert plan_names(response.json()) == ["Home 10G"]
+
+
+def test_the_etag_differs_by_viewer_when_the_body_does(client: Client) -> None:
+    internet_product(name="Home 1G", item_class=ItemClass.PLAN, eligibility_offering="Home 1G")
+    internet_product(name="Home 10G", item_class=ItemClass.PLAN, eligibility_offering="Home 10G")
+    anonymous = client.get(INTERNET_URL).headers["ETag"]
+    client.force_login(eligible_customer("Home 1G"))
+
+    response = client.get(INTERNET_URL, headers={"If-None-Match": anonymous})
+
+    assert response.status_code == 200
+    assert plan_names(response.json()) == ["Home 1G"]
+    assert response.headers["ETag"] != anonymous

@@ -56,7 +56,7 @@ def test_the_three_indexes_exist_in_the_database() -> None:
         constraints = connection.introspection.get_constraints(cursor, Notification._meta.db_table)
     indexed_columns = {tuple(info["columns"]) for info in constraints.values() if info["index"]}
 
-    assert ("user_id", "read", "dismissed") in indexed_columns
+    assert ("user_id", "read", "dismissed", "expires_at") in indexed_columns
     assert ("user_id", "created_at") in indexed_columns
     assert ("expires_at",) in indexed_columns
 

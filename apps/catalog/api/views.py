@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.http import parse_etags
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import User
@@ -22,8 +24,25 @@ from apps.catalog.api.serializers import (
     InternetCatalogItemSerializer,
     SimCatalogItemSerializer,
 )
-from apps.catalog.models import ItemClass, ProductType
-from apps.catalog.selectors import catalog_products_by_item_class, catalog_viewer_get
+from apps.catalog.models import ItemClass, Product, ProductType
+from apps.catalog.selectors import CachedListing, catalog_listing_cached, catalog_viewer_get
+
+
+def _listing_response(request: Request, listing: CachedListing) -> HttpResponse:
+    """The cached JSON with its ETag, or 304 Not Modified when the client's copy is current."""
+    tags = parse_etags(request.headers.get("If-None-Match", ""))
+    if "*" in tags or listing.etag in tags or f"W/{listing.etag}" in tags:
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = HttpResponse(listing.body, content_type="application/json")
+    response["ETag"] = listing.etag
+    # Revalidate every time (cheap: a 304 carries no body); never shared, it may depend on the viewer.
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _render(serializer_class: type[serializers.Serializer], data: dict[str, Any]) -> bytes:
+    return JSONRenderer().render(serializer_class(data).data)
 
 
 def _viewer_user(request: Request) -> User | None:
@@ -53,19 +72,27 @@ class CatalogInternetListApi(APIView):
         ),
         responses={200: OutputSerializer},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         viewer = catalog_viewer_get(user=_viewer_user(request), product_type=ProductType.INTERNET)
-        groups = catalog_products_by_item_class(
-            product_type=ProductType.INTERNET, offering=viewer.internet_offering
+        eligibility = viewer.eligibility
+
+        def render(groups: dict[str, list[Product]]) -> bytes:
+            data: dict[str, Any] = {
+                "plans": groups[ItemClass.PLAN],
+                "installations": groups[ItemClass.INSTALLATION],
+                "activation_fees": groups[ItemClass.ACTIVATION],
+                "add_ons": groups[ItemClass.ADD_ON],
+                "eligibility": eligibility,
+            }
+            return _render(self.OutputSerializer, data)
+
+        listing = catalog_listing_cached(
+            product_type=ProductType.INTERNET,
+            offering=viewer.internet_offering,
+            variant="" if eligibility is None else f"{eligibility.status}\n{eligibility.offering}",
+            render=render,
         )
-        data: dict[str, Any] = {
-            "plans": groups[ItemClass.PLAN],
-            "installations": groups[ItemClass.INSTALLATION],
-            "activation_fees": groups[ItemClass.ACTIVATION],
-            "add_ons": groups[ItemClass.ADD_ON],
-            "eligibility": viewer.eligibility,
-        }
-        return Response(self.OutputSerializer(data).data)
+        return _listing_response(request, listing)
 
 
 class CatalogSimListApi(APIView):
@@ -85,17 +112,21 @@ class CatalogSimListApi(APIView):
         description="Public. Family-discount items are listed only for customers with an active SIM.",
         responses={200: OutputSerializer},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         viewer = catalog_viewer_get(user=_viewer_user(request), product_type=ProductType.SIM)
-        groups = catalog_products_by_item_class(
-            product_type=ProductType.SIM, include_family_discount=viewer.has_active_sim
+
+        def render(groups: dict[str, list[Product]]) -> bytes:
+            data = {
+                "plans": groups[ItemClass.PLAN],
+                "activation_fees": groups[ItemClass.ACTIVATION],
+                "add_ons": groups[ItemClass.ADD_ON],
+            }
+            return _render(self.OutputSerializer, data)
+
+        listing = catalog_listing_cached(
+            product_type=ProductType.SIM, include_family_discount=viewer.has_active_sim, render=render
         )
-        data = {
-            "plans": groups[ItemClass.PLAN],
-            "activation_fees": groups[ItemClass.ACTIVATION],
-            "add_ons": groups[ItemClass.ADD_ON],
-        }
-        return Response(self.OutputSerializer(data).data)
+        return _listing_response(request, listing)
 
 
 class CatalogVpnListApi(APIView):
@@ -114,7 +145,9 @@ class CatalogVpnListApi(APIView):
         description="Public; the same for every visitor.",
         responses={200: OutputSerializer},
     )
-    def get(self, request: Request) -> Response:
-        groups = catalog_products_by_item_class(product_type=ProductType.VPN)
-        data = {"plans": groups[ItemClass.PLAN], "add_ons": groups[ItemClass.ADD_ON]}
-        return Response(self.OutputSerializer(data).data)
+    def get(self, request: Request) -> HttpResponse:
+        def render(groups: dict[str, list[Product]]) -> bytes:
+            data = {"plans": groups[ItemClass.PLAN], "add_ons": groups[ItemClass.ADD_ON]}
+            return _render(self.OutputSerializer, data)
+
+        return _listing_response(request, catalog_listing_cached(product_type=ProductType.VPN, render=render))
