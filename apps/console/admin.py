@@ -35,8 +35,8 @@ from apps.accounts.selectors import salesforce_account_id_of
 from apps.catalog.models import ProductType
 from apps.checkout.models import OrderStatus
 from apps.checkout.selectors import order_prerequisites
+from apps.console import admin_sla, selectors, services
 from apps.console import forms as console_forms
-from apps.console import selectors, services
 from apps.console.models import (
     AgentDecision,
     CancellationQueueItem,
@@ -140,22 +140,6 @@ class EligibilityStateFilter(QueueStateFilter):
         (EligibilityStatus.ELIGIBLE.value, EligibilityStatus.ELIGIBLE.label),
         (EligibilityStatus.INELIGIBLE.value, EligibilityStatus.INELIGIBLE.label),
     ]
-
-
-class SlaFilter(admin.SimpleListFilter):
-    title = _("SLA")
-    parameter_name = "sla"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
-        return [("overdue", _("Past 2 business days")), ("on_time", _("Within 2 business days"))]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        cutoff = selectors.business_time_before(timezone.now(), selectors.ELIGIBILITY_SLA)
-        if self.value() == "overdue":
-            return queryset.filter(internet_eligibility_requested_at__lt=cutoff)
-        if self.value() == "on_time":
-            return queryset.filter(internet_eligibility_requested_at__gte=cutoff)
-        return queryset
 
 
 class IdVerificationStateFilter(QueueStateFilter):
@@ -465,6 +449,20 @@ class QueueAdmin(admin.ModelAdmin):
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.checklist_template, context)
 
+    # -- The SLA column and filter, for every queue (``admin_sla``) --
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        columns = list(super().get_list_display(request))
+        return [*columns, "sla_column"] if "sla_column" not in columns else columns
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        filters = list(super().get_list_filter(request))
+        return [*filters[:1], admin_sla.past_sla_filter_for(self.subject_type), *filters[1:]]
+
+    @admin.display(description=_("SLA"))
+    def sla_column(self, obj: Any) -> str:
+        return admin_sla.sla_badge(self.subject_type, obj)
+
     # -- Columns shared by the queues --
 
     @admin.display(description=_("customer"), ordering="user__last_name")
@@ -556,13 +554,12 @@ class EligibilityQueueAdmin(QueueAdmin):
         "requested_address",
         "internet_eligibility_requested_at",
         "age",
-        "sla",
         "internet_eligibility_status",
         "internet_eligibility",
         "sync_state",
     )
     list_display_links = ("customer",)
-    list_filter = (EligibilityStateFilter, SlaFilter, "prefecture")
+    list_filter = (EligibilityStateFilter, "prefecture")
     search_fields = (
         "user__email",
         "user__first_name",
@@ -600,14 +597,6 @@ class EligibilityQueueAdmin(QueueAdmin):
     @admin.display(description=_("age"), ordering="internet_eligibility_requested_at")
     def age(self, obj: Any) -> str:
         return age_label(obj.internet_eligibility_requested_at)
-
-    @admin.display(description=_("SLA"))
-    def sla(self, obj: Any) -> str:
-        if obj.internet_eligibility_status != EligibilityStatus.PENDING:
-            return "—"
-        age = selectors.queue_age(obj.internet_eligibility_requested_at)
-        label = gettext("%(days)s business days") % {"days": age.business_days}
-        return badge(gettext("Overdue") + f" ({label})", "overdue") if age.overdue else badge(label, "ok")
 
     def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
         return {

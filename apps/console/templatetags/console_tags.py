@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
@@ -19,3 +20,11 @@ def console_queues(context: dict[str, Any]) -> list[QueueCount]:
     if user is None or not user.is_active or not user.is_staff:
         return []
     return console_queue_counts(user=user)
+
+
+@register.filter
+def console_age(since: datetime | None) -> str:
+    """How long ago ``since`` was, in days and hours (minutes when under an hour)."""
+    from apps.console.admin import age_label  # the admin module registers the queues
+
+    return age_label(since)
