@@ -411,6 +411,10 @@ class QueueAdmin(admin.ModelAdmin):
                 "label": decision.label,
                 "danger": decision.danger,
                 "form": bound.get(decision.name) or decision.form_class(prefix=decision.name),
+                "customer_visible": any(
+                    getattr(field, "customer_visible", False)
+                    for field in decision.form_class.base_fields.values()
+                ),
                 "url": reverse(
                     f"admin:{self._url_name(decision.name)}", args=[obj.pk], current_app=self.admin_site.name
                 ),
