@@ -24,7 +24,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -35,7 +35,7 @@ from apps.accounts.selectors import salesforce_account_id_of
 from apps.catalog.models import ProductType
 from apps.checkout.models import OrderStatus
 from apps.checkout.selectors import order_prerequisites
-from apps.console import admin_sla, selectors, services
+from apps.console import admin_sla, history, selectors, services
 from apps.console import forms as console_forms
 from apps.console.models import (
     AgentDecision,
@@ -442,7 +442,7 @@ class QueueAdmin(admin.ModelAdmin):
             "retry_url_name": f"admin:{self._url_name('retry_sync')}",
             "resolve_url_name": f"admin:{self._url_name('resolve_sync')}",
             "can_retry": request.user.has_perm(self.decide_permission),
-            "decision_rows": [(decision, decision_changes(decision)) for decision in decisions],
+            "decision_rows": [(decision, history.decision_change_rows(decision)) for decision in decisions],
             "decision_log_url": reverse(
                 "admin:console_agentdecision_changelist", current_app=self.admin_site.name
             )
@@ -480,26 +480,6 @@ class QueueAdmin(admin.ModelAdmin):
         if getattr(obj, "sync_pending", False):
             return badge(gettext("Pending"), "warning")
         return "—"
-
-
-def decision_changes(decision: AgentDecision) -> list[tuple[str, Any, Any]]:
-    """``(field, before, after)`` for each value the decision changed."""
-
-    def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-        flat: dict[str, Any] = {}
-        for key, value in values.items():
-            if isinstance(value, dict):
-                flat.update(flatten(value, f"{prefix}{key}."))
-            else:
-                flat[f"{prefix}{key}"] = value
-        return flat
-
-    before, after = flatten(decision.before or {}), flatten(decision.after or {})
-    return [
-        (key, before.get(key), after.get(key))
-        for key in sorted(before.keys() | after.keys())
-        if before.get(key) != after.get(key)
-    ]
 
 
 # --- Internet eligibility ---------------------------------------------------------------------
@@ -1229,8 +1209,7 @@ class AgentDecisionAdmin(admin.ModelAdmin):
         "subject_id",
         "action",
         "note",
-        "before",
-        "after",
+        "changes",
         "outbox_entry",
     )
     readonly_fields = fields
@@ -1243,6 +1222,25 @@ class AgentDecisionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: AgentDecision | None = None) -> bool:
         return False
+
+    @admin.display(description=_("changes"))
+    def changes(self, obj: AgentDecision) -> str:
+        """The values the decision changed, in words (never the raw JSON)."""
+        rows = history.decision_change_rows(obj)
+        if not rows:
+            return "—"
+        return format_html(
+            '<table class="console-changes"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            gettext("Field"),
+            gettext("Before"),
+            gettext("After"),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>→ {}</td></tr>",
+                ((r.label, r.before, r.after) for r in rows),
+            ),
+        )
 
     @admin.display(description=_("note"))
     def short_note(self, obj: AgentDecision) -> str:
