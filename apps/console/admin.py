@@ -1195,6 +1195,9 @@ class RegistrationQueueAdmin(QueueAdmin):
 class AgentDecisionAdmin(admin.ModelAdmin):
     """The read-only log of every console decision."""
 
+    class Media:
+        css = {"all": ["console/console.css"]}
+
     list_display = ("created_at", "agent", "customer", "subject_type", "subject_id", "action", "short_note")
     list_filter = ("action", "subject_type", ("agent", admin.RelatedOnlyFieldListFilter))
     search_fields = ("customer__email", "agent__email", "subject_id", "note")
