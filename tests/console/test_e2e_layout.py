@@ -140,7 +140,8 @@ def test_every_queue_and_record_page_fits_the_screen_in_both_languages(
             )
             for url in urls:
                 response = page.goto(url)
-                assert response is not None and response.status == 200, url
+                assert response is not None, url
+                assert response.status == 200, url
                 assert page.locator("html").get_attribute("lang") == language
                 overflow = page.evaluate(OVERFLOW)
                 if overflow["page"] > 0 or overflow["boxes"]:
