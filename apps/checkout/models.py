@@ -9,22 +9,22 @@ from apps.opportunities.models import Opportunity
 
 
 class OrderStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PENDING_REVIEW = "pending_review", "Pending Review"
-    APPROVED = "approved", "Approved"
-    ACTIVATED = "activated", "Activated"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
+    DRAFT = "draft", _("Draft")
+    PENDING_REVIEW = "pending_review", _("Pending Review")
+    APPROVED = "approved", _("Approved")
+    ACTIVATED = "activated", _("Activated")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class ActivationStatus(models.TextChoices):
     NONE = "", _("Not started")
-    PENDING_REVIEW = "pending_review", "Pending Review"
-    ACTIVATING = "activating", "Activating"
+    PENDING_REVIEW = "pending_review", _("Pending Review")
+    ACTIVATING = "activating", _("Activating")
     # The flow review (000) says "Activated"; the older requirements (004) say "Provisioned".
     # The field map translates; set SF_FIELD_MAP_OVERRIDES for an org that uses the older value.
-    ACTIVATED = "activated", "Activated"
-    FAILED = "failed", "Failed"
+    ACTIVATED = "activated", _("Activated")
+    FAILED = "failed", _("Failed")
 
 
 class Order(models.Model):

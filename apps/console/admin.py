@@ -24,7 +24,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -35,8 +35,8 @@ from apps.accounts.selectors import salesforce_account_id_of
 from apps.catalog.models import ProductType
 from apps.checkout.models import OrderStatus
 from apps.checkout.selectors import order_prerequisites
+from apps.console import admin_sla, history, selectors, services
 from apps.console import forms as console_forms
-from apps.console import selectors, services
 from apps.console.models import (
     AgentDecision,
     CancellationQueueItem,
@@ -140,22 +140,6 @@ class EligibilityStateFilter(QueueStateFilter):
         (EligibilityStatus.ELIGIBLE.value, EligibilityStatus.ELIGIBLE.label),
         (EligibilityStatus.INELIGIBLE.value, EligibilityStatus.INELIGIBLE.label),
     ]
-
-
-class SlaFilter(admin.SimpleListFilter):
-    title = _("SLA")
-    parameter_name = "sla"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
-        return [("overdue", _("Past 2 business days")), ("on_time", _("Within 2 business days"))]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        cutoff = selectors.business_time_before(timezone.now(), selectors.ELIGIBILITY_SLA)
-        if self.value() == "overdue":
-            return queryset.filter(internet_eligibility_requested_at__lt=cutoff)
-        if self.value() == "on_time":
-            return queryset.filter(internet_eligibility_requested_at__gte=cutoff)
-        return queryset
 
 
 class IdVerificationStateFilter(QueueStateFilter):
@@ -427,6 +411,10 @@ class QueueAdmin(admin.ModelAdmin):
                 "label": decision.label,
                 "danger": decision.danger,
                 "form": bound.get(decision.name) or decision.form_class(prefix=decision.name),
+                "customer_visible": any(
+                    getattr(field, "customer_visible", False)
+                    for field in decision.form_class.base_fields.values()
+                ),
                 "url": reverse(
                     f"admin:{self._url_name(decision.name)}", args=[obj.pk], current_app=self.admin_site.name
                 ),
@@ -454,7 +442,7 @@ class QueueAdmin(admin.ModelAdmin):
             "retry_url_name": f"admin:{self._url_name('retry_sync')}",
             "resolve_url_name": f"admin:{self._url_name('resolve_sync')}",
             "can_retry": request.user.has_perm(self.decide_permission),
-            "decision_rows": [(decision, decision_changes(decision)) for decision in decisions],
+            "decision_rows": [(decision, history.decision_change_rows(decision)) for decision in decisions],
             "decision_log_url": reverse(
                 "admin:console_agentdecision_changelist", current_app=self.admin_site.name
             )
@@ -464,6 +452,20 @@ class QueueAdmin(admin.ModelAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.checklist_template, context)
+
+    # -- The SLA column and filter, for every queue (``admin_sla``) --
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        columns = list(super().get_list_display(request))
+        return [*columns, "sla_column"] if "sla_column" not in columns else columns
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        filters = list(super().get_list_filter(request))
+        return [*filters[:1], admin_sla.past_sla_filter_for(self.subject_type), *filters[1:]]
+
+    @admin.display(description=_("SLA"))
+    def sla_column(self, obj: Any) -> str:
+        return admin_sla.sla_badge(self.subject_type, obj)
 
     # -- Columns shared by the queues --
 
@@ -478,26 +480,6 @@ class QueueAdmin(admin.ModelAdmin):
         if getattr(obj, "sync_pending", False):
             return badge(gettext("Pending"), "warning")
         return "—"
-
-
-def decision_changes(decision: AgentDecision) -> list[tuple[str, Any, Any]]:
-    """``(field, before, after)`` for each value the decision changed."""
-
-    def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-        flat: dict[str, Any] = {}
-        for key, value in values.items():
-            if isinstance(value, dict):
-                flat.update(flatten(value, f"{prefix}{key}."))
-            else:
-                flat[f"{prefix}{key}"] = value
-        return flat
-
-    before, after = flatten(decision.before or {}), flatten(decision.after or {})
-    return [
-        (key, before.get(key), after.get(key))
-        for key in sorted(before.keys() | after.keys())
-        if before.get(key) != after.get(key)
-    ]
 
 
 # --- Internet eligibility ---------------------------------------------------------------------
@@ -556,13 +538,12 @@ class EligibilityQueueAdmin(QueueAdmin):
         "requested_address",
         "internet_eligibility_requested_at",
         "age",
-        "sla",
         "internet_eligibility_status",
         "internet_eligibility",
         "sync_state",
     )
     list_display_links = ("customer",)
-    list_filter = (EligibilityStateFilter, SlaFilter, "prefecture")
+    list_filter = (EligibilityStateFilter, "prefecture")
     search_fields = (
         "user__email",
         "user__first_name",
@@ -600,14 +581,6 @@ class EligibilityQueueAdmin(QueueAdmin):
     @admin.display(description=_("age"), ordering="internet_eligibility_requested_at")
     def age(self, obj: Any) -> str:
         return age_label(obj.internet_eligibility_requested_at)
-
-    @admin.display(description=_("SLA"))
-    def sla(self, obj: Any) -> str:
-        if obj.internet_eligibility_status != EligibilityStatus.PENDING:
-            return "—"
-        age = selectors.queue_age(obj.internet_eligibility_requested_at)
-        label = gettext("%(days)s business days") % {"days": age.business_days}
-        return badge(gettext("Overdue") + f" ({label})", "overdue") if age.overdue else badge(label, "ok")
 
     def checklist_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
         return {
@@ -1222,6 +1195,9 @@ class RegistrationQueueAdmin(QueueAdmin):
 class AgentDecisionAdmin(admin.ModelAdmin):
     """The read-only log of every console decision."""
 
+    class Media:
+        css = {"all": ["console/console.css"]}
+
     list_display = ("created_at", "agent", "customer", "subject_type", "subject_id", "action", "short_note")
     list_filter = ("action", "subject_type", ("agent", admin.RelatedOnlyFieldListFilter))
     search_fields = ("customer__email", "agent__email", "subject_id", "note")
@@ -1236,8 +1212,7 @@ class AgentDecisionAdmin(admin.ModelAdmin):
         "subject_id",
         "action",
         "note",
-        "before",
-        "after",
+        "changes",
         "outbox_entry",
     )
     readonly_fields = fields
@@ -1250,6 +1225,25 @@ class AgentDecisionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: AgentDecision | None = None) -> bool:
         return False
+
+    @admin.display(description=_("changes"))
+    def changes(self, obj: AgentDecision) -> str:
+        """The values the decision changed, in words (never the raw JSON)."""
+        rows = history.decision_change_rows(obj)
+        if not rows:
+            return "—"
+        return format_html(
+            '<table class="console-changes"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            gettext("Field"),
+            gettext("Before"),
+            gettext("After"),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>→ {}</td></tr>",
+                ((r.label, r.before, r.after) for r in rows),
+            ),
+        )
 
     @admin.display(description=_("note"))
     def short_note(self, obj: AgentDecision) -> str:

@@ -3,7 +3,7 @@ decide whether the record is in a state the decision applies to."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +12,8 @@ from apps.console.services import ELIGIBILITY_OFFERINGS
 from apps.opportunities.models import CaseStatus, LineReturnStatus
 from apps.opportunities.support import COMMENT_MAX_LENGTH
 from apps.verification.models import RejectionReason
+
+FieldT = TypeVar("FieldT", bound=forms.Field)
 
 
 class DatalistInput(forms.TextInput):
@@ -32,6 +34,13 @@ class DatalistInput(forms.TextInput):
         return context
 
 
+def customer_visible(field: FieldT) -> FieldT:
+    """Mark a field whose value the customer reads (the portal, the email from Salesforce): the
+    decision form shows it with a warning badge (``console/includes/decision_form.html``)."""
+    field.customer_visible = True  # type: ignore[attr-defined]
+    return field
+
+
 class MarkEligibleForm(forms.Form):
     offering = forms.CharField(
         label=_("Offering type"),
@@ -39,14 +48,23 @@ class MarkEligibleForm(forms.Form):
         widget=DatalistInput(ELIGIBILITY_OFFERINGS),
         help_text=_('The result of the NTT check, e.g. "Home 1G"; pick one or type another.'),
     )
-    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = customer_visible(
+        forms.CharField(
+            label=_("Notes"),
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 3}),
+            help_text=_("Shown to the customer with the result. Leave out internal remarks."),
+        )
+    )
 
 
 class MarkIneligibleForm(forms.Form):
-    notes = forms.CharField(
-        label=_("Notes"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Why the address is not eligible. The customer reads this."),
+    notes = customer_visible(
+        forms.CharField(
+            label=_("Notes"),
+            widget=forms.Textarea(attrs={"rows": 3}),
+            help_text=_("Why the address is not eligible. The customer reads this."),
+        )
     )
 
 
@@ -58,10 +76,14 @@ class VerifyIdForm(forms.Form):
 
 class RejectIdForm(forms.Form):
     reason = forms.ChoiceField(label=_("Reason"), choices=[("", "---------"), *RejectionReason.choices])
-    message = forms.CharField(
-        label=_("Message to the customer"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Shown to the customer and in the email from Salesforce. Be specific but professional."),
+    message = customer_visible(
+        forms.CharField(
+            label=_("Message to the customer"),
+            widget=forms.Textarea(attrs={"rows": 3}),
+            help_text=_(
+                "Shown to the customer and in the email from Salesforce. Be specific but professional."
+            ),
+        )
     )
 
 
@@ -89,13 +111,15 @@ class ReopenForm(forms.Form):
 
 
 class SupportReplyForm(forms.Form):
-    body = forms.CharField(
-        label=_("Reply to the customer"),
-        max_length=COMMENT_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=_(
-            "Shown to the customer in the portal and added to the Case in Salesforce as a public comment."
-        ),
+    body = customer_visible(
+        forms.CharField(
+            label=_("Reply to the customer"),
+            max_length=COMMENT_MAX_LENGTH,
+            widget=forms.Textarea(attrs={"rows": 5}),
+            help_text=_(
+                "Shown to the customer in the portal and added to the Case in Salesforce as a public comment."
+            ),
+        )
     )
     status = forms.ChoiceField(
         label=_("Case status"),

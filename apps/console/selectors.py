@@ -42,7 +42,7 @@ from apps.integrations.models import OrphanedWhmcsClient, OutboxEntry
 from apps.integrations.outbox import ACCOUNT_RECORD_KEY_PREFIX, account_record_key
 from apps.opportunities.models import Case, CaseComment, CaseType, Opportunity, OpportunityStage
 from apps.opportunities.services import TOKYO
-from apps.opportunities.support import support_ticket_q
+from apps.opportunities.support import OPEN_STATUSES, support_ticket_q
 from apps.verification.models import EligibilityRequest, ResidenceCardSubmission
 
 ELIGIBILITY_SLA = timedelta(days=2)
@@ -220,6 +220,10 @@ def support_case_queue_items() -> QuerySet[SupportCaseQueueItem]:
     return _with_sync_flags(queryset)
 
 
+def support_case_queue_open() -> QuerySet[SupportCaseQueueItem]:
+    return support_case_queue_items().filter(status__in=OPEN_STATUSES)
+
+
 def support_case_thread(*, case: Case) -> list[CaseComment]:
     """Every comment of the Case, published or not (agents see internal ones too), oldest first."""
     return list(CaseComment.objects.filter(case=case).select_related("author").order_by("created_at", "pk"))
@@ -293,63 +297,59 @@ class QueueCount:
     count: int
     overdue: int
     url_name: str
+    oldest_since: datetime | None = None
+    sla: str = ""
+    counts_down: bool = False
 
 
 def console_queue_counts(*, user: Any, now: datetime | None = None) -> list[QueueCount]:
-    """The open items of each queue the user may see, for the admin index."""
+    """The open items of each queue the user may see, for the admin index: how many, how many
+    are past the queue's SLA (``apps.console.sla``) and since when the oldest waits."""
+    from apps.console import sla  # sla reads the business time above
+
     now = now or timezone.now()
+    queues: list[tuple[str, str, Any, Any]] = [
+        ("eligibility", gettext("Internet eligibility requests"), sla.ELIGIBILITY, eligibility_queue_pending),
+        ("id_verification", gettext("ID verifications"), sla.ID_VERIFICATION, id_verification_queue_pending),
+        (
+            "order_approval",
+            gettext("Orders awaiting approval"),
+            sla.ORDER_APPROVAL,
+            order_approval_queue_pending,
+        ),
+        ("cancellation", gettext("Cancellations"), sla.CANCELLATION, cancellation_queue_pending),
+        ("support_case", gettext("Support tickets"), sla.SUPPORT_CASE, support_case_queue_open),
+        (
+            "registration",
+            gettext("Stuck registrations"),
+            sla.REGISTRATION,
+            lambda: registration_queue_stuck(now=now),
+        ),
+    ]
+    models = {
+        "eligibility": "eligibilityqueueitem",
+        "id_verification": "idverificationqueueitem",
+        "order_approval": "orderapprovalqueueitem",
+        "cancellation": "cancellationqueueitem",
+        "support_case": "supportcasequeueitem",
+        "registration": "registrationqueueitem",
+    }
     counts: list[QueueCount] = []
-    if user.has_perm("console.view_eligibilityqueueitem"):
-        pending = eligibility_queue_pending()
+    for key, label, queue_sla, pending in queues:
+        model = models[key]
+        if not user.has_perm(f"console.view_{model}"):
+            continue
+        timing = sla.queue_timing(queue_sla, pending(), now=now)
         counts.append(
             QueueCount(
-                key="eligibility",
-                label=gettext("Internet eligibility requests"),
-                count=pending.count(),
-                overdue=pending.filter(
-                    internet_eligibility_requested_at__lt=business_time_before(now, ELIGIBILITY_SLA)
-                ).count(),
-                url_name="admin:console_eligibilityqueueitem_changelist",
-            )
-        )
-    if user.has_perm("console.view_idverificationqueueitem"):
-        counts.append(
-            QueueCount(
-                key="id_verification",
-                label=gettext("ID verifications"),
-                count=id_verification_queue_pending().count(),
-                overdue=0,
-                url_name="admin:console_idverificationqueueitem_changelist",
-            )
-        )
-    if user.has_perm("console.view_orderapprovalqueueitem"):
-        counts.append(
-            QueueCount(
-                key="order_approval",
-                label=gettext("Orders awaiting approval"),
-                count=order_approval_queue_pending().count(),
-                overdue=0,
-                url_name="admin:console_orderapprovalqueueitem_changelist",
-            )
-        )
-    if user.has_perm("console.view_cancellationqueueitem"):
-        counts.append(
-            QueueCount(
-                key="cancellation",
-                label=gettext("Cancellations"),
-                count=cancellation_queue_pending().count(),
-                overdue=0,
-                url_name="admin:console_cancellationqueueitem_changelist",
-            )
-        )
-    if user.has_perm("console.view_registrationqueueitem"):
-        counts.append(
-            QueueCount(
-                key="registration",
-                label=gettext("Stuck registrations"),
-                count=registration_queue_stuck(now=now).count(),
-                overdue=0,
-                url_name="admin:console_registrationqueueitem_changelist",
+                key=key,
+                label=label,
+                count=timing.count,
+                overdue=timing.overdue,
+                url_name=f"admin:console_{model}_changelist",
+                oldest_since=timing.oldest_since,
+                sla=str(queue_sla.description),
+                counts_down=queue_sla.counts_down,
             )
         )
     return counts

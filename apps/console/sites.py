@@ -64,6 +64,9 @@ class ConsoleOTPAuthenticationForm(OTPAdminAuthenticationForm):
 
 
 class ConsoleAdminSite(admin.AdminSite):
+    # The queue lists need the whole width of a 1366 px screen; the index lists every queue.
+    enable_nav_sidebar = False
+
     # Properties, not attributes set per request: requests share the site object.
     @property
     def login_form(self) -> type[AuthenticationForm] | None:  # type: ignore[override]

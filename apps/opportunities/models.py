@@ -13,15 +13,16 @@ from apps.catalog.models import ProductType
 
 
 class OpportunityStage(models.TextChoices):
-    # Labels are the Salesforce picklist values; stored values are stable portal names.
-    INTRODUCTION = "introduction", "Introduction"
-    READY = "ready", "Ready"
-    POST_PROCESSING = "post_processing", "Post Processing"
-    ACTIVE = "active", "Active"
-    PENDING = "pending", "Pending"
-    CANCELLING = "cancelling", "△Cancelling"
-    CANCELLED = "cancelled", "〇Cancelled"
-    VOID = "void", "Void"
+    # Labels are the Salesforce picklist values, translated for display (the field map writes the
+    # org's own values); stored values are stable portal names.
+    INTRODUCTION = "introduction", _("Introduction")
+    READY = "ready", _("Ready")
+    POST_PROCESSING = "post_processing", _("Post Processing")
+    ACTIVE = "active", _("Active")
+    PENDING = "pending", _("Pending")
+    CANCELLING = "cancelling", _("△Cancelling")
+    CANCELLED = "cancelled", _("〇Cancelled")
+    VOID = "void", _("Void")
 
 
 OPEN_STAGES = (OpportunityStage.INTRODUCTION, OpportunityStage.READY, OpportunityStage.POST_PROCESSING)
@@ -33,16 +34,16 @@ APPLICATION_STAGE_AT_CREATION = "INTRO-1"
 
 
 class CommodityType(models.TextChoices):
-    PERSONAL_INTERNET = "personal_internet", "Personal SonixNet Home Internet"
-    CORPORATE_INTERNET = "corporate_internet", "Corporate SonixNet Home Internet"
-    SIM = "sim", "SIM"
-    VPN = "vpn", "VPN"
+    PERSONAL_INTERNET = "personal_internet", _("Personal SonixNet Home Internet")
+    CORPORATE_INTERNET = "corporate_internet", _("Corporate SonixNet Home Internet")
+    SIM = "sim", _("SIM")
+    VPN = "vpn", _("VPN")
 
 
 class OpportunitySource(models.TextChoices):
-    ELIGIBILITY_REQUEST = "portal_eligibility_request", "Portal - Internet Eligibility Request"
-    ORDER_PLACEMENT = "portal_order_placement", "Portal - Order Placement"
-    SALES_MANUAL = "sales_manual", "Sales - Manual"
+    ELIGIBILITY_REQUEST = "portal_eligibility_request", _("Portal - Internet Eligibility Request")
+    ORDER_PLACEMENT = "portal_order_placement", _("Portal - Order Placement")
+    SALES_MANUAL = "sales_manual", _("Sales - Manual")
 
 
 class CancellationNotice(models.TextChoices):
@@ -52,10 +53,10 @@ class CancellationNotice(models.TextChoices):
 
 class LineReturnStatus(models.TextChoices):
     NONE = "", _("None")
-    NOT_YET = "not_yet", "NotYet"
-    SENT_KIT = "sent_kit", "SentKit"
-    RETURNED_1 = "returned_1", "Returned1"
-    RETURNED_2 = "returned_2", "Returned2"
+    NOT_YET = "not_yet", _("NotYet")
+    SENT_KIT = "sent_kit", _("SentKit")
+    RETURNED_1 = "returned_1", _("Returned1")
+    RETURNED_2 = "returned_2", _("Returned2")
 
 
 class Opportunity(models.Model):
@@ -123,30 +124,30 @@ class Opportunity(models.Model):
 
 
 class CaseType(models.TextChoices):
-    ELIGIBILITY_CHECK = "eligibility_check", "Eligibility Check"
-    ID_VERIFICATION = "id_verification", "ID Verification"
-    CANCELLATION_REQUEST = "cancellation_request", "Cancellation Request"
-    GENERAL_INQUIRY = "general_inquiry", "General Inquiry"
+    ELIGIBILITY_CHECK = "eligibility_check", _("Eligibility Check")
+    ID_VERIFICATION = "id_verification", _("ID Verification")
+    CANCELLATION_REQUEST = "cancellation_request", _("Cancellation Request")
+    GENERAL_INQUIRY = "general_inquiry", _("General Inquiry")
 
 
 class CaseStatus(models.TextChoices):
-    NEW = "new", "New"
-    WORKING = "working", "Working"
-    ESCALATED = "escalated", "Escalated"
-    CLOSED = "closed", "Closed"
+    NEW = "new", _("New")
+    WORKING = "working", _("Working")
+    ESCALATED = "escalated", _("Escalated")
+    CLOSED = "closed", _("Closed")
 
 
 class CaseOrigin(models.TextChoices):
-    PORTAL = "portal", "Portal"
-    PORTAL_WEBSITE = "portal_website", "Portal Website"
-    PHONE = "phone", "Phone"
-    EMAIL = "email", "Email"
+    PORTAL = "portal", _("Portal")
+    PORTAL_WEBSITE = "portal_website", _("Portal Website")
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("Email")
 
 
 class CasePriority(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
 
 
 class Case(models.Model):

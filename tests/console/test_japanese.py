@@ -30,7 +30,7 @@ def test_the_admin_index_and_queues_are_labelled_in_japanese(
     assert "インターネット提供可否の確認依頼" in index
     assert "エージェントコンソール" in index
     assert "インターネット提供可否キュー" in queue
-    assert "2営業日以内" in queue
+    assert "SLA以内" in queue
 
 
 def test_the_checklist_and_its_forms_are_in_japanese(

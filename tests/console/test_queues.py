@@ -178,6 +178,7 @@ def test_the_admin_index_shows_the_open_count_of_each_queue(
         "id_verification": (1, 0),
         "order_approval": (3, 0),
         "cancellation": (1, 0),
+        "support_case": (0, 0),
     }
     for key in counts:
         assert f'id="console-queue-{key}"' in page

@@ -143,7 +143,7 @@ def test_the_record_page_lists_its_decisions_and_links_to_them_in_the_log(agent_
     )
     log = agent_client.get(log_url).content.decode()
 
-    assert "<td>status</td><td>pending_review</td><td>→ approved</td>" in page
+    assert "<dt>Status</dt><dd>Pending Review → Approved</dd>" in page
     assert log_url.replace("&", "&amp;") in page
     assert reverse("admin:console_agentdecision_change", args=[mine.pk]) in log
     assert reverse("admin:console_agentdecision_change", args=[other.pk]) not in log

@@ -1,0 +1,87 @@
+"""Every queue list and record page fits 1366-1920 px wide screens in English and Japanese.
+
+A supervisor (who sees every queue) opens each queue and one record of each in headless Chromium
+at 1366×768 and 1920×1080, in both languages, and nothing scrolls sideways: neither the page nor
+the queue table inside it. Skipped without Chromium, like ``test_e2e_browser``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connections
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from emulators import EmulatorSuite
+from tests.console.pages import console_pages
+from tests.console.test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD
+from tests.factories import AgentFactory
+from tests.helpers import MakeCustomer
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(600)]
+
+VIEWPORTS = [(1366, 768), (1920, 1080)]
+
+OVERFLOW = """() => {
+  const page = document.documentElement.scrollWidth - window.innerWidth;
+  const boxes = [...document.querySelectorAll('.results, #content-main, #content-related, #changelist')]
+    .filter((el) => el.scrollWidth > el.clientWidth + 1)
+    .map((el) => `${el.id || el.className}: ${el.scrollWidth} > ${el.clientWidth}`);
+  return {page, boxes};
+}"""
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+            connections.close_all()
+
+
+def signed_in(browser: Browser, base_url: str, email: str, *, width: int, height: int, language: str) -> Page:
+    context = browser.new_context(
+        base_url=base_url, viewport={"width": width, "height": height}, locale=language
+    )
+    context.set_extra_http_headers({"Accept-Language": language})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/admin/login/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("#console-queues")).to_be_visible()
+    return page
+
+
+def test_every_queue_and_record_page_fits_the_screen_in_both_languages(
+    systems: EmulatorSuite, make_customer: MakeCustomer, live_server: Any, browser: Browser
+) -> None:
+    supervisor = AgentFactory(console_group="Supervisors")
+    urls = console_pages(systems, make_customer)
+    problems: list[str] = []
+
+    for language in ("en", "ja"):
+        for width, height in VIEWPORTS:
+            page = signed_in(
+                browser, live_server.url, supervisor.email, width=width, height=height, language=language
+            )
+            for url in urls:
+                response = page.goto(url)
+                assert response is not None, url
+                assert response.status == 200, url
+                assert page.locator("html").get_attribute("lang") == language
+                overflow = page.evaluate(OVERFLOW)
+                if overflow["page"] > 0 or overflow["boxes"]:
+                    problems.append(
+                        f"{language} {width}px {url}: page +{overflow['page']}px {overflow['boxes']}"
+                    )
+            page.context.close()
+
+    assert problems == [], "\n".join(problems)
