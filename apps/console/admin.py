@@ -761,6 +761,18 @@ def _approve(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
     return services.order_approve(agent=agent, order_id=obj.pk)
 
 
+def _reject_order(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.order_reject(agent=agent, order_id=obj.pk, reason=data["reason"])
+
+
+def _hold_order(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.order_hold(agent=agent, order_id=obj.pk, reason=data["reason"])
+
+
+def _release_order(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.order_release(agent=agent, order_id=obj.pk, note=data["note"])
+
+
 @admin.register(OrderApprovalQueueItem)
 class OrderApprovalQueueAdmin(QueueAdmin):
     checklist_template = "console/order_checklist.html"
@@ -774,6 +786,31 @@ class OrderApprovalQueueAdmin(QueueAdmin):
             "console.approve_order",
             _approve,
             _("Order approved. Salesforce will start provisioning once it has the approval."),
+        ),
+        Decision(
+            "hold",
+            _("Put on hold"),
+            console_forms.HoldOrderForm,
+            "console.approve_order",
+            _hold_order,
+            _("Order on hold. It cannot be approved until released."),
+        ),
+        Decision(
+            "release",
+            _("Release from hold"),
+            console_forms.ReleaseOrderForm,
+            "console.approve_order",
+            _release_order,
+            _("Order released; it waits for approval again."),
+        ),
+        Decision(
+            "reject",
+            _("Reject order"),
+            console_forms.RejectOrderForm,
+            "console.approve_order",
+            _reject_order,
+            _("Order rejected; it is cancelled here and in Salesforce."),
+            danger=True,
         ),
     )
     list_display = (
@@ -796,7 +833,14 @@ class OrderApprovalQueueAdmin(QueueAdmin):
         return selectors.order_approval_queue_items()
 
     def decision_available(self, obj: Any, decision: Decision) -> bool:
-        return bool(obj.status == OrderStatus.PENDING_REVIEW)
+        if obj.status != OrderStatus.PENDING_REVIEW:
+            return False
+        held = obj.held_at is not None
+        if decision.name in ("approve", "hold"):
+            return not held
+        if decision.name == "release":
+            return held
+        return True
 
     def _profile(self, obj: Any) -> CustomerProfile | None:
         try:
@@ -810,6 +854,8 @@ class OrderApprovalQueueAdmin(QueueAdmin):
 
     @admin.display(description=_("prerequisites"))
     def prerequisites(self, obj: Any) -> str:
+        if obj.held_at is not None and obj.status == OrderStatus.PENDING_REVIEW:
+            return badge(gettext("On hold"), "warning")
         checks = order_prerequisites(order=obj, profile=self._profile(obj))
         if all(check.met for check in checks):
             return badge(gettext("Met"), "ok")

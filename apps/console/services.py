@@ -32,7 +32,7 @@ from apps.accounts.services import (
     customer_eligibility_mark_ineligible,
     customer_eligibility_reopen,
 )
-from apps.checkout.services import order_approve as checkout_order_approve
+from apps.checkout import services as checkout
 from apps.console.models import AgentDecision, DecisionAction, SubjectType
 from apps.console.selectors import outbox_unsettled_for_customer
 from apps.integrations.models import OutboxEntry
@@ -194,13 +194,52 @@ def id_verification_reopen(*, agent: User, submission_id: int, note: str) -> Age
 
 def order_approve(*, agent: User, order_id: int) -> AgentDecision:
     with transaction.atomic():
-        change = checkout_order_approve(order_id=order_id)
+        change = checkout.order_approve(order_id=order_id)
         return _record(
             change,
             agent=agent,
             subject_type=SubjectType.ORDER,
             subject_id=order_id,
             action=DecisionAction.APPROVE_ORDER,
+        )
+
+
+def order_reject(*, agent: User, order_id: int, reason: str) -> AgentDecision:
+    with transaction.atomic():
+        change = checkout.order_reject(order_id=order_id, reason=reason)
+        return _record(
+            change,
+            agent=agent,
+            subject_type=SubjectType.ORDER,
+            subject_id=order_id,
+            action=DecisionAction.REJECT_ORDER,
+            note=reason.strip(),
+        )
+
+
+def order_hold(*, agent: User, order_id: int, reason: str, now: datetime | None = None) -> AgentDecision:
+    with transaction.atomic():
+        change = checkout.order_hold(order_id=order_id, reason=reason, now=now)
+        return _record(
+            change,
+            agent=agent,
+            subject_type=SubjectType.ORDER,
+            subject_id=order_id,
+            action=DecisionAction.HOLD_ORDER,
+            note=reason.strip(),
+        )
+
+
+def order_release(*, agent: User, order_id: int, note: str = "") -> AgentDecision:
+    with transaction.atomic():
+        change = checkout.order_release(order_id=order_id)
+        return _record(
+            change,
+            agent=agent,
+            subject_type=SubjectType.ORDER,
+            subject_id=order_id,
+            action=DecisionAction.RELEASE_ORDER,
+            note=note.strip(),
         )
 
 
