@@ -37,6 +37,7 @@ from apps.checkout.models import OrderStatus
 from apps.checkout.selectors import order_prerequisites
 from apps.console import forms as console_forms
 from apps.console import selectors, services
+from apps.console.admin_claims import ClaimsMixin
 from apps.console.models import (
     AgentDecision,
     CancellationQueueItem,
@@ -205,6 +206,13 @@ class CancellationDueFilter(admin.SimpleListFilter):
 # --- The queue admin --------------------------------------------------------------------------
 
 
+def _focus(form: forms.Form) -> None:
+    """Focus the first field with an error (or the first field) of a form shown again."""
+    names = [name for name in form.fields if name in form.errors] or list(form.fields)
+    if names:
+        form.fields[names[0]].widget.attrs["autofocus"] = True
+
+
 @dataclass(frozen=True)
 class Decision:
     """One decision form on a record page, posted to its own URL."""
@@ -222,7 +230,7 @@ class Decision:
         return self.name.replace("_", "-")
 
 
-class QueueAdmin(admin.ModelAdmin):
+class QueueAdmin(ClaimsMixin, admin.ModelAdmin):
     """A queue: list view plus checklist record page. Subclasses set the decisions."""
 
     checklist_template = ""
@@ -276,7 +284,7 @@ class QueueAdmin(admin.ModelAdmin):
                 name=self._url_name("resolve_sync"),
             )
         )
-        return urls + super().get_urls()
+        return urls + self.claim_urls() + super().get_urls()
 
     def _decision_view_for(self, decision: Decision) -> Callable[..., HttpResponse]:
         def view(request: HttpRequest, object_id: str) -> HttpResponse:
@@ -309,14 +317,25 @@ class QueueAdmin(admin.ModelAdmin):
             )
         if not self.has_view_permission(request, obj):
             raise PermissionDenied
+        if request.method == "POST":
+            # The decision forms post to the record's own URL, so a form with errors is shown
+            # again at an address that can be reloaded and bookmarked.
+            decision = next((d for d in self.decisions if d.name == request.POST.get("_decision")), None)
+            if decision is None:
+                return HttpResponseRedirect(self.record_url(obj))
+            return self._decide(request, object_id, obj, decision)
         return self.render_checklist(request, obj)
 
     def decision_view(self, request: HttpRequest, object_id: str, decision: Decision) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             raise Http404
+        if request.method != "POST":
+            # A decision's own URL (kept for API-like callers) is not a page: go to the record.
+            return HttpResponseRedirect(self.record_url(obj))
+        return self._decide(request, object_id, obj, decision)
+
+    def _decide(self, request: HttpRequest, object_id: str, obj: Any, decision: Decision) -> HttpResponse:
         if not (self.has_view_permission(request, obj) and request.user.has_perm(decision.permission)):
             raise PermissionDenied
         form = decision.form_class(request.POST, prefix=decision.name)
@@ -334,6 +353,14 @@ class QueueAdmin(admin.ModelAdmin):
             obj = self.get_object(request, unquote(object_id))  # the state that refused it
             return self.render_checklist(request, obj, bound={decision.name: form})
         messages.success(request, decision.success)
+        if "_next" in request.POST:
+            next_url = self.next_item_url(request, obj)
+            if next_url:
+                return HttpResponseRedirect(next_url)
+            messages.info(request, gettext("No more unclaimed items in this queue."))
+            return HttpResponseRedirect(
+                reverse(f"admin:{self._url_name('changelist')}", current_app=self.admin_site.name)
+            )
         return HttpResponseRedirect(self.record_url(obj))
 
     def retry_sync_view(self, request: HttpRequest, object_id: str, entry_id: int) -> HttpResponse:
@@ -422,14 +449,16 @@ class QueueAdmin(admin.ModelAdmin):
             allowed = request.user.has_perm(decision.permission)
             if not (allowed and (decision.name in bound or self.decision_available(obj, decision))):
                 continue
+            form = bound.get(decision.name) or decision.form_class(prefix=decision.name)
+            if decision.name in bound:
+                _focus(form)
             panels[decision.name] = {
                 "name": decision.name,
                 "label": decision.label,
                 "danger": decision.danger,
-                "form": bound.get(decision.name) or decision.form_class(prefix=decision.name),
-                "url": reverse(
-                    f"admin:{self._url_name(decision.name)}", args=[obj.pk], current_app=self.admin_site.name
-                ),
+                "form": form,
+                # The record's own URL, scrolled to the form (see ``change_view``).
+                "url": f"{self.record_url(obj)}#console-form-{decision.name}",
             }
         # A record may have no customer (any more): an abandoned registration's user is removed.
         customer: User | None = obj.user
@@ -460,6 +489,7 @@ class QueueAdmin(admin.ModelAdmin):
             )
             + f"?subject_type__exact={self.subject_type.value}&subject_id={obj.pk}",
             "now": timezone.now(),
+            **self.claim_context(request, obj),
             **self.checklist_context(request, obj),
         }
         request.current_app = self.admin_site.name
@@ -841,6 +871,9 @@ class OrderApprovalQueueAdmin(QueueAdmin):
         if decision.name == "release":
             return held
         return True
+
+    def next_candidates(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(held_at__isnull=True)
 
     def _profile(self, obj: Any) -> CustomerProfile | None:
         try:

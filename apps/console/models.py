@@ -112,6 +112,9 @@ class DecisionAction(models.TextChoices):
     REPLY_SUPPORT_CASE = "reply_support_case", _("Replied to support case")
     RETRY_SYNC = "retry_sync", _("Retried Salesforce sync")
     RESOLVE_SYNC = "resolve_sync", _("Found a held Salesforce write in Salesforce")
+    CLAIM_ITEM = "claim_item", _("Claimed queue item")
+    RELEASE_ITEM = "release_item", _("Released queue item")
+    ASSIGN_ITEM = "assign_item", _("Assigned queue item")
     RESUME_REGISTRATION = "resume_registration", _("Resumed registration")
     ABANDON_REGISTRATION = "abandon_registration", _("Abandoned registration")
 
@@ -172,7 +175,45 @@ class AgentDecision(models.Model):
             ("reopen_decision", _("Can reopen a decision")),
             ("reply_support_case", _("Can reply to support cases")),
             ("manage_registration", _("Can resume or abandon stuck registrations")),
+            ("assign_queue_item", _("Can assign queue items to agents")),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} ({self.subject_type} {self.subject_id})"
+
+
+class QueueClaim(models.Model):
+    """Who works on a queue item: the agent who claimed it, or to whom a supervisor assigned it.
+
+    One row per item at most; releasing deletes it. Claims are advisory: they steer "my items"
+    and "save and next", the services still decide whether a decision applies.
+    """
+
+    subject_type = models.CharField(_("subject type"), max_length=30, choices=SubjectType.choices)
+    subject_id = models.CharField(_("subject ID"), max_length=40)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="console_claims",
+        verbose_name=_("agent"),
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("assigned by"),
+    )
+    claimed_at = models.DateTimeField(_("claimed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("queue claim")
+        verbose_name_plural = _("queue claims")
+        constraints = [
+            models.UniqueConstraint(fields=["subject_type", "subject_id"], name="queue_claim_unique_item"),
+        ]
+        indexes = [models.Index(fields=["agent", "subject_type"], name="queue_claim_agent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subject_type} {self.subject_id} → {self.agent_id}"
