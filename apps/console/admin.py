@@ -206,6 +206,13 @@ class CancellationDueFilter(admin.SimpleListFilter):
 # --- The queue admin --------------------------------------------------------------------------
 
 
+def _split_coalesced(entries: list[Any]) -> dict[str, list[Any]]:
+    """Coalesced updates waiting out their delay (e.g. the sign-in stamp) are shown as such, not
+    as changes waiting to reach Salesforce."""
+    coalesced = [e for e in entries if e.coalesced and e.status == e.Status.PENDING and not e.last_error]
+    return {"outbox_entries": [e for e in entries if e not in coalesced], "coalesced_entries": coalesced}
+
+
 def _focus(form: forms.Form) -> None:
     """Focus the first field with an error (or the first field) of a form shown again."""
     names = [name for name in form.fields if name in form.errors] or list(form.fields)
@@ -477,8 +484,10 @@ class QueueAdmin(ClaimsMixin, admin.ModelAdmin):
             "panels": panels,
             "synced_at": self.synced_at(obj),
             "record_salesforce_id": self.salesforce_id(obj),
-            "outbox_entries": selectors.outbox_unsettled_for_customer(
-                user_id=customer.pk if customer else None, extra_keys=self.extra_outbox_keys(obj)
+            **_split_coalesced(
+                selectors.outbox_unsettled_for_customer(
+                    user_id=customer.pk if customer else None, extra_keys=self.extra_outbox_keys(obj)
+                )
             ),
             "retry_url_name": f"admin:{self._url_name('retry_sync')}",
             "resolve_url_name": f"admin:{self._url_name('resolve_sync')}",
@@ -1333,3 +1342,6 @@ class AgentDecisionAdmin(admin.ModelAdmin):
     @admin.display(description=_("note"))
     def short_note(self, obj: AgentDecision) -> str:
         return obj.note if len(obj.note) <= 80 else f"{obj.note[:79]}…"
+
+
+from apps.console import admin_sync  # noqa: E402,F401  (registers the Salesforce write queue)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import CustomerProfile, RegistrationAttempt
 from apps.checkout.models import Order
+from apps.integrations.models import OutboxEntry
 from apps.opportunities.models import Case, Opportunity
 from apps.verification.models import ResidenceCardSubmission
 
@@ -87,6 +88,18 @@ class RegistrationQueueItem(RegistrationAttempt):
         verbose_name_plural = _("stuck registration queue")
 
 
+class SalesforceWriteQueueItem(OutboxEntry):
+    """A Salesforce write the outbox holds (outcome unknown) or gave up on (failed): the
+    supervisors' queue, oldest first, with bulk retry."""
+
+    class Meta:
+        proxy = True
+        ordering = ["created_at", "pk"]
+        verbose_name = _("Salesforce write")
+        verbose_name_plural = _("held or failed Salesforce writes")
+        permissions = [("retry_salesforce_write", _("Can retry held or failed Salesforce writes"))]
+
+
 class SubjectType(models.TextChoices):
     ELIGIBILITY = "eligibility", _("Internet eligibility")
     ID_VERIFICATION = "id_verification", _("ID verification")
@@ -94,6 +107,7 @@ class SubjectType(models.TextChoices):
     CANCELLATION = "cancellation", _("Cancellation")
     SUPPORT_CASE = "support_case", _("Support case")
     REGISTRATION = "registration", _("Registration")
+    SALESFORCE_WRITE = "salesforce_write", _("Salesforce write")
 
 
 class DecisionAction(models.TextChoices):

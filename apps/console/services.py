@@ -34,7 +34,7 @@ from apps.accounts.services import (
 )
 from apps.checkout import services as checkout
 from apps.console.models import AgentDecision, DecisionAction, SubjectType
-from apps.console.selectors import outbox_unsettled_for_customer
+from apps.console.selectors import outbox_account_id, outbox_customers, outbox_unsettled_for_customer
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_mark_applied, outbox_retry
 from apps.integrations.salesforce.gateway import is_salesforce_id
@@ -451,3 +451,42 @@ def console_outbox_mark_found(
             note=entry.operation,
             outbox_entry=entry,
         )
+
+
+# --- The supervisors' queue of held or failed Salesforce writes --------------------------------
+
+RETRY_WRITE_PERMISSION = "console.retry_salesforce_write"
+
+
+def console_outbox_bulk_retry(*, agent: User, entry_ids: list[int]) -> list[AgentDecision]:
+    """Put held or failed Salesforce writes back in the queue, each with its audit row (the
+    supervisors' bulk retry). Entries no longer failed are skipped; the audit rows name the
+    customer of the entry's Account where there is one."""
+    if not agent.has_perm(RETRY_WRITE_PERMISSION):
+        raise PermissionDenied
+    decisions: list[AgentDecision] = []
+    with transaction.atomic():
+        entries = list(
+            OutboxEntry.objects.select_for_update()
+            .filter(pk__in=entry_ids, status=OutboxEntry.Status.FAILED)
+            .order_by("id")
+        )
+        customers = outbox_customers(entries)
+        for entry in entries:
+            before = {"status": entry.status, "attempts": entry.attempts, "last_error": entry.last_error}
+            retried = outbox_retry(entry_id=entry.pk)
+            customer = customers.get(outbox_account_id(entry))
+            decisions.append(
+                _audit(
+                    agent=agent,
+                    customer_id=customer.pk if customer else None,
+                    subject_type=SubjectType.SALESFORCE_WRITE,
+                    subject_id=entry.pk,
+                    action=DecisionAction.RETRY_SYNC,
+                    before=before,
+                    after={"status": retried.status, "attempts": retried.attempts},
+                    note=entry.operation,
+                    outbox_entry=retried,
+                )
+            )
+    return decisions

@@ -43,6 +43,8 @@ def test_the_migration_creates_the_agent_and_supervisor_groups() -> None:
         ("console", "manage_registration"),
         ("catalog", "view_pricemismatch"),
         ("console", "assign_queue_item"),
+        ("console", "view_salesforcewritequeueitem"),
+        ("console", "retry_salesforce_write"),
     }
 
 
