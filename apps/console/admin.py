@@ -38,6 +38,7 @@ from apps.checkout.selectors import order_prerequisites
 from apps.console import forms as console_forms
 from apps.console import selectors, services
 from apps.console.admin_claims import ClaimsMixin
+from apps.console.admin_links import DecisionLinksMixin
 from apps.console.models import (
     AgentDecision,
     CancellationQueueItem,
@@ -1307,7 +1308,7 @@ class RegistrationQueueAdmin(QueueAdmin):
 
 
 @admin.register(AgentDecision)
-class AgentDecisionAdmin(admin.ModelAdmin):
+class AgentDecisionAdmin(DecisionLinksMixin, admin.ModelAdmin):
     """The read-only log of every console decision."""
 
     list_display = ("created_at", "agent", "customer", "subject_type", "subject_id", "action", "short_note")
