@@ -465,8 +465,10 @@ class QueueAdmin(ClaimsMixin, admin.ModelAdmin):
                 "label": decision.label,
                 "danger": decision.danger,
                 "form": form,
-                # The record's own URL, scrolled to the form (see ``change_view``).
-                "url": f"{self.record_url(obj)}#console-form-{decision.name}",
+                # The record's own URL (see ``change_view``); a form shown again with errors
+                # focuses (and scrolls to) its field itself (``_focus``). No fragment: a page
+                # opened at a fragment ignores ``autofocus``.
+                "url": self.record_url(obj),
             }
         # A record may have no customer (any more): an abandoned registration's user is removed.
         customer: User | None = obj.user
