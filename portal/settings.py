@@ -497,6 +497,11 @@ INTERNET_ORDERS_REQUIRE_ID_VERIFICATION = env.bool("INTERNET_ORDERS_REQUIRE_ID_V
 # Orders are refused (payment_method_required) while the customer has no usable payment method
 # in the WHMCS mirror, since WHMCS could not bill them (apps/checkout/services.py).
 ORDERS_REQUIRE_PAYMENT_METHOD = env.bool("ORDERS_REQUIRE_PAYMENT_METHOD", default=True)
+# Where the console's customer page links a customer's records in Salesforce (Lightning, e.g.
+# https://sonixnet.lightning.force.com) and WHMCS (its admin area, e.g.
+# https://billing.sonixnet.example/admin); no links when unset.
+CONSOLE_SALESFORCE_URL = env.str("CONSOLE_SALESFORCE_URL", default="")
+CONSOLE_WHMCS_ADMIN_URL = env.str("CONSOLE_WHMCS_ADMIN_URL", default="")
 CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=300)
 # Each customer's dashboard payload, dropped by every write that changes it
 # (apps/accounts/dashboard_cache.py). Only with a cache all processes share: off without Redis.

@@ -61,6 +61,10 @@ class Order(models.Model):
     activation_error_message = models.TextField(_("activation error message"), blank=True)
     activation_error_at = models.DateTimeField(_("activation error time"), null=True, blank=True)
     whmcs_order_id = models.PositiveIntegerField(_("WHMCS order ID"), null=True, blank=True)
+    # An agent's hold keeps the order in Pending Review until released; a rejection cancels it.
+    held_at = models.DateTimeField(_("on hold since"), null=True, blank=True)
+    hold_reason = models.TextField(_("hold reason"), blank=True)
+    rejection_reason = models.TextField(_("rejection reason"), blank=True)
     effective_date = models.DateField(_("effective date"))
     total_amount = models.DecimalField(_("total"), max_digits=12, decimal_places=2, default=0)
     currency_code = models.CharField(_("currency"), max_length=3, default="JPY")

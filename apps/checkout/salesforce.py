@@ -53,6 +53,24 @@ def order_status_update_subrequest(order: Order) -> CompositeSubrequest:
     )
 
 
+def order_rejected_subrequest(order: Order) -> CompositeSubrequest:
+    """An agent rejected the order: ``Status = Cancelled`` with the reason in its Description
+    (or wait for the entry still creating the Order). Setting values, so a repeat is harmless."""
+    values = {"status": order.status, "description": order.rejection_reason}
+    return CompositeSubrequest.update(
+        "Order", salesforce_id_or_ref(order), "order", get_field_map().record("Order", values)
+    )
+
+
+def order_hold_subrequest(order: Order) -> CompositeSubrequest:
+    """An agent put the order on hold (the reason in its Description) or released it (the
+    Description cleared); the Status stays Pending Review, which has no "on hold" value."""
+    values = {"description": order.hold_reason or None}
+    return CompositeSubrequest.update(
+        "Order", salesforce_id_or_ref(order), "order", get_field_map().record("Order", values)
+    )
+
+
 def order_activated_subrequest(*, salesforce_order_id: str, whmcs_order_id: int) -> CompositeSubrequest:
     """Fulfillment succeeded: the Order's Status is Completed and its activation status Activated,
     with its WHMCS order, any earlier error cleared. The flow review (journey step 10) writes

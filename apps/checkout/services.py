@@ -12,7 +12,9 @@ with a different request is still refused. Concurrent duplicates meet the custom
 failing that, the unique constraint on ``(user, idempotency_key)``.
 
 An agent's approval (``order_approve``) sets the Order to Approved; fulfillment (``fulfillment``)
-takes it from there to Activated or Failed.
+takes it from there to Activated or Failed. An agent may instead reject it (``order_reject``:
+Cancelled, with the reason) or hold it (``order_hold`` / ``order_release``: it stays Pending
+Review and cannot be approved until released).
 """
 
 from __future__ import annotations
@@ -37,12 +39,15 @@ from apps.catalog.models import ItemClass, Product, ProductType
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
 from apps.checkout.salesforce import (
     order_create_subrequest,
+    order_hold_subrequest,
     order_item_create_subrequest,
+    order_rejected_subrequest,
     order_status_update_subrequest,
 )
 from apps.checkout.selectors import order_prerequisites
 from apps.idempotency.services import IdempotencyKeyReused, idempotency_key_require
 from apps.integrations.outbox import WriteBack, account_record_key, outbox_enqueue_salesforce
+from apps.integrations.salesforce.gateway import CompositeSubrequest
 from apps.opportunities.services import (
     TOKYO,
     clock_now,
@@ -291,12 +296,10 @@ def order_approve(*, order_id: int) -> Transition:
     Flow sets the activation status and publishes ``OrderProvisionRequested__e``; the portal's
     subscriber then fulfils the order exactly as for an approval made in Salesforce."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        if order.status != OrderStatus.PENDING_REVIEW:
+        order = _pending_order_lock(order_id)
+        if order.held_at is not None:
             raise ConflictError(
-                _("This order is not waiting for approval (it is %(status)s).")
-                % {"status": order.get_status_display()},
-                code="already_decided",
+                _("This order is on hold; release it before approving it."), code="order_on_hold"
             )
         profile = CustomerProfile.objects.filter(user_id=order.user_id).first()
         unmet = [check.label for check in order_prerequisites(order=order, profile=profile) if not check.met]
@@ -316,4 +319,105 @@ def order_approve(*, order_id: int) -> Transition:
         )
         return Transition(
             user_id=order.user_id, before=before, after=field_values(order, ("status",)), outbox_entry=entry
+        )
+
+
+def _pending_order_lock(order_id: int) -> Order:
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.status != OrderStatus.PENDING_REVIEW:
+        raise ConflictError(
+            _("This order is not waiting for approval (it is %(status)s).")
+            % {"status": order.get_status_display()},
+            code="already_decided",
+        )
+    return order
+
+
+def _reason_require(reason: str, message: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ApplicationError(message, code="reason_required")
+    return reason
+
+
+ORDER_DECISION_FIELDS = ("status", "activation_status", "held_at", "hold_reason", "rejection_reason")
+
+
+def _order_decided(
+    order: Order, before: dict[str, object], *, operation: str, subrequest: CompositeSubrequest
+) -> Transition:
+    dashboard_cache_invalidate(order.user_id)
+    entry = outbox_enqueue_salesforce(
+        operation=operation,
+        record_key=account_record_key(decision_account_id(user_id=order.user_id)),
+        subrequests=[subrequest],
+    )
+    after = field_values(order, ORDER_DECISION_FIELDS)
+    changed = [key for key in after if after[key] != before[key]]
+    return Transition(
+        user_id=order.user_id,
+        before={key: before[key] for key in changed},
+        after={key: after[key] for key in changed},
+        outbox_entry=entry,
+    )
+
+
+def order_reject(*, order_id: int, reason: str) -> Transition:
+    """An agent rejects an order in Pending Review (held or not): it is Cancelled, with the
+    reason, here and in Salesforce (``Status = Cancelled``, the reason in its Description); the
+    customer's order list shows it cancelled. Nothing is provisioned."""
+    reason = _reason_require(reason, _("Say why the order is rejected."))
+    with transaction.atomic():
+        order = _pending_order_lock(order_id)
+        before = field_values(order, ORDER_DECISION_FIELDS)
+        order.status = OrderStatus.CANCELLED
+        order.activation_status = ActivationStatus.NONE
+        order.rejection_reason = reason
+        order.held_at = None
+        order.hold_reason = ""
+        order.save(
+            update_fields=[
+                "status",
+                "activation_status",
+                "rejection_reason",
+                "held_at",
+                "hold_reason",
+                "updated_at",
+            ]
+        )
+        return _order_decided(
+            order, before, operation="console.order.reject", subrequest=order_rejected_subrequest(order)
+        )
+
+
+def order_hold(*, order_id: int, reason: str, now: datetime | None = None) -> Transition:
+    """An agent puts an order in Pending Review on hold (e.g. waiting for the customer): it
+    cannot be approved until released; the reason goes to the Order's Description in
+    Salesforce."""
+    reason = _reason_require(reason, _("Say why the order is held."))
+    with transaction.atomic():
+        order = _pending_order_lock(order_id)
+        if order.held_at is not None:
+            raise ConflictError(_("This order is already on hold."), code="already_on_hold")
+        before = field_values(order, ORDER_DECISION_FIELDS)
+        order.held_at = now or clock_now()
+        order.hold_reason = reason
+        order.save(update_fields=["held_at", "hold_reason", "updated_at"])
+        return _order_decided(
+            order, before, operation="console.order.hold", subrequest=order_hold_subrequest(order)
+        )
+
+
+def order_release(*, order_id: int) -> Transition:
+    """Release a held order: it waits for approval again; the Description is cleared."""
+    with transaction.atomic():
+        order = _pending_order_lock(order_id)
+        if order.held_at is None:
+            raise ConflictError(_("This order is not on hold."), code="not_on_hold")
+        before = field_values(order, ORDER_DECISION_FIELDS)
+        order.held_at = None
+        order.hold_reason = ""
+        order.save(update_fields=["held_at", "hold_reason", "updated_at"])
+        return _order_decided(
+            order, before, operation="console.order.release", subrequest=order_hold_subrequest(order)
         )

@@ -37,6 +37,8 @@ from apps.checkout.models import OrderStatus
 from apps.checkout.selectors import order_prerequisites
 from apps.console import admin_sla, history, selectors, services
 from apps.console import forms as console_forms
+from apps.console.admin_claims import ClaimsMixin
+from apps.console.admin_links import DecisionLinksMixin
 from apps.console.models import (
     AgentDecision,
     CancellationQueueItem,
@@ -189,6 +191,20 @@ class CancellationDueFilter(admin.SimpleListFilter):
 # --- The queue admin --------------------------------------------------------------------------
 
 
+def _split_coalesced(entries: list[Any]) -> dict[str, list[Any]]:
+    """Coalesced updates waiting out their delay (e.g. the sign-in stamp) are shown as such, not
+    as changes waiting to reach Salesforce."""
+    coalesced = [e for e in entries if e.coalesced and e.status == e.Status.PENDING and not e.last_error]
+    return {"outbox_entries": [e for e in entries if e not in coalesced], "coalesced_entries": coalesced}
+
+
+def _focus(form: forms.Form) -> None:
+    """Focus the first field with an error (or the first field) of a form shown again."""
+    names = [name for name in form.fields if name in form.errors] or list(form.fields)
+    if names:
+        form.fields[names[0]].widget.attrs["autofocus"] = True
+
+
 @dataclass(frozen=True)
 class Decision:
     """One decision form on a record page, posted to its own URL."""
@@ -206,7 +222,7 @@ class Decision:
         return self.name.replace("_", "-")
 
 
-class QueueAdmin(admin.ModelAdmin):
+class QueueAdmin(ClaimsMixin, admin.ModelAdmin):
     """A queue: list view plus checklist record page. Subclasses set the decisions."""
 
     checklist_template = ""
@@ -260,7 +276,7 @@ class QueueAdmin(admin.ModelAdmin):
                 name=self._url_name("resolve_sync"),
             )
         )
-        return urls + super().get_urls()
+        return urls + self.claim_urls() + super().get_urls()
 
     def _decision_view_for(self, decision: Decision) -> Callable[..., HttpResponse]:
         def view(request: HttpRequest, object_id: str) -> HttpResponse:
@@ -293,14 +309,25 @@ class QueueAdmin(admin.ModelAdmin):
             )
         if not self.has_view_permission(request, obj):
             raise PermissionDenied
+        if request.method == "POST":
+            # The decision forms post to the record's own URL, so a form with errors is shown
+            # again at an address that can be reloaded and bookmarked.
+            decision = next((d for d in self.decisions if d.name == request.POST.get("_decision")), None)
+            if decision is None:
+                return HttpResponseRedirect(self.record_url(obj))
+            return self._decide(request, object_id, obj, decision)
         return self.render_checklist(request, obj)
 
     def decision_view(self, request: HttpRequest, object_id: str, decision: Decision) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             raise Http404
+        if request.method != "POST":
+            # A decision's own URL (kept for API-like callers) is not a page: go to the record.
+            return HttpResponseRedirect(self.record_url(obj))
+        return self._decide(request, object_id, obj, decision)
+
+    def _decide(self, request: HttpRequest, object_id: str, obj: Any, decision: Decision) -> HttpResponse:
         if not (self.has_view_permission(request, obj) and request.user.has_perm(decision.permission)):
             raise PermissionDenied
         form = decision.form_class(request.POST, prefix=decision.name)
@@ -318,6 +345,14 @@ class QueueAdmin(admin.ModelAdmin):
             obj = self.get_object(request, unquote(object_id))  # the state that refused it
             return self.render_checklist(request, obj, bound={decision.name: form})
         messages.success(request, decision.success)
+        if "_next" in request.POST:
+            next_url = self.next_item_url(request, obj)
+            if next_url:
+                return HttpResponseRedirect(next_url)
+            messages.info(request, gettext("No more unclaimed items in this queue."))
+            return HttpResponseRedirect(
+                reverse(f"admin:{self._url_name('changelist')}", current_app=self.admin_site.name)
+            )
         return HttpResponseRedirect(self.record_url(obj))
 
     def retry_sync_view(self, request: HttpRequest, object_id: str, entry_id: int) -> HttpResponse:
@@ -406,18 +441,22 @@ class QueueAdmin(admin.ModelAdmin):
             allowed = request.user.has_perm(decision.permission)
             if not (allowed and (decision.name in bound or self.decision_available(obj, decision))):
                 continue
+            form = bound.get(decision.name) or decision.form_class(prefix=decision.name)
+            if decision.name in bound:
+                _focus(form)
             panels[decision.name] = {
                 "name": decision.name,
                 "label": decision.label,
                 "danger": decision.danger,
-                "form": bound.get(decision.name) or decision.form_class(prefix=decision.name),
+                "form": form,
                 "customer_visible": any(
                     getattr(field, "customer_visible", False)
                     for field in decision.form_class.base_fields.values()
                 ),
-                "url": reverse(
-                    f"admin:{self._url_name(decision.name)}", args=[obj.pk], current_app=self.admin_site.name
-                ),
+                # The record's own URL (see ``change_view``); a form shown again with errors
+                # focuses (and scrolls to) its field itself (``_focus``). No fragment: a page
+                # opened at a fragment ignores ``autofocus``.
+                "url": self.record_url(obj),
             }
         # A record may have no customer (any more): an abandoned registration's user is removed.
         customer: User | None = obj.user
@@ -436,8 +475,10 @@ class QueueAdmin(admin.ModelAdmin):
             "panels": panels,
             "synced_at": self.synced_at(obj),
             "record_salesforce_id": self.salesforce_id(obj),
-            "outbox_entries": selectors.outbox_unsettled_for_customer(
-                user_id=customer.pk if customer else None, extra_keys=self.extra_outbox_keys(obj)
+            **_split_coalesced(
+                selectors.outbox_unsettled_for_customer(
+                    user_id=customer.pk if customer else None, extra_keys=self.extra_outbox_keys(obj)
+                )
             ),
             "retry_url_name": f"admin:{self._url_name('retry_sync')}",
             "resolve_url_name": f"admin:{self._url_name('resolve_sync')}",
@@ -448,6 +489,7 @@ class QueueAdmin(admin.ModelAdmin):
             )
             + f"?subject_type__exact={self.subject_type.value}&subject_id={obj.pk}",
             "now": timezone.now(),
+            **self.claim_context(request, obj),
             **self.checklist_context(request, obj),
         }
         request.current_app = self.admin_site.name
@@ -734,6 +776,18 @@ def _approve(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
     return services.order_approve(agent=agent, order_id=obj.pk)
 
 
+def _reject_order(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.order_reject(agent=agent, order_id=obj.pk, reason=data["reason"])
+
+
+def _hold_order(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.order_hold(agent=agent, order_id=obj.pk, reason=data["reason"])
+
+
+def _release_order(agent: User, obj: Any, data: dict[str, Any]) -> AgentDecision:
+    return services.order_release(agent=agent, order_id=obj.pk, note=data["note"])
+
+
 @admin.register(OrderApprovalQueueItem)
 class OrderApprovalQueueAdmin(QueueAdmin):
     checklist_template = "console/order_checklist.html"
@@ -747,6 +801,31 @@ class OrderApprovalQueueAdmin(QueueAdmin):
             "console.approve_order",
             _approve,
             _("Order approved. Salesforce will start provisioning once it has the approval."),
+        ),
+        Decision(
+            "hold",
+            _("Put on hold"),
+            console_forms.HoldOrderForm,
+            "console.approve_order",
+            _hold_order,
+            _("Order on hold. It cannot be approved until released."),
+        ),
+        Decision(
+            "release",
+            _("Release from hold"),
+            console_forms.ReleaseOrderForm,
+            "console.approve_order",
+            _release_order,
+            _("Order released; it waits for approval again."),
+        ),
+        Decision(
+            "reject",
+            _("Reject order"),
+            console_forms.RejectOrderForm,
+            "console.approve_order",
+            _reject_order,
+            _("Order rejected; it is cancelled here and in Salesforce."),
+            danger=True,
         ),
     )
     list_display = (
@@ -769,7 +848,17 @@ class OrderApprovalQueueAdmin(QueueAdmin):
         return selectors.order_approval_queue_items()
 
     def decision_available(self, obj: Any, decision: Decision) -> bool:
-        return bool(obj.status == OrderStatus.PENDING_REVIEW)
+        if obj.status != OrderStatus.PENDING_REVIEW:
+            return False
+        held = obj.held_at is not None
+        if decision.name in ("approve", "hold"):
+            return not held
+        if decision.name == "release":
+            return held
+        return True
+
+    def next_candidates(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(held_at__isnull=True)
 
     def _profile(self, obj: Any) -> CustomerProfile | None:
         try:
@@ -783,6 +872,8 @@ class OrderApprovalQueueAdmin(QueueAdmin):
 
     @admin.display(description=_("prerequisites"))
     def prerequisites(self, obj: Any) -> str:
+        if obj.held_at is not None and obj.status == OrderStatus.PENDING_REVIEW:
+            return badge(gettext("On hold"), "warning")
         checks = order_prerequisites(order=obj, profile=self._profile(obj))
         if all(check.met for check in checks):
             return badge(gettext("Met"), "ok")
@@ -1192,7 +1283,7 @@ class RegistrationQueueAdmin(QueueAdmin):
 
 
 @admin.register(AgentDecision)
-class AgentDecisionAdmin(admin.ModelAdmin):
+class AgentDecisionAdmin(DecisionLinksMixin, admin.ModelAdmin):
     """The read-only log of every console decision."""
 
     class Media:
@@ -1248,3 +1339,6 @@ class AgentDecisionAdmin(admin.ModelAdmin):
     @admin.display(description=_("note"))
     def short_note(self, obj: AgentDecision) -> str:
         return obj.note if len(obj.note) <= 80 else f"{obj.note[:79]}…"
+
+
+from apps.console import admin_sync  # noqa: E402,F401  (registers the Salesforce write queue)

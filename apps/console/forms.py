@@ -91,6 +91,28 @@ class ApproveOrderForm(forms.Form):
     items_checked = forms.BooleanField(label=_("I checked the order items and their prices"))
 
 
+class RejectOrderForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept in the decision log and written to the Order's Description in Salesforce."),
+    )
+
+
+class HoldOrderForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why hold"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "The order cannot be approved until released. Written to the Order's Description in Salesforce."
+        ),
+    )
+
+
+class ReleaseOrderForm(forms.Form):
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class LineReturnForm(forms.Form):
     line_return_status = forms.ChoiceField(
         label=_("Line return status"),

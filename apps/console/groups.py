@@ -3,7 +3,9 @@
 Migration ``0002_agent_groups`` creates the groups, ``0004_support_case_permissions`` adds the
 support case queue to them, ``0006_supervisor_lockout_permissions`` the sign-in lockouts and
 ``0008_registration_queue_permissions`` the stuck registrations and
-``0009_price_mismatch_permissions`` the catalog's price mismatches, each with a frozen copy of these
+``0009_price_mismatch_permissions`` the catalog's price mismatches and
+``0012_assign_queue_item_permission`` assigning queue items and
+``0014_salesforce_write_queue_permissions`` the held or failed Salesforce writes, each with a frozen copy of these
 lists (migrations must not follow later code changes);
 ``console_groups_ensure`` recreates them from here, for a database that was flushed
 (transactional tests) or whose groups an admin deleted.
@@ -48,6 +50,9 @@ PRICE_MISMATCH_PERMISSIONS: tuple[tuple[str, str], ...] = (("catalog", "view_pri
 SUPERVISOR_PERMISSIONS: tuple[tuple[str, str], ...] = (
     *AGENT_PERMISSIONS,
     ("console", "reopen_decision"),
+    ("console", "assign_queue_item"),
+    ("console", "view_salesforcewritequeueitem"),
+    ("console", "retry_salesforce_write"),
     *LOCKOUT_PERMISSIONS,
     *REGISTRATION_PERMISSIONS,
     *PRICE_MISMATCH_PERMISSIONS,

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import CustomerProfile, RegistrationAttempt
 from apps.checkout.models import Order
+from apps.integrations.models import OutboxEntry
 from apps.opportunities.models import Case, Opportunity
 from apps.verification.models import ResidenceCardSubmission
 
@@ -87,6 +88,18 @@ class RegistrationQueueItem(RegistrationAttempt):
         verbose_name_plural = _("stuck registration queue")
 
 
+class SalesforceWriteQueueItem(OutboxEntry):
+    """A Salesforce write the outbox holds (outcome unknown) or gave up on (failed): the
+    supervisors' queue, oldest first, with bulk retry."""
+
+    class Meta:
+        proxy = True
+        ordering = ["created_at", "pk"]
+        verbose_name = _("Salesforce write")
+        verbose_name_plural = _("held or failed Salesforce writes")
+        permissions = [("retry_salesforce_write", _("Can retry held or failed Salesforce writes"))]
+
+
 class SubjectType(models.TextChoices):
     ELIGIBILITY = "eligibility", _("Internet eligibility")
     ID_VERIFICATION = "id_verification", _("ID verification")
@@ -94,6 +107,7 @@ class SubjectType(models.TextChoices):
     CANCELLATION = "cancellation", _("Cancellation")
     SUPPORT_CASE = "support_case", _("Support case")
     REGISTRATION = "registration", _("Registration")
+    SALESFORCE_WRITE = "salesforce_write", _("Salesforce write")
 
 
 class DecisionAction(models.TextChoices):
@@ -104,11 +118,17 @@ class DecisionAction(models.TextChoices):
     REJECT_ID = "reject_id", _("Rejected ID")
     REOPEN_ID_VERIFICATION = "reopen_id_verification", _("Reopened ID verification")
     APPROVE_ORDER = "approve_order", _("Approved order")
+    REJECT_ORDER = "reject_order", _("Rejected order")
+    HOLD_ORDER = "hold_order", _("Put order on hold")
+    RELEASE_ORDER = "release_order", _("Released order from hold")
     UPDATE_LINE_RETURN = "update_line_return", _("Updated line return status")
     COMPLETE_CANCELLATION = "complete_cancellation", _("Completed cancellation")
     REPLY_SUPPORT_CASE = "reply_support_case", _("Replied to support case")
     RETRY_SYNC = "retry_sync", _("Retried Salesforce sync")
     RESOLVE_SYNC = "resolve_sync", _("Found a held Salesforce write in Salesforce")
+    CLAIM_ITEM = "claim_item", _("Claimed queue item")
+    RELEASE_ITEM = "release_item", _("Released queue item")
+    ASSIGN_ITEM = "assign_item", _("Assigned queue item")
     RESUME_REGISTRATION = "resume_registration", _("Resumed registration")
     ABANDON_REGISTRATION = "abandon_registration", _("Abandoned registration")
 
@@ -169,7 +189,45 @@ class AgentDecision(models.Model):
             ("reopen_decision", _("Can reopen a decision")),
             ("reply_support_case", _("Can reply to support cases")),
             ("manage_registration", _("Can resume or abandon stuck registrations")),
+            ("assign_queue_item", _("Can assign queue items to agents")),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} ({self.subject_type} {self.subject_id})"
+
+
+class QueueClaim(models.Model):
+    """Who works on a queue item: the agent who claimed it, or to whom a supervisor assigned it.
+
+    One row per item at most; releasing deletes it. Claims are advisory: they steer "my items"
+    and "save and next", the services still decide whether a decision applies.
+    """
+
+    subject_type = models.CharField(_("subject type"), max_length=30, choices=SubjectType.choices)
+    subject_id = models.CharField(_("subject ID"), max_length=40)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="console_claims",
+        verbose_name=_("agent"),
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("assigned by"),
+    )
+    claimed_at = models.DateTimeField(_("claimed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("queue claim")
+        verbose_name_plural = _("queue claims")
+        constraints = [
+            models.UniqueConstraint(fields=["subject_type", "subject_id"], name="queue_claim_unique_item"),
+        ]
+        indexes = [models.Index(fields=["agent", "subject_type"], name="queue_claim_agent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subject_type} {self.subject_id} → {self.agent_id}"

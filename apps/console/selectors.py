@@ -7,6 +7,7 @@ Public holidays are not known to the portal and count as business days.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -38,7 +39,7 @@ from apps.console.models import (
     SubjectType,
     SupportCaseQueueItem,
 )
-from apps.integrations.models import OrphanedWhmcsClient, OutboxEntry
+from apps.integrations.models import OrphanedWhmcsClient, OutboxEntry, TargetSystem
 from apps.integrations.outbox import ACCOUNT_RECORD_KEY_PREFIX, account_record_key
 from apps.opportunities.models import Case, CaseComment, CaseType, Opportunity, OpportunityStage
 from apps.opportunities.services import TOKYO
@@ -392,3 +393,25 @@ def cancellation_case(*, opportunity: Opportunity) -> Case | None:
         .order_by("-created_at", "-pk")
         .first()
     )
+
+
+# --- Held or failed Salesforce writes (supervisors' queue) ------------------------------------
+
+
+def salesforce_write_queue_items() -> QuerySet[OutboxEntry]:
+    """Every Salesforce write; the admin's filters narrow it (held or failed by default)."""
+    return OutboxEntry.objects.filter(target_system=TargetSystem.SALESFORCE)
+
+
+def outbox_account_id(entry: OutboxEntry) -> str:
+    """The Salesforce Account an entry writes to (or under), from its record key; "" if none."""
+    if not entry.record_key.startswith(ACCOUNT_RECORD_KEY_PREFIX):
+        return ""
+    return entry.record_key.removeprefix(ACCOUNT_RECORD_KEY_PREFIX).split(":", 1)[0]
+
+
+def outbox_customers(entries: Iterable[OutboxEntry]) -> dict[str, User]:
+    """The portal customer of each entry's Account, by Account ID."""
+    account_ids = {outbox_account_id(entry) for entry in entries} - {""}
+    mappings = IdMapping.objects.select_related("user").filter(salesforce_account_id__in=account_ids)
+    return {mapping.salesforce_account_id: mapping.user for mapping in mappings}

@@ -32,9 +32,9 @@ from apps.accounts.services import (
     customer_eligibility_mark_ineligible,
     customer_eligibility_reopen,
 )
-from apps.checkout.services import order_approve as checkout_order_approve
+from apps.checkout import services as checkout
 from apps.console.models import AgentDecision, DecisionAction, SubjectType
-from apps.console.selectors import outbox_unsettled_for_customer
+from apps.console.selectors import outbox_account_id, outbox_customers, outbox_unsettled_for_customer
 from apps.integrations.models import OutboxEntry
 from apps.integrations.outbox import outbox_mark_applied, outbox_retry
 from apps.integrations.salesforce.gateway import is_salesforce_id
@@ -194,13 +194,52 @@ def id_verification_reopen(*, agent: User, submission_id: int, note: str) -> Age
 
 def order_approve(*, agent: User, order_id: int) -> AgentDecision:
     with transaction.atomic():
-        change = checkout_order_approve(order_id=order_id)
+        change = checkout.order_approve(order_id=order_id)
         return _record(
             change,
             agent=agent,
             subject_type=SubjectType.ORDER,
             subject_id=order_id,
             action=DecisionAction.APPROVE_ORDER,
+        )
+
+
+def order_reject(*, agent: User, order_id: int, reason: str) -> AgentDecision:
+    with transaction.atomic():
+        change = checkout.order_reject(order_id=order_id, reason=reason)
+        return _record(
+            change,
+            agent=agent,
+            subject_type=SubjectType.ORDER,
+            subject_id=order_id,
+            action=DecisionAction.REJECT_ORDER,
+            note=reason.strip(),
+        )
+
+
+def order_hold(*, agent: User, order_id: int, reason: str, now: datetime | None = None) -> AgentDecision:
+    with transaction.atomic():
+        change = checkout.order_hold(order_id=order_id, reason=reason, now=now)
+        return _record(
+            change,
+            agent=agent,
+            subject_type=SubjectType.ORDER,
+            subject_id=order_id,
+            action=DecisionAction.HOLD_ORDER,
+            note=reason.strip(),
+        )
+
+
+def order_release(*, agent: User, order_id: int, note: str = "") -> AgentDecision:
+    with transaction.atomic():
+        change = checkout.order_release(order_id=order_id)
+        return _record(
+            change,
+            agent=agent,
+            subject_type=SubjectType.ORDER,
+            subject_id=order_id,
+            action=DecisionAction.RELEASE_ORDER,
+            note=note.strip(),
         )
 
 
@@ -412,3 +451,42 @@ def console_outbox_mark_found(
             note=entry.operation,
             outbox_entry=entry,
         )
+
+
+# --- The supervisors' queue of held or failed Salesforce writes --------------------------------
+
+RETRY_WRITE_PERMISSION = "console.retry_salesforce_write"
+
+
+def console_outbox_bulk_retry(*, agent: User, entry_ids: list[int]) -> list[AgentDecision]:
+    """Put held or failed Salesforce writes back in the queue, each with its audit row (the
+    supervisors' bulk retry). Entries no longer failed are skipped; the audit rows name the
+    customer of the entry's Account where there is one."""
+    if not agent.has_perm(RETRY_WRITE_PERMISSION):
+        raise PermissionDenied
+    decisions: list[AgentDecision] = []
+    with transaction.atomic():
+        entries = list(
+            OutboxEntry.objects.select_for_update()
+            .filter(pk__in=entry_ids, status=OutboxEntry.Status.FAILED)
+            .order_by("id")
+        )
+        customers = outbox_customers(entries)
+        for entry in entries:
+            before = {"status": entry.status, "attempts": entry.attempts, "last_error": entry.last_error}
+            retried = outbox_retry(entry_id=entry.pk)
+            customer = customers.get(outbox_account_id(entry))
+            decisions.append(
+                _audit(
+                    agent=agent,
+                    customer_id=customer.pk if customer else None,
+                    subject_type=SubjectType.SALESFORCE_WRITE,
+                    subject_id=entry.pk,
+                    action=DecisionAction.RETRY_SYNC,
+                    before=before,
+                    after={"status": retried.status, "attempts": retried.attempts},
+                    note=entry.operation,
+                    outbox_entry=retried,
+                )
+            )
+    return decisions

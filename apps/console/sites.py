@@ -14,7 +14,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver, path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 from django_otp import devices_for_user, user_has_device
@@ -78,3 +79,18 @@ class ConsoleAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and second_factor_satisfied(request.user)
+
+    def get_urls(self) -> list[URLResolver | URLPattern]:
+        from apps.console.customer_views import customer_search_view, customer_view
+
+        def search(request: HttpRequest) -> HttpResponse:
+            return customer_search_view(request, self)
+
+        def customer(request: HttpRequest, user_id: int) -> HttpResponse:
+            return customer_view(request, self, user_id)
+
+        return [
+            path("console/search/", self.admin_view(search), name="console_customer_search"),
+            path("console/customer/<int:user_id>/", self.admin_view(customer), name="console_customer"),
+            *super().get_urls(),
+        ]

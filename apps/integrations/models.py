@@ -64,6 +64,12 @@ class OutboxEntry(models.Model):
         return f"{self.operation} ({self.record_key}) [{self.status}]"
 
     @property
+    def coalesced(self) -> bool:
+        """An update where only the latest value matters, sent after a wait
+        (``outbox_enqueue_coalesced_update``)."""
+        return bool(isinstance(self.payload, dict) and self.payload.get("coalesced"))
+
+    @property
     def outcome_unknown(self) -> bool:
         """Held because Salesforce may have created its records already (see ``outbox``)."""
         return self.status == self.Status.FAILED and self.last_error.startswith(OUTCOME_UNKNOWN)

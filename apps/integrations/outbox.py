@@ -229,7 +229,8 @@ def outbox_enqueue_coalesced_update(
     value belongs to, so concurrent callers cannot both create an entry.
     """
     queued, fills = _queued_form([CompositeSubrequest.update(sobject, record_id, "record", fields)])
-    payload = {"subrequests": queued, "fills": fills, "write_backs": []}
+    # "coalesced" tells the console to show it as such, not as a change waiting to be sent.
+    payload = {"subrequests": queued, "fills": fills, "write_backs": [], "coalesced": True}
     waiting = (
         OutboxEntry.objects.select_for_update()
         .filter(operation=operation, record_key=record_key, status=OutboxEntry.Status.PENDING)

@@ -10,6 +10,7 @@ is missing), since CI installs it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -258,3 +259,68 @@ def test_with_two_factor_on_an_agent_signs_in_with_the_code_of_their_authenticat
     page.fill("#id_otp_token", f"{code:0{device.digits}d}")
     page.click("input[type=submit]")
     expect(page.locator("#console-queues")).to_be_visible()
+
+
+def test_a_supervisor_claims_saves_and_goes_next_rejects_and_retries_in_the_browser(
+    systems: EmulatorSuite, make_customer: MakeCustomer, live_server: Any, browser: Browser
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.accounts.models import EligibilityStatus
+    from apps.checkout.models import Order, OrderStatus
+    from apps.integrations.models import OutboxEntry
+    from tests.console.test_orders import pending_order
+    from tests.factories import OutboxEntryFactory
+
+    supervisor = AgentFactory(console_group="Supervisors", first_name="Ren", last_name="Kato")
+    orders = []
+    for age in (2, 1):
+        customer = make_customer(
+            internet_eligibility_status=EligibilityStatus.ELIGIBLE, internet_eligibility="Home 1G"
+        )
+        order = pending_order(systems, customer)
+        Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(days=age))
+        orders.append(order)
+    first, second = orders
+    failed = OutboxEntryFactory(
+        record_key=f"Account:{account_id_of(first.user)}",
+        operation="order.place",
+        status=OutboxEntry.Status.FAILED,
+        attempts=12,
+        last_error="INVALID_FIELD: No such column 'Foo__c'",
+    )
+    page = agent_page(browser, live_server.url, supervisor)
+
+    # Claim the oldest order, approve it and go on to the next one.
+    page.click("#console-queue-order_approval a")
+    page.click(f"a[href$='/orderapprovalqueueitem/{first.pk}/change/']")
+    page.click("#console-claim-button")
+    expect(page.locator("#console-claim")).to_contain_text("You are working on this item.")
+    page.check("#id_approve-items_checked")
+    page.click("#console-next-approve")
+    expect(page).to_have_url(re.compile(rf".*/orderapprovalqueueitem/{second.pk}/change/(#.*)?$"))
+    expect(page.locator("#console-claim")).to_contain_text("You are working on this item.")
+
+    # Reject the next one: without a reason the form comes back at the record's address.
+    page.click("#console-form-reject input[name=reject]")
+    expect(page.locator(".messagelist")).to_contain_text("The decision was not recorded")
+    assert page.url.split("#")[0].endswith(f"/orderapprovalqueueitem/{second.pk}/change/")
+    expect(page.locator("#id_reject-reason")).to_be_focused()
+    page.fill("#id_reject-reason", "Duplicate of an earlier order")
+    page.click("#console-form-reject input[name=reject]")
+    expect(page.locator(".messagelist")).to_contain_text("Order rejected")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (OrderStatus.APPROVED, OrderStatus.CANCELLED)
+
+    # Retry the failed Salesforce write from the supervisors' queue.
+    page.goto("/admin/console/salesforcewritequeueitem/")
+    expect(page.locator("#result_list")).to_contain_text("INVALID_FIELD")
+    page.check(f"input[name=_selected_action][value='{failed.pk}']")
+    page.select_option("select[name=action]", "retry_selected")
+    page.click("button[name=index]")
+    expect(page.locator(".messagelist")).to_contain_text("1 Salesforce write is queued again.")
+    failed.refresh_from_db()
+    assert failed.status == OutboxEntry.Status.PENDING

@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.console.groups import AGENT_PERMISSIONS, SUPERVISOR_PERMISSIONS
+from apps.console.models import AgentDecision
 from tests.factories import CustomerFactory, OrderFactory, ResidenceCardSubmissionFactory, StaffUserFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +42,9 @@ def test_the_migration_creates_the_agent_and_supervisor_groups() -> None:
         ("console", "view_registrationqueueitem"),
         ("console", "manage_registration"),
         ("catalog", "view_pricemismatch"),
+        ("console", "assign_queue_item"),
+        ("console", "view_salesforcewritequeueitem"),
+        ("console", "retry_salesforce_write"),
     }
 
 
@@ -114,9 +118,14 @@ def test_viewing_a_queue_without_the_decide_permission_shows_no_form_and_refuses
     assert decide.status_code == 403
 
 
-def test_a_decision_url_only_takes_posts(agent_client: Client) -> None:
+def test_a_decision_url_opened_as_a_page_goes_to_the_record(agent_client: Client) -> None:
+    """Reloading after a decision (or opening its address) never lands on a POST-only page."""
     submission = ResidenceCardSubmissionFactory(user=CustomerFactory())
 
     response = agent_client.get(reverse("admin:console_idverificationqueueitem_verify", args=[submission.pk]))
 
-    assert response.status_code == 405
+    assert response.status_code == 302
+    assert response["Location"] == reverse(
+        "admin:console_idverificationqueueitem_change", args=[submission.pk]
+    )
+    assert not AgentDecision.objects.exists()

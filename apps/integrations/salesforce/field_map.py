@@ -88,6 +88,7 @@ DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "activation_error_message": "Activation_Error_Message__c",
         "activation_error_at": "Activation_Error_DateTime__c",
         "whmcs_order_id": "WHMCS_Order_ID__c",
+        "description": "Description",
         "modified_at": "SystemModstamp",
     },
     "OrderItem": {
