@@ -77,7 +77,8 @@ class Notification(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["user", "read", "dismissed"], name="notification_unread_idx"),
-            models.Index(fields=["user", "created_at"], name="notification_recent_idx"),
+            # The bell's cursor pagination: newest first per customer, ``id`` breaking ties.
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_feed_idx"),
             models.Index(fields=["expires_at"], name="notification_expiry_idx"),
         ]
 

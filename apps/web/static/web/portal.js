@@ -442,6 +442,7 @@
     bell.count = $("#bell-count");
     bell.list = $("#bell-list");
     bell.status = $("#bell-status");
+    bell.more = $("#bell-more");
     if (!bell.button || bell.ready) return;
     bell.ready = true;
     bell.button.addEventListener("click", function () {
@@ -457,6 +458,14 @@
       const result = await api("POST", "/api/notifications/read-all");
       if (result.ok) bell.status.textContent = t("All notifications marked read.");
       await refreshBell();
+    });
+    bell.more.addEventListener("click", async function () {
+      const count = bell.list.querySelectorAll(".note").length;
+      await loadBellPage(bell.next, true);
+      const first = bell.list.querySelectorAll(".note")[count];
+      const focusable = first && first.querySelector("a, button");
+      if (focusable) focusable.focus();
+      else bell.panel.focus();
     });
     refreshUnread();
   }
@@ -480,12 +489,30 @@
     bell.button.setAttribute("aria-label", t("Notifications: %(count)s unread", { count: unread }));
   }
 
+  // The list is cursor-paginated (newest first): the first page replaces the list, "Show older"
+  // follows the `next` URL the API gave and appends; `next` is null on the last page.
   async function refreshBell() {
-    const result = await api("GET", "/api/notifications?page_size=20");
+    await loadBellPage("/api/notifications?page_size=20", false);
+    await refreshUnread();
+  }
+
+  function sameOriginPath(url) {
+    const parsed = new URL(url, location.href);
+    return parsed.origin === location.origin ? parsed.pathname + parsed.search : null;
+  }
+
+  async function loadBellPage(url, append) {
+    const path = url && sameOriginPath(url);
+    if (!path) return;
+    const result = await api("GET", path);
     if (!result.ok) {
       fill(bell.list, [el("li", null, result.error.message)]);
+      bell.next = null;
+      bell.more.hidden = true;
       return;
     }
+    bell.next = result.data.next;
+    bell.more.hidden = !bell.next;
     const items = result.data.results.map(function (note) {
       const item = el("li", { class: note.read ? "note" : "note note-unread" });
       item.appendChild(el("p", { class: "note-title" }, note.read ? "" : el("span", { class: "visually-hidden" }, t("Unread:") + " "), note.title));
@@ -531,8 +558,13 @@
       item.appendChild(actions);
       return item;
     });
+    if (append) {
+      items.forEach(function (item) {
+        bell.list.appendChild(item);
+      });
+      return;
+    }
     fill(bell.list, items.length ? items : [el("li", { class: "empty" }, t("No notifications."))]);
-    await refreshUnread();
   }
 
   /* --- Pages -------------------------------------------------------------------------------- */
