@@ -72,8 +72,8 @@ def test_list_item_shape_never_exposes_source_id_or_parameters() -> None:
     [item] = body["results"]
     assert set(item) == ITEM_KEYS
     assert item["id"] == str(notification.pk)
-    assert item["type"] == "ORDER_APPROVED"
-    assert item["source"] == "PORTAL"
+    assert item["type"] == "order_approved"
+    assert item["source"] == "portal"
     assert item["title"] == "Order approved"
     assert item["action_url"] == "/account/orders"
     assert item["read"] is False

@@ -42,11 +42,14 @@
     return date.toLocaleString(lang, options);
   }
 
+  // The API sends money as an integer in the currency's minor unit (whole yen for JPY): scale by
+  // the currency's own number of decimals before formatting.
   function formatMoney(amount, currency) {
     const number = Number(amount);
-    if (isNaN(number)) return amount + " " + (currency || "");
+    if (amount === null || amount === undefined || isNaN(number)) return "";
     try {
-      return number.toLocaleString(lang, { style: "currency", currency: currency || "JPY" });
+      const format = new Intl.NumberFormat(lang, { style: "currency", currency: currency || "JPY" });
+      return format.format(number / Math.pow(10, format.resolvedOptions().maximumFractionDigits));
     } catch (error) {
       return amount + " " + (currency || "");
     }
@@ -815,6 +818,7 @@
       });
     }
     bindForm(form, async function (values, key) {
+      if (!values.housing_type) delete values.housing_type; // "Not sure": the API takes no value, not ""
       const result = await api("POST", "/api/eligibility-request", { json: values, key: key });
       if (result.ok) {
         showNotice($("#page-notice"), t("Thank you. Our team will check your address; we will notify you of the result."));
@@ -930,7 +934,7 @@
               ...services.map(function (service) {
                 const card = el("li", { class: "card service", "data-service": String(service.id) });
                 card.appendChild(el("h3", null, service.name));
-                card.appendChild(el("p", null, badge(label("service", service.status), service.status === "Active" ? "success" : "neutral")));
+                card.appendChild(el("p", null, badge(label("service", service.status), service.status === "active" ? "success" : "neutral")));
                 const rows = [
                   [t("Type"), label("product", service.product_type)],
                   [t("Amount"), service.recurring_amount ? formatMoney(service.recurring_amount, "JPY") + " / " + label("cycle", service.billing_cycle) : ""],
@@ -946,7 +950,7 @@
                 card.appendChild(definitionList(rows));
                 // Only a service an Opportunity names can be cancelled online (not a one-time fee).
                 const cancellable =
-                  service.status === "Active" &&
+                  service.status === "active" &&
                   Boolean(cancellation) &&
                   ["internet", "sim"].indexOf(String(service.product_type).toLowerCase()) >= 0 &&
                   !(cancellation && ["cancelling", "cancelled"].indexOf(cancellation.stage) >= 0);
@@ -1106,7 +1110,7 @@
           "tr",
           null,
           el("th", { scope: "row" }, invoice.number),
-          el("td", null, badge(label("invoice", invoice.status), invoice.status === "Paid" ? "success" : invoice.status === "Unpaid" ? "warning" : "neutral")),
+          el("td", null, badge(label("invoice", invoice.status), invoice.status === "paid" ? "success" : invoice.status === "unpaid" ? "warning" : "neutral")),
           el("td", null, formatDate(invoice.issued_on)),
           el("td", null, formatDate(invoice.due_on)),
           el("td", null, formatMoney(invoice.total, invoice.currency))
@@ -1362,7 +1366,7 @@
         );
       }
       fill($("#card-status"), children);
-      const canUpload = card.status === "" || (card.status === "rejected" && card.can_resubmit);
+      const canUpload = card.status === null || (card.status === "rejected" && card.can_resubmit);
       show(form, canUpload);
       $("#card-submit-label").textContent = card.status === "rejected" ? t("Send the new photo") : t("Send for verification");
     }
