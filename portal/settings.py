@@ -284,6 +284,7 @@ SPECTACULAR_SETTINGS = {
         "BillingCycle": "apps.catalog.models.BillingCycle",
         "OrderStatus": "apps.checkout.models.OrderStatus",
         "OrderActivationStatus": "apps.checkout.api.serializers.ORDER_ACTIVATION_STATUSES",
+        "OrderActivationErrorCode": "apps.checkout.api.serializers.ORDER_ACTIVATION_ERROR_CODES",
         "OpportunityStage": "apps.opportunities.models.OpportunityStage",
         "LineReturnStatus": "apps.billing.api.serializers.LINE_RETURN_STATUSES",
         "SupportCaseKind": "apps.opportunities.support.CaseKind.CHOICES",

@@ -808,7 +808,7 @@ def test_orders_need_a_signed_in_customer(systems: EmulatorSuite) -> None:
             "PAYMENT_METHOD_MISSING",
             "Client 42 has no pay method (gateway stripe)",
             {
-                "code": "PAYMENT_METHOD_MISSING",
+                "code": "payment_method_missing",
                 "message": "Please add a payment method so that we can complete your order.",
             },
         ),

@@ -64,11 +64,18 @@ GENERIC_ACTIVATION_ERROR = _(
 )
 
 
+ORDER_ACTIVATION_ERROR_CODES = wire_choices([(code, code) for code in CUSTOMER_ACTIVATION_ERRORS])
+
+
 class OrderActivationErrorSerializer(serializers.Serializer):
     """Why activation failed, as far as the customer should know. `code` is null unless it is one
-    the client may act on (`PAYMENT_METHOD_MISSING`, `PAYMENT_FAILED`)."""
+    the client may act on (`payment_method_missing`, `payment_failed`)."""
 
-    code = serializers.CharField(allow_null=True)
+    code = EnumField(
+        choices=[(code, code) for code in CUSTOMER_ACTIVATION_ERRORS],
+        allow_null=True,
+        help_text="Null when the failure is not one the customer can fix.",
+    )
     message = serializers.CharField()
 
 
@@ -145,8 +152,12 @@ class OrderOutputSerializer(serializers.ModelSerializer[Order]):
             return None
         advice = CUSTOMER_ACTIVATION_ERRORS.get(order.activation_error_code)
         if advice is None:
-            return {"code": None, "message": str(GENERIC_ACTIVATION_ERROR)}
-        return {"code": order.activation_error_code, "message": str(advice)}
+            return OrderActivationErrorSerializer(
+                {"code": None, "message": str(GENERIC_ACTIVATION_ERROR)}
+            ).data
+        return OrderActivationErrorSerializer(
+            {"code": order.activation_error_code, "message": str(advice)}
+        ).data
 
 
 class OrderPageOutputSerializer(serializers.Serializer):

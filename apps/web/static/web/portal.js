@@ -1063,7 +1063,7 @@
                   card.appendChild(steps);
                 }
                 if (order.activation_error) {
-                  const next = order.activation_error.code === "PAYMENT_METHOD_MISSING" || order.activation_error.code === "PAYMENT_FAILED"
+                  const next = order.activation_error.code === "payment_method_missing" || order.activation_error.code === "payment_failed"
                     ? el("p", null, el("a", { href: "/account/billing/payment-methods" }, t("Check your payment methods")))
                     : el("p", null, el("a", { href: "/account/support" }, t("Contact support")));
                   card.appendChild(alertBox("error", order.activation_error.message || t("Activation failed."), next));
