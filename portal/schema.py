@@ -220,8 +220,8 @@ class AutoSchema(openapi.AutoSchema):
             statuses.add("400")
         if any(parameter.get("in") == "path" for parameter in parameters):
             statuses.add("404")
-        if self._paginated(operation):
-            statuses.add("404")  # a page past the last
+        if self._paginated(operation) or self._cursor_paginated(operation):
+            statuses.add("404")  # a page past the last, or a cursor that does not decode
         if self._needs_sign_in():
             statuses.add("401")
         permissions = self.view.get_permissions()
@@ -240,6 +240,13 @@ class AutoSchema(openapi.AutoSchema):
             for parameter in operation.get("parameters", [])
         )
 
+    @staticmethod
+    def _cursor_paginated(operation: dict[str, Any]) -> bool:
+        return any(
+            parameter.get("in") == "query" and parameter.get("name") == "cursor"
+            for parameter in operation.get("parameters", [])
+        )
+
     def _document_errors(self, operation: dict[str, Any]) -> None:
         error = self.resolve_serializer(ErrorSerializer, "response").ref
         responses = operation["responses"]
@@ -250,6 +257,8 @@ class AutoSchema(openapi.AutoSchema):
                 description = self._with_common_causes(code, operation, documented["description"])
             elif code == "404" and self._paginated(operation):
                 description = "No such page (`not_found`): `page` is below 1 or past the last page."
+            elif code == "404" and self._cursor_paginated(operation):
+                description = "No such page (`not_found`): `cursor` does not decode (use the `next` and `previous` URLs as given)."
             response: dict[str, Any] = {
                 "content": {
                     "application/json": {

@@ -1,5 +1,7 @@
 """Mirrors of Salesforce Orders and OrderItems placed through the portal."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -112,6 +114,10 @@ class OrderItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product}"
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
 
 
 from apps.checkout.models_fulfillment import FulfillmentRun  # noqa: E402,F401

@@ -78,7 +78,8 @@ class Notification(models.Model):
         indexes = [
             # expires_at too: the capped unread count (dashboard) is an index-only scan.
             models.Index(fields=["user", "read", "dismissed", "expires_at"], name="notification_unread_idx"),
-            models.Index(fields=["user", "created_at"], name="notification_recent_idx"),
+            # The bell's cursor pagination: newest first per customer, ``id`` breaking ties.
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_feed_idx"),
             models.Index(fields=["expires_at"], name="notification_expiry_idx"),
         ]
 

@@ -16,8 +16,9 @@ def notification_visible(*, user_id: int, now: datetime | None = None) -> QueryS
 
 
 def notification_list(*, user_id: int, now: datetime | None = None) -> QuerySet[Notification]:
-    """The bell's list: unread first, then newest first (``pk`` keeps pages stable on ties)."""
-    return notification_visible(user_id=user_id, now=now).order_by("read", "-created_at", "-pk")
+    """The bell's list, newest first (``id`` keeps pages stable on ties): the order the cursor
+    pagination walks and the ``notification_feed_idx`` index serves."""
+    return notification_visible(user_id=user_id, now=now).order_by("-created_at", "-id")
 
 
 def notification_unread_count(*, user_id: int, now: datetime | None = None) -> int:

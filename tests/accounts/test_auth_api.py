@@ -127,6 +127,16 @@ def test_login_logout_and_me(api: APIClient) -> None:
     assert api.get("/api/me").status_code == 401
 
 
+def test_me_never_shows_whether_the_user_is_staff_and_names_missing_states_null(api: APIClient) -> None:
+    customer = CustomerFactory(email="ren@example.com")
+    api.force_login(customer)
+
+    body = api.get("/api/me").json()
+
+    assert "is_staff" not in body
+    assert (body["internet_eligibility_status"], body["id_verification_status"]) == (None, None)
+
+
 def test_sign_in_needs_the_csrf_token_from_a_browser() -> None:
     CustomerFactory(email="ren@example.com")
     browser = APIClient(enforce_csrf_checks=True)

@@ -55,7 +55,7 @@ def test_a_new_customer_is_onboarded() -> None:
         "recent_activity": [],
     }
     assert body["payment_methods"] == {"total_count": 0}
-    assert body["internet_eligibility"]["status"] == ""
+    assert body["internet_eligibility"]["status"] is None
     assert body["residence_card_verification"]["can_resubmit"] is True
     assert body["tasks"] == [
         {
@@ -125,8 +125,9 @@ def test_rejected_id_shows_the_reason_and_can_be_resubmitted() -> None:
 
     body = signed_in(customer).get("/api/me/status").json()
 
-    assert body["residence_card_verification"]["rejection_reason"] == "expired"
-    assert body["residence_card_verification"]["rejection_message"] == "The card has expired."
+    rejection = body["residence_card_verification"]["rejection"]
+    assert (rejection["reason"], rejection["message"]) == ("expired", "The card has expired.")
+    assert rejection["remediation"]
     assert body["residence_card_verification"]["can_resubmit"] is True
     assert task_types(body) == ["id_verification_rejected"]
     assert body["tasks"][0]["description"] == "The card has expired."

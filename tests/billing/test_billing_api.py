@@ -57,7 +57,7 @@ def test_invoice_list_shows_the_customers_invoices_newest_first(
     # When the customer lists their invoices
     response = customer_client.get(INVOICES_URL)
 
-    # Then both of theirs are listed, newest first, money as decimal strings with the currency
+    # Then both of theirs are listed, newest first, money as integers in the currency's minor unit
     assert response.status_code == 200
     assert response.json() == {
         "count": 2,
@@ -68,13 +68,13 @@ def test_invoice_list_shows_the_customers_invoices_newest_first(
                 "id": unpaid.pk,
                 "whmcs_id": 502,
                 "number": "INV-00502",
-                "status": "Unpaid",
+                "status": "unpaid",
                 "issued_on": "2025-01-01",
                 "due_on": "2025-01-15",
                 "paid_at": None,
-                "subtotal": "6345.45",
-                "tax": "634.55",
-                "total": "6980.00",
+                "subtotal": 6345,  # WHMCS sent 6345.45 yen: yen have no minor unit, half rounds up
+                "tax": 635,
+                "total": 6980,
                 "currency": "JPY",
                 "synced_at": "2025-01-10T09:00:00+09:00",
             },
@@ -82,13 +82,13 @@ def test_invoice_list_shows_the_customers_invoices_newest_first(
                 "id": paid.pk,
                 "whmcs_id": 501,
                 "number": "INV-00501",
-                "status": "Paid",
+                "status": "paid",
                 "issued_on": "2024-12-01",
                 "due_on": "2024-12-15",
                 "paid_at": "2024-12-05T12:30:00+09:00",
-                "subtotal": "4528.00",
-                "tax": "452.00",
-                "total": "4980.00",
+                "subtotal": 4528,
+                "tax": 452,
+                "total": 4980,
                 "currency": "JPY",
                 "synced_at": "2025-01-10T09:00:00+09:00",
             },
@@ -102,7 +102,7 @@ def test_invoice_list_filters_by_status(customer_client: Client, customer: User)
     unpaid = invoice_for(customer, status=WhmcsInvoice.Status.UNPAID)
 
     # When the customer asks for unpaid invoices only
-    response = customer_client.get(INVOICES_URL, {"status": "Unpaid"})
+    response = customer_client.get(INVOICES_URL, {"status": "unpaid"})
 
     # Then only the unpaid one is listed
     assert response.status_code == 200
@@ -124,17 +124,17 @@ def test_invoice_list_is_paginated_by_twenty(customer_client: Client, customer: 
     invoice_for(customer, status=WhmcsInvoice.Status.PAID)
 
     # When the customer pages through their unpaid invoices
-    page_1 = customer_client.get(INVOICES_URL, {"status": "Unpaid"}).json()
-    page_2 = customer_client.get(INVOICES_URL, {"status": "Unpaid", "page": "2"}).json()
-    page_3 = customer_client.get(INVOICES_URL, {"status": "Unpaid", "page": "3"})
+    page_1 = customer_client.get(INVOICES_URL, {"status": "unpaid"}).json()
+    page_2 = customer_client.get(INVOICES_URL, {"status": "unpaid", "page": "2"}).json()
+    page_3 = customer_client.get(INVOICES_URL, {"status": "unpaid", "page": "3"})
 
     # Then pages hold 20 and 5 invoices, newest first, and the links keep the filter
     newest_first = [invoice.pk for invoice in reversed(invoices)]
     assert page_1["count"] == 25
     assert page_1["previous"] is None
-    assert page_1["next"] == "http://testserver/api/billing/invoices?page=2&status=Unpaid"
+    assert page_1["next"] == "http://testserver/api/billing/invoices?page=2&status=unpaid"
     assert [invoice["id"] for invoice in page_1["results"]] == newest_first[:20]
-    assert page_2["previous"] == "http://testserver/api/billing/invoices?status=Unpaid"
+    assert page_2["previous"] == "http://testserver/api/billing/invoices?status=unpaid"
     assert page_2["next"] is None
     assert [invoice["id"] for invoice in page_2["results"]] == newest_first[20:]
     assert page_3.status_code == 404
@@ -161,13 +161,13 @@ def test_invoice_detail_shows_one_invoice(customer_client: Client, customer: Use
         "id": invoice.pk,
         "whmcs_id": 777,
         "number": "INV-00777",
-        "status": "Unpaid",
+        "status": "unpaid",
         "issued_on": "2025-01-01",
         "due_on": "2025-01-15",
         "paid_at": None,
-        "subtotal": "45.45",
-        "tax": "4.55",
-        "total": "50.00",
+        "subtotal": 4545,
+        "tax": 455,
+        "total": 5000,
         "currency": "USD",
         "synced_at": "2025-01-10T09:00:00+09:00",
     }
@@ -221,7 +221,7 @@ def test_payment_methods_are_listed_with_their_count(customer_client: Client, cu
             {
                 "id": card.pk,
                 "whmcs_id": 11,
-                "type": "CreditCard",
+                "type": "credit_card",
                 "description": "Visa ending 4242",
                 "gateway_name": "",
                 "card_type": "Visa",
@@ -233,7 +233,7 @@ def test_payment_methods_are_listed_with_their_count(customer_client: Client, cu
             {
                 "id": bank.pk,
                 "whmcs_id": 12,
-                "type": "BankAccount",
+                "type": "bank_account",
                 "description": "MUFG savings",
                 "gateway_name": "",
                 "card_type": "",

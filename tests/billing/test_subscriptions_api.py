@@ -89,16 +89,16 @@ def test_subscription_list_shows_services_newest_first_with_their_cancellation(
                 "whmcs_id": 102,
                 "name": "SIM 5GB",
                 "product_type": "sim",
-                "status": "Active",
-                "billing_cycle": "Monthly",
-                "recurring_amount": "1980.00",
+                "status": "active",
+                "billing_cycle": "monthly",
+                "recurring_amount": 1980,
                 "registered_on": "2024-09-01",
                 "next_due_on": "2025-02-01",
                 "synced_at": "2025-01-10T09:00:00+09:00",
                 "cancellation": {
                     "stage": "active",
                     "scheduled_at": "2025-04-30T23:59:00+09:00",
-                    "line_return_status": "",
+                    "line_return_status": None,
                 },
             },
             {
@@ -106,9 +106,9 @@ def test_subscription_list_shows_services_newest_first_with_their_cancellation(
                 "whmcs_id": 101,
                 "name": "SonixNet Home 1G",
                 "product_type": "internet",
-                "status": "Active",
-                "billing_cycle": "Monthly",
-                "recurring_amount": "4980.00",
+                "status": "active",
+                "billing_cycle": "monthly",
+                "recurring_amount": 4980,
                 "registered_on": "2024-04-01",
                 "next_due_on": "2025-02-01",
                 "synced_at": "2025-01-10T09:00:00+09:00",
@@ -123,9 +123,9 @@ def test_subscription_list_shows_services_newest_first_with_their_cancellation(
                 "whmcs_id": 103,
                 "name": "VPN USA",
                 "product_type": "vpn",
-                "status": "Pending",
-                "billing_cycle": "Annually",
-                "recurring_amount": "12000.00",
+                "status": "pending",
+                "billing_cycle": "annually",
+                "recurring_amount": 12000,
                 "registered_on": None,
                 "next_due_on": None,
                 "synced_at": "2025-01-10T09:00:00+09:00",
@@ -156,13 +156,13 @@ def test_subscription_detail_shows_one_service(customer_client: Client, customer
         "whmcs_id": 201,
         "name": "SonixNet Home 10G",
         "product_type": "internet",
-        "status": "Active",
-        "billing_cycle": "Monthly",
-        "recurring_amount": "4980.00",
+        "status": "active",
+        "billing_cycle": "monthly",
+        "recurring_amount": 4980,
         "registered_on": "2024-06-01",
         "next_due_on": "2025-01-01",
         "synced_at": "2025-01-10T09:00:00+09:00",
-        "cancellation": {"stage": "active", "scheduled_at": None, "line_return_status": ""},
+        "cancellation": {"stage": "active", "scheduled_at": None, "line_return_status": None},
     }
 
 
@@ -178,7 +178,7 @@ def test_the_newest_opportunity_of_a_service_gives_its_cancellation(
     body = customer_client.get(f"{SUBSCRIPTIONS_URL}/{service.pk}").json()
 
     # Then the newest Opportunity is shown
-    assert body["cancellation"] == {"stage": "cancelling", "scheduled_at": None, "line_return_status": ""}
+    assert body["cancellation"] == {"stage": "cancelling", "scheduled_at": None, "line_return_status": None}
 
 
 def test_another_customers_subscription_is_not_found(customer_client: Client) -> None:
@@ -238,3 +238,26 @@ def test_subscription_reads_run_a_constant_number_of_queries(
         assert customer_client.get(SUBSCRIPTIONS_URL).status_code == 200
     with django_assert_max_num_queries(3):
         assert customer_client.get(f"{SUBSCRIPTIONS_URL}/{services[0].pk}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("whmcs_cycle", "cycle"),
+    [
+        ("One Time", "one_time"),
+        ("Semi-Annually", "semiannually"),
+        ("Free Account", "free"),
+        ("Monthly", "monthly"),
+        ("", None),
+        ("Every Full Moon", None),
+    ],
+)
+def test_whmcs_billing_cycles_read_in_the_portals_spelling(
+    customer_client: Client, customer: User, whmcs_cycle: str, cycle: str | None
+) -> None:
+    service = service_for(
+        customer, billing_cycle=whmcs_cycle, product_type="", recurring_amount=Decimal("3300.00")
+    )
+
+    body = customer_client.get(f"{SUBSCRIPTIONS_URL}/{service.pk}").json()
+
+    assert (body["billing_cycle"], body["product_type"], body["recurring_amount"]) == (cycle, None, 3300)

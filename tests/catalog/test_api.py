@@ -108,7 +108,7 @@ def test_anonymous_visitor_sees_every_active_internet_product_grouped_by_item_cl
                 "sku": "NET-1G",
                 "name": "Home 1G",
                 "description": "One gigabit",
-                "price": "4980.00",
+                "price": 4980,
                 "currency": "JPY",
                 "billing_cycle": "monthly",
                 "item_class": "plan",
@@ -119,7 +119,7 @@ def test_anonymous_visitor_sees_every_active_internet_product_grouped_by_item_cl
                 "sku": "NET-10G",
                 "name": "Home 10G",
                 "description": "Ten gigabits",
-                "price": "6980.00",
+                "price": 6980,
                 "currency": "JPY",
                 "billing_cycle": "monthly",
                 "item_class": "plan",
@@ -132,7 +132,7 @@ def test_anonymous_visitor_sees_every_active_internet_product_grouped_by_item_cl
                 "sku": "NET-INST",
                 "name": "Standard installation",
                 "description": "",
-                "price": "22000.00",
+                "price": 22000,
                 "currency": "JPY",
                 "billing_cycle": "one_time",
                 "item_class": "installation",
@@ -145,7 +145,7 @@ def test_anonymous_visitor_sees_every_active_internet_product_grouped_by_item_cl
                 "sku": "NET-ACT",
                 "name": "Activation fee",
                 "description": "",
-                "price": "3300.00",
+                "price": 3300,
                 "currency": "JPY",
                 "billing_cycle": "one_time",
                 "item_class": "activation",
@@ -158,7 +158,7 @@ def test_anonymous_visitor_sees_every_active_internet_product_grouped_by_item_cl
                 "sku": "NET-IP",
                 "name": "Static IP",
                 "description": "",
-                "price": "500.00",
+                "price": 500,
                 "currency": "JPY",
                 "billing_cycle": "monthly",
                 "item_class": "add_on",
@@ -194,7 +194,7 @@ def test_sim_catalog_lists_plans_activation_fees_and_add_ons(client: Client) -> 
                 "sku": "SIM-5G",
                 "name": "SIM 5GB",
                 "description": "",
-                "price": "1980.00",
+                "price": 1980,
                 "currency": "JPY",
                 "billing_cycle": "monthly",
                 "item_class": "plan",
@@ -207,7 +207,7 @@ def test_sim_catalog_lists_plans_activation_fees_and_add_ons(client: Client) -> 
                 "sku": "SIM-ACT",
                 "name": "SIM activation",
                 "description": "",
-                "price": "3300.00",
+                "price": 3300,
                 "currency": "JPY",
                 "billing_cycle": "one_time",
                 "item_class": "activation",
@@ -220,7 +220,7 @@ def test_sim_catalog_lists_plans_activation_fees_and_add_ons(client: Client) -> 
                 "sku": "SIM-VOICE",
                 "name": "Voice",
                 "description": "",
-                "price": "330.00",
+                "price": 330,
                 "currency": "JPY",
                 "billing_cycle": "monthly",
                 "item_class": "add_on",
@@ -260,7 +260,7 @@ def test_vpn_catalog_lists_plans_and_add_ons(client: Client) -> None:
                 "sku": "VPN-US",
                 "name": "VPN USA",
                 "description": "",
-                "price": "12000.00",
+                "price": 12000,
                 "currency": "JPY",
                 "billing_cycle": "annually",
                 "item_class": "plan",
@@ -272,7 +272,7 @@ def test_vpn_catalog_lists_plans_and_add_ons(client: Client) -> None:
                 "sku": "VPN-ROUTER",
                 "name": "Router rental",
                 "description": "",
-                "price": "500.00",
+                "price": 500,
                 "currency": "JPY",
                 "billing_cycle": "monthly",
                 "item_class": "add_on",
@@ -343,7 +343,7 @@ def test_customer_not_yet_eligible_sees_every_plan_and_their_eligibility(
 
     # Then all plans are listed, with the eligibility block the client prompts a check from
     assert plan_names(body) == ["Home 1G", "Home 10G", "Any address"]
-    assert body["eligibility"] == {"status": status, "offering": offering}
+    assert body["eligibility"] == {"status": status or None, "offering": offering}
 
 
 @pytest.mark.usefixtures("internet_plans")
@@ -501,8 +501,8 @@ def test_a_cached_catalog_keeps_its_price_until_the_catalog_is_invalidated(clien
     after = client.get(INTERNET_URL).json()
 
     # Then the cached price holds until the invalidation, and the next request sees the new one
-    assert before["plans"][0]["price"] == "4980.00"
-    assert after["plans"][0]["price"] == "5280.00"
+    assert before["plans"][0]["price"] == 4980
+    assert after["plans"][0]["price"] == 5280
 
 
 def test_invalidation_reaches_every_cache_entry(client: Client) -> None:

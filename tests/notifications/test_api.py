@@ -66,21 +66,21 @@ def test_list_item_shape_never_exposes_source_id_or_parameters() -> None:
 
     assert response.status_code == 200
     body = response.json()
-    assert body["count"] == 1
+    assert "count" not in body
     assert body["next"] is None
     assert body["previous"] is None
     [item] = body["results"]
     assert set(item) == ITEM_KEYS
     assert item["id"] == str(notification.pk)
-    assert item["type"] == "ORDER_APPROVED"
-    assert item["source"] == "PORTAL"
+    assert item["type"] == "order_approved"
+    assert item["source"] == "portal"
     assert item["title"] == "Order approved"
     assert item["action_url"] == "/account/orders"
     assert item["read"] is False
     assert item["read_at"] is None
 
 
-def test_list_shows_unread_first_then_newest_first() -> None:
+def test_list_shows_newest_first_read_or_not() -> None:
     user = CustomerFactory()
     now = timezone.now()
     old_unread = NotificationFactory(user=user, created_at=now - timedelta(days=3))
@@ -90,7 +90,7 @@ def test_list_shows_unread_first_then_newest_first() -> None:
 
     ids = list_ids(client_for(user))
 
-    assert ids == [str(n.pk) for n in (new_unread, old_unread, new_read, old_read)]
+    assert ids == [str(n.pk) for n in (new_read, new_unread, old_unread, old_read)]
 
 
 def test_list_leaves_out_dismissed_expired_and_other_customers_notifications() -> None:
@@ -105,44 +105,86 @@ def test_list_leaves_out_dismissed_expired_and_other_customers_notifications() -
     assert ids == [str(visible.pk)]
 
 
-def test_list_is_paginated_20_per_page_by_default() -> None:
+def walk(client: APIClient, url: str) -> tuple[list[str], list[dict[str, object]]]:
+    """Follow ``next`` from ``url`` to the end: the ids in order and each page's body."""
+    ids: list[str] = []
+    pages: list[dict[str, object]] = []
+    next_url: str | None = url
+    while next_url:
+        response = client.get(next_url)
+        assert response.status_code == 200
+        body = response.json()
+        pages.append(body)
+        ids += [item["id"] for item in body["results"]]
+        next_url = body["next"]
+    return ids, pages
+
+
+def test_list_is_cursor_paginated_20_per_page_newest_first() -> None:
     user = CustomerFactory()
     now = timezone.now()
     notifications = [NotificationFactory(user=user, created_at=now - timedelta(minutes=i)) for i in range(25)]
     client = client_for(user)
 
-    first = client.get(reverse("notifications:list")).json()
-    second = client.get(reverse("notifications:list"), {"page": 2}).json()
+    ids, pages = walk(client, reverse("notifications:list"))
 
-    assert first["count"] == 25
-    assert [item["id"] for item in first["results"]] == [str(n.pk) for n in notifications[:20]]
-    assert first["next"] == "http://testserver/api/notifications?page=2"
-    assert first["previous"] is None
-    assert [item["id"] for item in second["results"]] == [str(n.pk) for n in notifications[20:]]
-    assert second["next"] is None
-    assert second["previous"] == "http://testserver/api/notifications"
+    assert ids == [str(n.pk) for n in notifications]
+    assert [len(page["results"]) for page in pages] == [20, 5]  # type: ignore[arg-type]
+    assert pages[0]["previous"] is None
+    assert "cursor=" in str(pages[0]["next"])
+    assert "page=" not in str(pages[0]["next"])
+    back = client.get(str(pages[1]["previous"])).json()
+    assert [item["id"] for item in back["results"]] == ids[:20]
+
+
+def test_a_new_notification_does_not_shift_the_next_page() -> None:
+    user = CustomerFactory()
+    now = timezone.now()
+    notifications = [
+        NotificationFactory(user=user, created_at=now - timedelta(minutes=i + 1)) for i in range(6)
+    ]
+    client = client_for(user)
+    first = client.get(reverse("notifications:list"), {"page_size": 3}).json()
+
+    NotificationFactory(user=user, created_at=now)
+    second = client.get(first["next"]).json()
+
+    assert [item["id"] for item in second["results"]] == [str(n.pk) for n in notifications[3:]]
+
+
+def test_ties_on_created_at_are_neither_repeated_nor_skipped() -> None:
+    user = CustomerFactory()
+    same_instant = timezone.now()
+    notifications = NotificationFactory.create_batch(7, user=user, created_at=same_instant)
+
+    ids, _ = walk(client_for(user), reverse("notifications:list") + "?page_size=2")
+
+    assert sorted(ids) == sorted(str(n.pk) for n in notifications)
+    assert len(ids) == 7
 
 
 def test_list_page_size_can_be_chosen_up_to_100() -> None:
     user = CustomerFactory()
     NotificationFactory.create_batch(12, user=user)
+    NotificationFactory.create_batch(100, user=user, read=True)
     client = client_for(user)
 
-    small = client.get(reverse("notifications:list"), {"page_size": 5, "page": 3}).json()
+    small = client.get(reverse("notifications:list"), {"page_size": 5}).json()
     capped = client.get(reverse("notifications:list"), {"page_size": 1000}).json()
 
-    assert small["count"] == 12
-    assert len(small["results"]) == 2
-    assert len(capped["results"]) == 12
+    assert len(small["results"]) == 5
+    assert len(capped["results"]) == 100
+    assert capped["next"] is not None
 
 
-def test_a_page_past_the_end_is_not_found() -> None:
+def test_a_cursor_that_does_not_decode_is_not_found() -> None:
     user = CustomerFactory()
     NotificationFactory(user=user)
 
-    response = client_for(user).get(reverse("notifications:list"), {"page": 2})
+    response = client_for(user).get(reverse("notifications:list"), {"cursor": "not-a-cursor"})
 
     assert response.status_code == 404
+    assert error_code(response) == "not_found"
 
 
 def test_list_query_count_stays_constant_as_notifications_grow(
@@ -159,7 +201,7 @@ def test_list_query_count_stays_constant_as_notifications_grow(
         response = client.get(reverse("notifications:list"), {"page_size": 41})
 
     assert len(response.json()["results"]) == 41
-    assert len(one.captured_queries) <= 4  # session, user, count, page
+    assert len(one.captured_queries) <= 3  # session, user, page (no COUNT)
 
 
 # --- Unread count -------------------------------------------------------------------------------

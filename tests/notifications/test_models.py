@@ -57,7 +57,7 @@ def test_the_three_indexes_exist_in_the_database() -> None:
     indexed_columns = {tuple(info["columns"]) for info in constraints.values() if info["index"]}
 
     assert ("user_id", "read", "dismissed", "expires_at") in indexed_columns
-    assert ("user_id", "created_at") in indexed_columns
+    assert ("user_id", "created_at", "id") in indexed_columns  # the bell's cursor order
     assert ("expires_at",) in indexed_columns
 
 

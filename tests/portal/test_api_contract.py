@@ -152,9 +152,17 @@ def test_every_paginated_list_takes_page_and_page_size(schema: dict[str, Any]) -
         for path, method, operation in operations(schema)
         if "Paginated" in str(operation["responses"].get("200", {}).get("content", {}))
     ]
-    assert len(lists) >= 5
+    assert len(lists) >= 4
     for path, operation in lists:
         assert {"page", "page_size"} <= {parameter["name"] for parameter in operation["parameters"]}, path
+
+
+def test_the_notification_feed_takes_cursor_and_page_size(schema: dict[str, Any]) -> None:
+    operation = schema["paths"]["/api/notifications"]["get"]
+    page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+
+    assert {"cursor", "page_size"} == {parameter["name"] for parameter in operation["parameters"]}
+    assert set(schema["components"]["schemas"][page]["properties"]) == {"next", "previous", "results"}
 
 
 def test_page_size_is_honoured_and_capped(customer: User) -> None:

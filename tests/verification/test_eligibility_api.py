@@ -219,7 +219,7 @@ def test_a_customer_with_no_request_sees_nothing_requested(api: APIClient, syste
 
     assert response.status_code == 200
     assert response.json() == {
-        "status": "",
+        "status": None,
         "offering": "",
         "requested_at": None,
         "checked_at": None,
@@ -261,7 +261,7 @@ def test_a_customer_only_ever_sees_their_own_status(api: APIClient, make_custome
 
     body = api.get(URL).json()
 
-    assert body["status"] == ""
+    assert body["status"] is None
     assert body["address"] is None
     assert other_api.get(URL).json()["address"]["address_line1"] == "9-9-9 Other"
 
@@ -316,4 +316,4 @@ def test_a_user_without_a_customer_account_is_told_to_contact_support(systems: E
         "Your customer account is not set up yet. Please contact support.",
     )
     assert not EligibilityRequest.objects.exists()
-    assert api.get(URL).json()["status"] == ""
+    assert api.get(URL).json()["status"] is None

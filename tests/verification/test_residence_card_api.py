@@ -652,7 +652,7 @@ def test_a_customer_with_nothing_uploaded_sees_an_empty_status(
     api: APIClient, systems: EmulatorSuite
 ) -> None:
     assert api.get(URL).json() == {
-        "status": "",
+        "status": None,
         "submitted_at": None,
         "verified_at": None,
         "rejection": None,
@@ -693,7 +693,7 @@ def test_a_customer_never_sees_another_customers_card(
 
     body = api.get(URL).json()
 
-    assert body["status"] == ""
+    assert body["status"] is None
     assert body["document"] is None
     assert other_api.get(URL).json()["status"] == "submitted"
     # And the other customer's pending review does not block this one.

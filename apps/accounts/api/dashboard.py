@@ -12,18 +12,23 @@ from rest_framework.views import APIView
 
 from apps.accounts.dashboard import Dashboard, customer_dashboard
 from apps.accounts.dashboard_cache import dashboard_cached
-from apps.accounts.models import IdVerificationStatus
+from apps.accounts.models import EligibilityStatus, IdVerificationStatus
 from apps.accounts.services import dashboard_notify_invoice_due
+from apps.billing.models import WhmcsInvoice
+from apps.verification.api.serializers import RejectionOutputSerializer
+from apps.verification.models import RejectionReason
+from apps.verification.selectors import rejection_remediation
 from portal.api import signed_in_user
+from portal.fields import EnumField, MoneyField
 
 
 class InvoiceSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     number = serializers.CharField()
-    status = serializers.CharField()
+    status = EnumField(choices=WhmcsInvoice.Status.choices)
     issued_on = serializers.DateField()
     due_on = serializers.DateField()
-    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = MoneyField(help_text="In the minor unit of `currency` (whole yen for JPY).")
     currency = serializers.CharField(source="currency_code")
     is_overdue = serializers.BooleanField()
 
@@ -49,7 +54,11 @@ class SummarySerializer(serializers.Serializer):
 
 
 class EligibilitySerializer(serializers.Serializer):
-    status = serializers.CharField()
+    status = EnumField(
+        choices=EligibilityStatus.choices,
+        allow_null=True,
+        help_text="Null until the customer asks for an internet availability check; then pending, eligible or ineligible.",
+    )
     offering = serializers.CharField()
     requested_at = serializers.DateTimeField(allow_null=True)
     checked_at = serializers.DateTimeField(allow_null=True)
@@ -57,11 +66,17 @@ class EligibilitySerializer(serializers.Serializer):
 
 
 class VerificationSerializer(serializers.Serializer):
-    status = serializers.CharField()
+    """The residence card check; `rejection` is the same object as in
+    `/api/verification/residence-card`, null unless the latest card was rejected."""
+
+    status = EnumField(
+        choices=IdVerificationStatus.choices,
+        allow_null=True,
+        help_text="Null until the customer uploads a residence card; then submitted, verified or rejected.",
+    )
     submitted_at = serializers.DateTimeField(allow_null=True)
     verified_at = serializers.DateTimeField(allow_null=True)
-    rejection_reason = serializers.CharField(allow_null=True)
-    rejection_message = serializers.CharField(allow_null=True)
+    rejection = RejectionOutputSerializer(allow_null=True)
     can_resubmit = serializers.BooleanField()
 
 
@@ -123,6 +138,16 @@ def _summary(dashboard: Dashboard) -> dict[str, Any]:
     }
 
 
+def _rejection(dashboard: Dashboard) -> dict[str, Any]:
+    reason = dashboard.latest_rejection_reason or RejectionReason.OTHER
+    profile = dashboard.user.profile
+    return {
+        "reason": reason,
+        "message": profile.id_verification_rejection_message,
+        "remediation": rejection_remediation(reason),
+    }
+
+
 def _status(dashboard: Dashboard) -> dict[str, Any]:
     profile = getattr(dashboard.user, "profile", None)
     rejected = profile is not None and profile.id_verification_status == IdVerificationStatus.REJECTED
@@ -139,10 +164,7 @@ def _status(dashboard: Dashboard) -> dict[str, Any]:
             "status": profile.id_verification_status if profile else "",
             "submitted_at": profile.id_verification_submitted_at if profile else None,
             "verified_at": profile.id_verification_verified_at if profile else None,
-            "rejection_reason": dashboard.latest_rejection_reason or None,
-            "rejection_message": (profile.id_verification_rejection_message or None)
-            if rejected and profile
-            else None,
+            "rejection": _rejection(dashboard) if rejected and profile else None,
             "can_resubmit": profile is not None
             and profile.id_verification_status
             not in (IdVerificationStatus.SUBMITTED, IdVerificationStatus.VERIFIED),

@@ -21,6 +21,10 @@ from apps.accounts.models import (
 from apps.accounts.registration import RegistrationData
 from apps.accounts.selectors import account_setup_of
 from apps.accounts.validators import normalize_phone_number, normalize_postal_code, normalize_prefecture
+from portal.fields import EnumField, wire_choices
+
+INTERNET_ELIGIBILITY_STATUSES = wire_choices(EligibilityStatus.choices)
+ID_VERIFICATION_STATUSES = wire_choices(IdVerificationStatus.choices)
 
 
 def _django_validator(function: Any) -> Any:
@@ -91,10 +95,13 @@ class MeOutputSerializer(serializers.Serializer):
     email = serializers.EmailField()
     first_name = serializers.CharField()
     last_name = serializers.CharField()
-    is_staff = serializers.BooleanField()
     customer_number = serializers.CharField(source="profile.customer_number", allow_null=True, default=None)
-    registration_source = serializers.ChoiceField(
-        choices=RegistrationSource.choices, source="profile.registration_source", default="", allow_blank=True
+    registration_source = EnumField(
+        choices=RegistrationSource.choices,
+        source="profile.registration_source",
+        default=None,
+        allow_null=True,
+        help_text="How the customer first registered; null when the portal does not know (no profile yet).",
     )
     phone_number = serializers.CharField(source="profile.phone_number", default="")
     postal_code = serializers.CharField(source="profile.postal_code", default="")
@@ -102,20 +109,20 @@ class MeOutputSerializer(serializers.Serializer):
     city = serializers.CharField(source="profile.city", default="")
     address_line1 = serializers.CharField(source="profile.address_line1", default="")
     address_line2 = serializers.CharField(source="profile.address_line2", default="")
-    internet_eligibility_status = serializers.ChoiceField(
+    internet_eligibility_status = EnumField(
         choices=EligibilityStatus.choices,
         source="profile.internet_eligibility_status",
-        default="",
-        allow_blank=True,
-        help_text='"" until the customer asks for an internet availability check.',
+        default=None,
+        allow_null=True,
+        help_text="Null until the customer asks for an internet availability check; then pending, eligible or ineligible.",
     )
     internet_eligibility = serializers.CharField(source="profile.internet_eligibility", default="")
-    id_verification_status = serializers.ChoiceField(
+    id_verification_status = EnumField(
         choices=IdVerificationStatus.choices,
         source="profile.id_verification_status",
-        default="",
-        allow_blank=True,
-        help_text='"" until the customer uploads a residence card.',
+        default=None,
+        allow_null=True,
+        help_text="Null until the customer uploads a residence card; then submitted, verified or rejected.",
     )
     account_setup = serializers.SerializerMethodField(
         help_text=(

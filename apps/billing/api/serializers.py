@@ -9,13 +9,40 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
+from apps.catalog.models import ProductType
 from apps.opportunities.models import LineReturnStatus, OpportunityStage
+from portal.fields import EnumField, MoneyField, wire_choices
+
+# WHMCS spells billing cycles for display ("One Time", "Semi-Annually"); the portal's values are the
+# catalog's (`one_time`) plus the cycles only WHMCS has.
+SUBSCRIPTION_BILLING_CYCLE_MAPPING = {
+    "Monthly": "monthly",
+    "Quarterly": "quarterly",
+    "Semi-Annually": "semiannually",
+    "Annually": "annually",
+    "Biennially": "biennially",
+    "Triennially": "triennially",
+    "One Time": "one_time",
+    "One-Time": "one_time",
+    "One-time": "one_time",
+    "Free Account": "free",
+}
+INVOICE_STATUSES = wire_choices(WhmcsInvoice.Status.choices)
+SUBSCRIPTION_STATUSES = wire_choices(WhmcsService.Status.choices)
+PAYMENT_METHOD_TYPES = wire_choices(WhmcsPaymentMethod.Type.choices)
+SUBSCRIPTION_BILLING_CYCLES = wire_choices((), SUBSCRIPTION_BILLING_CYCLE_MAPPING)
+LINE_RETURN_STATUSES = wire_choices(LineReturnStatus.choices)
 
 
 class InvoiceSerializer(serializers.ModelSerializer[WhmcsInvoice]):
-    """An invoice; `subtotal`, `tax` and `total` are decimal strings in `currency`."""
+    """An invoice; `subtotal`, `tax` and `total` are integers in the minor unit of `currency`
+    (whole yen for JPY)."""
 
     currency = serializers.CharField(source="currency_code")
+    subtotal = MoneyField()
+    tax = MoneyField()
+    total = MoneyField()
+    status = EnumField(choices=WhmcsInvoice.Status.choices, read_only=True)
 
     class Meta:
         model = WhmcsInvoice
@@ -40,6 +67,8 @@ class InvoiceSerializer(serializers.ModelSerializer[WhmcsInvoice]):
 class PaymentMethodSerializer(serializers.ModelSerializer[WhmcsPaymentMethod]):
     """A stored payment method: display data only, never a card or account number."""
 
+    type = EnumField(choices=WhmcsPaymentMethod.Type.choices, read_only=True)
+
     class Meta:
         model = WhmcsPaymentMethod
         ref_name = "PaymentMethod"
@@ -62,22 +91,44 @@ class SubscriptionCancellationSerializer(serializers.Serializer):
     """The cancellation state of a service, from the Opportunity that names its WHMCS service.
 
     `scheduled_at` is the SIM scheduled cancellation for SIM opportunities and the internet one
-    otherwise; `line_return_status` applies to internet lines only ("" when not set).
+    otherwise; `line_return_status` applies to internet lines only (null when not set).
     """
 
     stage = serializers.ChoiceField(choices=OpportunityStage.choices, source="cancellation_stage")
     scheduled_at = serializers.DateTimeField(source="cancellation_scheduled_at", allow_null=True)
-    line_return_status = serializers.ChoiceField(
-        choices=LineReturnStatus.choices, source="cancellation_line_return_status"
+    line_return_status = EnumField(
+        choices=LineReturnStatus.choices,
+        source="cancellation_line_return_status",
+        allow_null=True,
+        help_text="Null for SIM and VPN services, and for internet lines until the return is arranged.",
     )
 
 
 class SubscriptionSerializer(serializers.ModelSerializer[WhmcsService]):
-    """A service the customer has in WHMCS. `cancellation` is null when no Opportunity names it."""
+    """A service the customer has in WHMCS. `cancellation` is null when no Opportunity names it.
+    `status` and `billing_cycle` are WHMCS's values in the portal's spelling (`one_time`, not
+    "One Time")."""
 
     # Reads the cancellation_* annotations that whmcs_service_list() adds.
 
     cancellation = serializers.SerializerMethodField()
+    status = EnumField(choices=WhmcsService.Status.choices, read_only=True)
+    recurring_amount = MoneyField(
+        currency_code="JPY", help_text="Whole yen (the customer's WHMCS currency is JPY)."
+    )
+    product_type = EnumField(
+        choices=ProductType.choices,
+        read_only=True,
+        allow_null=True,
+        help_text="Null when the WHMCS product is not one of the portal's catalog products.",
+    )
+    billing_cycle = EnumField(
+        choices=(),
+        mapping=SUBSCRIPTION_BILLING_CYCLE_MAPPING,
+        read_only=True,
+        allow_null=True,
+        help_text="Null when WHMCS has no cycle for the service or one the portal does not know.",
+    )
 
     class Meta:
         model = WhmcsService

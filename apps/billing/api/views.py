@@ -27,6 +27,7 @@ from apps.billing.selectors import (
     whmcs_service_list,
 )
 from apps.billing.services import payment_method_add_link_create, payment_methods_refresh
+from portal.fields import EnumField
 from portal.pagination import PagePagination
 
 
@@ -40,7 +41,7 @@ class InvoiceListApi(APIView):
     pagination_class = PagePagination
 
     class FilterSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=WhmcsInvoice.Status.choices, required=False)
+        status = EnumField(choices=WhmcsInvoice.Status.choices, required=False)
 
         class Meta:
             ref_name = "InvoiceFilter"

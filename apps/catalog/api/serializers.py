@@ -6,12 +6,15 @@ from rest_framework import serializers
 
 from apps.accounts.models import EligibilityStatus
 from apps.catalog.models import Product
+from portal.fields import EnumField, MoneyField
 
 
 class CatalogItemSerializer(serializers.ModelSerializer[Product]):
-    """A product as the shop shows it. `price` is a decimal string in `currency`."""
+    """A product as the shop shows it. `price` is an integer in the minor unit of `currency`
+    (whole yen for JPY)."""
 
     currency = serializers.CharField(source="currency_code")
+    price = MoneyField()
 
     class Meta:
         model = Product
@@ -34,8 +37,8 @@ class SimCatalogItemSerializer(CatalogItemSerializer):
 class CatalogEligibilitySerializer(serializers.Serializer):
     """The customer's internet eligibility, so the client can offer an eligibility check.
 
-    `status` is "" when no check was requested; `offering` is "" until an agent sets it.
+    `status` is null when no check was requested; `offering` is "" until an agent sets it.
     """
 
-    status = serializers.ChoiceField(choices=EligibilityStatus.choices)
+    status = EnumField(choices=EligibilityStatus.choices, allow_null=True)
     offering = serializers.CharField()

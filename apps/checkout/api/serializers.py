@@ -9,6 +9,9 @@ from apps.catalog.models import ProductType
 from apps.checkout.models import ActivationStatus, Order, OrderItem
 from apps.checkout.services import MAX_ORDER_LINES, OrderLine
 from portal.api import DatabaseIdField
+from portal.fields import EnumField, MoneyField, wire_choices
+
+ORDER_ACTIVATION_STATUSES = wire_choices(ActivationStatus.choices)
 
 
 class CheckoutRegistrationInputSerializer(RegistrationInputSerializer):
@@ -20,10 +23,8 @@ class CheckoutRegistrationInputSerializer(RegistrationInputSerializer):
 # --- Orders -------------------------------------------------------------------------------------
 
 
-# A plain enum schema: the checkout registration's `order_type` documents the same choices under
-# its own name, and drf-spectacular warns about one choice set with two names (which fails the
-# deployment check) unless ENUM_NAME_OVERRIDES names it once.
-@extend_schema_field({"type": "string", "enum": list(ProductType.values)})
+# The product type under its one schema name, `ProductType` (ENUM_NAME_OVERRIDES), as the
+# checkout registration's `order_type` and the catalog name it too.
 class ProductTypeField(serializers.ChoiceField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=ProductType.choices, **kwargs)
@@ -63,11 +64,18 @@ GENERIC_ACTIVATION_ERROR = _(
 )
 
 
+ORDER_ACTIVATION_ERROR_CODES = wire_choices([(code, code) for code in CUSTOMER_ACTIVATION_ERRORS])
+
+
 class OrderActivationErrorSerializer(serializers.Serializer):
     """Why activation failed, as far as the customer should know. `code` is null unless it is one
-    the client may act on (`PAYMENT_METHOD_MISSING`, `PAYMENT_FAILED`)."""
+    the client may act on (`payment_method_missing`, `payment_failed`)."""
 
-    code = serializers.CharField(allow_null=True)
+    code = EnumField(
+        choices=[(code, code) for code in CUSTOMER_ACTIVATION_ERRORS],
+        allow_null=True,
+        help_text="Null when the failure is not one the customer can fix.",
+    )
     message = serializers.CharField()
 
 
@@ -75,7 +83,8 @@ class OrderItemOutputSerializer(serializers.ModelSerializer[OrderItem]):
     product_name = serializers.CharField(source="product.name")
     sku = serializers.CharField(source="product.sku")
     item_class = serializers.CharField(source="product.item_class")
-    line_total = serializers.SerializerMethodField()
+    unit_price = MoneyField(currency="order.currency_code")
+    line_total = MoneyField(currency="order.currency_code")
 
     class Meta:
         model = OrderItem
@@ -92,19 +101,21 @@ class OrderItemOutputSerializer(serializers.ModelSerializer[OrderItem]):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.DecimalField(max_digits=14, decimal_places=2))
-    def get_line_total(self, item: OrderItem) -> str:
-        return f"{item.unit_price * item.quantity:.2f}"
-
 
 class OrderOutputSerializer(serializers.ModelSerializer[Order]):
     """An order as the customer sees it. `number` is Salesforce's order number (null until
     Salesforce has the order and the mirror has caught up); `submitted_to_salesforce` says
-    whether Salesforce has it yet. Money is a decimal string in `currency`."""
+    whether Salesforce has it yet. Money (`total`, each item's `unit_price` and `line_total`) is an
+    integer in the minor unit of `currency` (whole yen for JPY)."""
 
     number = serializers.SerializerMethodField()
     product_type = ProductTypeField()
-    total = serializers.DecimalField(source="total_amount", max_digits=12, decimal_places=2)
+    activation_status = EnumField(
+        choices=ActivationStatus.choices,
+        allow_null=True,
+        help_text="Null until the order is approved and activation starts.",
+    )
+    total = MoneyField(source="total_amount")
     currency = serializers.CharField(source="currency_code")
     activation_error = serializers.SerializerMethodField()
     submitted_to_salesforce = serializers.SerializerMethodField()
@@ -141,8 +152,12 @@ class OrderOutputSerializer(serializers.ModelSerializer[Order]):
             return None
         advice = CUSTOMER_ACTIVATION_ERRORS.get(order.activation_error_code)
         if advice is None:
-            return {"code": None, "message": str(GENERIC_ACTIVATION_ERROR)}
-        return {"code": order.activation_error_code, "message": str(advice)}
+            return OrderActivationErrorSerializer(
+                {"code": None, "message": str(GENERIC_ACTIVATION_ERROR)}
+            ).data
+        return OrderActivationErrorSerializer(
+            {"code": order.activation_error_code, "message": str(advice)}
+        ).data
 
 
 class OrderPageOutputSerializer(serializers.Serializer):

@@ -8,6 +8,10 @@ from rest_framework import serializers
 
 from apps.notifications.models import Notification, NotificationSource, NotificationType
 from apps.notifications.notification_templates import render_notification
+from portal.fields import EnumField, wire_choices
+
+NOTIFICATION_TYPES = wire_choices(NotificationType.choices)
+NOTIFICATION_SOURCES = wire_choices(NotificationSource.choices)
 
 
 class NotificationOutputSerializer(serializers.Serializer):
@@ -17,13 +21,13 @@ class NotificationOutputSerializer(serializers.Serializer):
     are internal and not exposed."""
 
     id = serializers.UUIDField()
-    type = serializers.ChoiceField(choices=NotificationType.choices)
+    type = EnumField(choices=NotificationType.choices)
     title = serializers.CharField()
     message = serializers.CharField(allow_null=True)
     action_url = serializers.CharField(allow_null=True)
     action_label = serializers.CharField(allow_null=True)
     # The metaclass moves declared fields off the class; mypy only sees Field.source.
-    source = serializers.ChoiceField(choices=NotificationSource.choices)  # type: ignore[assignment]
+    source = EnumField(choices=NotificationSource.choices)  # type: ignore[assignment]
     read = serializers.BooleanField()
     read_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()

@@ -21,11 +21,11 @@ from apps.notifications.services import (
     notification_mark_all_read,
     notification_mark_read,
 )
-from portal.pagination import PagePagination
+from portal.pagination import FeedCursorPagination
 
 
-class NotificationPagination(PagePagination):
-    """The API's one pagination (``page``, ``page_size``)."""
+class NotificationPagination(FeedCursorPagination):
+    """The bell's cursor pagination (``cursor``, ``page_size``), newest first."""
 
 
 def _user_id(request: Request) -> int:
@@ -36,24 +36,35 @@ def _user_id(request: Request) -> int:
 
 class NotificationListApi(APIView):
     class OutputSerializer(serializers.Serializer):
-        count = serializers.IntegerField()
-        next = serializers.URLField(allow_null=True)
-        previous = serializers.URLField(allow_null=True)
+        next = serializers.URLField(
+            allow_null=True, help_text="The next (older) page's URL with its `cursor`; null on the last page."
+        )
+        previous = serializers.URLField(
+            allow_null=True,
+            help_text="The previous (newer) page's URL with its `cursor`; null on the first page.",
+        )
         results = NotificationOutputSerializer(many=True)
 
         class Meta:
-            ref_name = "PaginatedNotificationList"
+            ref_name = "NotificationCursorPage"
 
     @extend_schema(
         operation_id="notifications_list",
         summary="The customer's notifications",
         description=(
-            "Unread first, then newest first; dismissed and expired notifications are left out. "
-            "Title, message and action label are in the request's language (`Accept-Language`: "
-            "en or ja)."
+            "Newest first; dismissed and expired notifications are left out. Cursor pagination: "
+            "follow `next` (older) and `previous` (newer) as given; there is no `count` (the bell "
+            "reads the unread count from `/api/notifications/unread-count`). A cursor that does "
+            "not decode answers 404. Title, message and action label are in the request's "
+            "language (`Accept-Language`: en or ja)."
         ),
         parameters=[
-            OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY, description="Page number."),
+            OpenApiParameter(
+                "cursor",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                description="Opaque position from a `next` or `previous` URL; leave out for the newest page.",
+            ),
             OpenApiParameter(
                 "page_size",
                 OpenApiTypes.INT,

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.api.serializers import AddressInputSerializer
 from apps.accounts.models import EligibilityStatus, IdVerificationStatus
 from apps.verification.models import RejectionReason
-
-
-@extend_schema_field({"type": "string", "enum": [str(value) for value in EligibilityStatus.values]})
-class EligibilityStatusField(serializers.CharField):
-    """The eligibility status, documented inline: the catalog API names the same choice set."""
+from portal.fields import EnumField
 
 
 class HousingType:
@@ -26,8 +21,16 @@ class EligibilityRequestInputSerializer(AddressInputSerializer):
     """The address to check; postal code and prefecture come back normalised."""
 
     housing_type = serializers.ChoiceField(
-        choices=HousingType.CHOICES, required=False, allow_blank=True, default=""
+        choices=HousingType.CHOICES,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Leave out (or null) when the customer does not say.",
     )
+
+    def validate_housing_type(self, value: str | None) -> str:
+        return value or ""
+
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
@@ -37,14 +40,18 @@ class EligibilityAddressOutputSerializer(serializers.Serializer):
     city = serializers.CharField()
     address_line1 = serializers.CharField()
     address_line2 = serializers.CharField()
-    housing_type = serializers.CharField()
+    housing_type = EnumField(
+        choices=HousingType.CHOICES, allow_null=True, help_text="Null when the customer did not say."
+    )
     notes = serializers.CharField()
     requested_at = serializers.DateTimeField(source="created_at")
 
 
 class EligibilityOutputSerializer(serializers.Serializer):
-    status = EligibilityStatusField(
-        help_text='"" while no check was ever requested; pending, eligible or ineligible after.',
+    status = EnumField(
+        choices=EligibilityStatus.choices,
+        allow_null=True,
+        help_text="Null until the customer asks for an internet availability check; then pending, eligible or ineligible.",
     )
     offering = serializers.CharField(help_text='The offering the address qualifies for, e.g. "Home 1G".')
     requested_at = serializers.DateTimeField(allow_null=True)
@@ -78,9 +85,10 @@ class ResidenceCardDocumentOutputSerializer(serializers.Serializer):
 
 
 class ResidenceCardOutputSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(
+    status = EnumField(
         choices=IdVerificationStatus.choices,
-        help_text='"" while no card was ever uploaded; submitted, verified or rejected after.',
+        allow_null=True,
+        help_text="Null until the customer uploads a residence card; then submitted, verified or rejected.",
     )
     submitted_at = serializers.DateTimeField(allow_null=True)
     verified_at = serializers.DateTimeField(allow_null=True, help_text="Set once verified.")

@@ -42,11 +42,14 @@
     return date.toLocaleString(lang, options);
   }
 
+  // The API sends money as an integer in the currency's minor unit (whole yen for JPY): scale by
+  // the currency's own number of decimals before formatting.
   function formatMoney(amount, currency) {
     const number = Number(amount);
-    if (isNaN(number)) return amount + " " + (currency || "");
+    if (amount === null || amount === undefined || isNaN(number)) return "";
     try {
-      return number.toLocaleString(lang, { style: "currency", currency: currency || "JPY" });
+      const format = new Intl.NumberFormat(lang, { style: "currency", currency: currency || "JPY" });
+      return format.format(number / Math.pow(10, format.resolvedOptions().maximumFractionDigits));
     } catch (error) {
       return amount + " " + (currency || "");
     }
@@ -442,6 +445,7 @@
     bell.count = $("#bell-count");
     bell.list = $("#bell-list");
     bell.status = $("#bell-status");
+    bell.more = $("#bell-more");
     if (!bell.button || bell.ready) return;
     bell.ready = true;
     bell.button.addEventListener("click", function () {
@@ -457,6 +461,14 @@
       const result = await api("POST", "/api/notifications/read-all");
       if (result.ok) bell.status.textContent = t("All notifications marked read.");
       await refreshBell();
+    });
+    bell.more.addEventListener("click", async function () {
+      const count = bell.list.querySelectorAll(".note").length;
+      await loadBellPage(bell.next, true);
+      const first = bell.list.querySelectorAll(".note")[count];
+      const focusable = first && first.querySelector("a, button");
+      if (focusable) focusable.focus();
+      else bell.panel.focus();
     });
     refreshUnread();
   }
@@ -480,12 +492,30 @@
     bell.button.setAttribute("aria-label", t("Notifications: %(count)s unread", { count: unread }));
   }
 
+  // The list is cursor-paginated (newest first): the first page replaces the list, "Show older"
+  // follows the `next` URL the API gave and appends; `next` is null on the last page.
   async function refreshBell() {
-    const result = await api("GET", "/api/notifications?page_size=20");
+    await loadBellPage("/api/notifications?page_size=20", false);
+    await refreshUnread();
+  }
+
+  function sameOriginPath(url) {
+    const parsed = new URL(url, location.href);
+    return parsed.origin === location.origin ? parsed.pathname + parsed.search : null;
+  }
+
+  async function loadBellPage(url, append) {
+    const path = url && sameOriginPath(url);
+    if (!path) return;
+    const result = await api("GET", path);
     if (!result.ok) {
       fill(bell.list, [el("li", null, result.error.message)]);
+      bell.next = null;
+      bell.more.hidden = true;
       return;
     }
+    bell.next = result.data.next;
+    bell.more.hidden = !bell.next;
     const items = result.data.results.map(function (note) {
       const item = el("li", { class: note.read ? "note" : "note note-unread" });
       item.appendChild(el("p", { class: "note-title" }, note.read ? "" : el("span", { class: "visually-hidden" }, t("Unread:") + " "), note.title));
@@ -531,8 +561,13 @@
       item.appendChild(actions);
       return item;
     });
+    if (append) {
+      items.forEach(function (item) {
+        bell.list.appendChild(item);
+      });
+      return;
+    }
     fill(bell.list, items.length ? items : [el("li", { class: "empty" }, t("No notifications."))]);
-    await refreshUnread();
   }
 
   /* --- Pages -------------------------------------------------------------------------------- */
@@ -783,6 +818,7 @@
       });
     }
     bindForm(form, async function (values, key) {
+      if (!values.housing_type) delete values.housing_type; // "Not sure": the API takes no value, not ""
       const result = await api("POST", "/api/eligibility-request", { json: values, key: key });
       if (result.ok) {
         showNotice($("#page-notice"), t("Thank you. Our team will check your address; we will notify you of the result."));
@@ -898,7 +934,7 @@
               ...services.map(function (service) {
                 const card = el("li", { class: "card service", "data-service": String(service.id) });
                 card.appendChild(el("h3", null, service.name));
-                card.appendChild(el("p", null, badge(label("service", service.status), service.status === "Active" ? "success" : "neutral")));
+                card.appendChild(el("p", null, badge(label("service", service.status), service.status === "active" ? "success" : "neutral")));
                 const rows = [
                   [t("Type"), label("product", service.product_type)],
                   [t("Amount"), service.recurring_amount ? formatMoney(service.recurring_amount, "JPY") + " / " + label("cycle", service.billing_cycle) : ""],
@@ -914,7 +950,7 @@
                 card.appendChild(definitionList(rows));
                 // Only a service an Opportunity names can be cancelled online (not a one-time fee).
                 const cancellable =
-                  service.status === "Active" &&
+                  service.status === "active" &&
                   Boolean(cancellation) &&
                   ["internet", "sim"].indexOf(String(service.product_type).toLowerCase()) >= 0 &&
                   !(cancellation && ["cancelling", "cancelled"].indexOf(cancellation.stage) >= 0);
@@ -1027,7 +1063,7 @@
                   card.appendChild(steps);
                 }
                 if (order.activation_error) {
-                  const next = order.activation_error.code === "PAYMENT_METHOD_MISSING" || order.activation_error.code === "PAYMENT_FAILED"
+                  const next = order.activation_error.code === "payment_method_missing" || order.activation_error.code === "payment_failed"
                     ? el("p", null, el("a", { href: "/account/billing/payment-methods" }, t("Check your payment methods")))
                     : el("p", null, el("a", { href: "/account/support" }, t("Contact support")));
                   card.appendChild(alertBox("error", order.activation_error.message || t("Activation failed."), next));
@@ -1074,7 +1110,7 @@
           "tr",
           null,
           el("th", { scope: "row" }, invoice.number),
-          el("td", null, badge(label("invoice", invoice.status), invoice.status === "Paid" ? "success" : invoice.status === "Unpaid" ? "warning" : "neutral")),
+          el("td", null, badge(label("invoice", invoice.status), invoice.status === "paid" ? "success" : invoice.status === "unpaid" ? "warning" : "neutral")),
           el("td", null, formatDate(invoice.issued_on)),
           el("td", null, formatDate(invoice.due_on)),
           el("td", null, formatMoney(invoice.total, invoice.currency))
@@ -1330,7 +1366,7 @@
         );
       }
       fill($("#card-status"), children);
-      const canUpload = card.status === "" || (card.status === "rejected" && card.can_resubmit);
+      const canUpload = card.status === null || (card.status === "rejected" && card.can_resubmit);
       show(form, canUpload);
       $("#card-submit-label").textContent = card.status === "rejected" ? t("Send the new photo") : t("Send for verification");
     }
