@@ -36,7 +36,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
-from bench.data import CUSTOMERS, EXPIRED_NOTIFICATIONS, HERO_ID
+from bench.data import CUSTOMERS, HERO_ID
 from bench.env import PYTHON, BenchEnv, free_port
 from bench.report import Row, ms, verdict
 from bench.wrk import WrkResult, wrk
@@ -487,9 +487,8 @@ def run_cleanup(uncached_server: Server, *, duration: float, baseline: Dashboard
     ]
     longest_batch = max((end - start for start, end in zip(selects, delete_ends, strict=False)), default=0.0)
     correct = (
-        outcome.deleted == expired_before == EXPIRED_NOTIFICATIONS
-        and expired_after == 0
-        and live_after == live_before
+        # The counts benchmark replaced two customers' notifications, so not EXPIRED_NOTIFICATIONS.
+        outcome.deleted == expired_before and expired_after == 0 and live_after == live_before
     )
     rate = outcome.deleted / outcome.seconds
     return [
