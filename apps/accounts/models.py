@@ -51,8 +51,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     # The portal's pages after sign-in and the emails the customer receives speak this language.
+    # The database's default too: code that predates the column still inserts users.
     preferred_language = models.CharField(
-        _("preferred language"), max_length=8, choices=Language.choices, default=Language.ENGLISH
+        _("preferred language"),
+        max_length=8,
+        choices=Language.choices,
+        default=Language.ENGLISH,
+        db_default=Language.ENGLISH,
     )
 
     objects: ClassVar[UserManager] = UserManager()

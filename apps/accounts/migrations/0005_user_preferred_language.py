@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='preferred_language',
-            field=models.CharField(choices=[('en', 'English'), ('ja', 'Japanese')], default='en', max_length=8, verbose_name='preferred language'),
+            field=models.CharField(choices=[('en', 'English'), ('ja', 'Japanese')], db_default='en', default='en', max_length=8, verbose_name='preferred language'),
         ),
     ]
