@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from apps.accounts.models import User
+from apps.accounts.models import Language, User
 from tests.factories import (
     AgentDecisionFactory,
     CaseFactory,
@@ -29,7 +29,9 @@ SEARCH = "admin:console_customer_search"
 
 
 def customer_with_everything() -> User:
-    customer = CustomerFactory(first_name="Hana", last_name="Suzuki", email="hana@example.jp")
+    customer = CustomerFactory(
+        first_name="Hana", last_name="Suzuki", email="hana@example.jp", preferred_language=Language.JAPANESE
+    )
     profile = customer.profile
     profile.phone_number = "080-5555-0199"
     profile.postal_code = "530-0001"
@@ -61,6 +63,7 @@ def test_the_customer_page_shows_the_customer_whole(agent_client: Client, settin
         "Router blinking red",
         "Your order has been approved",
         "Checked the address with NTT",
+        '<dd id="console-customer-language">Japanese</dd>',
         f"https://sonixnet.lightning.force.com/lightning/r/Account/{mapping.salesforce_account_id}/view",
     ):
         assert text in page, text
