@@ -89,3 +89,12 @@ def eager_celery() -> Iterator[None]:
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def database_sessions(settings: SettingsFixture) -> None:
+    """Sessions and the signed-in user read from the database on every request, as without Redis
+    (with Redis, ``cached_db`` sessions and the user cache take both reads away): tests that count
+    a view's own queries count the same either way."""
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    settings.AUTH_USER_CACHE_SECONDS = 0

@@ -65,7 +65,9 @@ def stats(api: APIClient) -> dict[str, int]:
     return response.json()["summary"]["stats"]
 
 
-def test_a_repeated_view_is_served_from_the_cache_without_the_dashboard_queries() -> None:
+def test_a_repeated_view_is_served_from_the_cache_without_the_dashboard_queries(
+    database_sessions: None,
+) -> None:
     customer = CustomerFactory()
     api = signed_in(customer)
     first = api.get(STATUS)

@@ -433,7 +433,7 @@ def test_a_second_anonymous_request_runs_no_query(
 
 
 def test_customers_in_the_same_situation_share_cache_entries(
-    client: Client, django_assert_num_queries: DjangoAssertNumQueries
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries, database_sessions: None
 ) -> None:
     # Given one Home 1G customer has opened the internet catalog
     internet_product(name="Home 1G", eligibility_offering="Home 1G")
@@ -472,7 +472,7 @@ def test_different_offerings_get_different_cache_entries(client: Client) -> None
 
 @pytest.mark.usefixtures("sim_plans")
 def test_family_discount_flag_gets_its_own_cache_entry(
-    client: Client, django_assert_num_queries: DjangoAssertNumQueries
+    client: Client, django_assert_num_queries: DjangoAssertNumQueries, database_sessions: None
 ) -> None:
     # Given an anonymous visitor filled the SIM cache without family-discount plans
     client.get(SIM_URL)
