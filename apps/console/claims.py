@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from apps.accounts.models import User
 from apps.console.groups import AGENTS, SUPERVISORS
 from apps.console.models import AgentDecision, DecisionAction, QueueClaim, SubjectType
+from apps.console.services import agent_decision_create
 from portal.exceptions import ApplicationError, ConflictError
 
 ASSIGN_PERMISSION = "console.assign_queue_item"
@@ -34,11 +35,11 @@ def _audit(
     before: QueueClaim | None,
     after: QueueClaim | None,
 ) -> AgentDecision:
-    return AgentDecision.objects.create(
+    return agent_decision_create(
         agent=agent,
         customer_id=customer_id,
         subject_type=subject_type,
-        subject_id=str(subject_id),
+        subject_id=subject_id,
         action=action,
         before={"claimed_by": before.agent_id if before else None},
         after={"claimed_by": after.agent_id if after else None},

@@ -48,7 +48,7 @@ ELIGIBILITY_OFFERINGS = ("Home 1G", "Mansion 1G", "Home 10G")
 """The usual results of the NTT check; the agent may type another one."""
 
 
-def _audit(
+def agent_decision_create(
     *,
     agent: User,
     customer_id: int | None,
@@ -60,6 +60,8 @@ def _audit(
     note: str = "",
     outbox_entry: OutboxEntry | None = None,
 ) -> AgentDecision:
+    """The audit row of a console action (a decision, a claim, a retry): who, on what, from what
+    to what."""
     return AgentDecision.objects.create(
         agent=agent,
         customer_id=customer_id,
@@ -83,7 +85,7 @@ def _record(
     note: str = "",
 ) -> AgentDecision:
     """The audit row of a decision the owning service has just made."""
-    return _audit(
+    return agent_decision_create(
         agent=agent,
         customer_id=change.user_id,
         subject_type=subject_type,
@@ -319,7 +321,7 @@ def registration_resume(*, agent: User, attempt_id: int) -> AgentDecision:
     with transaction.atomic():
         before = _registration_state(attempt)
         attempt = registration.registration_resume(attempt=attempt)
-        return _audit(
+        return agent_decision_create(
             agent=agent,
             customer_id=attempt.user_id,
             subject_type=SubjectType.REGISTRATION,
@@ -343,7 +345,7 @@ def registration_abandon(*, agent: User, attempt_id: int, reason: str) -> AgentD
 
     def audit(abandoned: RegistrationAttempt) -> None:
         audited.append(
-            _audit(
+            agent_decision_create(
                 agent=agent,
                 customer_id=None,
                 subject_type=SubjectType.REGISTRATION,
@@ -387,7 +389,7 @@ def console_outbox_retry(
             raise ConflictError(gettext("That Salesforce write has not failed."), code="not_failed")
         before = {"status": entry.status, "attempts": entry.attempts, "last_error": entry.last_error}
         entry = outbox_retry(entry_id=entry.pk)
-        return _audit(
+        return agent_decision_create(
             agent=agent,
             customer_id=customer_id,
             subject_type=subject_type,
@@ -440,7 +442,7 @@ def console_outbox_mark_found(
             ids[write_back["reference_id"]] = value
         before = {"status": entry.status, "attempts": entry.attempts, "last_error": entry.last_error}
         entry = outbox_mark_applied(entry_id=entry.pk, ids=ids)
-        return _audit(
+        return agent_decision_create(
             agent=agent,
             customer_id=customer_id,
             subject_type=subject_type,
@@ -477,7 +479,7 @@ def console_outbox_bulk_retry(*, agent: User, entry_ids: list[int]) -> list[Agen
             retried = outbox_retry(entry_id=entry.pk)
             customer = customers.get(outbox_account_id(entry))
             decisions.append(
-                _audit(
+                agent_decision_create(
                     agent=agent,
                     customer_id=customer.pk if customer else None,
                     subject_type=SubjectType.SALESFORCE_WRITE,
