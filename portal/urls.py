@@ -1,12 +1,14 @@
 from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_replace
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from apps.accounts.views import language_set
 from portal import health
+from portal.views import not_found
 
 admin.site.site_header = _("SonixNet agent console")
 admin.site.site_title = _("SonixNet agent console")
@@ -38,6 +40,10 @@ urlpatterns = [
         ),
         name="api-redoc",
     ),
+    # Any other /api/ path answers the envelope even with DEBUG on, where Django would otherwise
+    # show its technical 404 page instead of calling handler404. CSRF-exempt: the answer is the
+    # same 404 for any method, and the check would read (and choke on) the body of a POST.
+    re_path(r"^api/", csrf_exempt(not_found), name="api-not-found"),
     # The language a customer chooses: a cookie the portal's pages and the API both follow, and
     # for a signed-in customer their preference (the emails they receive speak it too).
     path("i18n/setlang/", language_set, name="set_language"),

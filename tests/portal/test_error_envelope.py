@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
@@ -100,6 +100,12 @@ def test_unknown_api_paths_are_a_json_404_and_other_paths_a_page() -> None:
     assert_envelope(Client().get("/api/no-such-thing"), 404, "not_found")
     assert_envelope(Client().post("/api/no/such/thing", {}), 404, "not_found")
     assert Client().get("/no-such-page")["Content-Type"].startswith("text/html")
+
+
+@override_settings(DEBUG=True)
+def test_unknown_api_paths_answer_the_envelope_with_debug_on_too() -> None:
+    assert_envelope(Client().get("/api/no-such-thing"), 404, "not_found")
+    assert_envelope(Client().get("/api/me/"), 404, "not_found")
 
 
 def test_a_record_of_another_customer_is_not_found(customer: User) -> None:
