@@ -14,7 +14,9 @@ from apps.billing.models import WhmcsService
 from apps.catalog.models import ProductType
 from apps.opportunities.models import Opportunity, OpportunityStage
 from apps.opportunities.schedule import TOKYO, CancellationSchedule, cancellation_schedules, month_label
-from portal.exceptions import ApplicationError
+from portal.exceptions import ApplicationError, ConflictError
+
+CANCELLABLE_PRODUCT_TYPES = (ProductType.INTERNET, ProductType.SIM)
 
 
 def cancellation_scheduled_at(opportunity: Opportunity) -> datetime | None:
@@ -55,20 +57,36 @@ class CancellationPreview:
         return {"month": month_label(end.year, end.month), "end_date": end.isoformat()}
 
 
+def cancellation_refusal(
+    *, service: WhmcsService, opportunity: Opportunity | None
+) -> ApplicationError | None:
+    """Why ``service`` cannot be cancelled online now, or None. The request and its preview both
+    ask, so the preview never offers months for what the request would refuse (a one-time fee
+    or a service no Opportunity names)."""
+    if service.product_type not in CANCELLABLE_PRODUCT_TYPES:
+        return ApplicationError(
+            _("This service cannot be cancelled online. Please contact support."),
+            code="cancellation_not_supported",
+        )
+    if service.status != WhmcsService.Status.ACTIVE:
+        return ApplicationError(_("Only active services can be cancelled."), code="service_not_active")
+    if opportunity is None or opportunity.stage != OpportunityStage.ACTIVE:
+        return ConflictError(
+            _("We cannot process this cancellation online. Please contact support."),
+            code="cancellation_unavailable",
+        )
+    return None
+
+
 def subscription_cancellation_preview(*, user: User, service_id: int, now: datetime) -> CancellationPreview:
     """The cancellation months one of the customer's services may end in, as of ``now``.
 
-    Another customer's service raises ``Http404``; a service that cannot be cancelled online
-    (VPN) raises ``ApplicationError`` ``cancellation_not_supported``, as the request would.
+    Another customer's service raises ``Http404``; a service the request would refuse raises the
+    request's error (``cancellation_refusal``), unless its cancellation is already requested.
     """
     service = WhmcsService.objects.filter(user=user, pk=service_id).first()
     if service is None:
         raise Http404("No such service.")
-    if service.product_type not in (ProductType.INTERNET, ProductType.SIM):
-        raise ApplicationError(
-            _("This service cannot be cancelled online. Please contact support."),
-            code="cancellation_not_supported",
-        )
     opportunity = (
         Opportunity.objects.filter(user=user, whmcs_service_id=service.whmcs_id)
         .order_by("-created_at", "-pk")
@@ -77,6 +95,8 @@ def subscription_cancellation_preview(*, user: User, service_id: int, now: datet
     pending = None
     if opportunity is not None and opportunity.stage == OpportunityStage.CANCELLING:
         pending = cancellation_scheduled_at(opportunity)
+    elif refusal := cancellation_refusal(service=service, opportunity=opportunity):
+        raise refusal
     return CancellationPreview(
         service=service,
         schedules=cancellation_schedules(requested_at=now),

@@ -66,11 +66,13 @@ from apps.opportunities.schedule import CANCELLATION_CUTOFF_DAY as CANCELLATION_
 from apps.opportunities.schedule import TOKYO as TOKYO
 from apps.opportunities.schedule import CancellationSchedule, MonthNotOffered
 from apps.opportunities.schedule import cancellation_schedule as cancellation_schedule
-from apps.opportunities.selectors import cancellation_scheduled_at, cancellation_whmcs_service
+from apps.opportunities.selectors import (
+    cancellation_refusal,
+    cancellation_scheduled_at,
+    cancellation_whmcs_service,
+)
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition, field_values
-
-CANCELLABLE_PRODUCT_TYPES = (ProductType.INTERNET, ProductType.SIM)
 
 OPPORTUNITY_MODEL = "opportunities.Opportunity"
 CASE_MODEL = "opportunities.Case"
@@ -409,11 +411,6 @@ def subscription_cancellation_request(
                 extra={"offered_months": refused.offered},
             ) from None
         customer_lock(user=user)
-        if service.product_type not in CANCELLABLE_PRODUCT_TYPES:
-            raise ApplicationError(
-                _("This service cannot be cancelled online. Please contact support."),
-                code="cancellation_not_supported",
-            )
         opportunity = (
             Opportunity.objects.select_for_update()
             .filter(user=user, whmcs_service_id=service.whmcs_id)
@@ -425,13 +422,9 @@ def subscription_cancellation_request(
                 _("Cancellation of this service has already been requested."),
                 code="cancellation_already_requested",
             )
-        if service.status != WhmcsService.Status.ACTIVE:
-            raise ApplicationError(_("Only active services can be cancelled."), code="service_not_active")
-        if opportunity is None or opportunity.stage != OpportunityStage.ACTIVE:
-            raise ConflictError(
-                _("We cannot process this cancellation online. Please contact support."),
-                code="cancellation_unavailable",
-            )
+        if refusal := cancellation_refusal(service=service, opportunity=opportunity):
+            raise refusal
+        assert opportunity is not None  # refused above when missing
         account_id = customer_account_id(user_id=user.pk)
 
         opportunity.stage = OpportunityStage.CANCELLING

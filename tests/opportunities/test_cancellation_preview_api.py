@@ -15,7 +15,7 @@ from apps.catalog.models import ProductType
 from apps.integrations.models import OutboxEntry
 from apps.opportunities.models import Case, Opportunity, OpportunityStage
 from emulators import EmulatorSuite
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, WhmcsServiceFactory
 from tests.helpers import api_for, error_code, error_details, field_errors
 from tests.scenarios import cancel, cancellation_url, customer_with_service
 
@@ -195,3 +195,26 @@ def test_the_preview_needs_a_signed_in_customer(systems: EmulatorSuite) -> None:
     _, service, _ = customer_with_service(systems)
 
     assert preview(None, service).status_code == 401
+
+
+def test_a_service_no_opportunity_names_has_no_months_offered(systems: EmulatorSuite) -> None:
+    # Given a one-time fee in WHMCS (an internet product, but no Opportunity names its service)
+    user, _, _ = customer_with_service(systems)
+    fee = WhmcsServiceFactory.create(
+        user=user, whmcs_id=5002, product_type=ProductType.INTERNET, name="Installation fee"
+    )
+
+    # Then the preview refuses it as the request would, instead of offering months
+    response = preview(user, fee)
+    assert response.status_code == 409
+    assert error_code(response) == "cancellation_unavailable"
+    assert error_code(cancel(api_for(user), fee)) == "cancellation_unavailable"
+
+
+def test_a_service_that_is_not_active_has_no_months_offered(systems: EmulatorSuite) -> None:
+    user, service, _ = customer_with_service(systems, status=WhmcsService.Status.SUSPENDED)
+
+    response = preview(user, service)
+
+    assert response.status_code == 400
+    assert error_code(response) == "service_not_active"

@@ -37,13 +37,16 @@ class SubscriptionCancellationCreateApi(APIView):
             "of next month; the earliest month and the two after it are offered, each with its "
             "`end_date` (the service ends at 23:59:59 JST that day). Send the chosen `month` as "
             "`cancellation_month` to `POST` on the same path. `pending_request` is the cancellation "
-            "already requested (null if none). A VPN service answers 400 "
-            "`cancellation_not_supported`; another customer's service 404."
+            "already requested (null if none). A service the request would refuse is refused "
+            "here with the same error: a VPN service 400 `cancellation_not_supported`, a service "
+            "that is not Active 400 `service_not_active`, a service no Opportunity names (a "
+            "one-time fee) 409 `cancellation_unavailable`; another customer's service 404."
         ),
         responses={
             200: PreviewOutputSerializer,
             400: OpenApiResponse(description="The service cannot be cancelled online."),
             404: OpenApiResponse(description="Not one of the customer's services."),
+            409: OpenApiResponse(description="The portal cannot match the service to its Opportunity."),
         },
     )
     def get(self, request: Request, service_id: int) -> Response:
