@@ -75,14 +75,6 @@ def reconcile_orders(
     *, gateway: SalesforceGateway | None = None, record_ids: Sequence[str] | None = None, full: bool = False
 ) -> SyncReport:
     """Orders changed in Salesforce since the last run (or ``record_ids``), mirrored."""
-    field_map = get_field_map()
     return reconcile_changed_records(
-        "Order",
-        field_map.fields("Order", *ORDER_ATTRIBUTES),
-        order_records_apply,
-        gateway=gateway,
-        record_ids=record_ids,
-        full=full,
-        modstamp_field=field_map.field("Order", "modified_at"),
-        account_field=field_map.field("Order", "account_id"),
+        "Order", ORDER_ATTRIBUTES, order_records_apply, gateway=gateway, record_ids=record_ids, full=full
     )

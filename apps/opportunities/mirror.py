@@ -147,16 +147,13 @@ def reconcile_opportunities(
     *, gateway: SalesforceGateway | None = None, record_ids: Sequence[str] | None = None, full: bool = False
 ) -> SyncReport:
     """Opportunities changed in Salesforce since the last run (or ``record_ids``), mirrored."""
-    field_map = get_field_map()
     return reconcile_changed_records(
         "Opportunity",
-        field_map.fields("Opportunity", *OPPORTUNITY_ATTRIBUTES),
+        OPPORTUNITY_ATTRIBUTES,
         opportunity_records_apply,
         gateway=gateway,
         record_ids=record_ids,
         full=full,
-        modstamp_field=field_map.field("Opportunity", "modified_at"),
-        account_field=field_map.field("Opportunity", "account_id"),
     )
 
 
@@ -198,14 +195,6 @@ def reconcile_cases(
     *, gateway: SalesforceGateway | None = None, record_ids: Sequence[str] | None = None, full: bool = False
 ) -> SyncReport:
     """Cases changed in Salesforce since the last run (or ``record_ids``), mirrored."""
-    field_map = get_field_map()
     return reconcile_changed_records(
-        "Case",
-        field_map.fields("Case", *CASE_ATTRIBUTES),
-        case_records_apply,
-        gateway=gateway,
-        record_ids=record_ids,
-        full=full,
-        modstamp_field=field_map.field("Case", "modified_at"),
-        account_field=field_map.field("Case", "account_id"),
+        "Case", CASE_ATTRIBUTES, case_records_apply, gateway=gateway, record_ids=record_ids, full=full
     )

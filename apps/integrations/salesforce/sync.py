@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from apps.integrations.models import SalesforceSyncCursor
 from apps.integrations.outbox import accounts_owed_changes
-from apps.integrations.salesforce.field_map import parse_salesforce_datetime
+from apps.integrations.salesforce.field_map import get_field_map, parse_salesforce_datetime
 from apps.integrations.salesforce.gateway import SalesforceGateway, get_gateway
 
 logger = logging.getLogger(__name__)
@@ -43,29 +43,30 @@ mirrored rows changed."""
 
 def reconcile_changed_records(
     sobject: str,
-    fields: Sequence[str],
+    attributes: Sequence[str],
     apply: RecordsApply,
     *,
     gateway: SalesforceGateway | None = None,
     record_ids: Sequence[str] | None = None,
     full: bool = False,
-    modstamp_field: str = "SystemModstamp",
-    account_field: str | None = None,
 ) -> SyncReport:
     """Read ``sobject`` records changed since the object's cursor (or the given ``record_ids``,
-    after a Change Data Capture gap; or all, ``full``) and hand them to ``apply``.
+    after a Change Data Capture gap; or all, ``full``) and hand them to ``apply``: the fields of
+    the field map's ``attributes``, with the record's ``SystemModstamp`` and Account.
 
     The periodic run (no ``record_ids``) keeps its place in :class:`SalesforceSyncCursor`, moved
-    on only after ``apply`` committed, so a failed run is read again. With ``account_field``, a
-    record whose customer's Account still has an undelivered outbox entry is held back: the
+    on only after ``apply`` committed, so a failed run is read again. A record whose customer's
+    Account still has an undelivered outbox entry is held back: the
     portal's change is newer than what Salesforce returned, and applying the older value would
     undo it (the portal's own write comes back as a change event the subscriber drops). The
     cursor then stays at the earliest held record, so the next run reads it again. Every
     Salesforce call happens before ``apply`` opens its transaction.
     """
     gateway = gateway or get_gateway()
-    extra = [account_field] if account_field else []
-    selected = list(dict.fromkeys([*fields, modstamp_field, *extra]))
+    field_map = get_field_map()
+    modstamp_field = field_map.field(sobject, "modified_at")
+    account_field = field_map.field(sobject, "account_id")
+    selected = list(dict.fromkeys([*field_map.fields(sobject, *attributes), modstamp_field, account_field]))
     if record_ids is not None:
         records = gateway.records_by_ids(sobject, selected, record_ids)
     else:
@@ -74,11 +75,9 @@ def reconcile_changed_records(
             sobject, selected, cursor.modstamp if cursor else None, modstamp_field=modstamp_field
         )
     report = SyncReport(fetched=len(records))
-    owed: set[str] = set()
-    if account_field:
-        owed = accounts_owed_changes({str(record.get(account_field) or "") for record in records} - {""})
-    held = [record for record in records if account_field and record.get(account_field) in owed]
-    applied = [record for record in records if not (account_field and record.get(account_field) in owed)]
+    owed = accounts_owed_changes({str(record.get(account_field) or "") for record in records} - {""})
+    held = [record for record in records if record.get(account_field) in owed]
+    applied = [record for record in records if record.get(account_field) not in owed]
     report.updated = apply(applied) if applied else 0
     report.unknown = [str(record["Id"]) for record in held]
     if record_ids is None:
