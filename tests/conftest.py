@@ -17,6 +17,7 @@ from apps.integrations.salesforce.gateway import api_call_counter
 from emulators import EmulatorSuite
 from portal.celery import app as celery_app
 from tests import helpers
+from tests.browser import browser  # noqa: F401  (the browser tests' fixture: tests/web, tests/console)
 
 
 @pytest.fixture(scope="session")

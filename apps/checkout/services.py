@@ -48,6 +48,8 @@ from apps.checkout.selectors import order_prerequisites
 from apps.idempotency.services import IdempotencyKeyReused, idempotency_key_require
 from apps.integrations.outbox import WriteBack, account_record_key, outbox_enqueue_salesforce
 from apps.integrations.salesforce.gateway import CompositeSubrequest
+from apps.notifications.models import NotificationSource, NotificationType
+from apps.notifications.services import notification_create
 from apps.opportunities.services import (
     TOKYO,
     clock_now,
@@ -344,8 +346,24 @@ ORDER_DECISION_FIELDS = ("status", "activation_status", "held_at", "hold_reason"
 
 
 def _order_decided(
-    order: Order, before: dict[str, object], *, operation: str, subrequest: CompositeSubrequest
+    order: Order,
+    before: dict[str, object],
+    *,
+    operation: str,
+    subrequest: CompositeSubrequest,
+    notification: NotificationType,
+    reason: str = "",
 ) -> Transition:
+    # The customer is told in the transition's own transaction, so once per decision (no
+    # ``source_id`` to dedupe on: a second hold after a release is news again). The row keeps the
+    # parameters and the API renders them in the reader's language; the reason is a parameter,
+    # shown as text, never read as a template.
+    notification_create(
+        user_id=order.user_id,
+        type=notification,
+        source=NotificationSource.PORTAL,
+        context={"order_number": order.order_number, "reason": reason},
+    )
     dashboard_cache_invalidate(order.user_id)
     entry = outbox_enqueue_salesforce(
         operation=operation,
@@ -365,7 +383,8 @@ def _order_decided(
 def order_reject(*, order_id: int, reason: str) -> Transition:
     """An agent rejects an order in Pending Review (held or not): it is Cancelled, with the
     reason, here and in Salesforce (``Status = Cancelled``, the reason in its Description); the
-    customer's order list shows it cancelled. Nothing is provisioned."""
+    customer's order list shows it cancelled and a notification tells them why. Nothing is
+    provisioned."""
     reason = _reason_require(reason, _("Say why the order is rejected."))
     with transaction.atomic():
         order = _pending_order_lock(order_id)
@@ -386,14 +405,19 @@ def order_reject(*, order_id: int, reason: str) -> Transition:
             ]
         )
         return _order_decided(
-            order, before, operation="console.order.reject", subrequest=order_rejected_subrequest(order)
+            order,
+            before,
+            operation="console.order.reject",
+            subrequest=order_rejected_subrequest(order),
+            notification=NotificationType.ORDER_REJECTED,
+            reason=reason,
         )
 
 
 def order_hold(*, order_id: int, reason: str, now: datetime | None = None) -> Transition:
     """An agent puts an order in Pending Review on hold (e.g. waiting for the customer): it
     cannot be approved until released; the reason goes to the Order's Description in
-    Salesforce."""
+    Salesforce and, in a notification, to the customer."""
     reason = _reason_require(reason, _("Say why the order is held."))
     with transaction.atomic():
         order = _pending_order_lock(order_id)
@@ -404,12 +428,18 @@ def order_hold(*, order_id: int, reason: str, now: datetime | None = None) -> Tr
         order.hold_reason = reason
         order.save(update_fields=["held_at", "hold_reason", "updated_at"])
         return _order_decided(
-            order, before, operation="console.order.hold", subrequest=order_hold_subrequest(order)
+            order,
+            before,
+            operation="console.order.hold",
+            subrequest=order_hold_subrequest(order),
+            notification=NotificationType.ORDER_ON_HOLD,
+            reason=reason,
         )
 
 
 def order_release(*, order_id: int) -> Transition:
-    """Release a held order: it waits for approval again; the Description is cleared."""
+    """Release a held order: it waits for approval again (the customer is told); the
+    Description is cleared."""
     with transaction.atomic():
         order = _pending_order_lock(order_id)
         if order.held_at is None:
@@ -419,5 +449,9 @@ def order_release(*, order_id: int) -> Transition:
         order.hold_reason = ""
         order.save(update_fields=["held_at", "hold_reason", "updated_at"])
         return _order_decided(
-            order, before, operation="console.order.release", subrequest=order_hold_subrequest(order)
+            order,
+            before,
+            operation="console.order.release",
+            subrequest=order_hold_subrequest(order),
+            notification=NotificationType.ORDER_HOLD_RELEASED,
         )

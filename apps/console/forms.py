@@ -92,20 +92,28 @@ class ApproveOrderForm(forms.Form):
 
 
 class RejectOrderForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Kept in the decision log and written to the Order's Description in Salesforce."),
+    reason = customer_visible(
+        forms.CharField(
+            label=_("Reason"),
+            widget=forms.Textarea(attrs={"rows": 3}),
+            help_text=_(
+                "Shown to the customer in their notification; also kept in the decision log and "
+                "written to the Order's Description in Salesforce. Leave out internal remarks."
+            ),
+        )
     )
 
 
 class HoldOrderForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Why hold"),
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_(
-            "The order cannot be approved until released. Written to the Order's Description in Salesforce."
-        ),
+    reason = customer_visible(
+        forms.CharField(
+            label=_("Why hold"),
+            widget=forms.Textarea(attrs={"rows": 2}),
+            help_text=_(
+                "Shown to the customer in their notification. The order cannot be approved until "
+                "released. Written to the Order's Description in Salesforce."
+            ),
+        )
     )
 
 

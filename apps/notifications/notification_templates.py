@@ -165,6 +165,41 @@ TEMPLATES: dict[str, NotificationTemplate] = {
         action_url="/account/orders",
         action_label=_("View order"),
     ),
+    # The console's order decisions (apps/checkout/services.py): the agent's reason is the
+    # customer's to read (the form marks it so) and is a parameter, never part of the template.
+    NotificationType.ORDER_REJECTED: NotificationTemplate(
+        title=pgettext_lazy("notification title", "Order not accepted"),
+        messages=(
+            _(
+                "We could not accept your order %(order_number)s and it has been cancelled. If you have any "
+                "questions, please contact our support team. Reason: %(reason)s"
+            ),
+            _(
+                "We could not accept your order and it has been cancelled. If you have any "
+                "questions, please contact our support team. Reason: %(reason)s"
+            ),
+        ),
+        action_url="/account/orders",
+        action_label=_("View order"),
+    ),
+    NotificationType.ORDER_ON_HOLD: NotificationTemplate(
+        title=pgettext_lazy("notification title", "Order on hold"),
+        messages=(
+            _("Your order %(order_number)s is on hold. Reason: %(reason)s"),
+            _("Your order is on hold. Reason: %(reason)s"),
+        ),
+        action_url="/account/orders",
+        action_label=_("View order"),
+    ),
+    NotificationType.ORDER_HOLD_RELEASED: NotificationTemplate(
+        title=pgettext_lazy("notification title", "Order back in review"),
+        messages=(
+            _("Your order %(order_number)s is no longer on hold and is being reviewed again."),
+            _("Your order is no longer on hold and is being reviewed again."),
+        ),
+        action_url="/account/orders",
+        action_label=_("View order"),
+    ),
     NotificationType.CANCELLATION_SCHEDULED: NotificationTemplate(
         title=pgettext_lazy("notification title", "Cancellation scheduled"),
         messages=(

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from emulators import EmulatorSuite
 from tests.console.conftest import pending_eligibility, submitted_card
+from tests.console.test_orders import pending_order
 from tests.helpers import MakeCustomer
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +56,23 @@ def test_internal_notes_are_not_marked(
 
     assert 'id="console-form-reopen"' in page
     assert visible_fields(page) == []
+
+
+def test_the_order_reject_and_hold_reasons_are_marked_and_the_release_note_is_not(
+    systems: EmulatorSuite, make_customer: MakeCustomer, agent_client: Client
+) -> None:
+    order = pending_order(systems, make_customer(internet_eligibility_status="eligible"))
+
+    page = agent_client.get(
+        reverse("admin:console_orderapprovalqueueitem_change", args=[order.pk])
+    ).content.decode()
+    agent_client.post(
+        reverse("admin:console_orderapprovalqueueitem_hold", args=[order.pk]), {"hold-reason": "Call us"}
+    )
+    held = agent_client.get(
+        reverse("admin:console_orderapprovalqueueitem_change", args=[order.pk])
+    ).content.decode()
+
+    assert visible_fields(page) == ["id_hold-reason", "id_reject-reason"]
+    assert 'id="console-form-release"' in held
+    assert visible_fields(held) == ["id_reject-reason"]

@@ -11,71 +11,30 @@ is missing), since CI installs it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 from django.test import Client
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 from pytest_django.fixtures import Settings
 
 from apps.accounts.models import User
 from emulators import EmulatorSuite
+from tests.browser import BROWSER_TEST
 from tests.console.conftest import pending_eligibility, submitted_card
 from tests.factories import AgentFactory
-from tests.helpers import MakeCustomer, account_id_of, deliver_all, in_ci
+from tests.helpers import MakeCustomer, account_id_of, deliver_all
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "correct-horse-battery"  # UserFactory's
 
-if not CHROMIUM.exists() and not in_ci():
-    pytest.skip(
-        "Chromium is not installed at /usr/bin/chromium (CI installs it and runs this test)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import (  # noqa: E402
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Page,
-    expect,
-    sync_playwright,
-)
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    *BROWSER_TEST,
     # Chromium starts once per test and every page waits up to 10 s for what it expects.
     pytest.mark.timeout(300),
 ]
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still
-    # synchronous code, so Django's async-safety guard is relaxed for this test only.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            # Inside Playwright's context Django sees database connections of their own (its
-            # connection handler is context-local); close them here or they outlive the test
-            # database.
-            connections.close_all()
 
 
 def agent_page(browser: Browser, base_url: str, agent: User) -> Page:

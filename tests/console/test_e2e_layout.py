@@ -2,25 +2,24 @@
 
 A supervisor (who sees every queue) opens each queue and one record of each in headless Chromium
 at 1366×768 and 1920×1080, in both languages, and nothing scrolls sideways: neither the page nor
-the queue table inside it. Skipped without Chromium, like ``test_e2e_browser``.
+the queue table inside it. Skipped without Chromium (tests/browser.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connections
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from emulators import EmulatorSuite
+from tests.browser import BROWSER_TEST
 from tests.console.pages import console_pages
-from tests.console.test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD
+from tests.console.test_e2e_browser import PASSWORD
 from tests.factories import AgentFactory
 from tests.helpers import MakeCustomer
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(600)]
+pytestmark = [*BROWSER_TEST, pytest.mark.timeout(600)]
 
 VIEWPORTS = [(1366, 768), (1920, 1080)]
 
@@ -31,18 +30,6 @@ OVERFLOW = """() => {
     .map((el) => `${el.id || el.className}: ${el.scrollWidth} > ${el.clientWidth}`);
   return {page, boxes};
 }"""
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            connections.close_all()
 
 
 def signed_in(browser: Browser, base_url: str, email: str, *, width: int, height: int, language: str) -> Page:

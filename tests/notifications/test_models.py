@@ -33,7 +33,7 @@ def test_defaults_match_the_seed_schema() -> None:
     assert len(str(notification.id)) == 36
 
 
-def test_the_twelve_types_and_four_sources_of_the_seed() -> None:
+def test_the_twelve_types_of_the_seed_the_console_order_decisions_and_four_sources() -> None:
     assert set(NotificationType.values) == {
         "ELIGIBILITY_ELIGIBLE",
         "ELIGIBILITY_INELIGIBLE",
@@ -42,6 +42,10 @@ def test_the_twelve_types_and_four_sources_of_the_seed() -> None:
         "ORDER_APPROVED",
         "ORDER_ACTIVATED",
         "ORDER_FAILED",
+        # The console's order decisions (issue 17), beyond the seed.
+        "ORDER_REJECTED",
+        "ORDER_ON_HOLD",
+        "ORDER_HOLD_RELEASED",
         "CANCELLATION_SCHEDULED",
         "CANCELLATION_COMPLETE",
         "PAYMENT_METHOD_EXPIRING",

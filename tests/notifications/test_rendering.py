@@ -146,6 +146,54 @@ CASES = [
         ),
     ),
     Case(
+        NotificationType.ORDER_REJECTED,
+        {"order_number": "00001234", "reason": "The address is outside our service area."},
+        "/account/orders",
+        (
+            "Order not accepted",
+            "We could not accept your order 00001234 and it has been cancelled. If you have any questions, "
+            "please contact our support team. Reason: The address is outside our service area.",
+            "View order",
+        ),
+        (
+            "ご注文をお受けできませんでした",
+            "ご注文（注文番号：00001234）をお受けできず、キャンセルいたしました。"
+            "ご不明な点がございましたら、サポートチームまでお問い合わせください。"
+            "理由：The address is outside our service area.",
+            "注文を確認する",
+        ),
+    ),
+    Case(
+        NotificationType.ORDER_ON_HOLD,
+        {"order_number": "00001234", "reason": "Please call us to confirm the installation date."},
+        "/account/orders",
+        (
+            "Order on hold",
+            "Your order 00001234 is on hold. Reason: Please call us to confirm the installation date.",
+            "View order",
+        ),
+        (
+            "ご注文を保留しています",
+            "ご注文（注文番号：00001234）を保留しています。理由：Please call us to confirm the installation date.",
+            "注文を確認する",
+        ),
+    ),
+    Case(
+        NotificationType.ORDER_HOLD_RELEASED,
+        {"order_number": "00001234"},
+        "/account/orders",
+        (
+            "Order back in review",
+            "Your order 00001234 is no longer on hold and is being reviewed again.",
+            "View order",
+        ),
+        (
+            "ご注文の審査を再開しました",
+            "ご注文（注文番号：00001234）の保留を解除し、審査を再開しました。",
+            "注文を確認する",
+        ),
+    ),
+    Case(
         NotificationType.CANCELLATION_SCHEDULED,
         {"service_name": "SonixNet Home 1G", "scheduled_date": date(2025, 3, 31)},
         "/account/services",

@@ -20,52 +20,29 @@ is missing), since CI installs it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import connections
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 from pytest_django.fixtures import Settings
 
 from apps.accounts.models import User
 from apps.catalog.models import BillingCycle, ItemClass, ProductType
 from emulators import EmulatorSuite
+from tests.browser import BROWSER_TEST
 from tests.factories import AgentFactory, CustomerFactory
-from tests.helpers import deliver_all, in_ci
+from tests.helpers import deliver_all
 from tests.scenarios import ORDER_TOPIC, catalog_product, png_bytes, run_subscriber, seed_cursor
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 AGENT_PASSWORD = "correct-horse-battery"  # UserFactory's
 PASSWORD = "a-long-portal-passphrase"
 
-if not CHROMIUM.exists() and not in_ci():
-    pytest.skip(
-        "Chromium is not installed at /usr/bin/chromium (CI installs it and runs this test)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import (  # noqa: E402
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Page,
-    expect,
-    sync_playwright,
-)
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    *BROWSER_TEST,
     pytest.mark.usefixtures("eager_celery"),
     pytest.mark.timeout(600),
 ]
@@ -79,20 +56,6 @@ VIEWPORTS = {
         "is_mobile": True,
     },
 }
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still
-    # synchronous code, so Django's async-safety guard is relaxed for this test only.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            connections.close_all()
 
 
 class Walk:
