@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -40,8 +40,30 @@ def _degrading(default: Callable[..., Any]) -> Callable[[Callable[..., T]], Call
     return decorate
 
 
+class SharedClientRedisCacheClient(RedisCacheClient):
+    """Django's client, with one ``redis.Redis`` per connection pool instead of a new one per
+    operation: building one fills its table of ~170 response callbacks, about as long as the
+    round trip to Redis itself, and a signed-in request makes two or three operations. A
+    ``redis.Redis`` is thread-safe and its pool reconnects after a fork."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+        return client
+
+
 class DegradingRedisCache(RedisCache):
     _last_warning = 0.0
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = SharedClientRedisCacheClient
 
     def _warn(self, operation: str, exc: BaseException) -> None:
         now = time.monotonic()

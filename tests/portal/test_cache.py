@@ -100,3 +100,9 @@ def test_a_notification_created_while_redis_is_down_commits_and_shows_on_the_das
         # Then the commit went through and the next view shows it, read from the database
         assert notification is not None
         assert api.get("/api/me/status").json()["summary"]["stats"]["unread_notifications"] == 1
+
+
+def test_operations_share_one_redis_client(redis_down: BaseCache) -> None:
+    # Django builds a redis.Redis per operation, which costs about a round trip to Redis.
+    client = redis_down._cache  # type: ignore[attr-defined]
+    assert client.get_client("k") is client.get_client("j", write=True)
