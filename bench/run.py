@@ -42,11 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["dashboard", "catalog", "actions", "events", "cleanup", "outbox"],
+        choices=["notifications", "dashboard", "catalog", "actions", "events", "cleanup", "outbox"],
         help="run only these benchmarks (repeatable; cleanup and catalog need dashboard)",
     )
     args = parser.parse_args(argv)
-    selected = set(args.only or ["dashboard", "catalog", "actions", "events", "cleanup", "outbox"])
+    selected = set(
+        args.only or ["notifications", "dashboard", "catalog", "actions", "events", "cleanup", "outbox"]
+    )
     if {"cleanup", "catalog"} & selected:
         selected.add("dashboard")
 
@@ -99,6 +101,11 @@ def run_all(env: BenchEnv, args: argparse.Namespace, selected: set[str], report:
         f"({dataset.expired:,} expired) generated in {dataset.seconds:.1f} s"
     )
 
+    if "notifications" in selected:
+        from bench import notifications
+
+        step("N. notifications API: page 500 against page 1, unread count 10,000 against 10")
+        guarded(report, "notifications", notifications.run)
     if "dashboard" in selected:
         from bench import dashboard
 

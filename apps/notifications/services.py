@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.notifications.models import Notification, NotificationSource, NotificationType
 from apps.notifications.notification_templates import get_template, render_notification
+from apps.notifications.partitions import expired_partitions_drop, is_partitioned, partitions_ensure
 
 DEFAULT_DEDUPE_WINDOW = timedelta(hours=1)
 DEDUPE_WINDOWS: dict[str, timedelta] = {
@@ -207,6 +208,11 @@ def notifications_delete_expired(
 ) -> int:
     """Delete notifications whose ``expires_at`` has passed; returns how many were deleted.
 
+    On PostgreSQL the table is partitioned by expiry day (``apps/notifications/partitions.py``):
+    every day partition that has wholly expired is dropped first, whatever its size, in one short
+    statement each. What is left (the expired part of the current day, and any expired rows the
+    DEFAULT partition holds) is deleted in batches as on SQLite, where the table is plain.
+
     Works in batches of ``batch_size`` (default ``CLEANUP_BATCH_SIZE``) ids taken in
     ``expires_at`` order (the expiry index), each deleted and committed on its own, so no
     statement or lock ever spans the whole table and web requests keep writing in between. After
@@ -220,7 +226,9 @@ def notifications_delete_expired(
         raise ValueError("batch_size must be at least 1.")
     now = now or timezone.now()
     started = time.monotonic()
-    total = 0
+    total = expired_partitions_drop(now=now) if is_partitioned() else 0
+    if total and time_budget is not None and time.monotonic() - started >= time_budget:
+        return total
     expired = Notification.objects.filter(expires_at__lte=now)
     while True:
         batch_started = time.monotonic()
@@ -255,3 +263,10 @@ def _template_parameters(context: Mapping[str, Any], *, allowed: frozenset[str])
             value = str(value)  # Decimal amounts, UUIDs, lazy strings
         parameters[key] = value
     return parameters
+
+
+def notification_partitions_ensure(*, now: datetime | None = None) -> int:
+    """On PostgreSQL, create the day partitions from today to the retention and a week beyond
+    (an insert never fails without them: the DEFAULT partition takes it); returns how many were
+    created. Nothing to do on SQLite."""
+    return partitions_ensure(now=now) if is_partitioned() else 0

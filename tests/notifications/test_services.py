@@ -411,7 +411,10 @@ def test_delete_expired_works_batch_by_batch() -> None:
         deleted = notifications_delete_expired(batch_size=2, now=NOW)
 
     deletes = [sql for sql in statements if sql.lstrip().upper().startswith("DELETE")]
-    selects = [sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]
+    # The notification reads only (on PostgreSQL the cleanup also looks up its partitions).
+    selects = [
+        sql for sql in statements if sql.lstrip().upper().startswith("SELECT") and '"notifications"' in sql
+    ]
     assert deleted == 5
     assert len(deletes) == 3
     assert all("IN (" in sql for sql in deletes)
