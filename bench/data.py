@@ -59,6 +59,17 @@ def insert_select(model: type[models.Model], source: str, exprs: Mapping[str, st
     ``exprs`` maps column names to SQL expressions over ``source`` (which names the series ``n``);
     they are our own constants, never input. Other columns get the field's default as a parameter.
     """
+    sql, params = insert_select_sql(model, source.replace("%", "%%"), exprs)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+def insert_select_sql(
+    model: type[models.Model], source: str, exprs: Mapping[str, str]
+) -> tuple[str, list[Any]]:
+    """The statement of :func:`insert_select` and its parameters, to be embedded (after a
+    ``WITH``) or run; ``source`` is taken as SQL with its placeholders."""
     columns: list[str] = []
     values: list[str] = []
     params: list[Any] = []
@@ -79,11 +90,8 @@ def insert_select(model: type[models.Model], source: str, exprs: Mapping[str, st
         else:
             raise RuntimeError(f"bench/data.py: give {model.__name__}.{field.name} a value")
     table = connection.ops.quote_name(model._meta.db_table)
-    source = source.replace("%", "%%")
     sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {source}"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return int(cursor.rowcount)
+    return sql, params
 
 
 def generate() -> DataSet:

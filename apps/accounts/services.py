@@ -11,7 +11,7 @@ the residence card under review). Changes made in Salesforce arrive through
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,7 +55,8 @@ from apps.notifications.models import NotificationSource, NotificationType
 from apps.notifications.services import notification_create
 from apps.opportunities.models import CaseStatus, OpportunityStage
 from apps.opportunities.services import case_status_change, opportunity_eligibility_decide
-from apps.verification.selectors import eligibility_case
+from apps.verification.selectors import eligibility_case, eligibility_cases
+from portal.bulk import bulk_update_rows
 from portal.exceptions import ApplicationError, ConflictError
 from portal.transitions import Transition, field_values
 
@@ -92,22 +93,35 @@ def customer_profile_apply_account_fields(*, user_id: int, values: dict[str, Any
     return customer_profiles_apply_account_fields([(user_id, values)])[0]
 
 
-def customer_profiles_apply_account_fields(updates: Sequence[tuple[int, dict[str, Any]]]) -> list[list[str]]:
+def customer_profiles_lock(user_ids: Iterable[int]) -> dict[int, CustomerProfile]:
+    """The customers' profiles by user id, locked in id order, with the mirrored Account fields
+    loaded (the rest deferred). Call inside a transaction."""
+    return {
+        profile.user_id: profile
+        for profile in CustomerProfile.objects.select_for_update()
+        .filter(user_id__in=set(user_ids))
+        .only("user_id", "salesforce_modified_at", *ACCOUNT_MIRROR_ATTRIBUTES)
+        .order_by("pk")
+    }
+
+
+def customer_profiles_apply_account_fields(
+    updates: Sequence[tuple[int, dict[str, Any]]], *, locked: Mapping[int, CustomerProfile] | None = None
+) -> list[list[str]]:
     """``customer_profile_apply_account_fields`` for many ``(user_id, values)`` pairs, applied in
     order (one customer may appear more than once), with one locking read and one bulk update.
-    Returns the changed attributes of each pair. A user without a profile raises ``DoesNotExist``.
+    ``locked``: the profiles from ``customer_profiles_lock`` in the caller's transaction, which
+    saves the read (they are changed in place). Returns the changed attributes of each pair. A
+    user without a profile raises ``DoesNotExist``.
     """
     if not updates:
         return []
     user_ids = sorted({user_id for user_id, _ in updates})
     now = timezone.now()
-    with transaction.atomic():
-        profiles = {
-            profile.user_id: profile
-            for profile in CustomerProfile.objects.select_for_update()
-            .filter(user_id__in=user_ids)
-            .order_by("pk")
-        }
+    with transaction.atomic(savepoint=False):  # Nothing to keep of a failed call: no round trips for one.
+        if locked is None:
+            locked = customer_profiles_lock(user_ids)
+        profiles = {user_id: locked[user_id] for user_id in user_ids if user_id in locked}
         if len(profiles) != len(user_ids):
             raise CustomerProfile.DoesNotExist("Account fields for a customer without a profile.")
         fields = {"salesforce_modified_at", "synced_at", "updated_at"}
@@ -118,11 +132,7 @@ def customer_profiles_apply_account_fields(updates: Sequence[tuple[int, dict[str
             fields.update(changed)
             profile.synced_at = profile.updated_at = now
             changes.append(changed)
-        # An upsert of the locked rows writes the new values as one VALUES list; bulk_update would
-        # build a CASE expression per row and field, which costs more Python than the whole event.
-        CustomerProfile.objects.bulk_create(
-            profiles.values(), update_conflicts=True, unique_fields=["user"], update_fields=sorted(fields)
-        )
+        bulk_update_rows(CustomerProfile, list(profiles.values()), sorted(fields))
         dashboard_cache_invalidate(user_ids)
     return changes
 
@@ -412,28 +422,47 @@ def _eligibility_decide(
     return Transition(user_id=profile.user_id, before=before, after=after, outbox_entry=entry)
 
 
-def customer_eligibility_opportunity_follow(
-    *, user_id: int, account_id: str, status: str
-) -> OutboxEntry | None:
-    """An eligibility decision made in Salesforce itself (the status event changed the mirror):
-    the check's Opportunity follows as it does for a console decision, Ready when eligible, Void
-    when not (``opportunity_eligibility_decide``), sent to Salesforce as ONE outbox entry. Call
-    inside the event's transaction; returns the entry, or None when no Opportunity moves."""
-    if status not in (EligibilityStatus.ELIGIBLE, EligibilityStatus.INELIGIBLE):
-        return None
-    profile = CustomerProfile.objects.filter(user_id=user_id).first()
-    if profile is None:
-        return None
-    update = opportunity_eligibility_decide(
-        case=eligibility_case(profile=profile), eligible=status == EligibilityStatus.ELIGIBLE
+def customer_eligibility_opportunities_follow(
+    decisions: Sequence[tuple[int, str, str]], *, profiles: Iterable[CustomerProfile] | None = None
+) -> list[OutboxEntry | None]:
+    """Eligibility decisions made in Salesforce itself (status events that changed the mirror),
+    as ``(user_id, account_id, status)`` in order: each check's Opportunity follows as it does for
+    a console decision, Ready when eligible, Void when not (``opportunity_eligibility_decide``),
+    sent to Salesforce as ONE outbox entry. Call inside the events' transaction. The Cases are read
+    in a fixed number of statements whatever the batch size; only a decision whose Opportunity
+    moves costs writes of its own. ``profiles``: the customers' current profiles, when the caller
+    has them. Returns each decision's entry, or None when nothing moves."""
+    final = (EligibilityStatus.ELIGIBLE, EligibilityStatus.INELIGIBLE)
+    deciding = {user_id for user_id, _, status in decisions if status in final}
+    if profiles is None:
+        profiles = CustomerProfile.objects.filter(user_id__in=deciding).only(
+            "user_id", "internet_eligibility_case_id"
+        )
+    cases = eligibility_cases(
+        case_ids={
+            profile.user_id: profile.internet_eligibility_case_id
+            for profile in profiles
+            if profile.user_id in deciding
+        }
     )
-    if update is None:
-        return None
-    return outbox_enqueue_salesforce(
-        operation="eligibility.opportunity_follows_decision",
-        record_key=account_record_key(account_id),
-        subrequests=[update],
-    )
+    entries: list[OutboxEntry | None] = []
+    for user_id, account_id, status in decisions:
+        case = cases.get(user_id) if status in final else None
+        update = (
+            opportunity_eligibility_decide(case=case, eligible=status == EligibilityStatus.ELIGIBLE)
+            if case is not None
+            else None
+        )
+        entries.append(
+            None
+            if update is None
+            else outbox_enqueue_salesforce(
+                operation="eligibility.opportunity_follows_decision",
+                record_key=account_record_key(account_id),
+                subrequests=[update],
+            )
+        )
+    return entries
 
 
 def _eligibility_case_status_change(

@@ -34,10 +34,11 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from apps.accounts.models import CustomerProfile, IdMapping
+from apps.accounts.models import IdMapping
 from apps.accounts.services import (
-    customer_eligibility_opportunity_follow,
+    customer_eligibility_opportunities_follow,
     customer_profiles_apply_account_fields,
+    customer_profiles_lock,
 )
 from apps.accounts.status_notifications import AccountStatusDecision, account_status_notify_many
 from apps.integrations.salesforce.event_payloads import event_values
@@ -108,7 +109,8 @@ def account_status_events_apply(
     if not to_apply:
         return [event.outcome() for event in events]
 
-    with transaction.atomic():
+    # No savepoint: a failure rolls the whole batch back anyway, and each savepoint is a round trip.
+    with transaction.atomic(savepoint=False):
         # Rows are locked in the order the console locks them (residence card, profile, user),
         # each kind in a fixed order, so an agent's decision and a batch cannot deadlock.
         residence_card_record_salesforce_decisions(
@@ -122,12 +124,8 @@ def account_status_events_apply(
                 if event.verification and event.user_id is not None
             ]
         )
-        customers = sorted({event.user_id for event in to_apply if event.user_id is not None})
-        mirrored = dict(
-            CustomerProfile.objects.filter(user_id__in=customers).values_list(
-                "user_id", "salesforce_modified_at"
-            )
-        )
+        locked = customer_profiles_lock(event.user_id for event in to_apply if event.user_id is not None)
+        mirrored = {user_id: profile.salesforce_modified_at for user_id, profile in locked.items()}
         mirror_updates = []
         for event in to_apply:
             event.stale = _is_stale(event, mirrored)
@@ -140,17 +138,21 @@ def account_status_events_apply(
             elif event.user_id in mirrored:
                 mirror_updates.append(event)
         changes = customer_profiles_apply_account_fields(
-            [(event.user_id, event.mirror) for event in mirror_updates if event.user_id is not None]
+            [(event.user_id, event.mirror) for event in mirror_updates if event.user_id is not None],
+            locked=locked,
         )
         for event, changed in zip(mirror_updates, changes, strict=True):
             event.changed = tuple(changed)
-        for event in mirror_updates:
-            # A decision taken in Salesforce moves the check's Opportunity (one outbox entry each;
-            # the console's own decisions already moved it, and do not change the mirror here).
-            if event.user_id is not None and "internet_eligibility_status" in event.changed:
-                customer_eligibility_opportunity_follow(
-                    user_id=event.user_id, account_id=event.account_id, status=event.eligibility
-                )
+        # A decision taken in Salesforce moves the check's Opportunity (one outbox entry each;
+        # the console's own decisions already moved it, and do not change the mirror here).
+        customer_eligibility_opportunities_follow(
+            [
+                (event.user_id, event.account_id, event.eligibility)
+                for event in mirror_updates
+                if event.user_id is not None and "internet_eligibility_status" in event.changed
+            ],
+            profiles=locked.values(),
+        )
 
         notified = account_status_notify_many([event.decision() for event in to_apply])
         for event, notifications in zip(to_apply, notified, strict=True):

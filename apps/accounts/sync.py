@@ -15,7 +15,7 @@ from django.db.models import Max
 
 from apps.accounts.models import CustomerProfile, IdMapping
 from apps.accounts.services import (
-    customer_eligibility_opportunity_follow,
+    customer_eligibility_opportunities_follow,
     customer_profile_apply_account_fields,
 )
 from apps.accounts.status_notifications import AccountStatusDecision, account_status_notify_many
@@ -120,9 +120,11 @@ def _decisions_follow(decisions: Sequence[AccountStatusDecision]) -> None:
             if decision.verification_status
         ]
     )
-    for decision in decisions:
-        if decision.eligibility_status:
-            customer_eligibility_opportunity_follow(
-                user_id=decision.user_id, account_id=decision.account_id, status=decision.eligibility_status
-            )
+    customer_eligibility_opportunities_follow(
+        [
+            (decision.user_id, decision.account_id, decision.eligibility_status)
+            for decision in decisions
+            if decision.eligibility_status
+        ]
+    )
     account_status_notify_many(decisions)

@@ -3,6 +3,7 @@ billing checks, admin actions) creates notifications through ``notification_crea
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -92,8 +93,9 @@ def notifications_create(
     if not requests:
         return []
     now = now or timezone.now()
+    renderer = _Renderer(now)
     with translation.override("en"):
-        notifications = [_render(request, now) for request in requests]
+        notifications = [renderer.row(request) for request in requests]
     windows = [dedupe_window or notification_dedupe_window(type=n.type) for n in notifications]
     deduped = [
         (n, window) for n, window in zip(notifications, windows, strict=True) if n.source_id is not None
@@ -130,31 +132,58 @@ def notifications_create(
     return created
 
 
-def _render(request: NotificationRequest, now: datetime) -> Notification:
-    """The unsaved, validated row for a request: its template rendered in the active language
-    (the caller makes it English)."""
-    notification_type = NotificationType(request.type)
-    template = get_template(notification_type)
-    if template is None:
-        raise ValueError(f"No template for notification type {notification_type}.")
-    parameters = _template_parameters(request.context, allowed=template.parameters)
-    rendered = render_notification(notification_type, parameters)
-    assert rendered is not None
-    notification = Notification(
-        user_id=request.user_id,
-        type=notification_type,
-        title=rendered.title,
-        message=rendered.message,
-        action_url=rendered.action_url,
-        action_label=rendered.action_label,
-        source=NotificationSource(request.source),
-        source_id=request.source_id,
-        context=parameters,
-        created_at=now,
-        expires_at=now + settings.NOTIFICATION_RETENTION,
-    )
-    notification.full_clean(exclude=["user"], validate_unique=False, validate_constraints=False)
-    return notification
+class _Renderer:
+    """Unsaved, validated rows for the requests of one call, each template rendered in the active
+    language (the caller makes it English). A batch repeats a few (type, parameters) pairs many
+    times (a burst of the same decision), so each pair is rendered and validated once; only the
+    per-row fields are checked per row."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.expires_at = now + settings.NOTIFICATION_RETENTION
+        self._rendered: dict[tuple[str, str, str], Notification] = {}
+        self._source_id = Notification._meta.get_field("source_id")
+
+    def row(self, request: NotificationRequest) -> Notification:
+        notification_type = NotificationType(request.type)
+        template = get_template(notification_type)
+        if template is None:
+            raise ValueError(f"No template for notification type {notification_type}.")
+        parameters = _template_parameters(request.context, allowed=template.parameters)
+        source = NotificationSource(request.source)
+        key = (notification_type.value, source.value, json.dumps(parameters, sort_keys=True))
+        model = self._rendered.get(key)
+        if model is None:
+            rendered = render_notification(notification_type, parameters)
+            assert rendered is not None
+            model = Notification(
+                type=notification_type,
+                title=rendered.title,
+                message=rendered.message,
+                action_url=rendered.action_url,
+                action_label=rendered.action_label,
+                source=source,
+                context=parameters,
+                created_at=self.now,
+                expires_at=self.expires_at,
+            )
+            model.full_clean(exclude=["user"], validate_unique=False, validate_constraints=False)
+            self._rendered[key] = model
+        if request.source_id is not None:
+            self._source_id.run_validators(request.source_id)
+        return Notification(
+            user_id=request.user_id,
+            type=model.type,
+            title=model.title,
+            message=model.message,
+            action_url=model.action_url,
+            action_label=model.action_label,
+            source=model.source,
+            source_id=request.source_id,
+            context=dict(parameters),
+            created_at=self.now,
+            expires_at=self.expires_at,
+        )
 
 
 def notification_mark_read(

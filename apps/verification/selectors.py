@@ -9,6 +9,7 @@ rejection comes with what to do about it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -83,6 +84,31 @@ def eligibility_case(*, profile: CustomerProfile) -> Case | None:
     if profile.internet_eligibility_case_id:
         return Case.objects.filter(salesforce_id=profile.internet_eligibility_case_id).first()
     return None
+
+
+def eligibility_cases(*, case_ids: Mapping[int, str]) -> dict[int, Case | None]:
+    """``eligibility_case`` of many customers, given as user id -> their profile's
+    ``internet_eligibility_case_id``, in two reads whatever their number (a batch of status
+    events): their requests with Cases, and the Cases the Accounts name."""
+    named = dict(case_ids)
+    if not named:
+        return {}
+    cases: dict[int, Case | None] = dict.fromkeys(named)
+    latest: dict[int, EligibilityRequest] = {}
+    for request in (
+        EligibilityRequest.objects.filter(user_id__in=named)
+        .select_related("case")
+        .order_by("user_id", "-created_at", "-pk")
+    ):
+        latest.setdefault(request.user_id, request)
+    for user_id, request in latest.items():
+        cases[user_id] = request.case
+    wanted = {user_id: named[user_id] for user_id, case in cases.items() if case is None and named[user_id]}
+    if wanted:
+        by_id = {case.salesforce_id: case for case in Case.objects.filter(salesforce_id__in=wanted.values())}
+        for user_id, salesforce_id in wanted.items():
+            cases[user_id] = by_id.get(salesforce_id)
+    return cases
 
 
 def eligibility_overview(*, user_id: int) -> EligibilityOverview:

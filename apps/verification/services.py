@@ -271,7 +271,7 @@ def residence_card_record_salesforce_decisions(*, decisions: Sequence[tuple[int,
         return [False] * len(decisions)
     now = timezone.now()
     moved = []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # Nothing to keep of a failed call: no round trips for one.
         under_review: dict[int, ResidenceCardSubmission] = {}
         for candidate in (
             ResidenceCardSubmission.objects.select_for_update()

@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 import uuid
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -278,6 +278,7 @@ class _PubSubServicer:
                     pending_num_requested=pending,
                 )
                 last_sent = time.monotonic()
+                self._emulator._record_deliveries(events)
                 self._emulator._after_delivery(stream, len(events))
                 continue
             idle = time.monotonic() - last_sent
@@ -352,6 +353,7 @@ class PubSubEmulator:
         self._streams: set[_Stream] = set()
         self._drop_budget: int | None = None
         self._injected: dict[str, deque[grpc.StatusCode]] = defaultdict(deque)
+        self._deliveries: Counter[bytes] = Counter()
 
     # --- Lifecycle ----------------------------------------------------------------------------
 
@@ -428,6 +430,12 @@ class PubSubEmulator:
         with self._lock:
             self._injected[rpc].append(code)
 
+    def deliveries(self) -> Counter[bytes]:
+        """How often each replay ID was sent to a subscriber, over all streams: more than once
+        means it was served again (a resubscription from an earlier stored replay ID)."""
+        with self._lock:
+            return Counter(self._deliveries)
+
     def active_streams(self) -> int:
         with self._lock:
             return len(self._streams)
@@ -453,6 +461,10 @@ class PubSubEmulator:
     def _unregister(self, stream: _Stream) -> None:
         with self._lock:
             self._streams.discard(stream)
+
+    def _record_deliveries(self, events: list[StoredEvent]) -> None:
+        with self._lock:
+            self._deliveries.update(event.replay_id for event in events)
 
     def _delivery_limit(self, pending: int) -> int:
         with self._lock:

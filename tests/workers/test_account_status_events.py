@@ -3,7 +3,9 @@ exactly one notification, end to end through the emulated org's flow and the eve
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from django.utils import timezone
 from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
 from apps.accounts.status_events import account_status_event_apply, account_status_events_apply
 from apps.integrations.models import EventReplayCursor
+from apps.integrations.salesforce.events import TopicConsumer, build_subscriber
 from apps.notifications.models import Notification, NotificationSource, NotificationType
 from apps.verification.models import RejectionReason, ResidenceCardSubmission
 from emulators import EmulatorSuite
@@ -359,3 +362,119 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(
         outcomes = account_status_events_apply(payloads=large)
     assert len(small_batch) <= 20  # Savepoints included.
     assert {outcome.notifications for outcome in outcomes} == {(NotificationType.VERIFICATION_REJECTED,)}
+
+
+def decisions_told(users: list[User]) -> list[tuple[int, str]]:
+    return sorted(Notification.objects.filter(user__in=users).values_list("user_id", "type"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_decided_twice_in_one_batch_gets_each_decision_and_the_latest_mirror(
+    systems: EmulatorSuite,
+) -> None:
+    # Given four customers waiting for both checks
+    customers = [
+        customer_with_account(
+            systems, Internet_Eligibility_Status__c="Pending", Id_Verification_Status__c="Submitted"
+        )
+        for _ in range(4)
+    ]
+    seed_cursor(systems, ACCOUNT_TOPIC)
+
+    # When agents decide each one's eligibility and then ID, and change the first two's
+    # eligibility again, all before the subscriber fetches (one batch of 10 events)
+    for _customer, account_id in customers:
+        systems.salesforce.store.update_record(
+            "Account",
+            account_id,
+            {"Internet_Eligibility_Status__c": "Eligible", "Internet_Eligibility__c": "Home 1G"},
+        )
+        systems.salesforce.store.update_record(
+            "Account", account_id, {"Id_Verification_Status__c": "Verified"}
+        )
+    for _customer, account_id in customers[:2]:
+        systems.salesforce.store.update_record(
+            "Account",
+            account_id,
+            {
+                "Internet_Eligibility_Status__c": "Ineligible",
+                "Internet_Eligibility_Notes__c": "No fibre yet.",
+            },
+        )
+    run_subscriber(ACCOUNT_TOPIC, 10)
+
+    # Then every decision event has its own notification, and each mirror holds the latest decision
+    users = [customer for customer, _ in customers]
+    expected = [(user.pk, NotificationType.ELIGIBILITY_ELIGIBLE) for user in users]
+    expected += [(user.pk, NotificationType.VERIFICATION_VERIFIED) for user in users]
+    expected += [(user.pk, NotificationType.ELIGIBILITY_INELIGIBLE) for user in users[:2]]
+    assert decisions_told(users) == sorted(expected)
+    mirrors = dict(
+        CustomerProfile.objects.filter(user__in=users).values_list("user_id", "internet_eligibility_status")
+    )
+    assert mirrors == {
+        users[0].pk: EligibilityStatus.INELIGIBLE,
+        users[1].pk: EligibilityStatus.INELIGIBLE,
+        users[2].pk: EligibilityStatus.ELIGIBLE,
+        users[3].pk: EligibilityStatus.ELIGIBLE,
+    }
+    assert set(
+        CustomerProfile.objects.filter(user__in=users).values_list("id_verification_status", flat=True)
+    ) == {IdVerificationStatus.VERIFIED}
+    assert EventReplayCursor.objects.get(topic=ACCOUNT_TOPIC).events_processed == 10
+
+
+class _Crash(BaseException):
+    """The process dies: nothing after this point runs, and its open transaction is lost."""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_crash_between_a_batchs_effects_and_its_cursor_redelivers_it_with_one_effect_per_event(
+    systems: EmulatorSuite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given six customers decided in Salesforce, two of them twice (one batch of 8 events)
+    customers = [customer_with_account(systems, Internet_Eligibility_Status__c="Pending") for _ in range(6)]
+    seed_cursor(systems, ACCOUNT_TOPIC)
+    for _customer, account_id in customers:
+        systems.salesforce.store.update_record(
+            "Account",
+            account_id,
+            {"Internet_Eligibility_Status__c": "Eligible", "Internet_Eligibility__c": "Home 1G"},
+        )
+    for _customer, account_id in customers[:2]:
+        systems.salesforce.store.update_record(
+            "Account", account_id, {"Id_Verification_Status__c": "Rejected"}
+        )
+    replay_ids = [event.replay_id for event in systems.bus.events(ACCOUNT_TOPIC)[-8:]]
+
+    # When the subscriber dies after the handlers wrote the batch's effects, before its cursor is saved
+    original_save = EventReplayCursor.save
+
+    def crash_on_cursor_save(self: EventReplayCursor, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("update_fields") and "events_processed" in kwargs["update_fields"]:
+            raise _Crash
+        original_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(EventReplayCursor, "save", crash_on_cursor_save)
+    consumer = TopicConsumer(
+        ACCOUNT_TOPIC, partial(build_subscriber, ACCOUNT_TOPIC), owner="crashing", max_events=8
+    )
+    with pytest.raises(_Crash):
+        consumer.run(threading.Event())
+    monkeypatch.setattr(EventReplayCursor, "save", original_save)
+
+    # Then nothing of the batch was kept
+    users = [customer for customer, _ in customers]
+    assert decisions_told(users) == []
+    assert EventReplayCursor.objects.get(topic=ACCOUNT_TOPIC).events_processed == 0
+
+    # When a new subscriber starts, the same replay IDs are served again
+    run_subscriber(ACCOUNT_TOPIC, 8)
+
+    # Then each event has exactly one effect
+    assert all(systems.pubsub.deliveries()[replay_id] == 2 for replay_id in replay_ids)
+    expected = [(user.pk, NotificationType.ELIGIBILITY_ELIGIBLE) for user in users]
+    expected += [(user.pk, NotificationType.VERIFICATION_REJECTED) for user in users[:2]]
+    assert decisions_told(users) == sorted(expected)
+    cursor = EventReplayCursor.objects.get(topic=ACCOUNT_TOPIC)
+    assert (cursor.events_processed, bytes(cursor.replay_id or b"")) == (8, replay_ids[-1])
