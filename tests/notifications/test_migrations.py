@@ -67,7 +67,7 @@ def test_rows_written_before_partitioning_are_kept_in_their_day_partitions(befor
             .pk
         )
 
-    migrate("notifications", "0004")
+    migrate("notifications", "0004_partition_by_expiry")
 
     assert set(Notification.objects.values_list("title", flat=True)) == set(rows)
     if connection.vendor == "postgresql":
