@@ -415,3 +415,19 @@ def test_a_user_without_a_customer_account_is_told_to_contact_support(systems: E
     )
     assert not EligibilityRequest.objects.exists()
     assert api.get(URL).json()["status"] is None
+
+
+def test_the_japanese_address_errors_speak_japanese_to_a_japanese_customer(
+    api: APIClient, systems: EmulatorSuite
+) -> None:
+    mismatch = api.post(
+        URL, {**ADDRESS, "prefecture_ja": "大阪府"}, format="json", headers={"accept-language": "ja"}
+    )
+    romaji = api.post(
+        URL, {**ADDRESS, "city_ja": "Shibuya-ku"}, format="json", headers={"accept-language": "ja"}
+    )
+
+    assert field_messages(mismatch) == {
+        "prefecture_ja": ["ローマ字で入力した都道府県（Tokyo）と一致しません。"]
+    }
+    assert field_messages(romaji) == {"city_ja": ["「渋谷区」のように日本語で入力してください。"]}
