@@ -85,6 +85,9 @@ class CustomerProfileFactory(DjangoModelFactory[CustomerProfile]):
     prefecture = "Tokyo"
     city = "Shibuya-ku"
     address_line1 = "2-21-1 Shibuya"
+    prefecture_ja = "東京都"
+    city_ja = "渋谷区"
+    address_line1_ja = "渋谷2-21-1"
     birth_date = datetime.date(1990, 4, 1)
     registration_source = RegistrationSource.PORTAL_SIGNUP
 
@@ -210,6 +213,9 @@ class EligibilityRequestFactory(DjangoModelFactory[EligibilityRequest]):
     prefecture = "Tokyo"
     city = "Shibuya-ku"
     address_line1 = "2-21-1 Shibuya"
+    prefecture_ja = "東京都"
+    city_ja = "渋谷区"
+    address_line1_ja = "渋谷2-21-1"
 
 
 class ResidenceCardSubmissionFactory(DjangoModelFactory[ResidenceCardSubmission]):

@@ -49,6 +49,9 @@ SIGNUP = {
     "prefecture": "東京都",
     "city": "Shibuya-ku",
     "address_line1": "2-21-1 Shibuya",
+    "prefecture_ja": "東京都",
+    "city_ja": "渋谷区",
+    "address_line1_ja": "渋谷2-21-1",
     "birth_date": "1990-04-01",
 }
 """A complete sign-up (``POST /api/auth/signup``) as the web portal sends it."""
@@ -59,6 +62,10 @@ ADDRESS = {
     "city": "Shibuya-ku",
     "address_line1": "2-21-1 Shibuya",
     "address_line2": "Room 1203",
+    "prefecture_ja": "東京都",
+    "city_ja": "渋谷区",
+    "address_line1_ja": "渋谷2-21-1",
+    "address_line2_ja": "1203号室",
     "housing_type": "apartment",
     "notes": "Fibre socket in the living room.",
 }

@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.addresses import AddressMixin
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -118,7 +120,7 @@ class IdVerificationStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
-class CustomerProfile(models.Model):
+class CustomerProfile(AddressMixin, models.Model):
     """The customer's details and the portal's mirror of their Salesforce Account.
 
     Salesforce is the system of record for the status fields; they change here through
@@ -141,6 +143,19 @@ class CustomerProfile(models.Model):
     city = models.CharField(_("city"), max_length=100, blank=True)
     address_line1 = models.CharField(_("address line 1"), max_length=255, blank=True)
     address_line2 = models.CharField(_("address line 2"), max_length=255, blank=True)
+    # The same address in Japanese script (the postal code is shared): what an NTT serviceability
+    # check reads. Empty for customers who registered before the portal asked for it; a database
+    # default too, so code that predates the columns (a rolling deploy) still inserts rows.
+    prefecture_ja = models.CharField(
+        _("prefecture (Japanese)"), max_length=10, blank=True, default="", db_default=""
+    )
+    city_ja = models.CharField(_("city (Japanese)"), max_length=100, blank=True, default="", db_default="")
+    address_line1_ja = models.CharField(
+        _("street address (Japanese)"), max_length=255, blank=True, db_default=""
+    )
+    address_line2_ja = models.CharField(
+        _("building and room (Japanese)"), max_length=255, blank=True, db_default=""
+    )
 
     portal_status = models.CharField(
         _("portal status"), max_length=20, choices=PortalStatus.choices, default=PortalStatus.ACTIVE

@@ -94,6 +94,10 @@ class RegistrationData:
     city: str
     address_line1: str
     address_line2: str = ""
+    prefecture_ja: str = ""
+    city_ja: str = ""
+    address_line1_ja: str = ""
+    address_line2_ja: str = ""
     first_name_kana: str = ""
     last_name_kana: str = ""
     birth_date: date | None = None
@@ -218,6 +222,10 @@ def _create_portal_user(data: RegistrationData, email: str, customer_number: str
         city=data.city,
         address_line1=data.address_line1,
         address_line2=data.address_line2,
+        prefecture_ja=data.prefecture_ja,
+        city_ja=data.city_ja,
+        address_line1_ja=data.address_line1_ja,
+        address_line2_ja=data.address_line2_ja,
         portal_status=PortalStatus.ACTIVE,
         registration_source=source,
         synced_at=timezone.now(),

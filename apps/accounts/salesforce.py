@@ -47,6 +47,11 @@ def account_contact_create_subrequests(
             "billing_state": profile.prefecture,
             "billing_postal_code": profile.postal_code,
             "billing_country": "JP",
+            # The same address in Japanese (custom fields; the postal code is shared).
+            "billing_street_ja": " ".join(filter(None, [profile.address_line1_ja, profile.address_line2_ja]))
+            or None,
+            "billing_city_ja": profile.city_ja or None,
+            "billing_state_ja": profile.prefecture_ja or None,
         },
     )
     contact = field_map.record(

@@ -57,3 +57,49 @@ def normalize_phone_number(value: str) -> str:
             _("Enter a Japanese phone number like 090-1234-5678."), code="invalid_phone_number"
         )
     return digits
+
+
+# Hiragana, katakana (full and half width), CJK ideographs and the iteration mark 々: a Japanese
+# place name has at least one of them.
+_JAPANESE_SCRIPT = re.compile(
+    r"[\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f々〆ヶ]"
+)
+_LATIN_LETTER = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]")
+_PREFECTURE_JA_BY_ENGLISH = dict(zip(PREFECTURES, PREFECTURES_JA, strict=True))
+# 東京 for 東京都, 大阪 for 大阪府...; 北海道 has no suffix to drop.
+_PREFECTURE_JA_LOOKUP = {name[:-1]: name for name in PREFECTURES_JA if name[-1] in "都府県"} | {
+    name: name for name in PREFECTURES_JA
+}
+
+
+def normalize_prefecture_ja(value: str) -> str:
+    """A prefecture in kanji (``東京都``, or ``東京`` without its suffix) → its full kanji name."""
+    name = _PREFECTURE_JA_LOOKUP.get(value.strip())
+    if not name:
+        raise ValidationError(
+            _("Enter one of the 47 prefectures of Japan in Japanese, like 東京都."),
+            code="invalid_prefecture_ja",
+        )
+    return name
+
+
+def prefecture_ja_of(prefecture: str) -> str:
+    """The kanji name of a prefecture given by its English name (``Tokyo`` → ``東京都``)."""
+    return _PREFECTURE_JA_BY_ENGLISH.get(prefecture, "")
+
+
+def validate_japanese_place(value: str) -> str:
+    """A city or ward in Japanese script: at least one kana or kanji (``渋谷区``)."""
+    value = value.strip()
+    if not _JAPANESE_SCRIPT.search(value):
+        raise ValidationError(_("Write this in Japanese, like 渋谷区."), code="not_japanese")
+    return value
+
+
+def validate_japanese_street(value: str) -> str:
+    """The town and block in Japanese (``神宮前1-2-3``). Block numbers alone (``1-2-3``) are fine;
+    words in Latin letters without any Japanese (``Jingumae 1-2-3``) are romaji, not Japanese."""
+    value = value.strip()
+    if _LATIN_LETTER.search(value) and not _JAPANESE_SCRIPT.search(value):
+        raise ValidationError(_("Write this in Japanese, like 神宮前1-2-3."), code="not_japanese")
+    return value

@@ -236,6 +236,9 @@ def _customers(suite: EmulatorSuite, agent: User) -> list[DemoLogin]:
                     prefecture="Tokyo",
                     city="Shibuya-ku",
                     address_line1=f"2-21-{customer.number} Shibuya",
+                    prefecture_ja="東京都",
+                    city_ja="渋谷区",
+                    address_line1_ja=f"渋谷2-21-{customer.number}",
                 ),
                 source=customer.source,
                 order_type=customer.order_type,
@@ -265,7 +268,8 @@ def _request_eligibility(user: User) -> None:
 
     eligibility_request_create(
         user_id=user.pk, postal_code="150-0002", prefecture="Tokyo", city="Shibuya-ku",
-        address_line1=user.profile.address_line1, housing_type="house",
+        address_line1=user.profile.address_line1, prefecture_ja="東京都", city_ja="渋谷区",
+        address_line1_ja=user.profile.address_line1_ja, housing_type="house",
     )  # fmt: skip
 
 

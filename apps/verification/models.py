@@ -6,11 +6,12 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.addresses import AddressMixin
 from apps.opportunities.models import Case
 from portal.storage import private_storage
 
 
-class EligibilityRequest(models.Model):
+class EligibilityRequest(AddressMixin, models.Model):
     """An address the customer asked us to check for internet service (an NTT serviceability check
     done by an agent). The result lands on the customer profile's eligibility fields."""
 
@@ -28,6 +29,18 @@ class EligibilityRequest(models.Model):
     city = models.CharField(_("city"), max_length=100)
     address_line1 = models.CharField(_("address line 1"), max_length=255)
     address_line2 = models.CharField(_("address line 2"), max_length=255, blank=True)
+    # The address in Japanese script (the postal code is shared), for the NTT check. Empty on
+    # requests made before the portal asked for it (a database default too, for a rolling deploy).
+    prefecture_ja = models.CharField(
+        _("prefecture (Japanese)"), max_length=10, blank=True, default="", db_default=""
+    )
+    city_ja = models.CharField(_("city (Japanese)"), max_length=100, blank=True, default="", db_default="")
+    address_line1_ja = models.CharField(
+        _("street address (Japanese)"), max_length=255, blank=True, db_default=""
+    )
+    address_line2_ja = models.CharField(
+        _("building and room (Japanese)"), max_length=255, blank=True, db_default=""
+    )
     housing_type = models.CharField(_("housing type"), max_length=30, blank=True)
     notes = models.TextField(_("customer notes"), blank=True)
     created_at = models.DateTimeField(_("requested at"), auto_now_add=True)

@@ -74,22 +74,13 @@ def _customer(user_id: int, *, lock: bool) -> tuple[CustomerProfile, str]:
 
 
 def _eligibility_case_description(request: EligibilityRequest) -> str:
-    """What the agent needs for the NTT serviceability check, in the agents' language (English)."""
-    address = " ".join(
-        part
-        for part in (
-            f"〒{request.postal_code}",
-            request.prefecture,
-            request.city,
-            request.address_line1,
-            request.address_line2,
-        )
-        if part
-    )
+    """What the agent needs for the NTT serviceability check, in the agents' language (English);
+    the address in Japanese first, as the check reads it."""
     lines = [
         "The customer asked the portal to check internet availability at this address.",
         "",
-        f"Address: {address}",
+        f"Address (Japanese): {request.address_ja or 'not given'}",
+        f"Address (romaji): {request.address_romaji}",
         f"Housing type: {request.housing_type or 'not given'}",
     ]
     if request.notes:
@@ -105,6 +96,10 @@ def eligibility_request_create(
     city: str,
     address_line1: str,
     address_line2: str = "",
+    prefecture_ja: str = "",
+    city_ja: str = "",
+    address_line1_ja: str = "",
+    address_line2_ja: str = "",
     housing_type: str = "",
     notes: str = "",
     now: datetime | None = None,
@@ -131,6 +126,10 @@ def eligibility_request_create(
             city=city,
             address_line1=address_line1,
             address_line2=address_line2,
+            prefecture_ja=prefecture_ja,
+            city_ja=city_ja,
+            address_line1_ja=address_line1_ja,
+            address_line2_ja=address_line2_ja,
             housing_type=housing_type,
             notes=notes,
         )

@@ -244,6 +244,11 @@ ACCOUNT = ObjectType(
         text("TickerSymbol"),
         *address("Billing"),
         *address("Shipping"),
+        # The billing address in Japanese script (the standard address holds the romaji one; the
+        # postal code is shared).
+        long_text("Billing_Street_JA__c", "Billing Street (Japanese)"),
+        text("Billing_City_JA__c", "Billing City (Japanese)"),
+        text("Billing_State_JA__c", "Billing State/Province (Japanese)"),
         # The customer and the systems it is linked to.
         text("SF_Account_No__c", "Customer Number"),
         text("WH_Account__c", "WHMCS Account"),

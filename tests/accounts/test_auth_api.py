@@ -37,6 +37,12 @@ def test_signup_creates_the_customer_everywhere_and_signs_them_in(
     assert body["registration_source"] == RegistrationSource.PORTAL_SIGNUP
     assert body["postal_code"] == "150-0002"
     assert body["prefecture"] == "Tokyo"
+    assert (body["prefecture_ja"], body["city_ja"], body["address_line1_ja"], body["address_line2_ja"]) == (
+        "東京都",
+        "渋谷区",
+        "渋谷2-21-1",
+        "",
+    )
     assert body["phone_number"] == "09012345678"
     assert re.fullmatch(r"P\d{7}", body["customer_number"])
 
@@ -48,6 +54,22 @@ def test_signup_creates_the_customer_everywhere_and_signs_them_in(
     assert account["SF_Account_No__c"] == body["customer_number"]
     assert account["Portal_Status__c"] == "Active"
     assert account["Portal_Registration_Source__c"] == "Portal Signup"
+    # The address in romaji on the standard billing address, in Japanese beside it.
+    assert (account["BillingPostalCode"], account["BillingState"], account["BillingCity"]) == (
+        "150-0002",
+        "Tokyo",
+        "Shibuya-ku",
+    )
+    assert account["BillingStreet"] == "2-21-1 Shibuya"
+    assert (
+        account["Billing_State_JA__c"],
+        account["Billing_City_JA__c"],
+        account["Billing_Street_JA__c"],
+    ) == (
+        "東京都",
+        "渋谷区",
+        "渋谷2-21-1",
+    )
     contact = systems.salesforce.store.get_record("Contact", mapping.salesforce_contact_id)
     assert contact["AccountId"] == mapping.salesforce_account_id
     assert contact["Email"] == "hana.sato@example.com"
@@ -76,6 +98,38 @@ def test_signup_creates_the_customer_everywhere_and_signs_them_in(
     assert body["account_setup"] == "complete"
 
 
+def test_a_sign_up_in_romaji_only_still_works_without_a_japanese_address(
+    api: APIClient, systems: EmulatorSuite
+) -> None:
+    romaji_only = {key: value for key, value in SIGNUP.items() if not key.endswith("_ja")}
+
+    response = api.post("/api/auth/signup", romaji_only, format="json")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["prefecture_ja"], body["city_ja"], body["address_line1_ja"]) == ("", "", "")
+    mapping = IdMapping.objects.get(user__email="hana.sato@example.com")
+    account = systems.salesforce.store.get_record("Account", mapping.salesforce_account_id)
+    assert account["BillingCity"] == "Shibuya-ku"
+    assert not account.get("Billing_City_JA__c")
+
+
+def test_a_sign_up_with_part_of_a_japanese_address_names_the_missing_parts(
+    api: APIClient, systems: EmulatorSuite
+) -> None:
+    partial = {**SIGNUP, "city_ja": "", "address_line1_ja": ""}
+
+    response = api.post("/api/auth/signup", partial, format="json")
+
+    assert response.status_code == 400
+    assert field_messages(response) == {
+        "city_ja": ["Give the whole address in Japanese: this part is missing."],
+        "address_line1_ja": ["Give the whole address in Japanese: this part is missing."],
+    }
+    assert not User.objects.exists()
+    assert systems.salesforce.counters()["total"] == 0
+
+
 def test_a_taken_email_is_refused_before_any_external_call(api: APIClient, systems: EmulatorSuite) -> None:
     UserFactory(email="hana.sato@example.com")
 
@@ -92,6 +146,8 @@ def test_a_taken_email_is_refused_before_any_external_call(api: APIClient, syste
     [
         ("postal_code", "15-00002", "Enter a Japanese postal code like 150-0002."),
         ("prefecture", "Gotham", "Enter one of the 47 prefectures of Japan."),
+        ("prefecture_ja", "ゴッサム", "Enter one of the 47 prefectures of Japan in Japanese, like 東京都."),
+        ("city_ja", "Shibuya", "Write this in Japanese, like 渋谷区."),
         ("phone_number", "12345", "Enter a Japanese phone number like 090-1234-5678."),
         ("password", "password", "This password is too short. It must contain at least 10 characters."),
     ],

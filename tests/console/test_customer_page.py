@@ -130,3 +130,15 @@ def test_the_decision_logs_links_open_pages_the_reader_may_see(
         assert (write_url in links) is write_link
         for link in links:
             assert client.get(link).status_code == 200, link
+
+
+def test_the_customer_page_shows_both_addresses_japanese_first(agent_client: Client) -> None:
+    customer = CustomerFactory()
+
+    page = agent_client.get(
+        reverse("admin:console_customer", args=[customer.pk]), headers={"accept-language": "ja"}
+    ).content.decode()
+
+    address_ja = page.index("〒150-0002 東京都渋谷区渋谷2-21-1")
+    address_romaji = page.index("〒150-0002 Tokyo Shibuya-ku 2-21-1 Shibuya")
+    assert page.index("住所（日本語）") < address_ja < page.index("住所（ローマ字）") < address_romaji

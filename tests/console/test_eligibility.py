@@ -50,6 +50,41 @@ def test_the_checklist_shows_the_address_the_case_and_the_decision_forms(
     assert 'id="console-form-reopen"' not in page
 
 
+def test_the_checklist_shows_the_japanese_address_first_then_the_romaji_one(
+    systems: EmulatorSuite, make_customer: MakeCustomer, agent_client: Client
+) -> None:
+    user, request, _ = pending_eligibility(systems, make_customer)
+    request.address_line2, request.address_line2_ja = "Room 1203", "1203号室"
+    request.save(update_fields=["address_line2", "address_line2_ja"])
+
+    english = agent_client.get(url("change", user.profile.pk)).content.decode()
+    japanese = agent_client.get(
+        url("change", user.profile.pk), headers={"accept-language": "ja"}
+    ).content.decode()
+
+    address_ja = "〒150-0002 東京都渋谷区渋谷2-21-1 1203号室"
+    address_romaji = "〒150-0002 Tokyo Shibuya-ku 2-21-1 Shibuya Room 1203"
+    for page in (english, japanese):
+        assert page.index(address_ja) < page.index(address_romaji)
+    assert "Address (Japanese)" in english
+    assert "Address (romaji)" in english
+    assert "住所（日本語）" in japanese
+    assert "住所（ローマ字）" in japanese
+
+
+def test_a_request_made_before_the_japanese_address_was_asked_for_shows_a_dash(
+    systems: EmulatorSuite, make_customer: MakeCustomer, agent_client: Client
+) -> None:
+    user, request, _ = pending_eligibility(systems, make_customer)
+    request.prefecture_ja = request.city_ja = request.address_line1_ja = ""
+    request.save(update_fields=["prefecture_ja", "city_ja", "address_line1_ja"])
+
+    page = agent_client.get(url("change", user.profile.pk)).content.decode()
+
+    assert '<dd id="console-address-ja" lang="ja">—</dd>' in page
+    assert "〒150-0002 Tokyo Shibuya-ku 2-21-1 Shibuya" in page
+
+
 def test_mark_eligible_writes_the_account_closes_the_case_records_and_notifies_once(
     systems: EmulatorSuite,
     make_customer: MakeCustomer,

@@ -94,6 +94,10 @@ def test_an_eligibility_request_reaches_salesforce_and_comes_back_as_typed(
         "city": "Shibuya-ku",
         "address_line1": text[:200],
         "address_line2": text[:100],
+        "prefecture_ja": "東京都",
+        "city_ja": "渋谷区",
+        "address_line1_ja": "渋谷2-21-1",
+        "address_line2_ja": text[:100],
         "housing_type": "apartment",
         "notes": text,
     }
@@ -103,7 +107,12 @@ def test_an_eligibility_request_reaches_salesforce_and_comes_back_as_typed(
 
     assert report.failed == []
     shown = api.get("/api/eligibility-request").json()["address"]
-    assert (shown["address_line1"], shown["address_line2"], shown["notes"]) == (text[:200], text[:100], text)
+    assert (shown["address_line1"], shown["address_line2"], shown["address_line2_ja"], shown["notes"]) == (
+        text[:200],
+        text[:100],
+        text[:100],
+        text,
+    )
     assert_salesforce_has_exactly(systems, secrets_in_the_portal)
 
 

@@ -57,6 +57,10 @@ def test_a_request_creates_the_case_and_marks_the_account_pending_in_one_salesfo
             "city": "Shibuya-ku",
             "address_line1": "2-21-1 Shibuya",
             "address_line2": "Room 1203",
+            "prefecture_ja": "東京都",
+            "city_ja": "渋谷区",
+            "address_line1_ja": "渋谷2-21-1",
+            "address_line2_ja": "1203号室",
             "housing_type": "apartment",
             "notes": "Fibre socket in the living room.",
             "requested_at": body["address"]["requested_at"],
@@ -72,7 +76,8 @@ def test_a_request_creates_the_case_and_marks_the_account_pending_in_one_salesfo
     assert case.salesforce_id is None
     assert case.description == (
         "The customer asked the portal to check internet availability at this address.\n\n"
-        "Address: 〒150-0002 Tokyo Shibuya-ku 2-21-1 Shibuya Room 1203\n"
+        "Address (Japanese): 〒150-0002 東京都渋谷区渋谷2-21-1 1203号室\n"
+        "Address (romaji): 〒150-0002 Tokyo Shibuya-ku 2-21-1 Shibuya Room 1203\n"
         "Housing type: apartment\n\n"
         "Customer notes:\nFibre socket in the living room."
     )
@@ -183,7 +188,100 @@ def test_missing_fields_are_refused(api: APIClient, systems: EmulatorSuite) -> N
     response = api.post(URL, {}, format="json")
 
     assert response.status_code == 400
-    assert set(field_errors(response)) == {"postal_code", "prefecture", "city", "address_line1"}
+    assert set(field_errors(response)) == {
+        "postal_code",
+        "prefecture",
+        "city",
+        "address_line1",
+        "prefecture_ja",
+        "city_ja",
+        "address_line1_ja",
+    }
+
+
+def test_a_request_in_romaji_only_is_refused_the_ntt_check_needs_the_japanese_address(
+    api: APIClient, systems: EmulatorSuite
+) -> None:
+    romaji_only = {key: value for key, value in ADDRESS.items() if not key.endswith("_ja")}
+
+    response = api.post(URL, romaji_only, format="json")
+
+    assert response.status_code == 400
+    assert field_errors(response) == {
+        "prefecture_ja": ["required"],
+        "city_ja": ["required"],
+        "address_line1_ja": ["required"],
+    }
+    assert not EligibilityRequest.objects.exists()
+    assert not OutboxEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        (
+            {"prefecture_ja": "Tokyo"},
+            "prefecture_ja",
+            "Enter one of the 47 prefectures of Japan in Japanese, like 東京都.",
+        ),
+        (
+            {"prefecture_ja": "東京市"},
+            "prefecture_ja",
+            "Enter one of the 47 prefectures of Japan in Japanese, like 東京都.",
+        ),
+        (
+            {"prefecture_ja": "大阪府"},
+            "prefecture_ja",
+            "This is not the same prefecture as the one in romaji (Tokyo).",
+        ),
+        ({"city_ja": "Shibuya-ku"}, "city_ja", "Write this in Japanese, like 渋谷区."),
+        (
+            {"address_line1_ja": "Shibuya 2-21-1"},
+            "address_line1_ja",
+            "Write this in Japanese, like 神宮前1-2-3.",
+        ),
+    ],
+)
+def test_a_japanese_address_part_not_in_japanese_is_refused_with_the_field_named(
+    api: APIClient, systems: EmulatorSuite, changes: dict[str, str], field: str, message: str
+) -> None:
+    response = api.post(URL, {**ADDRESS, **changes}, format="json")
+
+    assert response.status_code == 400
+    assert field_messages(response) == {field: [message]}
+    assert not EligibilityRequest.objects.exists()
+
+
+def test_the_japanese_address_is_normalised_and_street_text_is_not_over_restricted(
+    api: APIClient, customer: User, systems: EmulatorSuite
+) -> None:
+    response = api.post(
+        URL,
+        {
+            **ADDRESS,
+            "prefecture_ja": " 東京 ",
+            "city_ja": "渋谷区",
+            "address_line1_ja": "2-21-1",
+            "address_line2_ja": "Shibuya Hikarie 34F",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    address = response.json()["address"]
+    assert (
+        address["prefecture_ja"],
+        address["city_ja"],
+        address["address_line1_ja"],
+        address["address_line2_ja"],
+    ) == (
+        "東京都",
+        "渋谷区",
+        "2-21-1",
+        "Shibuya Hikarie 34F",
+    )
+    request = EligibilityRequest.objects.get(user=customer)
+    assert request.address_ja == "〒150-0002 東京都渋谷区2-21-1 Shibuya Hikarie 34F"
 
 
 def test_the_request_succeeds_while_salesforce_is_down_and_is_delivered_later(
@@ -317,3 +415,19 @@ def test_a_user_without_a_customer_account_is_told_to_contact_support(systems: E
     )
     assert not EligibilityRequest.objects.exists()
     assert api.get(URL).json()["status"] is None
+
+
+def test_the_japanese_address_errors_speak_japanese_to_a_japanese_customer(
+    api: APIClient, systems: EmulatorSuite
+) -> None:
+    mismatch = api.post(
+        URL, {**ADDRESS, "prefecture_ja": "大阪府"}, format="json", headers={"accept-language": "ja"}
+    )
+    romaji = api.post(
+        URL, {**ADDRESS, "city_ja": "Shibuya-ku"}, format="json", headers={"accept-language": "ja"}
+    )
+
+    assert field_messages(mismatch) == {
+        "prefecture_ja": ["ローマ字で入力した都道府県（Tokyo）と一致しません。"]
+    }
+    assert field_messages(romaji) == {"city_ja": ["「渋谷区」のように日本語で入力してください。"]}

@@ -160,6 +160,9 @@ def fill_registration(page: Page, email: str) -> None:
         "prefecture": "Tokyo",
         "city": "Shibuya-ku",
         "address_line1": "2-21-1 Shibuya",
+        "prefecture_ja": "東京都",
+        "city_ja": "渋谷区",
+        "address_line1_ja": "渋谷2-21-1",
         "email": email,
         "password": PASSWORD,
     }.items():
@@ -209,12 +212,16 @@ def test_a_new_customer_signs_up_orders_internet_and_cancels_it(
     # The eligibility request, its status and expected time.
     expect(page.locator("#eligibility-form")).to_be_visible()
     walk.check()
+    # The form starts from the address given at sign-up, in Japanese and in romaji.
+    expect(page.locator("#eligibility-form [name=city_ja]")).to_have_value("渋谷区")
     page.locator("#eligibility-form [name=address_line1]").fill("2-21-1 Shibuya")
+    page.locator("#eligibility-form [name=address_line2_ja]").fill("1203号室")
     page.locator("#eligibility-form [name=housing_type]").select_option("apartment")
     page.locator("#eligibility-form button[type=submit]").click()
     expect(page.locator("#page-notice .notice-success")).to_be_visible()
     expect(page.locator("#eligibility-request")).to_be_hidden()
     expect(page.locator("#eligibility-status dd").first).not_to_be_empty()
+    expect(page.locator("#eligibility-status")).to_contain_text("〒150-0001 東京都渋谷区渋谷2-21-1 1203号室")
     walk.check()
     deliver_all()  # the Case reaches Salesforce
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from apps.accounts.models import (
     AccountSetup,
@@ -20,7 +21,15 @@ from apps.accounts.models import (
 )
 from apps.accounts.registration import RegistrationData
 from apps.accounts.selectors import account_setup_of
-from apps.accounts.validators import normalize_phone_number, normalize_postal_code, normalize_prefecture
+from apps.accounts.validators import (
+    normalize_phone_number,
+    normalize_postal_code,
+    normalize_prefecture,
+    normalize_prefecture_ja,
+    prefecture_ja_of,
+    validate_japanese_place,
+    validate_japanese_street,
+)
 from portal.fields import EnumField, wire_choices
 
 INTERNET_ELIGIBILITY_STATUSES = wire_choices(EligibilityStatus.choices)
@@ -38,19 +47,87 @@ def _django_validator(function: Any) -> Any:
 
 
 class AddressInputSerializer(serializers.Serializer):
-    """A Japanese postal address; values come back normalised (``150-0002``, ``Tokyo``)."""
+    """A Japanese postal address in romaji and in Japanese script (one postal code); values come
+    back normalised (``150-0002``, ``Tokyo``, ``東京都``).
+
+    Here the Japanese address is optional, for the clients that send romaji only, but whole: once
+    one part of it is given, the prefecture, city and street are required.
+    ``EligibilityRequestInputSerializer`` requires it (the NTT check reads it)."""
 
     postal_code = serializers.CharField(max_length=10)
     prefecture = serializers.CharField(max_length=20)
     city = serializers.CharField(max_length=100)
     address_line1 = serializers.CharField(max_length=255)
     address_line2 = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    prefecture_ja = serializers.CharField(
+        max_length=10,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The prefecture in kanji (`東京都`; `東京` is accepted): the same prefecture as `prefecture`.",
+    )
+    city_ja = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The city, ward, town or village in Japanese (`渋谷区`).",
+    )
+    address_line1_ja = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The town and block in Japanese (`神宮前1-2-3`); block numbers alone are accepted.",
+    )
+    address_line2_ja = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The building and room as written in Japanese (any script).",
+    )
 
     def validate_postal_code(self, value: str) -> str:
         return _django_validator(normalize_postal_code)(value)
 
     def validate_prefecture(self, value: str) -> str:
         return _django_validator(normalize_prefecture)(value)
+
+    def validate_prefecture_ja(self, value: str) -> str:
+        return _django_validator(normalize_prefecture_ja)(value) if value.strip() else ""
+
+    def validate_city_ja(self, value: str) -> str:
+        return _django_validator(validate_japanese_place)(value) if value.strip() else ""
+
+    def validate_address_line1_ja(self, value: str) -> str:
+        return _django_validator(validate_japanese_street)(value) if value.strip() else ""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        errors: dict[str, list[ErrorDetail]] = {}
+        if any(attrs.get(name) for name in JAPANESE_ADDRESS_FIELDS):
+            for name in JAPANESE_ADDRESS_REQUIRED:
+                if not attrs.get(name):
+                    missing = _("Give the whole address in Japanese: this part is missing.")
+                    errors[name] = [ErrorDetail(str(missing), code="required")]
+        prefecture_ja = attrs.get("prefecture_ja")
+        if (
+            prefecture_ja
+            and attrs.get("prefecture")
+            and prefecture_ja != prefecture_ja_of(attrs["prefecture"])
+        ):
+            mismatch = _("This is not the same prefecture as the one in romaji (%(prefecture)s).") % {
+                "prefecture": attrs["prefecture"]
+            }
+            errors["prefecture_ja"] = [ErrorDetail(str(mismatch), code="prefecture_mismatch")]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+JAPANESE_ADDRESS_FIELDS = ("prefecture_ja", "city_ja", "address_line1_ja", "address_line2_ja")
+JAPANESE_ADDRESS_REQUIRED = ("prefecture_ja", "city_ja", "address_line1_ja")
 
 
 class RegistrationInputSerializer(AddressInputSerializer):
@@ -72,6 +149,7 @@ class RegistrationInputSerializer(AddressInputSerializer):
         return _django_validator(normalize_phone_number)(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
         candidate = User(email=attrs["email"], first_name=attrs["first_name"], last_name=attrs["last_name"])
         try:
             password_validation.validate_password(attrs["password"], user=candidate)
@@ -109,6 +187,12 @@ class MeOutputSerializer(serializers.Serializer):
     city = serializers.CharField(source="profile.city", default="")
     address_line1 = serializers.CharField(source="profile.address_line1", default="")
     address_line2 = serializers.CharField(source="profile.address_line2", default="")
+    prefecture_ja = serializers.CharField(
+        source="profile.prefecture_ja", default="", help_text="The address in Japanese; empty when not given."
+    )
+    city_ja = serializers.CharField(source="profile.city_ja", default="")
+    address_line1_ja = serializers.CharField(source="profile.address_line1_ja", default="")
+    address_line2_ja = serializers.CharField(source="profile.address_line2_ja", default="")
     internet_eligibility_status = EnumField(
         choices=EligibilityStatus.choices,
         source="profile.internet_eligibility_status",

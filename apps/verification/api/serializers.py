@@ -18,7 +18,21 @@ class HousingType:
 
 
 class EligibilityRequestInputSerializer(AddressInputSerializer):
-    """The address to check; postal code and prefecture come back normalised."""
+    """The address to check, in romaji and in Japanese: the NTT serviceability check reads the
+    Japanese one, so its prefecture, city and street are required here. Postal code and
+    prefectures come back normalised."""
+
+    prefecture_ja = serializers.CharField(
+        max_length=10,
+        help_text="The prefecture in kanji (`東京都`; `東京` is accepted): the same prefecture as `prefecture`.",
+    )
+    city_ja = serializers.CharField(
+        max_length=100, help_text="The city, ward, town or village in Japanese (`渋谷区`)."
+    )
+    address_line1_ja = serializers.CharField(
+        max_length=255,
+        help_text="The town and block in Japanese (`神宮前1-2-3`); block numbers alone are accepted.",
+    )
 
     housing_type = serializers.ChoiceField(
         choices=HousingType.CHOICES,
@@ -40,6 +54,12 @@ class EligibilityAddressOutputSerializer(serializers.Serializer):
     city = serializers.CharField()
     address_line1 = serializers.CharField()
     address_line2 = serializers.CharField()
+    prefecture_ja = serializers.CharField(
+        help_text="The address in Japanese; empty on requests made before it was asked for."
+    )
+    city_ja = serializers.CharField()
+    address_line1_ja = serializers.CharField()
+    address_line2_ja = serializers.CharField()
     housing_type = EnumField(
         choices=HousingType.CHOICES, allow_null=True, help_text="Null when the customer did not say."
     )

@@ -356,6 +356,17 @@
     } else if (firstInvalid) firstInvalid.focus();
   }
 
+  /* An address on one line: in Japanese the parts run together (〒150-0002 東京都渋谷区神宮前1-2-3
+   * ビル101), in romaji they are separated by spaces. Empty when that address is not known. */
+  function addressJa(a) {
+    const street = [a.prefecture_ja, a.city_ja, a.address_line1_ja].join("");
+    return street ? [a.postal_code ? "〒" + a.postal_code : "", street, a.address_line2_ja].filter(Boolean).join(" ") : "";
+  }
+
+  function addressRomaji(a) {
+    return [a.postal_code ? "〒" + a.postal_code : "", a.prefecture, a.city, a.address_line1, a.address_line2].filter(Boolean).join(" ");
+  }
+
   function formValues(form) {
     const values = {};
     new FormData(form).forEach(function (value, name) {
@@ -799,7 +810,7 @@
         [t("Expected time"), e.status === "pending" ? e.expected_timeline : ""],
         [t("Notes from our team"), e.notes],
       ];
-      if (e.address) rows.push([t("Address"), [e.address.postal_code, e.address.prefecture, e.address.city, e.address.address_line1, e.address.address_line2].filter(Boolean).join(" ")]);
+      if (e.address) rows.push([t("Address (Japanese)"), addressJa(e.address)], [t("Address (romaji)"), addressRomaji(e.address)]);
       const children = [definitionList(rows)];
       if (e.status === "pending") children.push(el("p", null, e.case_submitted ? t("Our team has your request.") : t("Your request is on its way to our team.")));
       if (e.status === "ineligible") children.push(el("p", null, t("The service is not available at this address. You can ask again for another address, or contact support.")));
@@ -813,7 +824,7 @@
       }
     }
     if (me) {
-      ["postal_code", "prefecture", "city", "address_line1", "address_line2"].forEach(function (name) {
+      ["postal_code", "prefecture", "city", "address_line1", "address_line2", "prefecture_ja", "city_ja", "address_line1_ja", "address_line2_ja"].forEach(function (name) {
         if (form.elements[name] && me[name]) form.elements[name].value = me[name];
       });
     }
@@ -1256,7 +1267,8 @@
         [t("Email"), customer.email],
         [t("Customer number"), customer.customer_number],
         [t("Phone"), customer.phone_number],
-        [t("Address"), [customer.postal_code, customer.prefecture, customer.city, customer.address_line1, customer.address_line2].filter(Boolean).join(" ")],
+        [t("Address (Japanese)"), addressJa(customer)],
+        [t("Address (romaji)"), addressRomaji(customer)],
       ]),
     ]);
     bindForm($("#password-form"), async function (values) {
