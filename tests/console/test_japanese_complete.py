@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.test import Client
-from django.urls import reverse
+from django.contrib import admin
+from django.test import Client, RequestFactory
+from django.urls import resolve, reverse
 
 from emulators import EmulatorSuite
 from tests.console.pages import console_pages
@@ -138,3 +139,37 @@ def test_the_scan_finds_an_untranslated_string() -> None:
         "Access denied",
         "Mark eligible",
     ]
+
+
+def test_the_pages_checked_are_every_page_a_supervisor_may_open(
+    systems: EmulatorSuite, make_customer: MakeCustomer
+) -> None:
+    """``console_pages`` (scanned here and in the browser by ``test_e2e_layout``) opens the list
+    and a record of every model the admin shows a supervisor, and the console's own pages: a
+    queue added to the console without a page there fails this test."""
+    supervisor = AgentFactory(console_group="Supervisors")
+    request = RequestFactory().get("/admin/")
+    request.user = supervisor
+    viewable = [
+        model._meta
+        for model, model_admin in admin.site._registry.items()
+        if model_admin.has_view_permission(request)
+    ]
+    console_views = {
+        pattern.name
+        for pattern in admin.site.get_urls()
+        if (getattr(pattern, "name", None) or "").startswith("console_")
+    }
+
+    checked = {resolve(url.split("?")[0]).url_name for url in console_pages(systems, make_customer)}
+
+    assert checked == {
+        "index",
+        *console_views,
+        *(
+            f"{opts.app_label}_{opts.model_name}_{page}"
+            for opts in viewable
+            for page in ("changelist", "change")
+        ),
+    }
+    assert len(viewable) == 12
