@@ -260,18 +260,27 @@ def test_a_supervisor_claims_saves_and_goes_next_rejects_and_retries_in_the_brow
     assert page.url.split("#")[0].endswith(f"/orderapprovalqueueitem/{second.pk}/change/")
     expect(page.locator("#id_reject-reason")).to_be_focused()
     expect(page.locator("#id_reject-reason-visible")).to_have_text("Shown to the customer")
-    page.fill("#id_reject-reason", "Duplicate of an earlier order")
+    reason = "Duplicate of an <b>earlier</b> order"
+    page.fill("#id_reject-reason", reason)
     page.click("#console-form-reject input[name=reject]")
     expect(page.locator(".messagelist")).to_contain_text("Order rejected")
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == (OrderStatus.APPROVED, OrderStatus.CANCELLED)
 
-    # The customer reads the rejection and its reason in their notifications.
-    notifications = api_get(customer_api(browser, live_server.url, second.user), "/api/notifications")
-    [rejected] = notifications["results"]
+    # The customer reads the rejection and its reason in their notifications: the API, and the
+    # portal's bell, which shows the reason as text.
+    customer = customer_api(browser, live_server.url, second.user)
+    [rejected] = api_get(customer, "/api/notifications")["results"]
     assert rejected["type"] == "order_rejected"
-    assert rejected["message"].endswith("Reason: Duplicate of an earlier order")
+    assert rejected["message"].endswith(f"Reason: {reason}")
+    portal = customer.new_page()
+    portal.goto("/account")
+    expect(portal.locator("body[data-ready=true]")).to_have_count(1)
+    portal.click("#bell-button")
+    expect(portal.locator("#bell-list .note-unread .note-title")).to_contain_text("Order not accepted")
+    expect(portal.locator("#bell-list .note-unread .note-message")).to_have_text(rejected["message"])
+    expect(portal.locator("#bell-list b")).to_have_count(0)
 
     # Salesforce refuses both writes, so they fail; the supervisor retries them from the queue of
     # failed writes once it accepts them again, and the next delivery writes both Orders.
@@ -293,9 +302,6 @@ def test_a_supervisor_claims_saves_and_goes_next_rejects_and_retries_in_the_brow
     assert not OutboxEntry.objects.exclude(status=OutboxEntry.Status.DELIVERED).exists()
     assert systems.salesforce.store.get_record("Order", first.salesforce_id)["Status"] == "Approved"
     rejected_order = systems.salesforce.store.get_record("Order", second.salesforce_id)
-    assert (rejected_order["Status"], rejected_order["Description"]) == (
-        "Cancelled",
-        "Duplicate of an earlier order",
-    )
+    assert (rejected_order["Status"], rejected_order["Description"]) == ("Cancelled", reason)
     page.goto("/admin/console/salesforcewritequeueitem/")
     expect(page.locator("#result_list")).to_have_count(0)
