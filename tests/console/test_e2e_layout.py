@@ -18,14 +18,14 @@ from playwright.sync_api import Browser, Page, expect
 from emulators import EmulatorSuite
 from tests.browser import BROWSER_TEST
 from tests.console.pages import console_pages
-from tests.console.test_e2e_browser import PASSWORD
-from tests.console.test_japanese_complete import english_strings, untranslated
+from tests.console.translations import english_strings, untranslated
 from tests.factories import AgentFactory
 from tests.helpers import MakeCustomer
 
 pytestmark = [*BROWSER_TEST, pytest.mark.timeout(600)]
 
 VIEWPORTS = [(1366, 768), (1920, 1080)]
+PASSWORD = "correct-horse-battery"  # UserFactory's
 
 OVERFLOW = """() => {
   const page = document.documentElement.scrollWidth - window.innerWidth;
