@@ -49,6 +49,9 @@ class PriceMismatchAdmin(admin.ModelAdmin):
     search_fields = ("product__name", "product__sku", "product__salesforce_id")
     list_select_related = ("product",)
 
+    class Media:
+        css = {"all": ["console/console.css"]}  # the console's lists fit the screen
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -1341,4 +1341,4 @@ class AgentDecisionAdmin(DecisionLinksMixin, admin.ModelAdmin):
         return obj.note if len(obj.note) <= 80 else f"{obj.note[:79]}…"
 
 
-from apps.console import admin_sync  # noqa: E402,F401  (registers the Salesforce write queue)
+from apps.console import admin_lockouts, admin_sync  # noqa: E402,F401  (the write queue; lockouts relabelled)

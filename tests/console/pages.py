@@ -1,13 +1,18 @@
-"""One record in every console queue, with long Japanese text, and the console pages to open."""
+"""One record in every console queue, with long Japanese text, and the console pages to open:
+every list and record page a supervisor may open (``console_page_names`` checks that against
+the admin site), the customer page and the search with its results."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import RegistrationAttempt
+from apps.console.models import AgentDecision
+from apps.integrations.models import OUTCOME_UNKNOWN, OutboxEntry
 from apps.opportunities.models import CaseOrigin, CaseType, LineReturnStatus, OpportunityStage
 from emulators import EmulatorSuite
 from tests.console.conftest import pending_eligibility, submitted_card
@@ -17,9 +22,11 @@ from tests.factories import (
     CustomerFactory,
     OpportunityFactory,
     OrderFactory,
+    OutboxEntryFactory,
+    PriceMismatchFactory,
     RegistrationAttemptFactory,
 )
-from tests.helpers import MakeCustomer
+from tests.helpers import MakeCustomer, account_id_of
 
 
 def console_pages(systems: EmulatorSuite, make_customer: MakeCustomer) -> list[str]:
@@ -60,16 +67,70 @@ def console_pages(systems: EmulatorSuite, make_customer: MakeCustomer) -> list[s
         status=RegistrationAttempt.Status.NEEDS_ATTENTION,
         error="Salesforce refused the Account: REQUIRED_FIELD_MISSING " * 4,
     )
+    failed_write = OutboxEntryFactory(
+        record_key=f"Account:{account_id_of(eligibility_customer)}",
+        operation="console.eligibility.mark_eligible",
+        status=OutboxEntry.Status.FAILED,
+        attempts=12,
+        last_error=f"{OUTCOME_UNKNOWN}: the connection dropped after the request was sent " * 3,
+        payload={"subrequests": [{"body": {"Internet_Eligibility__c": long_subject}}]},
+    )
+    OutboxEntryFactory(
+        record_key=f"Account:{account_id_of(eligibility_customer)}",
+        operation="account.signed_in",
+        status=OutboxEntry.Status.FAILED,
+        last_error="UNABLE_TO_LOCK_ROW: unable to obtain exclusive access to this record",
+        payload={"coalesced": True},
+    )
+    mismatch = PriceMismatchFactory()
+    attempt_at = timezone.now() - timedelta(minutes=5)
+    lockout = AccessAttempt.objects.create(
+        username=eligibility_customer.email,
+        ip_address="203.0.113.7",
+        user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 " * 3,
+        http_accept="text/html",
+        path_info="/api/auth/login",
+        failures_since_start=5,
+        attempt_time=attempt_at,
+    )
+    access = AccessLog.objects.create(
+        username=eligibility_customer.email,
+        ip_address="203.0.113.7",
+        user_agent="Mozilla/5.0",
+        http_accept="text/html",
+        path_info="/api/auth/login",
+        attempt_time=attempt_at,
+    )
+    failure = AccessFailureLog.objects.create(
+        username=eligibility_customer.email,
+        ip_address="203.0.113.7",
+        user_agent="Mozilla/5.0",
+        http_accept="text/html",
+        path_info="/api/auth/login",
+        attempt_time=attempt_at,
+        locked_out=True,
+    )
     records = [
-        ("eligibilityqueueitem", eligibility_customer.profile.pk),
-        ("idverificationqueueitem", submission.pk),
-        ("orderapprovalqueueitem", order.pk),
-        ("cancellationqueueitem", cancellation.pk),
-        ("supportcasequeueitem", case.pk),
-        ("registrationqueueitem", attempt.pk),
+        ("console", "eligibilityqueueitem", eligibility_customer.profile.pk),
+        ("console", "idverificationqueueitem", submission.pk),
+        ("console", "orderapprovalqueueitem", order.pk),
+        ("console", "cancellationqueueitem", cancellation.pk),
+        ("console", "supportcasequeueitem", case.pk),
+        ("console", "registrationqueueitem", attempt.pk),
+        ("console", "salesforcewritequeueitem", failed_write.pk),
+        ("console", "agentdecision", AgentDecision.objects.order_by("pk").values_list("pk", flat=True)[0]),
+        ("catalog", "pricemismatch", mismatch.pk),
+        ("axes", "accessattempt", lockout.pk),
+        ("axes", "accesslog", access.pk),
+        ("axes", "accessfailurelog", failure.pk),
     ]
-    urls = [reverse("admin:index"), reverse("admin:console_agentdecision_changelist")]
-    for model, pk in records:
-        urls.append(reverse(f"admin:console_{model}_changelist"))
-        urls.append(reverse(f"admin:console_{model}_change", args=[pk]))
+    urls = [
+        reverse("admin:index"),
+        reverse("admin:console_customer", args=[eligibility_customer.pk]),
+        reverse("admin:console_customer_search"),
+        f"{reverse('admin:console_customer_search')}?q=Sato",
+    ]
+    for app_label, model, pk in records:
+        urls.append(reverse(f"admin:{app_label}_{model}_changelist"))
+        urls.append(reverse(f"admin:{app_label}_{model}_change", args=[pk]))
     return urls

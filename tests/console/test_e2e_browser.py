@@ -231,7 +231,6 @@ def test_a_supervisor_claims_saves_and_goes_next_rejects_and_retries_in_the_brow
     from apps.checkout.models import Order, OrderStatus
     from apps.integrations.models import OutboxEntry
     from tests.console.test_orders import pending_order
-    from tests.factories import OutboxEntryFactory
 
     supervisor = AgentFactory(console_group="Supervisors", first_name="Ren", last_name="Kato")
     orders = []
@@ -243,13 +242,6 @@ def test_a_supervisor_claims_saves_and_goes_next_rejects_and_retries_in_the_brow
         Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(days=age))
         orders.append(order)
     first, second = orders
-    failed = OutboxEntryFactory(
-        record_key=f"Account:{account_id_of(first.user)}",
-        operation="order.place",
-        status=OutboxEntry.Status.FAILED,
-        attempts=12,
-        last_error="INVALID_FIELD: No such column 'Foo__c'",
-    )
     page = agent_page(browser, live_server.url, supervisor)
 
     # Claim the oldest order, approve it and go on to the next one.
@@ -267,19 +259,49 @@ def test_a_supervisor_claims_saves_and_goes_next_rejects_and_retries_in_the_brow
     expect(page.locator(".messagelist")).to_contain_text("The decision was not recorded")
     assert page.url.split("#")[0].endswith(f"/orderapprovalqueueitem/{second.pk}/change/")
     expect(page.locator("#id_reject-reason")).to_be_focused()
-    page.fill("#id_reject-reason", "Duplicate of an earlier order")
+    expect(page.locator("#id_reject-reason-visible")).to_have_text("Shown to the customer")
+    reason = "Duplicate of an <b>earlier</b> order"
+    page.fill("#id_reject-reason", reason)
     page.click("#console-form-reject input[name=reject]")
     expect(page.locator(".messagelist")).to_contain_text("Order rejected")
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == (OrderStatus.APPROVED, OrderStatus.CANCELLED)
 
-    # Retry the failed Salesforce write from the supervisors' queue.
+    # The customer reads the rejection and its reason in their notifications: the API, and the
+    # portal's bell, which shows the reason as text.
+    customer = customer_api(browser, live_server.url, second.user)
+    [rejected] = api_get(customer, "/api/notifications")["results"]
+    assert rejected["type"] == "order_rejected"
+    assert rejected["message"].endswith(f"Reason: {reason}")
+    portal = customer.new_page()
+    portal.goto("/account")
+    expect(portal.locator("body[data-ready=true]")).to_have_count(1)
+    portal.click("#bell-button")
+    expect(portal.locator("#bell-list .note-unread .note-title")).to_contain_text("Order not accepted")
+    expect(portal.locator("#bell-list .note-unread .note-message")).to_have_text(rejected["message"])
+    expect(portal.locator("#bell-list b")).to_have_count(0)
+
+    # Salesforce refuses both writes, so they fail; the supervisor retries them from the queue of
+    # failed writes once it accepts them again, and the next delivery writes both Orders.
+    systems.salesforce.fail_next(
+        2, status=400, error_code="INVALID_FIELD", message="No such column 'Foo__c'", path_prefix="composite"
+    )
+    failed = deliver_all().failed
+    assert sorted(failed) == sorted(OutboxEntry.objects.values_list("pk", flat=True))
+    assert systems.salesforce.store.get_record("Order", first.salesforce_id)["Status"] == "Pending Review"
+    systems.salesforce.clear_faults()
     page.goto("/admin/console/salesforcewritequeueitem/")
     expect(page.locator("#result_list")).to_contain_text("INVALID_FIELD")
-    page.check(f"input[name=_selected_action][value='{failed.pk}']")
+    for entry_id in failed:
+        page.check(f"input[name=_selected_action][value='{entry_id}']")
     page.select_option("select[name=action]", "retry_selected")
     page.click("button[name=index]")
-    expect(page.locator(".messagelist")).to_contain_text("1 Salesforce write is queued again.")
-    failed.refresh_from_db()
-    assert failed.status == OutboxEntry.Status.PENDING
+    expect(page.locator(".messagelist")).to_contain_text(f"{len(failed)} Salesforce writes are queued again.")
+    assert deliver_all().failed == []
+    assert not OutboxEntry.objects.exclude(status=OutboxEntry.Status.DELIVERED).exists()
+    assert systems.salesforce.store.get_record("Order", first.salesforce_id)["Status"] == "Approved"
+    rejected_order = systems.salesforce.store.get_record("Order", second.salesforce_id)
+    assert (rejected_order["Status"], rejected_order["Description"]) == ("Cancelled", reason)
+    page.goto("/admin/console/salesforcewritequeueitem/")
+    expect(page.locator("#result_list")).to_have_count(0)

@@ -1,8 +1,11 @@
 """Every queue list and record page fits 1366-1920 px wide screens in English and Japanese.
 
-A supervisor (who sees every queue) opens each queue and one record of each in headless Chromium
-at 1366×768 and 1920×1080, in both languages, and nothing scrolls sideways: neither the page nor
-the queue table inside it. Skipped without Chromium (tests/browser.py).
+A supervisor (who sees every queue) opens each queue and one record of each, the customer page and
+the search (``console_pages``; ``test_japanese_complete`` checks that it is every page a supervisor
+may open) in headless Chromium at 1366×768 and 1920×1080, in both languages: nothing scrolls
+sideways, neither the page nor the queue table inside it, and a Japanese page, as the browser
+shows it, holds no string of the English catalog left untranslated. Skipped without Chromium
+(tests/browser.py).
 """
 
 from __future__ import annotations
@@ -15,19 +18,28 @@ from playwright.sync_api import Browser, Page, expect
 from emulators import EmulatorSuite
 from tests.browser import BROWSER_TEST
 from tests.console.pages import console_pages
-from tests.console.test_e2e_browser import PASSWORD
+from tests.console.translations import english_strings, untranslated
 from tests.factories import AgentFactory
 from tests.helpers import MakeCustomer
 
 pytestmark = [*BROWSER_TEST, pytest.mark.timeout(600)]
 
 VIEWPORTS = [(1366, 768), (1920, 1080)]
+PASSWORD = "correct-horse-battery"  # UserFactory's
 
 OVERFLOW = """() => {
   const page = document.documentElement.scrollWidth - window.innerWidth;
+  // An overflowing box names the innermost elements that stick out of it, to say what to fix.
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? `#${el.id}` : '') + (el.className ? `.${el.className}` : '');
+  const culprits = (box) => {
+    const right = box.getBoundingClientRect().right + 1;
+    return [...box.querySelectorAll('*')]
+      .filter((el) => el.getBoundingClientRect().right > right && !el.firstElementChild)
+      .slice(0, 3).map(name);
+  };
   const boxes = [...document.querySelectorAll('.results, #content-main, #content-related, #changelist')]
     .filter((el) => el.scrollWidth > el.clientWidth + 1)
-    .map((el) => `${el.id || el.className}: ${el.scrollWidth} > ${el.clientWidth}`);
+    .map((el) => `${el.id || el.className}: ${el.scrollWidth} > ${el.clientWidth} (${culprits(el).join(', ')})`);
   return {page, boxes};
 }"""
 
@@ -52,6 +64,7 @@ def test_every_queue_and_record_page_fits_the_screen_in_both_languages(
 ) -> None:
     supervisor = AgentFactory(console_group="Supervisors")
     urls = console_pages(systems, make_customer)
+    english = english_strings()
     problems: list[str] = []
 
     for language in ("en", "ja"):
@@ -69,6 +82,9 @@ def test_every_queue_and_record_page_fits_the_screen_in_both_languages(
                     problems.append(
                         f"{language} {width}px {url}: page +{overflow['page']}px {overflow['boxes']}"
                     )
+                left = untranslated(page.content(), english) if language == "ja" else []
+                if left:
+                    problems.append(f"{language} {width}px {url}: untranslated {left}")
             page.context.close()
 
     assert problems == [], "\n".join(problems)

@@ -4,90 +4,18 @@ untranslated (text between tags, button labels, placeholders, titles)."""
 
 from __future__ import annotations
 
-import re
-from html.parser import HTMLParser
-from pathlib import Path
-
 import pytest
-from django.conf import settings
-from django.test import Client
-from django.urls import reverse
+from django.contrib import admin
+from django.test import Client, RequestFactory
+from django.urls import resolve, reverse
 
 from emulators import EmulatorSuite
 from tests.console.pages import console_pages
+from tests.console.translations import english_strings, untranslated
 from tests.factories import AgentFactory
 from tests.helpers import MakeCustomer
 
 pytestmark = pytest.mark.django_db
-
-LOCALE = Path(settings.BASE_DIR) / "locale"
-
-
-def catalog(path: Path) -> dict[str, str]:
-    """``msgid: msgstr`` of a .po file (plural entries by their singular; contexts ignored)."""
-    entries: dict[str, str] = {}
-    text = path.read_text(encoding="utf-8")
-    for block in text.split("\n\n"):
-        msgid = re.search(r'^msgid ((?:".*"\n?)+)', block, re.M)
-        msgstr = re.search(r'^msgstr(?:\[0\])? ((?:".*"\n?)+)', block, re.M)
-        if msgid and msgstr:
-            unquote = lambda chunk: "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', chunk))  # noqa: E731
-            entries[unquote(msgid.group(1)).replace('\\"', '"')] = unquote(msgstr.group(1))
-    entries.pop("", None)
-    return entries
-
-
-class Texts(HTMLParser):
-    """The text a reader sees: text nodes and labelling attributes, outside scripts and styles."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.texts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-        attributes = dict(attrs)
-        for name in ("title", "placeholder", "aria-label", "alt"):
-            if attributes.get(name):
-                self.texts.append(str(attributes[name]))
-        if tag == "input" and attributes.get("type") in ("submit", "button") and attributes.get("value"):
-            self.texts.append(str(attributes["value"]))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip and data.strip():
-            self.texts.append(data.strip())
-
-
-def untranslated(html: str, english: set[str]) -> list[str]:
-    parser = Texts()
-    parser.feed(html)
-    found = []
-    for text in parser.texts:
-        for candidate in (text, text.rstrip(":").strip()):
-            if candidate in english:
-                found.append(candidate)
-                break
-    return sorted(set(found))
-
-
-def english_strings() -> set[str]:
-    """English catalog strings a Japanese page must not show: those with a Japanese translation
-    that differs (brand names and codes such as "SLA" or "Salesforce ID" read the same)."""
-    japanese = catalog(LOCALE / "ja" / "LC_MESSAGES" / "django.po")
-    english = catalog(LOCALE / "en" / "LC_MESSAGES" / "django.po")
-    return {
-        msgid
-        for msgid in english
-        if re.search(r"[A-Za-z]{2}", msgid)
-        and japanese.get(msgid, "") not in ("", msgid)
-        and "%" not in msgid
-    } | {msgid for msgid in english if re.search(r"[A-Za-z]{3}", msgid) and not japanese.get(msgid)}
 
 
 def test_every_console_page_in_japanese_shows_no_english_catalog_string(
@@ -138,3 +66,37 @@ def test_the_scan_finds_an_untranslated_string() -> None:
         "Access denied",
         "Mark eligible",
     ]
+
+
+def test_the_pages_checked_are_every_page_a_supervisor_may_open(
+    systems: EmulatorSuite, make_customer: MakeCustomer
+) -> None:
+    """``console_pages`` (scanned here and in the browser by ``test_e2e_layout``) opens the list
+    and a record of every model the admin shows a supervisor, and the console's own pages: a
+    queue added to the console without a page there fails this test."""
+    supervisor = AgentFactory(console_group="Supervisors")
+    request = RequestFactory().get("/admin/")
+    request.user = supervisor
+    viewable = [
+        model._meta
+        for model, model_admin in admin.site._registry.items()
+        if model_admin.has_view_permission(request)
+    ]
+    console_views = {
+        pattern.name
+        for pattern in admin.site.get_urls()
+        if (getattr(pattern, "name", None) or "").startswith("console_")
+    }
+
+    checked = {resolve(url.split("?")[0]).url_name for url in console_pages(systems, make_customer)}
+
+    assert checked == {
+        "index",
+        *console_views,
+        *(
+            f"{opts.app_label}_{opts.model_name}_{page}"
+            for opts in viewable
+            for page in ("changelist", "change")
+        ),
+    }
+    assert len(viewable) == 12
