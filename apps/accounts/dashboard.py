@@ -39,6 +39,8 @@ RECENT_ACTIVITY = 5
 # The dashboard's counts stop here: their cost does not grow with the customer's history.
 DASHBOARD_COUNT_CAP = 100
 ORDER_IN_PROGRESS_STATUSES = (OrderStatus.DRAFT, OrderStatus.PENDING_REVIEW, OrderStatus.APPROVED)
+# get_status_display() hashes every (lazy) label on each call; the same lookup, once.
+_ORDER_STATUS_LABELS = dict(OrderStatus.choices)
 UNPAID_INVOICE_STATUSES = (WhmcsInvoice.Status.UNPAID, WhmcsInvoice.Status.PAYMENT_PENDING)
 
 
@@ -296,7 +298,7 @@ class Dashboard:
             {
                 "type": "order",
                 "title": _("Order %(number)s: %(status)s")
-                % {"number": o.order_number or o.pk, "status": o.get_status_display()},
+                % {"number": o.order_number or o.pk, "status": _ORDER_STATUS_LABELS.get(o.status, o.status)},
                 "at": o.created_at,
                 "link": f"/account/orders/{o.pk}",
             }

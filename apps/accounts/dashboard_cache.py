@@ -61,10 +61,11 @@ def dashboard_cached(user_id: int, view: str, build: Callable[[], bytes]) -> byt
     if generation is not None and isinstance(copy, tuple) and copy[0] == generation:
         return bytes(copy[1])
     if generation is None:
-        cache.add(generation_key, uuid.uuid4().hex, timeout=timeout * 10)
-        generation = cache.get(generation_key)
-        if generation is None:  # The cache is unavailable: read the database every time.
-            return build()
+        generation = uuid.uuid4().hex
+        if not cache.add(generation_key, generation, timeout=timeout * 10):
+            generation = cache.get(generation_key)  # another request's, set in between
+            if generation is None:  # The cache is unavailable: read the database every time.
+                return build()
     payload = build()
     cache.set(key, (generation, payload), timeout=timeout)
     return payload
