@@ -1,13 +1,14 @@
 """The dashboard's single read model (``GET /api/me/status``, ``GET /api/me/summary``).
 
-Everything comes from the portal DB in a small, fixed number of queries whatever the
-customer's history: the counts are subqueries on the one user row, and each list is a single
-bounded query. Priority, copy and links of every task are decided here, server-side, so the
+Everything comes from the portal DB in two statements whatever the customer's history: one row
+with the profile, the ID mapping, the next unpaid invoice and the capped counts, and the recent
+orders and notifications (each list bounded). Priority, copy and links of every task are decided here, server-side, so the
 client only maps a task type to an icon.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -15,10 +16,18 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.accounts.models import AccountSetup, EligibilityStatus, IdVerificationStatus, User
+from apps.accounts.models import (
+    AccountSetup,
+    CustomerProfile,
+    EligibilityStatus,
+    IdMapping,
+    IdVerificationStatus,
+    User,
+)
 from apps.accounts.selectors import account_setup_of
 from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
 from apps.checkout.models import ActivationStatus, Order, OrderStatus
@@ -30,15 +39,23 @@ RECENT_ACTIVITY = 5
 # The dashboard's counts stop here: their cost does not grow with the customer's history.
 DASHBOARD_COUNT_CAP = 100
 ORDER_IN_PROGRESS_STATUSES = (OrderStatus.DRAFT, OrderStatus.PENDING_REVIEW, OrderStatus.APPROVED)
+# get_status_display() hashes every (lazy) label on each call; the same lookup, once.
+_ORDER_STATUS_LABELS = dict(OrderStatus.choices)
 UNPAID_INVOICE_STATUSES = (WhmcsInvoice.Status.UNPAID, WhmcsInvoice.Status.PAYMENT_PENDING)
 
 
-def _customer_counts(*, user_id: int, now: datetime) -> dict[str, int]:
-    """The five dashboard counts in one statement.
+COUNT_NAMES = (
+    "active_services",
+    "unpaid_invoices",
+    "orders_in_progress",
+    "unread_notifications",
+    "payment_methods",
+)
 
-    Plain SQL on purpose: it is the hottest read of the portal, and building the equivalent ORM
-    query (five correlated subqueries) cost more Python time than the database spent answering it.
-    Every value is a bound parameter; table and column names come from the models.
+
+def _counts_sql(*, user_id: int, now: datetime) -> tuple[list[str], list[Any]]:
+    """The five dashboard counts as SQL expressions (one per name of ``COUNT_NAMES``), with their
+    parameters in order.
 
     Each count stops at ``DASHBOARD_COUNT_CAP`` (a ``LIMIT`` inside the count), so its cost is
     bounded by the cap, not by the customer's history: 10 or 10,000 unread notifications cost the
@@ -59,13 +76,16 @@ def _customer_counts(*, user_id: int, now: datetime) -> dict[str, int]:
     notifications = quote(Notification._meta.db_table)
     pay_methods = quote(WhmcsPaymentMethod._meta.db_table)
     read = quote("read")
-    sql = (
-        f"SELECT {capped(services, 'user_id = %s AND status = %s')},"
-        f" {capped(invoices, f'user_id = %s AND status IN ({placeholders(UNPAID_INVOICE_STATUSES)})')},"
-        f" {capped(orders, f'user_id = %s AND (status IN ({placeholders(ORDER_IN_PROGRESS_STATUSES)}) OR activation_status = %s)')},"
-        f" {capped(notifications, f'user_id = %s AND {read} = %s AND dismissed = %s AND expires_at > %s')},"
-        f" {capped(pay_methods, 'user_id = %s')}"
-    )
+    expressions = [
+        capped(services, "user_id = %s AND status = %s"),
+        capped(invoices, f"user_id = %s AND status IN ({placeholders(UNPAID_INVOICE_STATUSES)})"),
+        capped(
+            orders,
+            f"user_id = %s AND (status IN ({placeholders(ORDER_IN_PROGRESS_STATUSES)}) OR activation_status = %s)",
+        ),
+        capped(notifications, f"user_id = %s AND {read} = %s AND dismissed = %s AND expires_at > %s"),
+        capped(pay_methods, "user_id = %s"),
+    ]
     params: list[Any] = [
         user_id, WhmcsService.Status.ACTIVE,
         user_id, *UNPAID_INVOICE_STATUSES,
@@ -73,17 +93,172 @@ def _customer_counts(*, user_id: int, now: datetime) -> dict[str, int]:
         user_id, False, False, connection.ops.adapt_datetimefield_value(now),
         user_id,
     ]  # fmt: skip
+    return expressions, params
+
+
+class _Columns:
+    """Some of a model's fields, selected by hand-written SQL and read back as the ORM reads them
+    (the backend's converters, then ``Model.from_db``), so the rest of the dashboard works on
+    model instances."""
+
+    def __init__(self, model: type[Model], names: tuple[str, ...]) -> None:
+        self.model = model
+        # In the model's field order: Model.from_db fills the fields not selected in that order.
+        self.fields = [
+            model_field for model_field in model._meta.concrete_fields if model_field.name in names
+        ]
+        self.attnames = [model_field.attname for model_field in self.fields]
+
+    def sql(self, alias: str) -> str:
+        quote = connection.ops.quote_name
+        return ", ".join(f"{alias}.{quote(model_field.column)}" for model_field in self.fields)
+
+    def convert(self, values: Sequence[Any]) -> list[Any]:
+        converted = []
+        for model_field, value in zip(self.fields, values, strict=True):
+            column = model_field.cached_col
+            field_converters = model_field.get_db_converters(connection)  # type: ignore[attr-defined]
+            for converter in [*connection.ops.get_db_converters(column), *field_converters]:
+                value = converter(value, column, connection)
+            converted.append(value)
+        return converted
+
+    def instance(self, values: Sequence[Any]) -> Any:
+        """The model instance from the selected values, in ``self.fields`` order."""
+        return self.model.from_db(connection.alias, self.attnames, self.convert(values))
+
+    def joined(self, values: Sequence[Any]) -> Any:
+        """The instance from a LEFT JOIN's values (the primary key first), None for no row."""
+        return None if values[0] is None else self.instance(values)
+
+    def named(self, **values: Any) -> Any:
+        return self.instance([values[model_field.name] for model_field in self.fields])
+
+
+_PROFILE = _Columns(
+    CustomerProfile,
+    (
+        "id",
+        "internet_eligibility",
+        "internet_eligibility_status",
+        "internet_eligibility_requested_at",
+        "internet_eligibility_checked_at",
+        "internet_eligibility_notes",
+        "id_verification_status",
+        "id_verification_submitted_at",
+        "id_verification_verified_at",
+        "id_verification_rejection_message",
+    ),
+)
+_MAPPING = _Columns(IdMapping, ("id", "whmcs_client_id"))
+_INVOICE = _Columns(
+    WhmcsInvoice, ("id", "whmcs_id", "number", "status", "issued_on", "due_on", "total", "currency_code")
+)
+_ORDER = _Columns(Order, ("id", "order_number", "status", "created_at"))
+_NOTIFICATION = _Columns(Notification, ("title", "action_url", "created_at"))
+
+
+@dataclass(frozen=True)
+class _Head:
+    profile: CustomerProfile | None
+    id_mapping: IdMapping | None
+    next_invoice: WhmcsInvoice | None
+    counts: dict[str, int]
+    rejection_reason: str | None
+
+
+def _dashboard_head(*, user_id: int, now: datetime) -> _Head:
+    """The profile, the ID mapping, the next unpaid invoice, the counts and the latest rejection
+    reason in one statement: one row, whatever the customer's history.
+
+    Plain SQL on purpose: it is the hottest read of the portal, and building the equivalent ORM
+    queries cost more Python time than the database spent answering them. Every value is a bound
+    parameter; table and column names come from the models.
+    """
+    quote = connection.ops.quote_name
+    counts, count_params = _counts_sql(user_id=user_id, now=now)
+    invoices = quote(WhmcsInvoice._meta.db_table)
+    status = quote("status")
+    rejected = (
+        f"CASE WHEN p.{quote('id_verification_status')} = %s THEN (SELECT {quote('rejection_reason')} "  # noqa: S608 - model names
+        f"FROM {quote(ResidenceCardSubmission._meta.db_table)} WHERE user_id = %s AND {status} = %s "
+        f"ORDER BY {quote('submitted_at')} DESC LIMIT 1) END"
+    )
+    unpaid = ", ".join(["%s"] * len(UNPAID_INVOICE_STATUSES))
+    sql = (
+        f"SELECT {_PROFILE.sql('p')}, {_MAPPING.sql('m')}, {_INVOICE.sql('i')}, {', '.join(counts)}, {rejected}"  # noqa: S608 - model names
+        f" FROM {quote(User._meta.db_table)} u"
+        f" LEFT JOIN {quote(CustomerProfile._meta.db_table)} p ON p.user_id = u.id"
+        f" LEFT JOIN {quote(IdMapping._meta.db_table)} m ON m.user_id = u.id"
+        f" LEFT JOIN {invoices} i ON i.id = (SELECT id FROM {invoices} WHERE user_id = %s"
+        f" AND {status} IN ({unpaid}) ORDER BY due_on, whmcs_id LIMIT 1)"
+        " WHERE u.id = %s"
+    )
+    params = [
+        *count_params,
+        IdVerificationStatus.REJECTED, user_id, ResidenceCardSubmission.Status.REJECTED,
+        user_id, *UNPAID_INVOICE_STATUSES,
+        user_id,
+    ]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    names = (
-        "active_services",
-        "unpaid_invoices",
-        "orders_in_progress",
-        "unread_notifications",
-        "payment_methods",
+    if row is None:
+        raise User.DoesNotExist(user_id)
+    values = list(row)
+    joined = []
+    for columns in (_PROFILE, _MAPPING, _INVOICE):
+        joined.append(columns.joined(values[: len(columns.fields)]))
+        del values[: len(columns.fields)]
+    profile, mapping, invoice = joined
+    *count_values, rejection_reason = values
+    return _Head(
+        profile=profile,
+        id_mapping=mapping,
+        next_invoice=invoice,
+        counts=dict(zip(COUNT_NAMES, (int(value) for value in count_values), strict=True)),
+        rejection_reason=rejection_reason,
     )
-    return dict(zip(names, (int(value) for value in row), strict=True))
+
+
+def _recent(*, user_id: int, now: datetime) -> tuple[list[Order], list[Notification]]:
+    """The latest orders and live notifications, ``RECENT_ACTIVITY`` of each, in one statement."""
+    quote = connection.ops.quote_name
+    order_number, status = quote("order_number"), quote("status")
+    title, action_url = quote("title"), quote("action_url")
+    order_id = Order._meta.pk.cast_db_type(connection)  # type: ignore[attr-defined]  # a bare NULL is text
+    sql = (
+        f"SELECT * FROM (SELECT %s AS kind, o.id, o.{order_number} AS text, o.{status}, o.created_at,"  # noqa: S608 - model names
+        f" NULL AS link FROM {quote(Order._meta.db_table)} o WHERE o.user_id = %s"
+        f" ORDER BY o.created_at DESC LIMIT {RECENT_ACTIVITY:d}) AS recent_orders"
+        " UNION ALL"
+        f" SELECT * FROM (SELECT %s AS kind, CAST(NULL AS {order_id}) AS id, n.{title} AS text, NULL AS {status}, n.created_at,"
+        f" n.{action_url} AS link FROM {quote(Notification._meta.db_table)} n"
+        " WHERE n.user_id = %s AND n.dismissed = %s AND n.expires_at > %s"
+        f" ORDER BY n.created_at DESC LIMIT {RECENT_ACTIVITY:d}) AS recent_notifications"
+    )
+    params: list[Any] = [
+        "order", user_id,
+        "notification", user_id, False, connection.ops.adapt_datetimefield_value(now),
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    orders = [
+        _ORDER.named(id=pk, order_number=text, status=order_status, created_at=created_at)
+        for kind, pk, text, order_status, created_at, _link in rows
+        if kind == "order"
+    ]
+    notifications = [
+        _NOTIFICATION.named(title=text, action_url=link, created_at=created_at)
+        for kind, _pk, text, _status, created_at, link in rows
+        if kind == "notification"
+    ]
+
+    def newest_first(items: list[Any]) -> list[Any]:
+        return sorted(items, key=lambda item: item.created_at, reverse=True)
+
+    return newest_first(orders), newest_first(notifications)
 
 
 @dataclass(frozen=True)
@@ -99,6 +274,7 @@ class Task:
 @dataclass
 class Dashboard:
     user: User
+    profile: CustomerProfile | None
     active_services: int
     unpaid_invoices: int
     orders_in_progress: int
@@ -122,7 +298,7 @@ class Dashboard:
             {
                 "type": "order",
                 "title": _("Order %(number)s: %(status)s")
-                % {"number": o.order_number or o.pk, "status": o.get_status_display()},
+                % {"number": o.order_number or o.pk, "status": _ORDER_STATUS_LABELS.get(o.status, o.status)},
                 "at": o.created_at,
                 "link": f"/account/orders/{o.pk}",
             }
@@ -145,45 +321,27 @@ class Dashboard:
         return sorted(items, key=lambda item: item["at"], reverse=True)[:RECENT_ACTIVITY]
 
 
-def customer_dashboard(*, user_id: int, now: datetime | None = None) -> Dashboard:
-    """The customer's whole dashboard, read from the portal DB only."""
+def customer_dashboard(*, user: User, now: datetime | None = None) -> Dashboard:
+    """The customer's whole dashboard, read from the portal DB only: two statements (three for
+    a customer whose registration is not linked yet), whatever the customer's history."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    user = User.objects.select_related("profile", "id_mapping").get(pk=user_id)
-    counts = _customer_counts(user_id=user_id, now=now)
-    next_invoice = (
-        WhmcsInvoice.objects.filter(user_id=user_id, status__in=UNPAID_INVOICE_STATUSES)
-        .order_by("due_on", "whmcs_id")
-        .first()
-    )
-    recent_orders = list(Order.objects.filter(user_id=user_id).order_by("-created_at")[:RECENT_ACTIVITY])
-    recent_notifications = list(
-        Notification.objects.filter(user_id=user_id, dismissed=False, expires_at__gt=now).order_by(
-            "-created_at"
-        )[:RECENT_ACTIVITY]
-    )
-    profile = getattr(user, "profile", None)
+    head = _dashboard_head(user_id=user.pk, now=now)
+    recent_orders, recent_notifications = _recent(user_id=user.pk, now=now)
+    profile, mapping, counts = head.profile, head.id_mapping, head.counts
     rejection_reason = ""
     if profile is not None and profile.id_verification_status == IdVerificationStatus.REJECTED:
-        rejection_reason = (
-            ResidenceCardSubmission.objects.filter(
-                user_id=user_id, status=ResidenceCardSubmission.Status.REJECTED
-            )
-            .order_by("-submitted_at")
-            .values_list("rejection_reason", flat=True)
-            .first()
-            or RejectionReason.OTHER
-        )
-    mapping = getattr(user, "id_mapping", None)
+        rejection_reason = head.rejection_reason or RejectionReason.OTHER
     dashboard = Dashboard(
         user=user,
+        profile=profile,
         active_services=counts["active_services"],
         unpaid_invoices=counts["unpaid_invoices"],
         orders_in_progress=counts["orders_in_progress"],
         unread_notifications=counts["unread_notifications"],
         # Unknown (null) until the customer has a billing account to read payment methods from.
         payment_method_count=counts["payment_methods"] if mapping and mapping.whmcs_client_id else None,
-        next_invoice=next_invoice,
+        next_invoice=head.next_invoice,
         recent_orders=recent_orders,
         recent_notifications=recent_notifications,
         latest_rejection_reason=rejection_reason,
@@ -216,7 +374,7 @@ def _tasks(dashboard: Dashboard) -> list[Task]:
                 action_url="/account",
             )
         )
-    profile = getattr(dashboard.user, "profile", None)
+    profile = dashboard.profile
     invoice = dashboard.next_invoice
     if invoice is not None and dashboard.next_invoice_is_due:
         overdue = invoice.due_on < dashboard.today

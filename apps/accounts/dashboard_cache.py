@@ -1,16 +1,17 @@
 """A short-lived, shared cache of each customer's dashboard, dropped by every write that changes it.
 
 The dashboard (``GET /api/me/status``) is the portal's hottest read and changes far less often
-than it is read, so its rendered payload is kept for ``DASHBOARD_CACHE_SECONDS`` per customer,
+than it is read, so its rendered JSON is kept for ``DASHBOARD_CACHE_SECONDS`` per customer,
 language and day. Services that change what it shows (notifications, orders, profile mirrors,
 residence cards, billing data) call :func:`dashboard_cache_invalidate`, which takes effect when
 their transaction commits.
 
-Invalidation is by generation: each customer has a generation token, every cached payload's key
-includes it, and invalidating deletes the token. A request that read the database before a write
-committed may store its (old) payload afterwards, but under the old token, which no request asks
-for again; so a write is never hidden by the cache, only the TTL bounds what no service reports
-(time passing: an invoice becoming due, a notification expiring).
+Invalidation is by generation: each customer has a generation token, every cached payload is
+stored with the token it was built under and served only while that token is current, and
+invalidating deletes the token. A request that read the database before a write committed may
+store its (old) payload afterwards, but with the old token, which never matches again (a new
+token is a new random value); so a write is never hidden by the cache, only the TTL bounds what
+no service reports (time passing: an invoice becoming due, a notification expiring).
 
 The cache must be shared by every process (Redis); with a per-process cache (the embedded
 default), a worker's write could not reach the web processes, so the setting defaults to 0 (off)
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -42,25 +42,30 @@ def dashboard_cache_invalidate(user_ids: int | Iterable[int]) -> None:
     transaction.on_commit(lambda: cache.delete_many(keys))
 
 
-def dashboard_cached(user_id: int, view: str, build: Callable[[], Any]) -> Any:
-    """``build()``'s result for this customer, from the cache when a fresh copy is there.
+def dashboard_cached(user_id: int, view: str, build: Callable[[], bytes]) -> bytes:
+    """``build()``'s rendered payload for this customer, from the cache when a fresh copy is there.
 
     ``view`` names what is cached (``status``, ``summary``); the key also varies by the active
-    language (the payload holds translated text) and the local date (due and overdue flags).
+    language (the payload holds translated text) and the local date (due and overdue flags). The
+    copy is stored with the generation it was built under, so a hit is one round trip to Redis
+    (the generation and the copy together).
     """
     timeout = settings.DASHBOARD_CACHE_SECONDS
     if not timeout:
         return build()
     generation_key = _generation_key(user_id)
-    generation = cache.get(generation_key)
+    key = f"dashboard:{user_id}:{view}:{translation.get_language()}:{timezone.localdate()}"
+    found = cache.get_many([generation_key, key])
+    generation = found.get(generation_key)
+    copy = found.get(key)
+    if generation is not None and isinstance(copy, tuple) and copy[0] == generation:
+        return bytes(copy[1])
     if generation is None:
-        cache.add(generation_key, uuid.uuid4().hex, timeout=timeout * 10)
-        generation = cache.get(generation_key)
-        if generation is None:  # The cache is unavailable: read the database every time.
-            return build()
-    key = f"dashboard:{user_id}:{generation}:{view}:{translation.get_language()}:{timezone.localdate()}"
-    payload = cache.get(key)
-    if payload is None:
-        payload = build()
-        cache.set(key, payload, timeout=timeout)
+        generation = uuid.uuid4().hex
+        if not cache.add(generation_key, generation, timeout=timeout * 10):
+            generation = cache.get(generation_key)  # another request's, set in between
+            if generation is None:  # The cache is unavailable: read the database every time.
+                return build()
+    payload = build()
+    cache.set(key, (generation, payload), timeout=timeout)
     return payload

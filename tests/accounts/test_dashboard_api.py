@@ -223,3 +223,20 @@ def test_internet_id_requirement_is_a_setting_shown_as_a_task(
     body = signed_in(customer).get("/api/me/status").json()
 
     assert task_types(body) == expected
+
+
+def test_an_indent_asked_for_in_accept_is_honoured_with_the_same_content(settings: Any) -> None:
+    # The cached JSON is sent as it is only to clients taking plain JSON.
+    settings.DASHBOARD_CACHE_SECONDS = 30
+    customer = CustomerFactory()
+    NotificationFactory(user=customer)
+    api = signed_in(customer)
+    compact = api.get("/api/me/status")
+
+    indented = api.get("/api/me/status", HTTP_ACCEPT="application/json; indent=2")
+
+    assert indented.status_code == 200
+    assert indented.content.startswith(b'{\n  "summary"')
+    assert indented.json() == compact.json()
+    assert compact.content.startswith(b'{"summary":{"stats":{')
+    assert compact["Content-Type"] == "application/json"

@@ -78,6 +78,23 @@ def test_a_dashboard_cache_miss_reads_at_most_five_queries(
     assert response.json()["summary"]["stats"]["unread_notifications"] == 3
 
 
+def test_a_linked_customer_s_dashboard_is_two_statements(
+    settings: Any, django_assert_num_queries: Callable[[int], AbstractContextManager[Any]]
+) -> None:
+    # One row (profile, mapping, next invoice, counts), one list (recent orders and notifications).
+    customer = CustomerFactory()
+    NotificationFactory.create_batch(2, user=customer)
+    api = signed_in(customer)
+    assert api.get(STATUS).status_code == 200
+    settings.DASHBOARD_CACHE_SECONDS = 0
+
+    with django_assert_num_queries(2):
+        response = api.get(STATUS)
+
+    assert response.json()["summary"]["stats"]["unread_notifications"] == 2
+    assert len(response.json()["summary"]["recent_activity"]) == 2
+
+
 def test_a_password_change_ends_other_sessions_despite_the_cached_user() -> None:
     customer = CustomerFactory()
     api = signed_in(customer)
