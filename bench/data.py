@@ -15,11 +15,13 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from apps.accounts.models import CustomerProfile, IdMapping, User
 from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
@@ -34,6 +36,8 @@ HERO_NOTIFICATIONS = 1_000
 HERO_INVOICES = 200
 HERO_ORDERS = 50
 PASSWORD = "bench-password-0123"
+# Generated expiries reach 31 days back (the 5M-row cleanup too): partitions for a margin beyond.
+PAST_DAYS = 35
 
 
 def account_id(user_id: int) -> str:
@@ -53,20 +57,23 @@ class DataSet:
     hero_id: int = HERO_ID
 
 
-def insert_select(model: type[models.Model], source: str, exprs: Mapping[str, str]) -> int:
+def insert_select(
+    model: type[models.Model], source: str, exprs: Mapping[str, str], *, table: str | None = None
+) -> int:
     """``INSERT INTO <table> (<every column>) SELECT <exprs or defaults> FROM <source>``.
 
     ``exprs`` maps column names to SQL expressions over ``source`` (which names the series ``n``);
     they are our own constants, never input. Other columns get the field's default as a parameter.
+    ``table`` (default: the model's) may name a table of the same columns, e.g. a partition.
     """
-    sql, params = insert_select_sql(model, source.replace("%", "%%"), exprs)
+    sql, params = insert_select_sql(model, source.replace("%", "%%"), exprs, table=table)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
 
 
 def insert_select_sql(
-    model: type[models.Model], source: str, exprs: Mapping[str, str]
+    model: type[models.Model], source: str, exprs: Mapping[str, str], *, table: str | None = None
 ) -> tuple[str, list[Any]]:
     """The statement of :func:`insert_select` and its parameters, to be embedded (after a
     ``WITH``) or run; ``source`` is taken as SQL with its placeholders."""
@@ -89,7 +96,7 @@ def insert_select_sql(
             values.append("''")
         else:
             raise RuntimeError(f"bench/data.py: give {model.__name__}.{field.name} a value")
-    table = connection.ops.quote_name(model._meta.db_table)
+    table = connection.ops.quote_name(table or model._meta.db_table)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {source}"  # noqa: S608
     return sql, params
 
@@ -137,6 +144,7 @@ def generate() -> DataSet:
         )
         with bulk_load(WhmcsInvoice._meta.db_table):
             _insert_invoices()
+        _notification_partitions()
         with bulk_load(Notification._meta.db_table):
             _insert_notifications()
         _insert_hero_extras()
@@ -312,6 +320,15 @@ def _insert_notifications() -> None:
             ),
         },
     )
+
+
+def _notification_partitions() -> None:
+    """The day partitions for the expired rows too (the migration makes them from today on), so
+    every generated row lands in its day's partition, as the daily task would have left them."""
+    from apps.notifications.partitions import is_partitioned, partitions_ensure
+
+    if is_partitioned():
+        partitions_ensure(first_day=timezone.localdate() - timedelta(days=PAST_DAYS))
 
 
 def _insert_hero_extras() -> None:

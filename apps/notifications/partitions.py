@@ -32,6 +32,8 @@ PARTITIONS_AHEAD_DAYS = 7
 # long behind running queries (which queue behind the waiting drop), then tries again.
 DROP_LOCK_TIMEOUT_MS = 100
 DROP_ATTEMPTS = 20
+# Days dropped by one statement when a backlog has built up (the daily run drops one).
+DROP_GROUP = 10
 
 
 @dataclass(frozen=True)
@@ -118,32 +120,36 @@ def partitions_ensure(*, now: datetime | None = None, first_day: date | None = N
 def expired_partitions_drop(*, now: datetime) -> int:
     """Drop every day partition whose whole range has expired; returns how many rows they held.
 
-    Each partition is counted and dropped in one short transaction. A drop that cannot get its
-    lock within ``DROP_LOCK_TIMEOUT_MS`` is retried; after ``DROP_ATTEMPTS`` the partition stays
-    (its rows are hidden from customers already) for the batched delete or the next run.
+    Up to ``DROP_GROUP`` partitions are counted and dropped in one short transaction, so a
+    backlog of days takes the table's lock a few times, not once per day. A drop that cannot get
+    its lock within ``DROP_LOCK_TIMEOUT_MS`` is retried; after ``DROP_ATTEMPTS`` the partitions
+    stay (their rows are hidden from customers already) for the batched delete or the next run.
     """
+    expired = [partition for partition in day_partitions() if partition.upper <= now]
     deleted = 0
-    for partition in day_partitions():
-        if partition.upper > now:
-            break
+    for start in range(0, len(expired), DROP_GROUP):
+        group = expired[start : start + DROP_GROUP]
         for attempt in range(DROP_ATTEMPTS):
             try:
-                deleted += _drop(partition)
+                deleted += _drop(group)
                 break
             except OperationalError as exc:
                 if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
                     raise
                 clock.sleep(0.05 * (attempt + 1))
         else:
-            logger.warning("notification partition %s stayed: its lock was never free", partition.name)
+            logger.warning(
+                "notification partitions %s stayed: the lock was never free", [p.name for p in group]
+            )
     return deleted
 
 
-def _drop(partition: Partition) -> int:
-    name = connection.ops.quote_name(partition.name)
+def _drop(group: list[Partition]) -> int:
+    names = [connection.ops.quote_name(partition.name) for partition in group]
+    counts = " + ".join(f"(SELECT count(*) FROM {name})" for name in names)  # noqa: S608 - our own names
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = {DROP_LOCK_TIMEOUT_MS:d}")
-        cursor.execute(f"SELECT count(*) FROM {name}")  # noqa: S608 - our own partition name
+        cursor.execute(f"SELECT {counts}")  # our own partition names
         row = cursor.fetchone()
-        cursor.execute(f"DROP TABLE {name}")
+        cursor.execute(f"DROP TABLE {', '.join(names)}")
     return int(row[0]) if row else 0
