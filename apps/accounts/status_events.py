@@ -154,7 +154,7 @@ def account_status_events_apply(
             profiles=locked.values(),
         )
 
-        notified = account_status_notify_many([event.decision() for event in to_apply])
+        notified = account_status_notify_many([event.decision() for event in to_apply], savepoint=False)
         for event, notifications in zip(to_apply, notified, strict=True):
             event.notifications = tuple(notification.type for notification in notifications)
 
