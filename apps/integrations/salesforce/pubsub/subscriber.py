@@ -387,8 +387,8 @@ def _responses(call: Any, watchdog: _Watchdog) -> Iterator[Any]:
 
 class _ReadAhead:
     """Reads a stream's responses on a thread into a queue of at most ``size``, and calls
-    ``request_more`` after queueing a response that leaves nothing requested (flow control: no
-    more is asked for while ``size`` responses wait). :meth:`batches` yields, in order, the
+    ``request_more`` after queueing a response that leaves nothing requested (flow control: with
+    the queue full, the thread holds one more response and asks for nothing). :meth:`batches` yields, in order, the
     event responses already waiting (a keepalive alone), and re-raises the stream's error."""
 
     _END = object()
