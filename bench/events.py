@@ -372,8 +372,10 @@ def _limit_statement() -> str:
         for attribute, api_name in fm.attributes(topic().rsplit("/", 1)[-1]).items()
     }
     salesforce = {
-        status: fm.to_salesforce(
-            "Account", "internet_eligibility_status" if i < 2 else "id_verification_status", status
+        status: str(
+            fm.to_salesforce(
+                "Account", "internet_eligibility_status" if i < 2 else "id_verification_status", status
+            )
         ).replace("'", "")
         for i, status in enumerate(DECISION_STATUSES)
     }

@@ -17,9 +17,10 @@ notifications go through ``apps.accounts.status_notifications``, shared with the
 while a notification of that decision exists from the last few days (longer than the event
 retention), well past the 1-hour dedupe window.
 
-Events arrive in fetched batches (up to 100) and a batch is applied as a whole, in order, inside
-its transaction (``apps.integrations.salesforce.events``): the batch's last replay ID is committed
-with these writes. Bad data in an event is logged and skipped rather than raised, so one
+Events arrive in fetched batches (up to 100 per fetch; the fetches already waiting come together,
+up to 500) and a batch is applied as a whole, in order, inside its transaction
+(``apps.integrations.salesforce.events``): the batch's last replay ID is committed with these
+writes. Bad data in an event is logged and skipped rather than raised, so one
 malformed event cannot block the topic by being redelivered forever.
 """
 
@@ -154,7 +155,7 @@ def account_status_events_apply(
             profiles=locked.values(),
         )
 
-        notified = account_status_notify_many([event.decision() for event in to_apply])
+        notified = account_status_notify_many([event.decision() for event in to_apply], savepoint=False)
         for event, notifications in zip(to_apply, notified, strict=True):
             event.notifications = tuple(notification.type for notification in notifications)
 

@@ -83,7 +83,7 @@ def account_status_notify(
 
 
 def account_status_notify_many(
-    decisions: Sequence[AccountStatusDecision], *, now: datetime | None = None
+    decisions: Sequence[AccountStatusDecision], *, now: datetime | None = None, savepoint: bool = True
 ) -> list[list[Notification]]:
     """``account_status_notify`` for a batch of decisions (a fetched batch of status events), in
     a fixed number of statements. Returns the notifications created for each decision, in order;
@@ -95,6 +95,7 @@ def account_status_notify_many(
     customer's last request (eligibility) or upload (ID verification), as the mirror records them
     (with none recorded, any earlier one), means this decision was notified. A status that changes
     the mirror is a new decision, and only the type's dedupe window applies to it.
+    ``savepoint``: see ``notifications_create``.
     """
     requests: list[NotificationRequest] = []
     owners: list[int] = []
@@ -116,7 +117,7 @@ def account_status_notify_many(
     ]
     requests = [request for request, _ in kept]
     owners = [index for _, index in kept]
-    created = notifications_create(requests=requests, now=now)
+    created = notifications_create(requests=requests, now=now, savepoint=savepoint)
     per_decision: list[list[Notification]] = [[] for _ in decisions]
     for index, notification in zip(owners, created, strict=True):
         if notification is not None:

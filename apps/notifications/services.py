@@ -3,7 +3,6 @@ billing checks, admin actions) creates notifications through ``notification_crea
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from apps.accounts.dashboard_cache import dashboard_cache_invalidate
 from apps.notifications.models import Notification, NotificationSource, NotificationType
 from apps.notifications.notification_templates import get_template, render_notification
 from apps.notifications.partitions import expired_partitions_drop, is_partitioned, partitions_ensure
+from portal.bulk import bulk_insert_rows
 
 DEFAULT_DEDUPE_WINDOW = timedelta(hours=1)
 DEDUPE_WINDOWS: dict[str, timedelta] = {
@@ -82,13 +82,16 @@ def notifications_create(
     requests: Sequence[NotificationRequest],
     now: datetime | None = None,
     dedupe_window: timedelta | None = None,
+    savepoint: bool = True,
 ) -> list[Notification | None]:
     """``notification_create`` for many requests at once, in a fixed number of statements: one
     lock over the users, one dedupe query, one insert. Returns, in request order, each created
     notification or ``None`` for a duplicate (of an existing row or of an earlier request).
 
     ``dedupe_window`` replaces the types' own windows when a caller knows its duplicates can
-    arrive later than those (redelivered platform events).
+    arrive later than those (redelivered platform events). ``savepoint=False`` saves two round
+    trips for a caller inside its own transaction that lets any error roll all of it back (a
+    batch of events); a caller that catches the errors and goes on needs the savepoint.
     """
     if not requests:
         return []
@@ -101,7 +104,7 @@ def notifications_create(
         (n, window) for n, window in zip(notifications, windows, strict=True) if n.source_id is not None
     ]
 
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         user_ids = sorted({request.user_id for request in requests})
         # Locked in id order, so two batches over the same customers cannot deadlock.
         users = get_user_model().objects.select_for_update().filter(pk__in=user_ids).order_by("pk")
@@ -127,7 +130,7 @@ def notifications_create(
                     continue
                 told[key] = now
             created.append(notification)
-        Notification.objects.bulk_create([n for n in created if n is not None])
+        bulk_insert_rows(Notification, [n for n in created if n is not None])
         dashboard_cache_invalidate(n.user_id for n in created if n is not None)
     return created
 
@@ -141,8 +144,9 @@ class _Renderer:
     def __init__(self, now: datetime) -> None:
         self.now = now
         self.expires_at = now + settings.NOTIFICATION_RETENTION
-        self._rendered: dict[tuple[str, str, str], Notification] = {}
+        self._rendered: dict[tuple[str, str, tuple[tuple[str, Any], ...]], Notification] = {}
         self._source_id = Notification._meta.get_field("source_id")
+        self._source_id_length = self._source_id.max_length or 0
 
     def row(self, request: NotificationRequest) -> Notification:
         notification_type = NotificationType(request.type)
@@ -151,7 +155,7 @@ class _Renderer:
             raise ValueError(f"No template for notification type {notification_type}.")
         parameters = _template_parameters(request.context, allowed=template.parameters)
         source = NotificationSource(request.source)
-        key = (notification_type.value, source.value, json.dumps(parameters, sort_keys=True))
+        key = (notification_type.value, source.value, tuple(sorted(parameters.items())))
         model = self._rendered.get(key)
         if model is None:
             rendered = render_notification(notification_type, parameters)
@@ -169,8 +173,8 @@ class _Renderer:
             )
             model.full_clean(exclude=["user"], validate_unique=False, validate_constraints=False)
             self._rendered[key] = model
-        if request.source_id is not None:
-            self._source_id.run_validators(request.source_id)
+        if request.source_id is not None and len(request.source_id) > self._source_id_length:
+            self._source_id.run_validators(request.source_id)  # Raises the field's own error.
         return Notification(
             user_id=request.user_id,
             type=model.type,

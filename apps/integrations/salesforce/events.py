@@ -131,8 +131,8 @@ def event_handler(topic: str) -> Callable[[EventHandler], EventHandler]:
 
 
 def batch_event_handler(topic: str) -> Callable[[BatchEventHandler], BatchEventHandler]:
-    """Register the decorated function as a handler of each fetched batch of ``topic`` (up to
-    100 events, in order, all in one transaction)::
+    """Register the decorated function as a handler of each fetched batch of ``topic`` (the
+    events of the fetches waiting, up to 500, in order, all in one transaction)::
 
     @batch_event_handler(settings.SALESFORCE["ACCOUNT_EVENT_CHANNEL"])
     def account_status_updated(events: Sequence[DecodedEvent]) -> None: ...

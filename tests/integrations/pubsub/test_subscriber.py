@@ -203,6 +203,42 @@ def test_more_events_than_the_batch_size_arrive_in_order_with_flow_control(
     assert recorder.requested == [5, 5, 5, 5, 5]
 
 
+def test_the_fetches_waiting_while_a_batch_is_handled_come_together_and_no_more_is_asked_for(
+    make_subscriber: Callable[..., PubSubSubscriber], bus: EventBus, emulator: PubSubEmulator
+) -> None:
+    # Given 23 events after the stored position, a batch size of 5 and at most 3 responses read ahead
+    cursor = Cursor(bus.latest_replay_id())
+    expected = publish_numbered(bus, ORDER_TOPIC, 23)
+    recorder = _Recorder()
+    subscriber = make_subscriber(
+        batch_size=5,
+        prefetch=3,
+        channel_factory=lambda target: grpc.intercept_channel(grpc.insecure_channel(target), recorder),
+    )
+    calls: list[int] = []
+
+    def slow_first(events: list[DecodedEvent]) -> None:
+        if not calls:  # The first batch is handled while the next fetches arrive and wait
+            wait_until(lambda: len(recorder.delivered) >= 4, message="three more responses read ahead")
+        calls.append(len(events))
+        cursor.on_events(events)
+
+    stop = threading.Event()
+
+    # When the subscriber runs until it has them all
+    run = _run(subscriber, cursor, stop, on_events=slow_first)
+    wait_until(lambda: len(cursor.events) >= 23, message="23 events")
+    stop.set()
+    run.join()
+
+    # Then the responses that waited were handed over together (the last one too if it was
+    # queued in time), in order
+    assert cursor.ids() == expected
+    assert calls[0] == 5
+    assert calls[1] in (15, 18)
+    assert recorder.delivered == [5, 5, 5, 5, 3]
+
+
 def test_latest_is_used_when_no_position_is_stored(
     make_subscriber: Callable[..., PubSubSubscriber], bus: EventBus, emulator: PubSubEmulator
 ) -> None:

@@ -13,7 +13,9 @@ Protocol notes (https://developer.salesforce.com/docs/platform/pub-sub-api/ ``gu
 
 - the replay position is honoured only in the first ``FetchRequest`` of a stream;
 - flow control is pull-based: ask for ``batch_size`` events, and again whenever
-  ``pending_num_requested`` reaches 0 (at most 100 are outstanding);
+  ``pending_num_requested`` reaches 0 (at most 100 are outstanding); here the responses are read
+  ahead (up to ``prefetch`` waiting, after which nothing more is asked for), and those already
+  waiting are handed over together;
 - while events are owed the server sends an empty keepalive response with ``latest_replay_id``
   at least every 270 s; a stream silent for longer than ``keepalive_timeout`` is presumed dead;
 - payloads are schemaless Avro; schemas are fetched with ``GetSchema`` and cached by ID.
@@ -42,6 +44,9 @@ logger = logging.getLogger(__name__)
 AUTH_ERROR_CODE = "sfdc.platform.eventbus.grpc.service.auth.error"
 REPLAY_ID_CORRUPTED_ERROR_CODE = "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted"
 MAX_BATCH_SIZE = 100
+DEFAULT_PREFETCH = 5
+"""Responses read ahead while a batch is handled; those waiting are handled together, so a busy
+topic commits up to this many fetches (500 events) at once, and the client holds no more."""
 # Errors that retrying cannot fix: a wrong topic, missing permissions, a broken request.
 TERMINAL_STATUS_CODES = frozenset(
     {
@@ -136,6 +141,7 @@ class PubSubSubscriber:
         rpc_timeout: float = 30.0,
         backoff: Backoff | None = None,
         on_corrupted_replay_id: Literal["earliest", "latest", "raise"] = "earliest",
+        prefetch: int = DEFAULT_PREFETCH,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH_SIZE:
             raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}")
@@ -146,6 +152,7 @@ class PubSubSubscriber:
         self.rpc_timeout = rpc_timeout
         self.backoff = backoff or RECONNECT_BACKOFF
         self.on_corrupted_replay_id = on_corrupted_replay_id
+        self.prefetch = max(prefetch, 1)
         self._auth = auth
         self._channel_factory = channel_factory or (
             lambda target: create_channel(target, ca_bundle=ca_bundle, plaintext=plaintext)
@@ -171,8 +178,8 @@ class PubSubSubscriber:
         retention, say) and the subscription restarts from ``on_corrupted_replay_id``: events in
         between may be lost, and the caller can reconcile.
 
-        ``on_events`` is called with the events of each response (up to ``batch_size``), in
-        order; if it raises, the stream is dropped and, after a backoff, resumed from
+        ``on_events`` is called with the events of each response, or of the responses already
+        waiting together (up to ``batch_size`` x ``prefetch``), in order; if it raises, the stream is dropped and, after a backoff, resumed from
         ``get_start_replay_id()`` so the events not committed come again.
         :class:`StopSubscription` from a callback ends the loop and propagates;
         :class:`SubscriptionError` is raised for failures that reconnecting cannot fix.
@@ -303,24 +310,30 @@ class PubSubSubscriber:
         call = stub.Subscribe(requests, metadata=metadata)
         watchdog = _Watchdog(call, stop_event, self.keepalive_timeout, name=f"pubsub-watchdog {self.topic}")
         watchdog.start()
+        # Responses are read ahead by a thread, which asks for the next batch as soon as one has
+        # arrived: while a batch is handled, the next ones come (at most ``prefetch`` waiting).
+        reader = _ReadAhead(
+            _responses(call, watchdog),
+            watchdog,
+            lambda: requests.put(pb2.FetchRequest(num_requested=self.batch_size)),
+            self.prefetch,
+            name=f"pubsub-reader {self.topic}",
+        )
         try:
-            for response in _responses(call, watchdog):
-                watchdog.touch()
+            for responses in reader.batches():
                 progress.started = True
-                if response.pending_num_requested == 0:
-                    # Ask for the next batch before handling this one, so it is on its way meanwhile.
-                    requests.put(pb2.FetchRequest(num_requested=self.batch_size))
-                if response.events:
-                    on_events(
-                        [self._decode(stub, metadata, consumer_event) for consumer_event in response.events]
-                    )
+                events = [event for response in responses for event in response.events]
+                if events:
+                    # The responses already here are handled together: one commit for them all.
+                    on_events([self._decode(stub, metadata, consumer_event) for consumer_event in events])
                     progress.committed = True
                     if stop_event.is_set():
                         return
-                elif response.latest_replay_id and on_keepalive is not None:
-                    on_keepalive(bytes(response.latest_replay_id))
+                elif responses[-1].latest_replay_id and on_keepalive is not None:
+                    on_keepalive(bytes(responses[-1].latest_replay_id))
                     progress.committed = True
         finally:
+            reader.close()
             watchdog.stop()
             requests.close()
             call.cancel()
@@ -370,6 +383,86 @@ def _responses(call: Any, watchdog: _Watchdog) -> Iterator[Any]:
         if watchdog.timed_out:
             raise _StreamTimeout from None
         raise
+
+
+class _ReadAhead:
+    """Reads a stream's responses on a thread into a queue of at most ``size``, and calls
+    ``request_more`` after queueing a response that leaves nothing requested (flow control: with
+    the queue full, the thread holds one more response and asks for nothing). :meth:`batches` yields, in order, the
+    event responses already waiting (a keepalive alone), and re-raises the stream's error."""
+
+    _END = object()
+
+    def __init__(
+        self,
+        responses: Iterator[Any],
+        watchdog: _Watchdog,
+        request_more: Callable[[], None],
+        size: int,
+        *,
+        name: str,
+    ) -> None:
+        self._responses = responses
+        self._watchdog = watchdog
+        self._request_more = request_more
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=size)
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._read, name=name, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        item: Any = self._END
+        try:
+            for response in self._responses:
+                self._watchdog.touch()
+                if not self._put(response):
+                    return
+                if response.pending_num_requested == 0:
+                    self._request_more()
+        except BaseException as exc:  # Handed to the consuming thread, which raises it.
+            item = exc
+        self._put(item)
+
+    def _put(self, item: Any) -> bool:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def batches(self) -> Iterator[list[Any]]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            if not item.events:
+                yield [item]
+                continue
+            batch = [item]
+            while True:
+                try:
+                    following = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if following is self._END or isinstance(following, BaseException) or not following.events:
+                    yield batch
+                    batch = []
+                    if following is self._END:
+                        return
+                    if isinstance(following, BaseException):
+                        raise following
+                    yield [following]
+                    break
+                batch.append(following)
+            if batch:
+                yield batch
+
+    def close(self) -> None:
+        self._closed.set()
 
 
 class _RequestQueue:
