@@ -36,37 +36,20 @@ from apps.integrations.salesforce.field_map import get_field_map
 from apps.integrations.salesforce.gateway import api_call_counter
 from bench.report import Row, verdict
 from emulators import EmulatorSuite
+from portal.schema import operation_docs
 
 PROXY = {"X-Forwarded-Proto": "https"}
 PASSWORD = "violet-harbor-1987"
 
 
-def signup_body(email: str) -> dict[str, str]:
-    return {
-        "email": email,
-        "password": PASSWORD,
-        "first_name": "Hana",
-        "last_name": "Sato",
-        "first_name_kana": "ハナ",
-        "last_name_kana": "サトウ",
-        "phone_number": "090-1234-5678",
-        "postal_code": "1500002",
-        "prefecture": "東京都",
-        "city": "Shibuya-ku",
-        "address_line1": "2-21-1 Shibuya",
-        "birth_date": "1990-04-01",
-    }
+def documented_request(operation_id: str) -> dict[str, Any]:
+    """The request body ``portal/operations.yaml`` documents for an operation: the journey sends
+    what the API reference shows, so the example and the benchmark cannot drift apart."""
+    return dict(operation_docs()[operation_id]["request"])
 
 
-ADDRESS = {
-    "postal_code": "1500002",
-    "prefecture": "東京都",
-    "city": "Shibuya-ku",
-    "address_line1": "2-21-1 Shibuya",
-    "address_line2": "Room 1203",
-    "housing_type": "apartment",
-    "notes": "Fibre socket in the living room.",
-}
+def signup_body(email: str) -> dict[str, Any]:
+    return {**documented_request("auth_signup"), "email": email, "password": PASSWORD}
 
 
 class NotBuilt(Exception):
@@ -195,7 +178,11 @@ def request_eligibility(journey: Journey) -> None:
     require_endpoint("/api/eligibility-request")
     require_module("apps.verification.services")
     client = _signed_in(journey.user)
-    expect(client.post("/api/eligibility-request", ADDRESS, format="json"), 201, "eligibility request")
+    expect(
+        client.post("/api/eligibility-request", documented_request("eligibility_request"), format="json"),
+        201,
+        "eligibility request",
+    )
 
 
 def upload_residence_card(journey: Journey) -> None:
