@@ -120,7 +120,7 @@ def partitions_ensure(*, now: datetime | None = None, first_day: date | None = N
 def expired_partitions_drop(*, now: datetime) -> int:
     """Drop every day partition whose whole range has expired; returns how many rows they held.
 
-    Up to ``DROP_GROUP`` partitions are counted and dropped in one short transaction, so a
+    Up to ``DROP_GROUP`` partitions are dropped by one statement in a short transaction, so a
     backlog of days takes the table's lock a few times, not once per day. A drop that cannot get
     its lock within ``DROP_LOCK_TIMEOUT_MS`` is retried; after ``DROP_ATTEMPTS`` the partitions
     stay (their rows are hidden from customers already) for the batched delete or the next run.
@@ -129,9 +129,13 @@ def expired_partitions_drop(*, now: datetime) -> int:
     deleted = 0
     for start in range(0, len(expired), DROP_GROUP):
         group = expired[start : start + DROP_GROUP]
+        # Counted once, before the lock is asked for: nothing writes to a day that has expired,
+        # and a retry then costs only the drop.
+        rows = _count(group)
         for attempt in range(DROP_ATTEMPTS):
             try:
-                deleted += _drop(group)
+                _drop(group)
+                deleted += rows
                 break
             except OperationalError as exc:
                 if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
@@ -144,12 +148,17 @@ def expired_partitions_drop(*, now: datetime) -> int:
     return deleted
 
 
-def _drop(group: list[Partition]) -> int:
+def _count(group: list[Partition]) -> int:
     names = [connection.ops.quote_name(partition.name) for partition in group]
     counts = " + ".join(f"(SELECT count(*) FROM {name})" for name in names)  # noqa: S608 - our own names
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {counts}")
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _drop(group: list[Partition]) -> None:
+    names = [connection.ops.quote_name(partition.name) for partition in group]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = {DROP_LOCK_TIMEOUT_MS:d}")
-        cursor.execute(f"SELECT {counts}")  # our own partition names
-        row = cursor.fetchone()
         cursor.execute(f"DROP TABLE {', '.join(names)}")
-    return int(row[0]) if row else 0
