@@ -29,6 +29,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -211,6 +212,10 @@ def check_per_event(plan: list[tuple[int, int]], since: datetime) -> EventCheck:
     return EventCheck(len(plan), once, missing, doubled, extra, wrong)
 
 
+def _progress(step: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}]   events: {step}", file=sys.stderr, flush=True)
+
+
 def load_average() -> str:
     one, five, _ = os.getloadavg()
     return f"{one:.2f}/{five:.2f}"
@@ -220,7 +225,9 @@ def run(env: BenchEnv, suite: EmulatorSuite, *, budget: float = 200.0) -> list[R
     """``budget``: seconds the subscriber gets for the 5,000 events; a slower one is stopped there
     and measured on what it committed, so the whole run stays inside its time limit."""
     channel = topic()
+    _progress("through the subscriber")
     rows, rate = _through_subscriber(env, suite, channel, budget)
+    _progress("the database's limit")
     limit_rows, limit_rate = _database_limit(suite, channel)
     ratio = rate / limit_rate if limit_rate else 0.0
     rows.insert(
@@ -237,7 +244,9 @@ def run(env: BenchEnv, suite: EmulatorSuite, *, budget: float = 200.0) -> list[R
         ),
     )
     rows += limit_rows
+    _progress("SIGKILL and replay")
     rows += _crash_and_replay(env, suite, channel)
+    _progress("in-process breakdown")
     rows += _in_process_baseline(suite, channel, subscriber_rate=rate)
     return rows
 
@@ -539,6 +548,7 @@ def _crash_and_replay(env: BenchEnv, suite: EmulatorSuite, channel: str) -> list
             time.sleep(0.005)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
+        _progress("killed; restarting")
         at_kill = _processed(channel) - base
         served_at_kill = sum(1 for replay_id in replay_ids if suite.pubsub.deliveries()[replay_id])
         restarted = _start_subscriber(env, suite, channel, log, CRASH_EVENTS - at_kill, *lease)
