@@ -12,10 +12,10 @@ Three measurements in one run, each on its own customers:
    bus and decoded before the clock starts, written by ONE statement per batch of 100 (a CTE that
    inserts the notifications, updates the profile mirrors and moves a cursor, from the batch as
    one JSON parameter), one commit per batch: no Python per event.
-3. **Exactly once per event under a crash**: 2,000 events of the same plan are on the bus before
-   a subscriber starts; once it has committed 600 and holds more it was served, it is killed
-   with SIGKILL, then a new subscriber resumes from the stored replay ID and the emulator serves
-   the replay IDs after it again. Each event is checked for exactly one effect (its
+3. **Exactly once per event under a crash**: 2,000 events of the same plan are published to the
+   measured subscriber, still running; once it has committed 600 of them and was served more, it
+   is killed with SIGKILL, then a new subscriber resumes from the stored replay ID and the
+   emulator serves the replay IDs after it again. Each event is checked for exactly one effect (its
    notification, by customer and type, unique per event in the plan), none missing, none doubled,
    the mirror at each customer's latest decision, and the cursor counting each event once.
 
@@ -29,6 +29,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -211,6 +212,10 @@ def check_per_event(plan: list[tuple[int, int]], since: datetime) -> EventCheck:
     return EventCheck(len(plan), once, missing, doubled, extra, wrong)
 
 
+def _progress(step: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}]   events: {step}", file=sys.stderr, flush=True)
+
+
 def load_average() -> str:
     one, five, _ = os.getloadavg()
     return f"{one:.2f}/{five:.2f}"
@@ -218,10 +223,30 @@ def load_average() -> str:
 
 def run(env: BenchEnv, suite: EmulatorSuite, *, budget: float = 200.0) -> list[Row]:
     """``budget``: seconds the subscriber gets for the 5,000 events; a slower one is stopped there
-    and measured on what it committed, so the whole run stays inside its time limit."""
+    and measured on what it committed, so the whole run stays inside its time limit.
+
+    The limit comes first (its events go through the bus to be decoded, with no subscriber
+    running); the subscriber that is measured is then the one killed in the crash, so the run
+    starts two subscriber processes rather than three."""
     channel = topic()
-    rows, rate = _through_subscriber(env, suite, channel, budget)
+    _progress("the database's limit")
     limit_rows, limit_rate = _database_limit(suite, channel)
+    # Resume point stored before the subscriber starts: nothing published after it can be missed.
+    EventReplayCursor.objects.update_or_create(
+        topic=channel, defaults={"replay_id": suite.bus.latest_replay_id(), "lease_owner": ""}
+    )
+    log_path = env.workdir / "subscriber.log"
+    with log_path.open("wb") as log:
+        process = _start_subscriber(env, suite, channel, log, 1 + EVENTS + CRASH_EVENTS, *LEASE)
+        try:
+            _progress("through the subscriber")
+            rows, rate = _measure(suite, channel, process, log_path, budget)
+            _progress("SIGKILL and replay")
+            crash_rows = _crash_and_replay(env, suite, channel, process, log, log_path)
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=20)
     ratio = rate / limit_rate if limit_rate else 0.0
     rows.insert(
         1,
@@ -237,9 +262,14 @@ def run(env: BenchEnv, suite: EmulatorSuite, *, budget: float = 200.0) -> list[R
         ),
     )
     rows += limit_rows
-    rows += _crash_and_replay(env, suite, channel)
+    rows += crash_rows
+    _progress("in-process breakdown")
     rows += _in_process_baseline(suite, channel, subscriber_rate=rate)
     return rows
+
+
+# A killed subscriber's lease expires in 3 s, and the next one checks every 0.2 s.
+LEASE = ("--lease-ttl", "3", "--standby-poll", "0.2")
 
 
 def _start_subscriber(
@@ -267,24 +297,6 @@ def _processed(channel: str) -> int:
         EventReplayCursor.objects.filter(topic=channel).values_list("events_processed", flat=True).first()
         or 0
     )
-
-
-def _through_subscriber(
-    env: BenchEnv, suite: EmulatorSuite, channel: str, budget: float
-) -> tuple[list[Row], float]:
-    # Resume point stored before the subscriber starts: nothing published after it can be missed.
-    EventReplayCursor.objects.update_or_create(
-        topic=channel, defaults={"replay_id": suite.bus.latest_replay_id(), "lease_owner": ""}
-    )
-    log_path = env.workdir / "subscriber.log"
-    with log_path.open("wb") as log:
-        process = _start_subscriber(env, suite, channel, log, 1 + EVENTS)
-        try:
-            return _measure(suite, channel, process, log_path, budget)
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                process.wait(timeout=20)
 
 
 def _measure(
@@ -324,9 +336,7 @@ def _measure(
     elapsed = time.perf_counter() - started
     load_after = load_average()
     finished = done >= EVENTS
-    if finished:
-        process.wait(timeout=60)
-    else:
+    if not finished:
         process.send_signal(signal.SIGTERM)  # finishes the batch in hand, releases the lease
         process.wait(timeout=60)
     measured = min(done, EVENTS)
@@ -507,51 +517,57 @@ def _database_limit(suite: EmulatorSuite, channel: str) -> tuple[list[Row], floa
     ], rate
 
 
-def _crash_and_replay(env: BenchEnv, suite: EmulatorSuite, channel: str) -> list[Row]:
-    """SIGKILL mid-batch, restart, replay: exactly one effect per event."""
-    EventReplayCursor.objects.update_or_create(
-        topic=channel, defaults={"replay_id": suite.bus.latest_replay_id(), "lease_owner": ""}
-    )
+def _crash_and_replay(
+    env: BenchEnv,
+    suite: EmulatorSuite,
+    channel: str,
+    process: subprocess.Popen[bytes],
+    log: Any,
+    log_path: Any,
+) -> list[Row]:
+    """SIGKILL mid-batch, restart, replay: exactly one effect per event. ``process`` is the
+    measured subscriber, still running unless it ran out of budget."""
     base = _processed(channel)
     plan = event_plan(CRASH_FIRST_CUSTOMER, CRASH_EVENTS)
     since = datetime.now(UTC) - timedelta(seconds=1)
+    before_crash = suite.bus.latest_replay_id()
     first = len(suite.bus.events(channel))
     for user_id, kind in plan:
         suite.bus.publish(channel, decision_payload(user_id, kind), event_id=str(uuid.uuid4()))
     replay_ids = [event.replay_id for event in suite.bus.events(channel)[first:]]
-    lease = ("--lease-ttl", "3", "--standby-poll", "0.2")
-    log_path = env.workdir / "subscriber-crash.log"
-    with log_path.open("wb") as log:
-        process = _start_subscriber(env, suite, channel, log, CRASH_EVENTS, *lease)
-        deadline = time.monotonic() + 120
-        # Killed once it has committed KILL_AFTER events and was served more than it committed:
-        # a batch is in its hands (being decoded, applied or committed) and the next on its way.
-        while True:
-            committed = _processed(channel) - base
-            delivered = suite.pubsub.deliveries()
-            served = sum(1 for replay_id in replay_ids if delivered[replay_id])
-            if committed >= KILL_AFTER and served > committed:
+    if process.poll() is not None:  # Stopped at its budget: a new one, after the events left.
+        EventReplayCursor.objects.filter(topic=channel).update(replay_id=before_crash)
+        process = _start_subscriber(env, suite, channel, log, CRASH_EVENTS, *LEASE)
+    deadline = time.monotonic() + 120
+    # Killed once it has committed KILL_AFTER events and was served more than it committed:
+    # a batch is in its hands (being decoded, applied or committed) and the next on its way.
+    while True:
+        committed = _processed(channel) - base
+        delivered = suite.pubsub.deliveries()
+        served = sum(1 for replay_id in replay_ids if delivered[replay_id])
+        if committed >= KILL_AFTER and served > committed:
+            break
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(
+                f"the subscriber did not reach the kill point:\n{log_path.read_text()[-3000:]}"
+            )
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    _progress("killed; restarting")
+    at_kill = _processed(channel) - base
+    served_at_kill = sum(1 for replay_id in replay_ids if suite.pubsub.deliveries()[replay_id])
+    restarted = _start_subscriber(env, suite, channel, log, CRASH_EVENTS - at_kill, *LEASE)
+    try:
+        while _processed(channel) - base < CRASH_EVENTS:
+            if restarted.poll() is not None or time.monotonic() > deadline:
                 break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the subscriber did not reach the kill point:\n{log_path.read_text()[-3000:]}"
-                )
-            time.sleep(0.005)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        at_kill = _processed(channel) - base
-        served_at_kill = sum(1 for replay_id in replay_ids if suite.pubsub.deliveries()[replay_id])
-        restarted = _start_subscriber(env, suite, channel, log, CRASH_EVENTS - at_kill, *lease)
-        try:
-            while _processed(channel) - base < CRASH_EVENTS:
-                if restarted.poll() is not None or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
-            restarted.wait(timeout=60)
-        finally:
-            if restarted.poll() is None:
-                restarted.terminate()
-                restarted.wait(timeout=20)
+            time.sleep(0.05)
+        restarted.wait(timeout=60)
+    finally:
+        if restarted.poll() is None:
+            restarted.terminate()
+            restarted.wait(timeout=20)
     processed = _processed(channel) - base
     deliveries = suite.pubsub.deliveries()
     served_again = sum(1 for replay_id in replay_ids if deliveries[replay_id] > 1)

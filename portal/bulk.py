@@ -33,6 +33,9 @@ def bulk_insert_rows(model: type[models.Model], rows: Sequence[models.Model]) ->
         fields,
         rows,
     )
+    for row in rows:  # Saved rows, as bulk_create leaves them: a later save() updates.
+        row._state.adding = False
+        row._state.db = connection.alias
 
 
 def bulk_update_rows(model: type[models.Model], rows: Sequence[models.Model], fields: Sequence[str]) -> None:
