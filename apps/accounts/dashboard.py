@@ -1,8 +1,8 @@
 """The dashboard's single read model (``GET /api/me/status``, ``GET /api/me/summary``).
 
-Everything comes from the portal DB in two statements whatever the customer's history: one row
-with the profile, the ID mapping, the next unpaid invoice and the capped counts, and the recent
-orders and notifications (each list bounded). Priority, copy and links of every task are decided here, server-side, so the
+Everything comes from the portal DB in one statement whatever the customer's history: a row with
+the profile, the ID mapping, the next unpaid invoice and the capped counts, and the recent orders
+and notifications (each list bounded). Priority, copy and links of every task are decided here, server-side, so the
 client only maps a task type to an icon.
 """
 
@@ -159,106 +159,104 @@ _NOTIFICATION = _Columns(Notification, ("title", "action_url", "created_at"))
 
 
 @dataclass(frozen=True)
-class _Head:
+class _Reads:
     profile: CustomerProfile | None
     id_mapping: IdMapping | None
     next_invoice: WhmcsInvoice | None
     counts: dict[str, int]
     rejection_reason: str | None
+    recent_orders: list[Order]
+    recent_notifications: list[Notification]
 
 
-def _dashboard_head(*, user_id: int, now: datetime) -> _Head:
-    """The profile, the ID mapping, the next unpaid invoice, the counts and the latest rejection
-    reason in one statement: one row, whatever the customer's history.
+def _dashboard_reads(*, user_id: int, now: datetime) -> _Reads:
+    """Everything the dashboard reads, in one statement whatever the customer's history: a row
+    with the profile, the ID mapping, the next unpaid invoice, the counts and the latest rejection
+    reason, then the ``RECENT_ACTIVITY`` latest orders and live notifications (``UNION ALL``;
+    each part fills its own columns, the others are NULL).
 
     Plain SQL on purpose: it is the hottest read of the portal, and building the equivalent ORM
-    queries cost more Python time than the database spent answering them. Every value is a bound
-    parameter; table and column names come from the models.
+    queries cost more Python time than the database spent answering them, and each was a round
+    trip. Every value is a bound parameter; table and column names come from the models. The
+    NULLs stand at the top level of each part, where PostgreSQL types them from the other parts.
     """
     quote = connection.ops.quote_name
     counts, count_params = _counts_sql(user_id=user_id, now=now)
     invoices = quote(WhmcsInvoice._meta.db_table)
-    status = quote("status")
+    status, order_number, title, action_url = (
+        quote(name) for name in ("status", "order_number", "title", "action_url")
+    )
     rejected = (
         f"CASE WHEN p.{quote('id_verification_status')} = %s THEN (SELECT {quote('rejection_reason')} "  # noqa: S608 - model names
         f"FROM {quote(ResidenceCardSubmission._meta.db_table)} WHERE user_id = %s AND {status} = %s "
         f"ORDER BY {quote('submitted_at')} DESC LIMIT 1) END"
     )
     unpaid = ", ".join(["%s"] * len(UNPAID_INVOICE_STATUSES))
+    head = [_PROFILE.sql("p"), _MAPPING.sql("m"), _INVOICE.sql("i"), *counts, rejected]
+    head_width = len(_PROFILE.fields) + len(_MAPPING.fields) + len(_INVOICE.fields) + len(counts) + 1
+    no_head = ", ".join(["NULL"] * head_width)
+    # Recent rows: kind, order id, order number or title, order status, created_at, link.
     sql = (
-        f"SELECT {_PROFILE.sql('p')}, {_MAPPING.sql('m')}, {_INVOICE.sql('i')}, {', '.join(counts)}, {rejected}"  # noqa: S608 - model names
+        f"SELECT {', '.join(head)}, NULL, NULL, NULL, NULL, NULL, NULL"  # noqa: S608 - model names
         f" FROM {quote(User._meta.db_table)} u"
         f" LEFT JOIN {quote(CustomerProfile._meta.db_table)} p ON p.user_id = u.id"
         f" LEFT JOIN {quote(IdMapping._meta.db_table)} m ON m.user_id = u.id"
         f" LEFT JOIN {invoices} i ON i.id = (SELECT id FROM {invoices} WHERE user_id = %s"
         f" AND {status} IN ({unpaid}) ORDER BY due_on, whmcs_id LIMIT 1)"
         " WHERE u.id = %s"
+        f" UNION ALL SELECT {no_head}, %s, o.id, o.{order_number}, o.{status}, o.created_at, NULL"
+        f" FROM (SELECT id, {order_number}, {status}, created_at FROM {quote(Order._meta.db_table)}"
+        f" WHERE user_id = %s ORDER BY created_at DESC LIMIT {RECENT_ACTIVITY:d}) o"
+        f" UNION ALL SELECT {no_head}, %s, NULL, n.{title}, NULL, n.created_at, n.{action_url}"
+        f" FROM (SELECT {title}, created_at, {action_url} FROM {quote(Notification._meta.db_table)}"
+        " WHERE user_id = %s AND dismissed = %s AND expires_at > %s"
+        f" ORDER BY created_at DESC LIMIT {RECENT_ACTIVITY:d}) n"
     )
-    params = [
+    params: list[Any] = [
         *count_params,
         IdVerificationStatus.REJECTED, user_id, ResidenceCardSubmission.Status.REJECTED,
         user_id, *UNPAID_INVOICE_STATUSES,
         user_id,
-    ]  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        raise User.DoesNotExist(user_id)
-    values = list(row)
-    joined = []
-    for columns in (_PROFILE, _MAPPING, _INVOICE):
-        joined.append(columns.joined(values[: len(columns.fields)]))
-        del values[: len(columns.fields)]
-    profile, mapping, invoice = joined
-    *count_values, rejection_reason = values
-    return _Head(
-        profile=profile,
-        id_mapping=mapping,
-        next_invoice=invoice,
-        counts=dict(zip(COUNT_NAMES, (int(value) for value in count_values), strict=True)),
-        rejection_reason=rejection_reason,
-    )
-
-
-def _recent(*, user_id: int, now: datetime) -> tuple[list[Order], list[Notification]]:
-    """The latest orders and live notifications, ``RECENT_ACTIVITY`` of each, in one statement."""
-    quote = connection.ops.quote_name
-    order_number, status = quote("order_number"), quote("status")
-    title, action_url = quote("title"), quote("action_url")
-    order_id = Order._meta.pk.cast_db_type(connection)  # type: ignore[attr-defined]  # a bare NULL is text
-    sql = (
-        f"SELECT * FROM (SELECT %s AS kind, o.id, o.{order_number} AS text, o.{status}, o.created_at,"  # noqa: S608 - model names
-        f" NULL AS link FROM {quote(Order._meta.db_table)} o WHERE o.user_id = %s"
-        f" ORDER BY o.created_at DESC LIMIT {RECENT_ACTIVITY:d}) AS recent_orders"
-        " UNION ALL"
-        f" SELECT * FROM (SELECT %s AS kind, CAST(NULL AS {order_id}) AS id, n.{title} AS text, NULL AS {status}, n.created_at,"
-        f" n.{action_url} AS link FROM {quote(Notification._meta.db_table)} n"
-        " WHERE n.user_id = %s AND n.dismissed = %s AND n.expires_at > %s"
-        f" ORDER BY n.created_at DESC LIMIT {RECENT_ACTIVITY:d}) AS recent_notifications"
-    )
-    params: list[Any] = [
         "order", user_id,
         "notification", user_id, False, connection.ops.adapt_datetimefield_value(now),
     ]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    heads = [row for row in rows if row[head_width] is None]
+    if len(heads) != 1:
+        raise User.DoesNotExist(user_id)
+    values = list(heads[0][:head_width])
+    joined = []
+    for columns in (_PROFILE, _MAPPING, _INVOICE):
+        joined.append(columns.joined(values[: len(columns.fields)]))
+        del values[: len(columns.fields)]
+    profile, mapping, invoice = joined
+    *count_values, rejection_reason = values
+    recent = [row[head_width:] for row in rows if row[head_width] is not None]
     orders = [
         _ORDER.named(id=pk, order_number=text, status=order_status, created_at=created_at)
-        for kind, pk, text, order_status, created_at, _link in rows
+        for kind, pk, text, order_status, created_at, _link in recent
         if kind == "order"
     ]
     notifications = [
         _NOTIFICATION.named(title=text, action_url=link, created_at=created_at)
-        for kind, _pk, text, _status, created_at, link in rows
+        for kind, _pk, text, _status, created_at, link in recent
         if kind == "notification"
     ]
 
     def newest_first(items: list[Any]) -> list[Any]:
         return sorted(items, key=lambda item: item.created_at, reverse=True)
 
-    return newest_first(orders), newest_first(notifications)
+    return _Reads(
+        profile=profile,
+        id_mapping=mapping,
+        next_invoice=invoice,
+        counts=dict(zip(COUNT_NAMES, (int(value) for value in count_values), strict=True)),
+        rejection_reason=rejection_reason,
+        recent_orders=newest_first(orders),
+        recent_notifications=newest_first(notifications),
+    )
 
 
 @dataclass(frozen=True)
@@ -322,16 +320,15 @@ class Dashboard:
 
 
 def customer_dashboard(*, user: User, now: datetime | None = None) -> Dashboard:
-    """The customer's whole dashboard, read from the portal DB only: two statements (three for
-    a customer whose registration is not linked yet), whatever the customer's history."""
+    """The customer's whole dashboard, read from the portal DB only: one statement (three for a
+    customer whose registration is not linked yet), whatever the customer's history."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    head = _dashboard_head(user_id=user.pk, now=now)
-    recent_orders, recent_notifications = _recent(user_id=user.pk, now=now)
-    profile, mapping, counts = head.profile, head.id_mapping, head.counts
+    reads = _dashboard_reads(user_id=user.pk, now=now)
+    profile, mapping, counts = reads.profile, reads.id_mapping, reads.counts
     rejection_reason = ""
     if profile is not None and profile.id_verification_status == IdVerificationStatus.REJECTED:
-        rejection_reason = head.rejection_reason or RejectionReason.OTHER
+        rejection_reason = reads.rejection_reason or RejectionReason.OTHER
     dashboard = Dashboard(
         user=user,
         profile=profile,
@@ -341,9 +338,9 @@ def customer_dashboard(*, user: User, now: datetime | None = None) -> Dashboard:
         unread_notifications=counts["unread_notifications"],
         # Unknown (null) until the customer has a billing account to read payment methods from.
         payment_method_count=counts["payment_methods"] if mapping and mapping.whmcs_client_id else None,
-        next_invoice=head.next_invoice,
-        recent_orders=recent_orders,
-        recent_notifications=recent_notifications,
+        next_invoice=reads.next_invoice,
+        recent_orders=reads.recent_orders,
+        recent_notifications=reads.recent_notifications,
         latest_rejection_reason=rejection_reason,
         today=today,
         account_setup=AccountSetup.COMPLETE if mapping is not None else account_setup_of(user=user),
