@@ -149,12 +149,15 @@ def expired_partitions_drop(*, now: datetime) -> int:
 
 
 def _count(group: list[Partition]) -> int:
-    names = [connection.ops.quote_name(partition.name) for partition in group]
-    counts = " + ".join(f"(SELECT count(*) FROM {name})" for name in names)  # noqa: S608 - our own names
+    """The rows of the group, one statement per partition (a statement stays short whatever the
+    backlog: ten 170k-row days counted at once took 0.9 s on a loaded machine)."""
+    rows = 0
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {counts}")
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
+        for partition in group:
+            cursor.execute(f"SELECT count(*) FROM {connection.ops.quote_name(partition.name)}")  # noqa: S608
+            row = cursor.fetchone()
+            rows += int(row[0]) if row else 0
+    return rows
 
 
 def _drop(group: list[Partition]) -> None:
