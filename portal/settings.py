@@ -49,7 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "django_celery_beat",
-    "axes",
+    "apps.accounts.apps.SignInLockoutsConfig",  # django-axes
     "django_otp",
     "django_otp.plugins.otp_totp",
     "apps.accounts",

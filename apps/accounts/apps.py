@@ -1,3 +1,4 @@
+from axes.apps import AppConfig as AxesAppConfig
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -14,3 +15,10 @@ class AccountsConfig(AppConfig):
         outbox_register_salesforce_id_field("accounts.CustomerProfile", "internet_eligibility_case_id")
         # Every save of a user drops its cached copy, in every process that saves users.
         from apps.accounts import user_cache  # noqa: F401
+
+
+class SignInLockoutsConfig(AxesAppConfig):
+    """django-axes (the sign-in lockouts) under a name the console can translate: the package
+    gives its app none, so the console's index showed its label, "Axes", on Japanese pages too."""
+
+    verbose_name = _("Sign-in lockouts")

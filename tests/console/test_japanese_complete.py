@@ -100,3 +100,17 @@ def test_the_pages_checked_are_every_page_a_supervisor_may_open(
         ),
     }
     assert len(viewable) == 12
+
+
+def test_the_sign_in_lockouts_section_is_named_in_the_pages_language() -> None:
+    # django-axes gives its app no name: the index showed its label, "Axes", in both languages.
+    client = Client()
+    client.force_login(AgentFactory(console_group="Supervisors"))
+
+    japanese = client.get(reverse("admin:index"), headers={"accept-language": "ja"}).content.decode()
+    english = client.get(reverse("admin:index"), headers={"accept-language": "en"}).content.decode()
+
+    assert "サインインのロックアウト" in japanese
+    assert "Sign-in lockouts" in english
+    assert "Axes" not in japanese
+    assert "Axes" not in english
