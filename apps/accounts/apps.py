@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
+    # The default of "apps.accounts": this module holds django-axes's config too.
+    default = True
     name = "apps.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
@@ -21,4 +23,5 @@ class SignInLockoutsConfig(AxesAppConfig):
     """django-axes (the sign-in lockouts) under a name the console can translate: the package
     gives its app none, so the console's index showed its label, "Axes", on Japanese pages too."""
 
+    default = False
     verbose_name = _("Sign-in lockouts")
