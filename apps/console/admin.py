@@ -29,6 +29,7 @@ from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.addresses import address_ja_line, address_romaji_line
 from apps.accounts.models import CustomerProfile, EligibilityStatus, RegistrationAttempt, User
 from apps.accounts.registration import STEP_ID_MAPPING, STEP_SALESFORCE_ACCOUNT, STEP_WHMCS_CLIENT
 from apps.accounts.selectors import salesforce_account_id_of
@@ -612,13 +613,24 @@ class EligibilityQueueAdmin(QueueAdmin):
 
     @admin.display(description=_("address"))
     def requested_address(self, obj: Any) -> str:
-        parts = [
-            getattr(obj, "request_postal_code", None),
-            getattr(obj, "request_prefecture", None),
-            getattr(obj, "request_city", None),
-            getattr(obj, "request_address_line1", None),
-        ]
-        return " ".join(part for part in parts if part) or "—"
+        # The Japanese address is the one the NTT check reads; requests made before it was asked
+        # for have only the romaji one.
+        postal_code = getattr(obj, "request_postal_code", None) or ""
+        japanese = address_ja_line(
+            postal_code=postal_code,
+            prefecture_ja=getattr(obj, "request_prefecture_ja", None) or "",
+            city_ja=getattr(obj, "request_city_ja", None) or "",
+            line1_ja=getattr(obj, "request_address_line1_ja", None) or "",
+            line2_ja="",
+        )
+        romaji = address_romaji_line(
+            postal_code=postal_code,
+            prefecture=getattr(obj, "request_prefecture", None) or "",
+            city=getattr(obj, "request_city", None) or "",
+            line1=getattr(obj, "request_address_line1", None) or "",
+            line2="",
+        )
+        return japanese or romaji or "—"
 
     @admin.display(description=_("age"), ordering="internet_eligibility_requested_at")
     def age(self, obj: Any) -> str:

@@ -153,6 +153,9 @@ def eligibility_queue_items() -> QuerySet[EligibilityQueueItem]:
             request_prefecture=Subquery(latest.values("prefecture")[:1]),
             request_city=Subquery(latest.values("city")[:1]),
             request_address_line1=Subquery(latest.values("address_line1")[:1]),
+            request_prefecture_ja=Subquery(latest.values("prefecture_ja")[:1]),
+            request_city_ja=Subquery(latest.values("city_ja")[:1]),
+            request_address_line1_ja=Subquery(latest.values("address_line1_ja")[:1]),
         )
         .order_by(F("internet_eligibility_requested_at").asc(nulls_last=True), "pk")
     )

@@ -60,7 +60,8 @@ def test_the_eligibility_queue_lists_pending_checks_oldest_first_with_age_and_sl
     assert "6 days" in page
     assert "3 hours" in page
     assert page.count("console-badge-overdue") == 1
-    assert "150-0002 Tokyo Shibuya-ku 2-21-1 Shibuya" in page
+    # the address the NTT check reads: the Japanese one
+    assert "〒150-0002 東京都渋谷区渋谷2-21-1" in page
 
     everything = agent_client.get(ELIGIBILITY, {"state": "all"}).content.decode()
     assert rows(everything, "/admin/console/eligibilityqueueitem/") == [
@@ -68,6 +69,19 @@ def test_the_eligibility_queue_lists_pending_checks_oldest_first_with_age_and_sl
         older.profile.pk,
         newer.profile.pk,
     ]
+
+
+def test_a_request_made_before_the_japanese_address_was_asked_for_shows_the_romaji_one(
+    systems: EmulatorSuite, make_customer: MakeCustomer, agent_client: Client
+) -> None:
+    _, request, _ = pending_eligibility(systems, make_customer)
+    request.prefecture_ja = request.city_ja = request.address_line1_ja = ""
+    request.save(update_fields=["prefecture_ja", "city_ja", "address_line1_ja"])
+
+    page = agent_client.get(ELIGIBILITY).content.decode()
+
+    assert "〒150-0002 Tokyo Shibuya-ku 2-21-1 Shibuya" in page
+    assert "東京都" not in page
 
 
 def test_the_eligibility_queue_filters_by_sla_and_searches(
