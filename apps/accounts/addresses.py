@@ -3,6 +3,9 @@ check reads) and in romaji (billing, WHMCS). Both share the postal code."""
 
 from __future__ import annotations
 
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
 
 def address_ja_line(
     *, postal_code: str, prefecture_ja: str, city_ja: str, line1_ja: str, line2_ja: str
@@ -24,18 +27,33 @@ def address_romaji_line(*, postal_code: str, prefecture: str, city: str, line1: 
     )
 
 
-class AddressMixin:
-    """``address_ja`` / ``address_romaji`` for a model with the address fields."""
+class AddressMixin(models.Model):
+    """The address in Japanese script beside a model's romaji address fields (the postal code is
+    shared), and ``address_ja`` / ``address_romaji``: what an NTT serviceability check reads.
+
+    Empty where it was given before the portal asked for it; a database default too, so code
+    that predates the columns (a rolling deploy) still inserts rows.
+    """
 
     postal_code: str
     prefecture: str
     city: str
     address_line1: str
     address_line2: str
-    prefecture_ja: str
-    city_ja: str
-    address_line1_ja: str
-    address_line2_ja: str
+
+    prefecture_ja = models.CharField(
+        _("prefecture (Japanese)"), max_length=10, blank=True, default="", db_default=""
+    )
+    city_ja = models.CharField(_("city (Japanese)"), max_length=100, blank=True, default="", db_default="")
+    address_line1_ja = models.CharField(
+        _("street address (Japanese)"), max_length=255, blank=True, db_default=""
+    )
+    address_line2_ja = models.CharField(
+        _("building and room (Japanese)"), max_length=255, blank=True, db_default=""
+    )
+
+    class Meta:
+        abstract = True
 
     @property
     def address_ja(self) -> str:

@@ -143,19 +143,7 @@ class CustomerProfile(AddressMixin, models.Model):
     city = models.CharField(_("city"), max_length=100, blank=True)
     address_line1 = models.CharField(_("address line 1"), max_length=255, blank=True)
     address_line2 = models.CharField(_("address line 2"), max_length=255, blank=True)
-    # The same address in Japanese script (the postal code is shared): what an NTT serviceability
-    # check reads. Empty for customers who registered before the portal asked for it; a database
-    # default too, so code that predates the columns (a rolling deploy) still inserts rows.
-    prefecture_ja = models.CharField(
-        _("prefecture (Japanese)"), max_length=10, blank=True, default="", db_default=""
-    )
-    city_ja = models.CharField(_("city (Japanese)"), max_length=100, blank=True, default="", db_default="")
-    address_line1_ja = models.CharField(
-        _("street address (Japanese)"), max_length=255, blank=True, db_default=""
-    )
-    address_line2_ja = models.CharField(
-        _("building and room (Japanese)"), max_length=255, blank=True, db_default=""
-    )
+    # The same address in Japanese script: AddressMixin's fields.
 
     portal_status = models.CharField(
         _("portal status"), max_length=20, choices=PortalStatus.choices, default=PortalStatus.ACTIVE

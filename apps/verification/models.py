@@ -29,18 +29,7 @@ class EligibilityRequest(AddressMixin, models.Model):
     city = models.CharField(_("city"), max_length=100)
     address_line1 = models.CharField(_("address line 1"), max_length=255)
     address_line2 = models.CharField(_("address line 2"), max_length=255, blank=True)
-    # The address in Japanese script (the postal code is shared), for the NTT check. Empty on
-    # requests made before the portal asked for it (a database default too, for a rolling deploy).
-    prefecture_ja = models.CharField(
-        _("prefecture (Japanese)"), max_length=10, blank=True, default="", db_default=""
-    )
-    city_ja = models.CharField(_("city (Japanese)"), max_length=100, blank=True, default="", db_default="")
-    address_line1_ja = models.CharField(
-        _("street address (Japanese)"), max_length=255, blank=True, db_default=""
-    )
-    address_line2_ja = models.CharField(
-        _("building and room (Japanese)"), max_length=255, blank=True, db_default=""
-    )
+    # The same address in Japanese script: AddressMixin's fields.
     housing_type = models.CharField(_("housing type"), max_length=30, blank=True)
     notes = models.TextField(_("customer notes"), blank=True)
     created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
