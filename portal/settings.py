@@ -112,7 +112,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Requests are not wrapped in a transaction: services own their transactions, so no request can
 # hold one open across a Salesforce or WHMCS call.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Prepared statements, for the few hot reads sent through portal/prepared.py (the dashboard's
+    # read of the partitioned notifications). Django turns psycopg's preparation off; its own
+    # cursors bind values on the client and are never prepared, so only those reads are. A
+    # prepared statement gets one generic plan for any value, instead of five custom plans first.
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options.setdefault("prepare_threshold", 5)
+    _pg_options["options"] = f"{_pg_options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let web, worker, beat and the events subscriber share one file.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,

@@ -32,12 +32,14 @@ from apps.accounts.selectors import account_setup_of
 from apps.billing.models import WhmcsInvoice, WhmcsPaymentMethod, WhmcsService
 from apps.checkout.models import ActivationStatus, Order, OrderStatus
 from apps.notifications.models import Notification
+from apps.notifications.selectors import UNREAD_COUNT_CAP
 from apps.verification.models import RejectionReason, ResidenceCardSubmission
+from portal.prepared import prepared_cursor
 
 INVOICE_DUE_WINDOW = timedelta(days=7)
 RECENT_ACTIVITY = 5
 # The dashboard's counts stop here: their cost does not grow with the customer's history.
-DASHBOARD_COUNT_CAP = 100
+DASHBOARD_COUNT_CAP = UNREAD_COUNT_CAP  # the bell's cap, so the two agree
 ORDER_IN_PROGRESS_STATUSES = (OrderStatus.DRAFT, OrderStatus.PENDING_REVIEW, OrderStatus.APPROVED)
 # get_status_display() hashes every (lazy) label on each call; the same lookup, once.
 _ORDER_STATUS_LABELS = dict(OrderStatus.choices)
@@ -220,7 +222,9 @@ def _dashboard_reads(*, user_id: int, now: datetime) -> _Reads:
         "order", user_id,
         "notification", user_id, False, connection.ops.adapt_datetimefield_value(now),
     ]  # fmt: skip
-    with connection.cursor() as cursor:
+    # Prepared: on PostgreSQL its two reads of the partitioned notifications would otherwise plan
+    # every day partition on every request.
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     heads = [row for row in rows if row[head_width] is None]

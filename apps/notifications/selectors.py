@@ -21,8 +21,15 @@ def notification_list(*, user_id: int, now: datetime | None = None) -> QuerySet[
     return notification_visible(user_id=user_id, now=now).order_by("-created_at", "-id")
 
 
+# The bell counts this far and no further ("99+" beyond): its cost stays the same whatever the
+# customer's history, as the dashboard's counts do.
+UNREAD_COUNT_CAP = 100
+
+
 def notification_unread_count(*, user_id: int, now: datetime | None = None) -> int:
-    return notification_visible(user_id=user_id, now=now).filter(read=False).count()
+    """How many live notifications are unread, up to ``UNREAD_COUNT_CAP``: the cap means "that
+    many or more" (a ``LIMIT`` inside the count, so at most that many index entries are read)."""
+    return notification_visible(user_id=user_id, now=now).filter(read=False)[:UNREAD_COUNT_CAP].count()
 
 
 def notifications_expired_exist(*, now: datetime | None = None) -> bool:

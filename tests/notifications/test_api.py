@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import User
 from apps.notifications.models import Notification, NotificationSource, NotificationType
+from apps.notifications.selectors import UNREAD_COUNT_CAP
 from apps.notifications.services import notification_create
 from tests.factories import CustomerFactory, NotificationFactory
 from tests.helpers import error_code, error_message
@@ -219,6 +220,17 @@ def test_unread_count_counts_only_visible_unread_notifications() -> None:
 
     assert response.status_code == 200
     assert response.json() == {"unread_count": 3}
+
+
+def test_the_unread_count_stops_at_the_cap_which_reads_that_many_or_more() -> None:
+    user = CustomerFactory()
+    NotificationFactory.create_batch(UNREAD_COUNT_CAP - 1, user=user)
+    client = client_for(user)
+    assert client.get(reverse("notifications:unread-count")).json() == {"unread_count": UNREAD_COUNT_CAP - 1}
+
+    NotificationFactory.create_batch(2, user=user)
+
+    assert client.get(reverse("notifications:unread-count")).json() == {"unread_count": UNREAD_COUNT_CAP}
 
 
 # --- Read, read all, dismiss --------------------------------------------------------------------

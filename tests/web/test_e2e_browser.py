@@ -30,9 +30,10 @@ from pytest_django.fixtures import Settings
 
 from apps.accounts.models import User
 from apps.catalog.models import BillingCycle, ItemClass, ProductType
+from apps.notifications.selectors import UNREAD_COUNT_CAP
 from emulators import EmulatorSuite
 from tests.browser import BROWSER_TEST
-from tests.factories import AgentFactory, CustomerFactory
+from tests.factories import AgentFactory, CustomerFactory, NotificationFactory
 from tests.helpers import deliver_all
 from tests.scenarios import ORDER_TOPIC, catalog_product, png_bytes, run_subscriber, seed_cursor
 
@@ -388,6 +389,27 @@ def test_a_page_for_customers_sends_a_visitor_to_sign_in_and_back(live_server: A
     page.locator("#login-form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/account/orders$"))
 
+    assert walk.problems == []
+
+
+def test_counts_beyond_the_cap_read_99_plus_on_the_dashboard_and_the_bell(
+    live_server: Any, browser: Browser
+) -> None:
+    customer = CustomerFactory(email="many@example.com")
+    NotificationFactory.create_batch(UNREAD_COUNT_CAP + 5, user=customer)
+    walk = Walk(browser, live_server.url, "en")
+    page = walk.page
+
+    walk.open("/account/login")
+    page.locator("#login-form [name=email]").fill(customer.email)
+    page.locator("#login-form [name=password]").fill(AGENT_PASSWORD)
+    page.locator("#login-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/account$"))
+
+    unread = page.locator("#dashboard-stats .stat", has_text="Unread notifications")
+    expect(unread.locator(".stat-value")).to_have_text("99+")
+    expect(page.locator("#bell-count")).to_have_text("99+")
+    expect(page.locator("#bell-button")).to_have_attribute("aria-label", "Notifications: 99+ unread")
     assert walk.problems == []
 
 

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.dashboard import Dashboard, customer_dashboard
+from apps.accounts.dashboard import DASHBOARD_COUNT_CAP, Dashboard, customer_dashboard
 from apps.accounts.dashboard_cache import dashboard_cached
 from apps.accounts.models import EligibilityStatus, IdVerificationStatus
 from apps.accounts.services import dashboard_notify_invoice_due
@@ -43,11 +43,20 @@ class ActivitySerializer(serializers.Serializer):
     link = serializers.CharField(allow_null=True)
 
 
+def _capped_count() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=0,
+        max_value=DASHBOARD_COUNT_CAP,
+        help_text=f"Counted up to {DASHBOARD_COUNT_CAP}: {DASHBOARD_COUNT_CAP} means that many or more "
+        f'(the portal shows "{DASHBOARD_COUNT_CAP - 1}+").',
+    )
+
+
 class StatsSerializer(serializers.Serializer):
-    active_services = serializers.IntegerField()
-    unpaid_invoices = serializers.IntegerField()
-    orders_in_progress = serializers.IntegerField()
-    unread_notifications = serializers.IntegerField()
+    active_services = _capped_count()
+    unpaid_invoices = _capped_count()
+    orders_in_progress = _capped_count()
+    unread_notifications = _capped_count()
 
 
 class SummarySerializer(serializers.Serializer):

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from apps.notifications.api.serializers import NotificationOutputSerializer
 from apps.notifications.models import Notification
-from apps.notifications.selectors import notification_list, notification_unread_count
+from apps.notifications.selectors import UNREAD_COUNT_CAP, notification_list, notification_unread_count
 from apps.notifications.services import (
     notification_dismiss,
     notification_mark_all_read,
@@ -83,7 +83,12 @@ class NotificationListApi(APIView):
 
 class NotificationUnreadCountApi(APIView):
     class OutputSerializer(serializers.Serializer):
-        unread_count = serializers.IntegerField()
+        unread_count = serializers.IntegerField(
+            min_value=0,
+            max_value=UNREAD_COUNT_CAP,
+            help_text=f"Counted up to {UNREAD_COUNT_CAP}: {UNREAD_COUNT_CAP} means that many or more (the portal shows "
+            f'"{UNREAD_COUNT_CAP - 1}+").',
+        )
 
         class Meta:
             ref_name = "NotificationUnreadCount"

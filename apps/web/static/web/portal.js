@@ -498,9 +498,9 @@
     const result = await api("GET", "/api/notifications/unread-count");
     if (!result.ok) return;
     const unread = result.data.unread_count;
-    bell.count.textContent = unread > 0 ? String(unread) : "";
+    bell.count.textContent = unread > 0 ? countText(unread) : "";
     bell.count.hidden = unread === 0;
-    bell.button.setAttribute("aria-label", t("Notifications: %(count)s unread", { count: unread }));
+    bell.button.setAttribute("aria-label", t("Notifications: %(count)s unread", { count: countText(unread) }));
   }
 
   // The list is cursor-paginated (newest first): the first page replaces the list, "Show older"
@@ -730,8 +730,13 @@
     );
   };
 
+  // The API's counts stop at 100, which means "100 or more".
+  function countText(value) {
+    return value > 99 ? "99+" : String(value);
+  }
+
   function stat(name, value, href) {
-    const number = el("span", { class: "stat-value" }, String(value));
+    const number = el("span", { class: "stat-value" }, countText(value));
     const content = href ? el("a", { href: href }, number, el("span", { class: "stat-name" }, name)) : el("span", null, number, el("span", { class: "stat-name" }, name));
     return el("li", { class: "stat" }, content);
   }
