@@ -22,7 +22,8 @@ from typing import Any
 
 from django.db import connection
 from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
-from django.db.backends.utils import CursorWrapper
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+from django.db.models import QuerySet
 
 
 class _PreparedCursor(ServerBindingCursor):
@@ -34,6 +35,16 @@ class _PreparedCursor(ServerBindingCursor):
         return super().execute(query, params, **{**options, "prepare": True})
 
 
+class _PreparedDebugWrapper(CursorDebugWrapper):
+    """The query log's wrapper (``DEBUG``, ``CaptureQueriesContext``). psycopg keeps no query text
+    for a prepared execution, so the statement is logged with its values composed on the client,
+    as Django logs a statement bound on the server."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        with self.debug_sql(self.db.ops.compose_sql(sql, params)):
+            return CursorWrapper.execute(self, sql, params)
+
+
 @contextmanager
 def prepared_cursor() -> Iterator[CursorWrapper]:
     if connection.vendor != "postgresql":
@@ -42,8 +53,19 @@ def prepared_cursor() -> Iterator[CursorWrapper]:
         return
     connection.ensure_connection()
     raw = _PreparedCursor(connection.connection)
-    cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    cursor = (
+        _PreparedDebugWrapper(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+    )
     try:
         yield cursor
     finally:
         cursor.close()
+
+
+def count_prepared(queryset: QuerySet[Any]) -> int:
+    """``queryset.count()`` sent as a prepared statement (slice the queryset to cap the count)."""
+    sql, params = queryset.values("pk").query.sql_with_params()
+    with prepared_cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS counted", params)  # noqa: S608 - the ORM's SQL
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0

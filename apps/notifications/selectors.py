@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.notifications.models import Notification
+from portal.prepared import count_prepared
 
 
 def notification_visible(*, user_id: int, now: datetime | None = None) -> QuerySet[Notification]:
@@ -28,8 +29,10 @@ UNREAD_COUNT_CAP = 100
 
 def notification_unread_count(*, user_id: int, now: datetime | None = None) -> int:
     """How many live notifications are unread, up to ``UNREAD_COUNT_CAP``: the cap means "that
-    many or more" (a ``LIMIT`` inside the count, so at most that many index entries are read)."""
-    return notification_visible(user_id=user_id, now=now).filter(read=False)[:UNREAD_COUNT_CAP].count()
+    many or more" (a ``LIMIT`` inside the count, so at most that many index entries are read, in
+    no order). Prepared, as every page of the web portal asks for it (``portal/prepared.py``)."""
+    unread = notification_visible(user_id=user_id, now=now).filter(read=False).order_by()
+    return count_prepared(unread[:UNREAD_COUNT_CAP])
 
 
 def notifications_expired_exist(*, now: datetime | None = None) -> bool:

@@ -32,6 +32,7 @@ def test_a_statement_runs_with_its_values_and_is_logged() -> None:
         assert cursor.fetchall() == [(42, "{{7*7}}%s")]
 
     assert len(queries.captured_queries) == 1
+    assert "{{7*7}}%s" in queries.captured_queries[0]["sql"]  # logged with its values
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
