@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
@@ -167,6 +168,29 @@ def place(
     }
     headers = {} if key is None else {"Idempotency-Key": key}
     return api.post(ORDERS_URL, body, format="json", headers=headers)
+
+
+def pending_order(systems: EmulatorSuite, user: User, *, product_type: str = ProductType.INTERNET) -> Order:
+    """An order of ``user`` waiting for an agent's review, in Salesforce (Pending Review) and the
+    mirror: a plan (¥4,980) and an installation (¥23,000), ¥27,980 in all."""
+    sf_order = systems.salesforce.store.create_record(
+        "Order",
+        {
+            "AccountId": account_id_of(user),
+            "EffectiveDate": timezone.localdate().isoformat(),
+            "Status": "Pending Review",
+        },
+    )
+    order = OrderFactory(
+        user=user, salesforce_id=sf_order["Id"], product_type=product_type, total_amount=Decimal("27980.00")
+    )
+    plan = ProductFactory(name="SonixNet Home 1G", product_type=product_type, price=Decimal("4980.00"))
+    install = ProductFactory(
+        name="Installation", product_type=product_type, item_class="installation", price=Decimal("23000.00")
+    )
+    OrderItemFactory(order=order, product=plan)
+    OrderItemFactory(order=order, product=install)
+    return order
 
 
 def customer_without_a_card(systems: EmulatorSuite) -> User:

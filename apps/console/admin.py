@@ -595,11 +595,30 @@ class EligibilityQueueAdmin(QueueAdmin):
         "postal_code",
         "user__eligibility_requests__postal_code",
         "user__eligibility_requests__address_line1",
+        # The Japanese address: the customer's and their latest request's run together (any
+        # stretch of "東京都渋谷区神南1-2-3"; annotated in get_search_results), an earlier
+        # request's part by part.
+        "address_ja_run",
+        "request_address_ja_run",
+        "user__eligibility_requests__city_ja",
+        "user__eligibility_requests__address_line1_ja",
+        "user__eligibility_requests__address_line2_ja",
     )
-    search_help_text = _("Email, name, customer number or postal code")
+    search_help_text = _("Email, name, customer number, postal code or address (Japanese)")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return selectors.eligibility_queue_items()
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        queryset = queryset.annotate(
+            address_ja_run=selectors.japanese_address_run(),
+            request_address_ja_run=selectors.address_ja_run(
+                "request_prefecture_ja", "request_city_ja", "request_address_line1_ja"
+            ),
+        )
+        return super().get_search_results(request, queryset, search_term)
 
     def record_title(self, obj: Any) -> str:
         return customer_label(obj.user)

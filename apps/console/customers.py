@@ -1,9 +1,10 @@
 """One customer whole (profile, services, invoices, orders, cases, decisions, notifications
 sent, Salesforce/WHMCS sync state) and the console's one search box (email, name, phone,
-customer number, postal code): reads only."""
+customer number, postal code, Japanese address): reads only."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,21 +16,29 @@ from apps.accounts.models import CustomerProfile, IdMapping, User
 from apps.billing.models import WhmcsInvoice, WhmcsService
 from apps.checkout.models import Order
 from apps.console.models import AgentDecision
-from apps.console.selectors import outbox_unsettled_for_customer
+from apps.console.selectors import japanese_address_run, outbox_unsettled_for_customer
 from apps.notifications.models import Notification
 from apps.opportunities.models import Case
 
 SEARCH_LIMIT = 50
+
+# A phone number or postal code as agents type them: digits and separators (〒, +81, brackets).
+_NUMBER = re.compile(r"[\d\s+()〒\-－‐−]+")
 
 
 def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
+def _without_spaces(text: str) -> str:
+    return "".join(text.split())
+
+
 def customer_search(*, query: str) -> QuerySet[User]:
-    """Customers whose email, name (either order, kana too), phone number, customer number or
-    postal code matches ``query``; phone numbers and postal codes match with or without
-    hyphens."""
+    """Customers whose email, name (either order, kana too), phone number, customer number,
+    postal code or Japanese address matches ``query``; phone numbers and postal codes match with
+    or without hyphens (a query of digits and separators only), the Japanese address by any run of it (``渋谷区``, ``神南1-2-3``,
+    ``東京都渋谷区神南``) with or without spaces between its parts."""
     query = query.strip()
     if not query:
         return User.objects.none()
@@ -41,9 +50,12 @@ def customer_search(*, query: str) -> QuerySet[User]:
         | Q(profile__customer_number__iexact=query)
         | Q(profile__last_name_kana__icontains=query)
         | Q(profile__first_name_kana__icontains=query)
+        | Q(address_ja__icontains=_without_spaces(query))
     )
     digits = _digits(query)
-    if len(digits) >= 3:
+    # Only a query that is a number (phone, postal code) matches by its digits: the digits of a
+    # street ("神南1-2-3") or a customer number are not a phone number.
+    if len(digits) >= 3 and _NUMBER.fullmatch(query):
         condition |= Q(phone_digits__contains=digits) | Q(postal_digits__startswith=digits)
     return (
         User.objects.filter(is_staff=False)
@@ -53,6 +65,7 @@ def customer_search(*, query: str) -> QuerySet[User]:
                 Replace("profile__phone_number", Value("-"), Value("")), Value(" "), Value("")
             ),
             postal_digits=Replace("profile__postal_code", Value("-"), Value("")),
+            address_ja=japanese_address_run("profile__"),
         )
         .filter(condition)
         .select_related("profile")

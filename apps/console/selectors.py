@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, Concat
+from django.db.models.functions import Coalesce, Concat, Replace
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -138,6 +138,21 @@ def _with_sync_flags(queryset: QuerySet[Any]) -> QuerySet[Any]:
         sync_pending=Exists(
             entries.filter(status__in=[OutboxEntry.Status.PENDING, OutboxEntry.Status.IN_PROGRESS])
         ),
+    )
+
+
+def address_ja_run(*parts: str) -> Replace:
+    """The Japanese address's ``parts`` (field paths, prefecture first) as one run without spaces,
+    for a search to match any stretch of it ("渋谷区神南1-2-3"): Japanese writes no space between
+    the parts, but an agent or a customer may have typed some (half- or full-width)."""
+    run = Concat(*parts) if len(parts) > 1 else F(parts[0])
+    return Replace(Replace(run, Value(" "), Value("")), Value("\u3000"), Value(""))
+
+
+def japanese_address_run(prefix: str = "") -> Replace:
+    """:func:`address_ja_run` of an ``AddressMixin`` model's fields (``prefix`` leads to it)."""
+    return address_ja_run(
+        *(f"{prefix}{name}" for name in ("prefecture_ja", "city_ja", "address_line1_ja", "address_line2_ja"))
     )
 
 

@@ -7,10 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsFixture
 
-from apps.accounts.models import EligibilityStatus, IdVerificationStatus
+from apps.accounts.models import EligibilityStatus, IdVerificationStatus, User
 from apps.billing.models import WhmcsService
 from apps.catalog.models import BillingCycle, ItemClass, Product, ProductType
 from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
@@ -20,6 +22,7 @@ from apps.integrations.outbox import outbox_deliver_due
 from apps.opportunities.models import CommodityType, Opportunity, OpportunitySource, OpportunityStage
 from emulators import EmulatorSuite
 from tests.factories import (
+    AgentFactory,
     CustomerFactory,
     OpportunityFactory,
     OrderFactory,
@@ -32,6 +35,7 @@ from tests.scenarios import (
     catalog_product,
     eligible_customer,
     internet_plan,
+    pending_order,
     place,
     sim_plan,
     verified_customer,
@@ -40,6 +44,7 @@ from tests.scenarios import (
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
+TODAY_NOON = timezone.make_aware(datetime.datetime.combine(TODAY, datetime.time(12)))
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -96,6 +101,8 @@ def test_an_internet_order_opens_an_opportunity_and_reaches_salesforce_in_one_ca
         "id": order.pk,
         "number": None,
         "status": "pending_review",
+        "rejection_reason": None,
+        "hold_reason": None,
         "product_type": "internet",
         "activation_status": "pending_review",
         "activation_error": None,
@@ -845,3 +852,101 @@ def test_an_activation_error_is_hidden_once_activation_moved_on(systems: Emulato
     body = api_for(user).get(f"{ORDERS_URL}/{order.pk}").json()
 
     assert body["activation_error"] is None
+
+
+# --- an agent's rejection or hold, as the customer reads it --------------------------------------
+
+
+def customer_session(user: User) -> Client:
+    """The customer's browser: signed in with a session, as the web portal calls the API."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def agent_decides(order: Order, action: str, **form: str) -> None:
+    """An agent rejects, holds or releases the order in the console."""
+    agent = Client()
+    agent.force_login(AgentFactory.create())
+    response = agent.post(
+        reverse(f"admin:console_orderapprovalqueueitem_{action}", args=[order.pk]),
+        {f"{action}-{name}": value for name, value in form.items()},
+    )
+    assert response.status_code == 302
+
+
+def reasons(client: Client, order: Order) -> list[tuple[str, str | None, str | None]]:
+    """(status, rejection_reason, hold_reason) of the order in the list and on its own."""
+    listed = [row for row in client.get(ORDERS_URL).json()["results"] if row["id"] == order.pk]
+    detail = client.get(f"{ORDERS_URL}/{order.pk}").json()
+    return [(row["status"], row["rejection_reason"], row["hold_reason"]) for row in [*listed, detail]]
+
+
+def test_a_rejected_order_says_why_in_the_list_and_on_its_own(systems: EmulatorSuite) -> None:
+    user = make_customer(systems, internet_eligibility_status=EligibilityStatus.ELIGIBLE)
+    order = pending_order(systems, user)
+    other = pending_order(systems, user)
+    client = customer_session(user)
+    assert reasons(client, order) == [("pending_review", None, None)] * 2
+
+    agent_decides(order, "reject", reason="Duplicate of order 00000101")
+
+    assert reasons(client, order) == [("cancelled", "Duplicate of order 00000101", None)] * 2
+    assert reasons(client, other) == [("pending_review", None, None)] * 2
+
+
+def test_a_held_order_says_why_until_it_is_released(systems: EmulatorSuite) -> None:
+    user = make_customer(systems, internet_eligibility_status=EligibilityStatus.ELIGIBLE)
+    order = pending_order(systems, user)
+    client = customer_session(user)
+
+    agent_decides(order, "hold", reason="Please call us about the installation date.")
+    held = reasons(client, order)
+    agent_decides(order, "release", note="")
+    released = reasons(client, order)
+
+    assert held == [("pending_review", None, "Please call us about the installation date.")] * 2
+    assert released == [("pending_review", None, None)] * 2
+
+
+def test_a_held_order_rejected_says_only_why_it_was_rejected(systems: EmulatorSuite) -> None:
+    user = make_customer(systems, internet_eligibility_status=EligibilityStatus.ELIGIBLE)
+    order = pending_order(systems, user)
+
+    agent_decides(order, "hold", reason="Waiting for your reply.")
+    agent_decides(order, "reject", reason="No reply in 30 days.")
+
+    assert reasons(customer_session(user), order) == [("cancelled", "No reply in 30 days.", None)] * 2
+
+
+def test_the_agents_reason_is_returned_as_written(systems: EmulatorSuite) -> None:
+    user = make_customer(systems, internet_eligibility_status=EligibilityStatus.ELIGIBLE)
+    order = pending_order(systems, user)
+    text = 'See <a href="https://example.com">this</a> {{ order_number }} %(reason)s {reason}'
+
+    agent_decides(order, "reject", reason=text)
+
+    assert reasons(customer_session(user), order) == [("cancelled", text, None)] * 2
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        # Salesforce moved a held order on (approved there): the hold no longer stands.
+        ({"status": OrderStatus.APPROVED, "held_at": TODAY_NOON, "hold_reason": "Old hold"}, (None, None)),
+        # A reason left behind on an order that is not cancelled is not a rejection.
+        ({"status": OrderStatus.APPROVED, "rejection_reason": "Old rejection"}, (None, None)),
+        # Cancelled without a reason (in Salesforce, or by the customer): nothing to say.
+        ({"status": OrderStatus.CANCELLED}, (None, None)),
+        ({"status": OrderStatus.PENDING_REVIEW, "hold_reason": "Not held"}, (None, None)),
+    ],
+)
+def test_a_reason_shows_only_while_the_decision_stands(
+    systems: EmulatorSuite, fields: dict[str, Any], expected: tuple[None, None]
+) -> None:
+    user = CustomerFactory.create()
+    order = OrderFactory.create(user=user, **fields)
+
+    body = customer_session(user).get(f"{ORDERS_URL}/{order.pk}").json()
+
+    assert (body["rejection_reason"], body["hold_reason"]) == expected

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import EligibilityStatus, IdVerificationStatus, User
@@ -21,6 +22,11 @@ from tests.factories import (
     ResidenceCardSubmissionFactory,
 )
 from tests.helpers import MakeCustomer, account_id_of
+
+
+def order_url(name: str, pk: int) -> str:
+    """A page or action of the order approval queue for the order ``pk``."""
+    return reverse(f"admin:console_orderapprovalqueueitem_{name}", args=[pk])
 
 
 @pytest.fixture

@@ -13,9 +13,10 @@ from apps.accounts.models import EligibilityStatus, User
 from apps.checkout.models import Order, OrderStatus
 from apps.console.models import AgentDecision, DecisionAction, QueueClaim
 from emulators import EmulatorSuite
-from tests.console.test_orders import pending_order, url
+from tests.console.conftest import order_url
 from tests.factories import AgentFactory
 from tests.helpers import MakeCustomer
+from tests.scenarios import pending_order
 
 pytestmark = pytest.mark.django_db
 
@@ -42,12 +43,14 @@ def test_an_agent_claims_an_item_and_finds_it_under_my_items(
 ) -> None:
     mine = eligible_order(systems, make_customer)
     other = eligible_order(systems, make_customer)
-    assert "Nobody is working on this item." in agent_client.get(url("change", mine.pk)).content.decode()
+    assert (
+        "Nobody is working on this item." in agent_client.get(order_url("change", mine.pk)).content.decode()
+    )
 
-    response = agent_client.post(url("claim", mine.pk))
+    response = agent_client.post(order_url("claim", mine.pk))
 
     assert response.status_code == 302
-    assert "You are working on this item." in agent_client.get(url("change", mine.pk)).content.decode()
+    assert "You are working on this item." in agent_client.get(order_url("change", mine.pk)).content.decode()
     decision = AgentDecision.objects.get()
     assert (decision.agent, decision.action, decision.after) == (
         agent,
@@ -66,10 +69,10 @@ def test_an_item_claimed_by_another_agent_cannot_be_claimed_or_released(
 ) -> None:
     order = eligible_order(systems, make_customer)
     colleague = AgentFactory(first_name="Mei", last_name="Sato")
-    client_for(colleague).post(url("claim", order.pk))
+    client_for(colleague).post(order_url("claim", order.pk))
 
-    claimed = agent_client.post(url("claim", order.pk), follow=True)
-    released = agent_client.post(url("release_claim", order.pk))
+    claimed = agent_client.post(order_url("claim", order.pk), follow=True)
+    released = agent_client.post(order_url("release_claim", order.pk))
 
     assert "Mei Sato is already working on this item." in claimed.content.decode()
     assert released.status_code == 403
@@ -80,9 +83,9 @@ def test_the_holder_releases_their_item(
     systems: EmulatorSuite, make_customer: MakeCustomer, agent_client: Client
 ) -> None:
     order = eligible_order(systems, make_customer)
-    agent_client.post(url("claim", order.pk))
+    agent_client.post(order_url("claim", order.pk))
 
-    agent_client.post(url("release_claim", order.pk))
+    agent_client.post(order_url("release_claim", order.pk))
 
     assert not QueueClaim.objects.exists()
     assert list(AgentDecision.objects.order_by("id").values_list("action", flat=True)) == [
@@ -100,11 +103,11 @@ def test_only_supervisors_assign(
     supervisor_client: Client,
 ) -> None:
     order = eligible_order(systems, make_customer)
-    assert 'id="console-assign"' not in agent_client.get(url("change", order.pk)).content.decode()
-    assert 'id="console-assign"' in supervisor_client.get(url("change", order.pk)).content.decode()
+    assert 'id="console-assign"' not in agent_client.get(order_url("change", order.pk)).content.decode()
+    assert 'id="console-assign"' in supervisor_client.get(order_url("change", order.pk)).content.decode()
 
-    refused = agent_client.post(url("assign", order.pk), {"assignee": agent.pk})
-    assigned = supervisor_client.post(url("assign", order.pk), {"assignee": agent.pk})
+    refused = agent_client.post(order_url("assign", order.pk), {"assignee": agent.pk})
+    assigned = supervisor_client.post(order_url("assign", order.pk), {"assignee": agent.pk})
 
     assert refused.status_code == 403
     assert assigned.status_code == 302
@@ -121,7 +124,7 @@ def test_a_supervisor_cannot_assign_to_a_customer(
 ) -> None:
     order = eligible_order(systems, make_customer)
 
-    supervisor_client.post(url("assign", order.pk), {"assignee": order.user_id})
+    supervisor_client.post(order_url("assign", order.pk), {"assignee": order.user_id})
 
     assert not QueueClaim.objects.exists()
 
@@ -134,18 +137,18 @@ def test_save_and_next_opens_and_claims_the_next_oldest_unclaimed_open_item(
     held = eligible_order(systems, make_customer, age_days=3)
     expected = eligible_order(systems, make_customer, age_days=2)
     eligible_order(systems, make_customer, age_days=1)
-    client_for(AgentFactory()).post(url("claim", taken.pk))
-    agent_client.post(url("hold", held.pk), {"hold-reason": "Waiting"})
+    client_for(AgentFactory()).post(order_url("claim", taken.pk))
+    agent_client.post(order_url("hold", held.pk), {"hold-reason": "Waiting"})
 
     response = agent_client.post(
-        url("change", first.pk),
+        order_url("change", first.pk),
         {"_decision": "approve", "approve-items_checked": "on", "_next": "Save and next"},
     )
 
     first.refresh_from_db()
     assert first.status == OrderStatus.APPROVED
     assert response.status_code == 302
-    assert response["Location"] == url("change", expected.pk)
+    assert response["Location"] == order_url("change", expected.pk)
     assert QueueClaim.objects.get(subject_id=str(expected.pk)).agent == agent
 
 
@@ -155,7 +158,7 @@ def test_save_and_next_at_the_end_of_the_queue_returns_to_the_list(
     order = eligible_order(systems, make_customer)
 
     response = agent_client.post(
-        url("change", order.pk), {"_decision": "approve", "approve-items_checked": "on", "_next": "1"}
+        order_url("change", order.pk), {"_decision": "approve", "approve-items_checked": "on", "_next": "1"}
     )
 
     assert response["Location"] == CHANGELIST
@@ -165,10 +168,10 @@ def test_a_form_with_errors_is_shown_again_at_the_record_url_with_its_field_focu
     systems: EmulatorSuite, make_customer: MakeCustomer, agent_client: Client
 ) -> None:
     order = eligible_order(systems, make_customer)
-    page = agent_client.get(url("change", order.pk)).content.decode()
-    assert f'action="{url("change", order.pk)}"' in page
+    page = agent_client.get(order_url("change", order.pk)).content.decode()
+    assert f'action="{order_url("change", order.pk)}"' in page
 
-    response = agent_client.post(url("change", order.pk), {"_decision": "reject", "reject-reason": ""})
+    response = agent_client.post(order_url("change", order.pk), {"_decision": "reject", "reject-reason": ""})
 
     assert response.status_code == 200
     body = response.content.decode()
@@ -178,4 +181,4 @@ def test_a_form_with_errors_is_shown_again_at_the_record_url_with_its_field_focu
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING_REVIEW
     # Reloading the address is the record page again, not a POST-only URL.
-    assert agent_client.get(url("change", order.pk)).status_code == 200
+    assert agent_client.get(order_url("change", order.pk)).status_code == 200

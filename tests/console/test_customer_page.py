@@ -86,6 +86,44 @@ def test_one_search_box_finds_a_customer_by_email_name_phone_postal_code_or_numb
     assert reverse("admin:console_customer", args=[customer.pk]) in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "渋谷区",
+        "神南1-2-3",
+        "東京都渋谷区神南1-2-3",
+        "渋谷区 神南1-2-3",
+        "渋谷区\u3000神南",
+        "ソニックスビル101",
+        "神南1-2-3ソニックスビル",
+    ],
+)
+def test_one_search_box_finds_a_customer_by_their_japanese_address(agent_client: Client, query: str) -> None:
+    customer = CustomerFactory(
+        profile__prefecture_ja="東京都",
+        profile__city_ja="渋谷区",
+        # as a customer may type it: a space before the room number
+        profile__address_line1_ja="神南1-2-3",
+        profile__address_line2_ja="ソニックスビル 101",
+    )
+    CustomerFactory(
+        profile__prefecture_ja="大阪府", profile__city_ja="大阪市北区", profile__address_line1_ja="梅田1-1-1"
+    )
+
+    response = agent_client.get(reverse(SEARCH), {"q": query})
+
+    assert [user.pk for user in response.context["results"]] == [customer.pk]
+
+
+def test_a_japanese_address_nobody_has_finds_nobody(agent_client: Client) -> None:
+    CustomerFactory(profile__city_ja="渋谷区", profile__address_line1_ja="神南1-2-3")
+
+    response = agent_client.get(reverse(SEARCH), {"q": "新宿区神南1-2-3"})
+
+    assert list(response.context["results"]) == []
+    assert 'id="console-search-empty"' in response.content.decode()
+
+
 def test_staff_are_not_customers_and_nothing_matches_nothing(agent_client: Client, agent: User) -> None:
     assert list(agent_client.get(reverse(SEARCH), {"q": agent.email}).context["results"]) == []
     assert agent_client.get(reverse("admin:console_customer", args=[agent.pk])).status_code == 404

@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from emulators import EmulatorSuite
 from tests.console.conftest import pending_eligibility, submitted_card
-from tests.console.test_orders import pending_order
 from tests.helpers import MakeCustomer
+from tests.scenarios import pending_order
 
 pytestmark = pytest.mark.django_db
 

@@ -230,7 +230,7 @@ def test_a_supervisor_claims_saves_and_goes_next_rejects_and_retries_in_the_brow
     from apps.accounts.models import EligibilityStatus
     from apps.checkout.models import Order, OrderStatus
     from apps.integrations.models import OutboxEntry
-    from tests.console.test_orders import pending_order
+    from tests.scenarios import pending_order
 
     supervisor = AgentFactory(console_group="Supervisors", first_name="Ren", last_name="Kato")
     orders = []

@@ -15,8 +15,9 @@ from apps.console.models import AgentDecision, DecisionAction
 from apps.integrations.models import OutboxEntry
 from apps.notifications.models import Notification, NotificationType
 from emulators import EmulatorSuite
-from tests.console.test_orders import pending_order, url
+from tests.console.conftest import order_url
 from tests.helpers import MakeCustomer, deliver_all
+from tests.scenarios import pending_order
 
 pytestmark = pytest.mark.django_db
 
@@ -43,10 +44,12 @@ def test_reject_cancels_the_order_here_and_in_salesforce_with_the_reason(
     systems: EmulatorSuite, make_customer: MakeCustomer, agent: User, agent_client: Client
 ) -> None:
     order = pending_order(systems, eligible_customer(make_customer))
-    page = agent_client.get(url("change", order.pk)).content.decode()
+    page = agent_client.get(order_url("change", order.pk)).content.decode()
     assert 'id="console-form-reject"' in page
 
-    response = agent_client.post(url("reject", order.pk), {"reject-reason": "Duplicate of order 00000101"})
+    response = agent_client.post(
+        order_url("reject", order.pk), {"reject-reason": "Duplicate of order 00000101"}
+    )
 
     assert response.status_code == 302
     order.refresh_from_db()
@@ -62,7 +65,7 @@ def test_reject_cancels_the_order_here_and_in_salesforce_with_the_reason(
     assert deliver_all().delivered == [OutboxEntry.objects.get().pk]
     sf_order = systems.salesforce.store.get_record("Order", order.salesforce_id)
     assert (sf_order["Status"], sf_order["Description"]) == ("Cancelled", "Duplicate of order 00000101")
-    page = agent_client.get(url("change", order.pk)).content.decode()
+    page = agent_client.get(order_url("change", order.pk)).content.decode()
     assert 'id="console-form-approve"' not in page
     assert 'id="console-form-reject"' not in page
     [notification] = customer_notifications(order.user)
@@ -82,7 +85,7 @@ def test_the_customer_reads_the_rejection_in_their_language_with_the_reason_as_w
     order.save(update_fields=["order_number"])
     reason = "<b>工事不可</b> 100% %(order_number)s {reason}"
 
-    agent_client.post(url("reject", order.pk), {"reject-reason": f"  {reason}\n"})
+    agent_client.post(order_url("reject", order.pk), {"reject-reason": f"  {reason}\n"})
 
     [notification] = customer_notifications(customer)
     assert (notification["type"], notification["title"], notification["action_url"]) == (
@@ -102,7 +105,7 @@ def test_reject_needs_a_reason(
 ) -> None:
     order = pending_order(systems, eligible_customer(make_customer))
 
-    response = agent_client.post(url("reject", order.pk), {"reject-reason": "  "})
+    response = agent_client.post(order_url("reject", order.pk), {"reject-reason": "  "})
 
     assert response.status_code == 200
     assert "The decision was not recorded" in response.content.decode()
@@ -118,17 +121,19 @@ def test_a_held_order_is_not_approved_until_released(
 ) -> None:
     order = pending_order(systems, eligible_customer(make_customer))
 
-    response = agent_client.post(url("hold", order.pk), {"hold-reason": "Waiting for the customer's call"})
+    response = agent_client.post(
+        order_url("hold", order.pk), {"hold-reason": "Waiting for the customer's call"}
+    )
 
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.held_at is not None
     assert order.status == OrderStatus.PENDING_REVIEW
-    page = agent_client.get(url("change", order.pk)).content.decode()
+    page = agent_client.get(order_url("change", order.pk)).content.decode()
     assert "Waiting for the customer&#x27;s call" in page
     assert 'id="console-form-approve"' not in page
     assert 'id="console-form-release"' in page
-    refused = agent_client.post(url("approve", order.pk), {"approve-items_checked": "on"})
+    refused = agent_client.post(order_url("approve", order.pk), {"approve-items_checked": "on"})
     assert "This order is on hold; release it before approving it." in refused.content.decode()
     deliver_all()
     sf_order = systems.salesforce.store.get_record("Order", order.salesforce_id)
@@ -143,14 +148,14 @@ def test_a_held_order_is_not_approved_until_released(
         f"Your order {order.order_number} is on hold. Reason: Waiting for the customer's call",
     )
 
-    agent_client.post(url("release", order.pk), {"release-note": "Customer called back"})
+    agent_client.post(order_url("release", order.pk), {"release-note": "Customer called back"})
     released = customer_notifications(order.user)[0]
     assert (released["type"], released["message"]) == (
         "order_hold_released",
         f"Your order {order.order_number} is no longer on hold and is being reviewed again.",
     )
     assert "Customer called back" not in str(released)  # the release note is the agents' own
-    approved = agent_client.post(url("approve", order.pk), {"approve-items_checked": "on"})
+    approved = agent_client.post(order_url("approve", order.pk), {"approve-items_checked": "on"})
 
     assert approved.status_code == 302
     order.refresh_from_db()
@@ -170,9 +175,9 @@ def test_a_held_order_can_be_rejected(
     systems: EmulatorSuite, make_customer: MakeCustomer, agent_client: Client
 ) -> None:
     order = pending_order(systems, eligible_customer(make_customer))
-    agent_client.post(url("hold", order.pk), {"hold-reason": "Checking the address"})
+    agent_client.post(order_url("hold", order.pk), {"hold-reason": "Checking the address"})
 
-    agent_client.post(url("reject", order.pk), {"reject-reason": "Address not serviceable"})
+    agent_client.post(order_url("reject", order.pk), {"reject-reason": "Address not serviceable"})
 
     order.refresh_from_db()
     assert (order.status, order.held_at) == (OrderStatus.CANCELLED, None)
@@ -191,8 +196,8 @@ def test_an_agent_without_the_approval_permission_cannot_reject_or_hold(
         agent.user_permissions.model.objects.filter(codename="view_orderapprovalqueueitem")
     )
 
-    rejected = agent_client.post(url("reject", order.pk), {"reject-reason": "No"})
-    held = agent_client.post(url("hold", order.pk), {"hold-reason": "No"})
+    rejected = agent_client.post(order_url("reject", order.pk), {"reject-reason": "No"})
+    held = agent_client.post(order_url("hold", order.pk), {"hold-reason": "No"})
 
     assert (rejected.status_code, held.status_code) == (403, 403)
     order.refresh_from_db()

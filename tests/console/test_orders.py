@@ -3,12 +3,8 @@ Salesforce, whose Order Approval Flow then requests provisioning as for an appro
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from django.test import Client
-from django.urls import reverse
-from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from apps.accounts.models import EligibilityStatus, IdVerificationStatus, User
@@ -17,37 +13,13 @@ from apps.checkout.models import Order, OrderStatus
 from apps.console.models import AgentDecision, DecisionAction
 from apps.integrations.models import OutboxEntry
 from emulators import EmulatorSuite
-from tests.factories import OrderFactory, OrderItemFactory, ProductFactory
-from tests.helpers import MakeCustomer, account_id_of, deliver_all
+from tests.console.conftest import order_url
+from tests.helpers import MakeCustomer, deliver_all
+from tests.scenarios import pending_order
 
 pytestmark = pytest.mark.django_db
 
 ORDER_TOPIC = "/event/OrderProvisionRequested__e"
-
-
-def url(name: str, pk: int) -> str:
-    return reverse(f"admin:console_orderapprovalqueueitem_{name}", args=[pk])
-
-
-def pending_order(systems: EmulatorSuite, user: User, *, product_type: str = ProductType.INTERNET) -> Order:
-    sf_order = systems.salesforce.store.create_record(
-        "Order",
-        {
-            "AccountId": account_id_of(user),
-            "EffectiveDate": timezone.localdate().isoformat(),
-            "Status": "Pending Review",
-        },
-    )
-    order = OrderFactory(
-        user=user, salesforce_id=sf_order["Id"], product_type=product_type, total_amount=Decimal("27980.00")
-    )
-    plan = ProductFactory(name="SonixNet Home 1G", product_type=product_type, price=Decimal("4980.00"))
-    install = ProductFactory(
-        name="Installation", product_type=product_type, item_class="installation", price=Decimal("23000.00")
-    )
-    OrderItemFactory(order=order, product=plan)
-    OrderItemFactory(order=order, product=install)
-    return order
 
 
 def test_the_checklist_shows_prerequisites_items_and_prices(
@@ -58,7 +30,7 @@ def test_the_checklist_shows_prerequisites_items_and_prices(
     )
     order = pending_order(systems, user)
 
-    page = agent_client.get(url("change", order.pk)).content.decode()
+    page = agent_client.get(order_url("change", order.pk)).content.decode()
 
     assert "Internet eligibility is set (Eligible)" in page
     assert '<span class="console-met">✔</span>' in page
@@ -78,7 +50,7 @@ def test_approve_writes_approved_to_salesforce_and_the_flow_requests_provisionin
     order = pending_order(systems, user)
     events_before = len(systems.bus.events(ORDER_TOPIC))
 
-    response = agent_client.post(url("approve", order.pk), {"approve-items_checked": "on"})
+    response = agent_client.post(order_url("approve", order.pk), {"approve-items_checked": "on"})
 
     assert response.status_code == 302
     order.refresh_from_db()
@@ -104,9 +76,9 @@ def test_an_internet_order_without_an_eligibility_result_is_not_approved(
     user = make_customer(internet_eligibility_status=EligibilityStatus.PENDING)
     order = pending_order(systems, user)
 
-    page = agent_client.get(url("change", order.pk)).content.decode()
+    page = agent_client.get(order_url("change", order.pk)).content.decode()
     assert '<span class="console-unmet">✘</span>' in page
-    response = agent_client.post(url("approve", order.pk), {"approve-items_checked": "on"})
+    response = agent_client.post(order_url("approve", order.pk), {"approve-items_checked": "on"})
 
     assert response.status_code == 200
     assert (
@@ -126,8 +98,8 @@ def test_a_sim_order_needs_a_verified_id(
     refused = pending_order(systems, unverified, product_type=ProductType.SIM)
     accepted = pending_order(systems, verified, product_type=ProductType.SIM)
 
-    agent_client.post(url("approve", refused.pk), {"approve-items_checked": "on"})
-    agent_client.post(url("approve", accepted.pk), {"approve-items_checked": "on"})
+    agent_client.post(order_url("approve", refused.pk), {"approve-items_checked": "on"})
+    agent_client.post(order_url("approve", accepted.pk), {"approve-items_checked": "on"})
 
     refused.refresh_from_db()
     accepted.refresh_from_db()
@@ -144,7 +116,7 @@ def test_internet_orders_need_a_verified_id_where_the_setting_says_so(
     )
     order = pending_order(systems, user)
 
-    response = agent_client.post(url("approve", order.pk), {"approve-items_checked": "on"})
+    response = agent_client.post(order_url("approve", order.pk), {"approve-items_checked": "on"})
 
     assert "ID verification is Verified" in response.content.decode()
     order.refresh_from_db()
@@ -160,7 +132,7 @@ def test_an_order_placed_moments_ago_waits_for_its_salesforce_id(
     order = pending_order(systems, user)
     Order.objects.filter(pk=order.pk).update(salesforce_id=None)
 
-    agent_client.post(url("approve", order.pk), {"approve-items_checked": "on"})
+    agent_client.post(order_url("approve", order.pk), {"approve-items_checked": "on"})
 
     entry = OutboxEntry.objects.get()
     assert entry.payload["subrequests"][0]["url"] == "sobjects/Order/"
@@ -182,10 +154,10 @@ def test_an_approved_order_is_not_approved_twice(
         internet_eligibility_status=EligibilityStatus.ELIGIBLE, internet_eligibility="Home 1G"
     )
     order = pending_order(systems, user)
-    agent_client.post(url("approve", order.pk), {"approve-items_checked": "on"})
+    agent_client.post(order_url("approve", order.pk), {"approve-items_checked": "on"})
 
-    page = agent_client.get(url("change", order.pk)).content.decode()
-    response = agent_client.post(url("approve", order.pk), {"approve-items_checked": "on"})
+    page = agent_client.get(order_url("change", order.pk)).content.decode()
+    response = agent_client.post(order_url("approve", order.pk), {"approve-items_checked": "on"})
 
     assert 'id="console-form-approve"' not in page
     assert "This order is not waiting for approval (it is Approved)." in response.content.decode()

@@ -12,17 +12,18 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.models import EligibilityStatus, IdVerificationStatus
+from apps.accounts.models import CustomerProfile, EligibilityStatus, IdVerificationStatus, User
 from apps.catalog.models import ProductType
 from apps.checkout.models import OrderStatus
 from apps.console.selectors import console_queue_counts
 from apps.opportunities.models import LineReturnStatus, OpportunityStage
-from apps.verification.models import ResidenceCardSubmission
+from apps.verification.models import EligibilityRequest, ResidenceCardSubmission
 from emulators import EmulatorSuite
 from tests.console.conftest import pending_eligibility
 from tests.factories import (
     AgentFactory,
     CustomerFactory,
+    EligibilityRequestFactory,
     OpportunityFactory,
     OrderFactory,
     ResidenceCardSubmissionFactory,
@@ -98,6 +99,55 @@ def test_the_eligibility_queue_filters_by_sla_and_searches(
     assert rows(overdue, "/admin/console/eligibilityqueueitem/") == [late.profile.pk]
     assert rows(on_time, "/admin/console/eligibilityqueueitem/") == [fresh.profile.pk]
     assert rows(found, "/admin/console/eligibilityqueueitem/") == [fresh.profile.pk]
+
+
+@pytest.mark.parametrize(
+    ("query", "who"),
+    [
+        # the latest request's address, part by part or run together
+        ("神南1-2-3", "shibuya"),
+        ("東京都渋谷区神南1-2-3", "shibuya"),
+        ("渋谷区 神南", "shibuya"),
+        # the customer's own address (their profile)
+        ("渋谷2-21-1", "shibuya"),
+        ("大阪市北区梅田", "osaka"),
+        # an earlier request's
+        ("札幌市中央区", "osaka"),
+        ("北1条西2-1", "osaka"),
+        # and what it found before
+        ("osaka@example.com", "osaka"),
+        ("150-0002", "shibuya"),
+    ],
+)
+def test_the_eligibility_queue_searches_the_japanese_address(
+    systems: EmulatorSuite, make_customer: MakeCustomer, agent_client: Client, query: str, who: str
+) -> None:
+    shibuya, request, _ = pending_eligibility(systems, make_customer)
+    request.address_line1_ja = "神南1-2-3"
+    request.save(update_fields=["address_line1_ja"])
+    osaka, osaka_request, _ = pending_eligibility(systems, make_customer)
+    User.objects.filter(pk=osaka.pk).update(email="osaka@example.com")
+    CustomerProfile.objects.filter(user=osaka).update(
+        postal_code="530-0001", prefecture_ja="大阪府", city_ja="大阪市北区", address_line1_ja="梅田1-1-1"
+    )
+    EligibilityRequest.objects.filter(pk=osaka_request.pk).update(
+        postal_code="530-0001", prefecture_ja="大阪府", city_ja="大阪市北区", address_line1_ja="梅田1-1-1"
+    )
+    earlier = EligibilityRequestFactory(
+        user=osaka,
+        postal_code="060-0001",
+        prefecture_ja="北海道",
+        city_ja="札幌市中央区",
+        address_line1_ja="北1条西2-1",
+    )
+    EligibilityRequest.objects.filter(pk=earlier.pk).update(
+        created_at=osaka_request.created_at - timedelta(days=30)
+    )
+
+    found = agent_client.get(ELIGIBILITY, {"q": query}).content.decode()
+
+    expected = {"shibuya": shibuya, "osaka": osaka}[who]
+    assert rows(found, "/admin/console/eligibilityqueueitem/") == [expected.profile.pk]
 
 
 def test_the_id_verification_queue_lists_submitted_cards_oldest_first(agent_client: Client) -> None:

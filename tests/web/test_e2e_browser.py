@@ -25,15 +25,17 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 from pytest_django.fixtures import Settings
 
 from apps.accounts.models import User
 from apps.catalog.models import BillingCycle, ItemClass, ProductType
+from apps.checkout.models import OrderStatus
 from apps.notifications.selectors import UNREAD_COUNT_CAP
 from emulators import EmulatorSuite
 from tests.browser import BROWSER_TEST
-from tests.factories import AgentFactory, CustomerFactory, NotificationFactory
+from tests.factories import AgentFactory, CustomerFactory, NotificationFactory, OrderFactory
 from tests.helpers import deliver_all
 from tests.scenarios import ORDER_TOPIC, catalog_product, png_bytes, run_subscriber, seed_cursor
 
@@ -410,6 +412,49 @@ def test_counts_beyond_the_cap_read_99_plus_on_the_dashboard_and_the_bell(
     expect(unread.locator(".stat-value")).to_have_text("99+")
     expect(page.locator("#bell-count")).to_have_text("99+")
     expect(page.locator("#bell-button")).to_have_attribute("aria-label", "Notifications: 99+ unread")
+    assert walk.problems == []
+
+
+ORDER_REASON_HEADINGS = {
+    "en": ("Why we could not accept this order", "Why your order is on hold", "On hold"),
+    "ja": ("このご注文をお受けできなかった理由", "ご注文が保留中の理由", "保留中"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_the_orders_page_shows_why_an_order_was_rejected_or_is_on_hold(
+    live_server: Any, browser: Browser, language: str
+) -> None:
+    customer = CustomerFactory(email="orders@example.com", preferred_language=language)
+    rejected = OrderFactory(
+        user=customer, status=OrderStatus.CANCELLED, rejection_reason="<b>Duplicate</b> of order 00000101"
+    )
+    held = OrderFactory(user=customer, held_at=timezone.now(), hold_reason="Please call us on 03-1234-5678.")
+    waiting = OrderFactory(user=customer)
+    walk = Walk(browser, live_server.url, language)
+    page = walk.page
+    walk.open("/account/login")
+    page.locator("#login-form [name=email]").fill(customer.email)
+    page.locator("#login-form [name=password]").fill(AGENT_PASSWORD)
+    page.locator("#login-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/account$"))
+
+    walk.open("/account/orders")
+
+    rejection_heading, hold_heading, hold_badge = ORDER_REASON_HEADINGS[language]
+    rejection = page.locator(f'[data-order="{rejected.pk}"] [data-reason=rejection]')
+    expect(rejection).to_contain_text(rejection_heading)
+    # the agent's text as they wrote it: shown, not read as markup
+    expect(rejection).to_contain_text("<b>Duplicate</b> of order 00000101")
+    expect(rejection.locator("b")).to_have_count(0)
+    hold = page.locator(f'[data-order="{held.pk}"] [data-reason=hold]')
+    expect(hold).to_contain_text(hold_heading)
+    expect(hold).to_contain_text("Please call us on 03-1234-5678.")
+    expect(page.locator(f'[data-order="{held.pk}"] .badge-warning')).to_have_text(hold_badge)
+    expect(page.locator(f'[data-order="{waiting.pk}"] [data-reason]')).to_have_count(0)
+    expect(page.locator("#orders [data-reason]")).to_have_count(2)
+    walk.check()
+
     assert walk.problems == []
 
 

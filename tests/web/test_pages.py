@@ -171,6 +171,27 @@ def test_a_japanese_page_and_its_script_strings_are_in_japanese() -> None:
     assert strings["eligibility.pending"] == "確認中"
 
 
+ORDER_REASON_STRINGS = ["On hold", "Why we could not accept this order", "Why your order is on hold"]
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", ORDER_REASON_STRINGS),
+        ("ja", ["保留中", "このご注文をお受けできなかった理由", "ご注文が保留中の理由"]),
+    ],
+)
+def test_the_orders_page_carries_the_words_for_a_rejection_or_a_hold(
+    language: str, expected: list[str]
+) -> None:
+    client = Client(headers={"accept-language": language})
+    client.force_login(CustomerFactory())
+
+    strings = script_strings(client.get("/account/orders").content.decode())
+
+    assert [strings[text] for text in ORDER_REASON_STRINGS] == expected
+
+
 def test_every_page_of_the_portal_is_among_those_rendered() -> None:
     routes = {re.sub(r"<int:\w+>", "1", str(pattern.pattern)) for pattern in web_urls.urlpatterns}
     rendered = {re.sub(r"\d+", "1", path.split("?")[0]).lstrip("/") for path in PAGES}

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from apps.accounts.api.serializers import RegistrationInputSerializer
 from apps.catalog.models import ProductType
-from apps.checkout.models import ActivationStatus, Order, OrderItem
+from apps.checkout.models import ActivationStatus, Order, OrderItem, OrderStatus
 from apps.checkout.services import MAX_ORDER_LINES, OrderLine
 from portal.api import DatabaseIdField
 from portal.fields import EnumField, MoneyField, wire_choices
@@ -106,7 +106,8 @@ class OrderOutputSerializer(serializers.ModelSerializer[Order]):
     """An order as the customer sees it. `number` is Salesforce's order number (null until
     Salesforce has the order and the mirror has caught up); `submitted_to_salesforce` says
     whether Salesforce has it yet. Money (`total`, each item's `unit_price` and `line_total`) is an
-    integer in the minor unit of `currency` (whole yen for JPY)."""
+    integer in the minor unit of `currency` (whole yen for JPY). `rejection_reason` and
+    `hold_reason` are what our team wrote when it rejected the order or put it on hold, as text."""
 
     number = serializers.SerializerMethodField()
     product_type = ProductTypeField()
@@ -118,6 +119,13 @@ class OrderOutputSerializer(serializers.ModelSerializer[Order]):
     total = MoneyField(source="total_amount")
     currency = serializers.CharField(source="currency_code")
     activation_error = serializers.SerializerMethodField()
+    rejection_reason = serializers.SerializerMethodField(
+        help_text="Why our team rejected the order (it is `cancelled`); null otherwise."
+    )
+    hold_reason = serializers.SerializerMethodField(
+        help_text="Why our team put the order on hold (it stays `pending_review` until released); "
+        "null when it is not on hold."
+    )
     submitted_to_salesforce = serializers.SerializerMethodField()
     items = OrderItemOutputSerializer(many=True)
 
@@ -127,6 +135,8 @@ class OrderOutputSerializer(serializers.ModelSerializer[Order]):
             "id",
             "number",
             "status",
+            "rejection_reason",
+            "hold_reason",
             "product_type",
             "activation_status",
             "activation_error",
@@ -145,6 +155,20 @@ class OrderOutputSerializer(serializers.ModelSerializer[Order]):
 
     def get_submitted_to_salesforce(self, order: Order) -> bool:
         return bool(order.salesforce_id)
+
+    # Only while the decision stands: a rejection's reason once the order is cancelled, a hold's
+    # while the order still waits for review (the console's own test for "on hold").
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_rejection_reason(self, order: Order) -> str | None:
+        if order.status != OrderStatus.CANCELLED:
+            return None
+        return order.rejection_reason or None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_hold_reason(self, order: Order) -> str | None:
+        if order.held_at is None or order.status != OrderStatus.PENDING_REVIEW:
+            return None
+        return order.hold_reason or None
 
     @extend_schema_field(OrderActivationErrorSerializer(allow_null=True))
     def get_activation_error(self, order: Order) -> dict[str, Any] | None:

@@ -1067,7 +1067,10 @@
               ...orders.map(function (order) {
                 const card = el("li", { class: "card order", "data-order": String(order.id) });
                 card.appendChild(el("h3", null, order.number ? t("Order %(number)s", { number: order.number }) : t("Order placed %(date)s", { date: formatDate(order.created_at) })));
-                card.appendChild(el("p", null, badge(label("order", order.status), order.status === "cancelled" ? "danger" : "neutral"), " ", order.activation_status ? badge(label("activation", order.activation_status), order.activation_status === "failed" ? "danger" : order.activation_status === "activated" ? "success" : "neutral") : null));
+                card.appendChild(el("p", null, badge(label("order", order.status), order.status === "cancelled" ? "danger" : "neutral"), " ", order.hold_reason ? badge(t("On hold"), "warning") : null, order.hold_reason ? " " : null, order.activation_status ? badge(label("activation", order.activation_status), order.activation_status === "failed" ? "danger" : order.activation_status === "activated" ? "success" : "neutral") : null));
+                // What the agent wrote, shown as text (never markup).
+                if (order.rejection_reason) card.appendChild(el("div", { class: "notice notice-error", "data-reason": "rejection" }, el("p", null, el("strong", null, t("Why we could not accept this order"))), el("p", null, order.rejection_reason)));
+                if (order.hold_reason) card.appendChild(el("div", { class: "notice notice-info", "data-reason": "hold" }, el("p", null, el("strong", null, t("Why your order is on hold"))), el("p", null, order.hold_reason)));
                 if (order.status !== "cancelled" && order.activation_status !== "failed") {
                   const reached = orderStep(order);
                   const steps = el("ol", { class: "progress", "aria-label": t("Progress") });
