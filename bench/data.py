@@ -301,7 +301,8 @@ def _insert_notifications() -> None:
             "expires_at": "now() - n * interval '30 minutes' + interval '30 days'",
         },
     )
-    # Everybody else's: the first 500,000 expired (created 31-60 days ago), the rest live.
+    # Everybody else's: the first 500,000 expired over the last 30 days, up to a minute ago (so the
+    # current day holds its share, which the cleanup deletes row by row), the rest live.
     others = NOTIFICATIONS - HERO_NOTIFICATIONS
     insert_select(
         Notification,
@@ -312,12 +313,12 @@ def _insert_notifications() -> None:
             "read": "n % 4 <> 0",
             "created_at": (
                 f"CASE WHEN n <= {EXPIRED_NOTIFICATIONS} "
-                "THEN now() - interval '31 days' - (n % 43200) * interval '1 minute' "
+                "THEN now() - interval '30 days' - interval '1 minute' - (n % 43200) * interval '1 minute' "
                 "ELSE now() - (n % 43000) * interval '1 minute' END"
             ),
             "expires_at": (
                 f"CASE WHEN n <= {EXPIRED_NOTIFICATIONS} "
-                "THEN now() - interval '1 day' - (n % 43200) * interval '1 minute' "
+                "THEN now() - interval '1 minute' - (n % 43200) * interval '1 minute' "
                 "ELSE now() + interval '30 days' - (n % 43000) * interval '1 minute' END"
             ),
         },
