@@ -80,6 +80,14 @@ class Walk:
         expect(self.page.locator("body[data-ready=true]")).to_have_count(1)
         return self.page
 
+    def sign_in(self, email: str) -> None:
+        """Through the sign-in page, to the dashboard (the factories' password)."""
+        self.open("/account/login")
+        self.page.locator("#login-form [name=email]").fill(email)
+        self.page.locator("#login-form [name=password]").fill(AGENT_PASSWORD)
+        self.page.locator("#login-form button[type=submit]").click()
+        expect(self.page).to_have_url(re.compile(r"/account$"))
+
     def check(self) -> None:
         """axe-core on the page as it is now (after the script filled it in)."""
         page = self.page
@@ -402,11 +410,7 @@ def test_counts_beyond_the_cap_read_99_plus_on_the_dashboard_and_the_bell(
     walk = Walk(browser, live_server.url, "en")
     page = walk.page
 
-    walk.open("/account/login")
-    page.locator("#login-form [name=email]").fill(customer.email)
-    page.locator("#login-form [name=password]").fill(AGENT_PASSWORD)
-    page.locator("#login-form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/account$"))
+    walk.sign_in(customer.email)
 
     unread = page.locator("#dashboard-stats .stat", has_text="Unread notifications")
     expect(unread.locator(".stat-value")).to_have_text("99+")
@@ -433,11 +437,7 @@ def test_the_orders_page_shows_why_an_order_was_rejected_or_is_on_hold(
     waiting = OrderFactory(user=customer)
     walk = Walk(browser, live_server.url, language)
     page = walk.page
-    walk.open("/account/login")
-    page.locator("#login-form [name=email]").fill(customer.email)
-    page.locator("#login-form [name=password]").fill(AGENT_PASSWORD)
-    page.locator("#login-form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/account$"))
+    walk.sign_in(customer.email)
 
     walk.open("/account/orders")
 
@@ -465,11 +465,7 @@ def test_a_customer_uploads_their_card_sees_the_rejection_and_sends_another(
     agent = AgentFactory()
     walk = Walk(browser, live_server.url, "ja")
     page = walk.page
-    walk.open("/account/login")
-    page.locator("#login-form [name=email]").fill(customer.email)
-    page.locator("#login-form [name=password]").fill(AGENT_PASSWORD)
-    page.locator("#login-form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/account$"))
+    walk.sign_in(customer.email)
 
     # A file that is not a PNG, JPEG or PDF is refused in the browser, before anything is sent.
     walk.open("/account/settings/verification")
